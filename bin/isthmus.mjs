@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// Launcher: runs the built CLI when present, else the TypeScript sources (Node >= 22.18 strips types).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const built = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
+const entry = existsSync(built) ? built : fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const { main } = await import(entry);
+process.exitCode = await main(process.argv.slice(2));

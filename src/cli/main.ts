@@ -1,0 +1,39 @@
+/**
+ * The `isthmus` command tree. Each verb lives in its own folder under src/cli and registers itself
+ * here; verbs that are not built yet are not listed (no stubs).
+ */
+import { Command, CommanderError } from 'commander';
+import { VERSION } from '../version.ts';
+import { errorMessage, isIsthmusError } from '../model/errors.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('isthmus')
+    .description('A multi-cluster service-mesh control plane that speaks Istio\'s and Envoy\'s protocols')
+    .version(VERSION, '--version', 'print the version')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command('version')
+    .description('print the version of this isthmus binary')
+    .option('-o, --output <format>', 'output format: short or json', 'short')
+    .action((opts: { output: string }) => {
+      if (opts.output === 'json') process.stdout.write(`${JSON.stringify({ clientVersion: { version: VERSION } })}\n`);
+      else process.stdout.write(`${VERSION}\n`);
+    });
+
+  return program;
+}
+
+/** Runs the CLI and returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`error: ${isIsthmusError(err) ? `[${err.code}] ` : ''}${errorMessage(err)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Key material for one test-bed cluster: a cluster CA, the API server's serving certificate, an
+ * admin client certificate (group system:masters) and the service-account signing key. Everything is
+ * ECDSA P-256 and generated fresh per cluster, so clusters never trust each other by accident.
+ */
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto);
+
+const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 24 * 3600 * 1000;
+
+export interface ClusterCerts {
+  readonly caCertPem: string;
+  readonly caKeyPem: string;
+  readonly serverCertPem: string;
+  readonly serverKeyPem: string;
+  readonly adminCertPem: string;
+  readonly adminKeyPem: string;
+  /** PKCS#8 private key that signs service-account tokens. */
+  readonly saKeyPem: string;
+  /** SPKI public key that verifies them. */
+  readonly saPubPem: string;
+}
+
+async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(EC, true, ['sign', 'verify']);
+}
+
+async function privatePem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function publicPem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('spki', key);
+  return x509.PemConverter.encode(der, 'PUBLIC KEY');
+}
+
+function serial(): string {
+  return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
+}
+
+export async function generateClusterCerts(clusterName: string): Promise<ClusterCerts> {
+  const now = Date.now();
+  const notBefore = new Date(now - 3600 * 1000);
+  const notAfter = new Date(now + 365 * DAY_MS);
+
+  const caKeys = await keyPair();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=isthmus-testbed-${clusterName}-ca`,
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+
+  const leaf = async (subject: string, usage: 'server' | 'client', sans: x509.JsonGeneralNames) => {
+    const keys = await keyPair();
+    const extensions: x509.Extension[] = [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+    ];
+    if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
+    const cert = await x509.X509CertificateGenerator.create({
+      serialNumber: serial(),
+      subject,
+      issuer: ca.subject,
+      notBefore,
+      notAfter,
+      publicKey: keys.publicKey,
+      signingKey: caKeys.privateKey,
+      signingAlgorithm: EC,
+      extensions,
+    });
+    return { certPem: cert.toString('pem'), keyPem: await privatePem(keys.privateKey) };
+  };
+
+  const server = await leaf(`CN=kube-apiserver-${clusterName}`, 'server', [
+    { type: 'dns', value: 'localhost' },
+    { type: 'dns', value: 'kubernetes' },
+    { type: 'dns', value: 'kubernetes.default' },
+    { type: 'dns', value: 'kubernetes.default.svc' },
+    { type: 'dns', value: 'kubernetes.default.svc.cluster.local' },
+    { type: 'ip', value: '127.0.0.1' },
+  ]);
+  const admin = await leaf('CN=isthmus-admin, O=system:masters', 'client', []);
+  const saKeys = await keyPair();
+
+  return {
+    caCertPem: ca.toString('pem'),
+    caKeyPem: await privatePem(caKeys.privateKey),
+    serverCertPem: server.certPem,
+    serverKeyPem: server.keyPem,
+    adminCertPem: admin.certPem,
+    adminKeyPem: admin.keyPem,
+    saKeyPem: await privatePem(saKeys.privateKey),
+    saPubPem: await publicPem(saKeys.publicKey),
+  };
+}

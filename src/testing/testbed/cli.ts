@@ -1,0 +1,94 @@
+/**
+ * `npm run testbed -- up|status|down|demo`: the multi-cluster test bed from the command line.
+ * Processes started by `up` keep running after this command exits; `down` stops them.
+ */
+import { Command, CommanderError } from 'commander';
+import { resolve } from 'node:path';
+import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { cacheDir, ensureBinaries } from './binaries.ts';
+import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
+
+const log = (line: string) => { process.stderr.write(`${line}\n`); };
+
+function printStatus(dir: string): number {
+  const state = readState(resolve(dir));
+  const recs = Object.values(state.clusters);
+  if (recs.length === 0) {
+    process.stdout.write(`no test-bed clusters in ${resolve(dir)}\n`);
+    return 0;
+  }
+  const rows = [['CLUSTER', 'STATE', 'SERVER', 'ISSUER', 'KUBECONFIG']];
+  for (const r of recs) rows.push([r.name, recordAlive(r) ? 'running' : 'stopped', r.server, r.issuer, r.kubeconfig]);
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
+  for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}\n`);
+  return 0;
+}
+
+async function up(clusters: string, dir: string): Promise<Testbed> {
+  const started = Date.now();
+  const bed = await Testbed.up({ dir, clusters: clusters.split(',').map((s) => s.trim()).filter(Boolean), log });
+  log(`testbed: ${bed.clusters.length} cluster(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return bed;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('testbed')
+    .description('Independent Kubernetes API servers on loopback, one per cluster, for Isthmus tests and demos')
+    .exitOverride();
+  const dirOpt = ['--dir <dir>', 'state and data directory', '.testbed'] as const;
+
+  program.command('build')
+    .description('build (or find cached) kube-apiserver, kube-controller-manager and etcd; print their paths')
+    .action(async () => {
+      const bins = await ensureBinaries(log);
+      process.stdout.write(`${bins.kubeApiserver}\n${bins.kubeControllerManager}\n${bins.etcd}\n`);
+    });
+
+  program.command('up')
+    .description('build (once) and start the named clusters')
+    .option('--clusters <names>', 'comma-separated cluster names', 'cluster1,cluster2')
+    .option(...dirOpt)
+    .action(async (o: { clusters: string; dir: string }) => {
+      await up(o.clusters, o.dir);
+      code = printStatus(o.dir);
+    });
+
+  program.command('status')
+    .description('list the clusters of a test bed and whether they run')
+    .option(...dirOpt)
+    .action((o: { dir: string }) => { code = printStatus(o.dir); });
+
+  program.command('down')
+    .description('stop every cluster of the test bed and delete its data')
+    .option(...dirOpt)
+    .option('--keep-data', 'keep each cluster\'s directory (logs, etcd data)')
+    .action(async (o: { dir: string; keepData?: true }) => {
+      const names = await downAll(o.dir, o.keepData === true);
+      process.stdout.write(names.length > 0 ? `stopped ${names.join(', ')}\n` : 'nothing was running\n');
+    });
+
+  program.command('demo')
+    .description('the main job for now: bring up cluster1 and cluster2 and show how to reach them')
+    .option(...dirOpt)
+    .action(async (o: { dir: string }) => {
+      const bed = await up('cluster1,cluster2', o.dir);
+      printStatus(o.dir);
+      process.stdout.write('\nTry:\n');
+      for (const c of bed.clusters) process.stdout.write(`  kubectl --kubeconfig ${c.kubeconfigPath} get namespaces\n`);
+      process.stdout.write(`\nBinaries are cached in ${cacheDir()}.\nStop everything with: npm run testbed -- down --dir ${o.dir}\n`);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`testbed: ${isIsthmusError(err) ? `[${err.code}] ` : ''}${errorMessage(err)}\n`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  process.exitCode = await run(process.argv.slice(2));
+}
