@@ -2,7 +2,7 @@
  * One test-bed cluster: its own etcd, kube-apiserver and kube-controller-manager on loopback ports,
  * its own CA, service-account signing key and issuer. The controller manager runs only the
  * controllers a node-less cluster needs (service accounts and their tokens, namespaces, garbage
- * collection); pods are written by tests, never run.
+ * collection, cluster-role aggregation); pods are written by tests, never run.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ export function startControllerManager(bins: Binaries, dir: string): Started {
   const f = files(dir);
   return startProcess(bins.kubeControllerManager, [
     `--kubeconfig=${f.kubeconfig}`, '--leader-elect=false', '--secure-port=0',
-    '--controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller',
+    '--controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller',
     `--service-account-private-key-file=${f.saKey}`, `--root-ca-file=${f.ca}`,
     '--use-service-account-credentials=false', '--v=1',
   ], f.kcmLog);
@@ -138,10 +138,16 @@ export async function waitApiserver(p: Started, creds: AdminCredentials, timeout
   await failFast('kube-apiserver', p, async () => (await adminRequest(creds, 'GET', '/readyz', undefined, 2000)).status === 200, timeoutMs);
 }
 
-/** The controller manager is ready once the `default` service account exists in `default`. */
+/**
+ * The controller manager is ready once the `default` service account exists in `default` and the
+ * aggregated `view` cluster role has its rules (RBAC tests bind to it).
+ */
 export async function waitControllerManager(p: Started, creds: AdminCredentials, timeoutMs = 60_000): Promise<void> {
-  await failFast('kube-controller-manager', p, async () =>
-    (await adminRequest(creds, 'GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, 2000)).status === 200, timeoutMs);
+  await failFast('kube-controller-manager', p, async () => {
+    if ((await adminRequest(creds, 'GET', '/api/v1/namespaces/default/serviceaccounts/default', undefined, 2000)).status !== 200) return false;
+    const view = await adminRequest(creds, 'GET', '/apis/rbac.authorization.k8s.io/v1/clusterroles/view', undefined, 2000);
+    return view.status === 200 && ((JSON.parse(view.body) as { rules?: unknown[] }).rules ?? []).length > 0;
+  }, timeoutMs);
 }
 
 export async function stopRecord(rec: ClusterRecord): Promise<void> {
