@@ -1,0 +1,100 @@
+/**
+ * The debug and readiness HTTP server (istiod's :8080): JSON handlers registered by path.
+ * Handlers are plain functions of the query; the server owns limits and error handling, so a
+ * failing handler answers 500 and never takes the process down.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { errorMessage } from '../model/errors.ts';
+
+export type DebugResult =
+  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly text: string };
+
+export type DebugHandler = (query: URLSearchParams, req: IncomingMessage) => DebugResult | Promise<DebugResult>;
+
+/** Decides whether a request may see debug data; `undefined` allows it, a string is the refusal. */
+export type DebugAuthorizer = (req: IncomingMessage) => Promise<string | undefined>;
+
+export interface DebugServerOptions {
+  /** `host:port`, `:port` (all interfaces) or `port`. */
+  readonly address: string;
+  /** Paths that need no authorization (e.g. `/ready`). */
+  readonly publicPaths?: readonly string[];
+  readonly authorize?: DebugAuthorizer;
+  readonly maxConnections?: number;
+}
+
+export function parseListenAddress(address: string, defaultHost = '0.0.0.0'): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(address.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address ${JSON.stringify(address)}: want host:port, :port or port`);
+  const host = m[1] ?? m[2] ?? '';
+  return { host: host === '' ? defaultHost : host, port };
+}
+
+export class DebugServer {
+  readonly #handlers = new Map<string, DebugHandler>();
+  readonly #opts: DebugServerOptions;
+  #server: Server | undefined;
+
+  constructor(opts: DebugServerOptions) {
+    this.#opts = opts;
+  }
+
+  handle(path: string, handler: DebugHandler): this {
+    this.#handlers.set(path, handler);
+    return this;
+  }
+
+  paths(): string[] {
+    return [...this.#handlers.keys()].sort();
+  }
+
+  async listen(): Promise<AddressInfo> {
+    const { host, port } = parseListenAddress(this.#opts.address);
+    const server = createServer((req, res) => { void this.#serve(req, res); });
+    server.maxConnections = this.#opts.maxConnections ?? 64;
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => { server.off('error', reject); resolve(); });
+    });
+    return server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const s = this.#server;
+    if (!s) return;
+    this.#server = undefined;
+    s.closeAllConnections();
+    await new Promise<void>((resolve) => { s.close(() => { resolve(); }); });
+  }
+
+  async #serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://debug');
+    const send = (r: DebugResult) => {
+      if ('json' in r) {
+        res.writeHead(r.status, { 'content-type': 'application/json' });
+        res.end(`${JSON.stringify(r.json, null, 2)}\n`);
+      } else {
+        res.writeHead(r.status, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(r.text);
+      }
+    };
+    try {
+      if (req.method !== 'GET') { send({ status: 405, text: 'only GET\n' }); return; }
+      const handler = this.#handlers.get(url.pathname);
+      if (!handler) { send({ status: 404, text: `no debug handler for ${url.pathname}; try /debug/list\n` }); return; }
+      if (this.#opts.authorize && !(this.#opts.publicPaths ?? []).includes(url.pathname)) {
+        const refusal = await this.#opts.authorize(req);
+        if (refusal !== undefined) { send({ status: 401, text: `${refusal}\n` }); return; }
+      }
+      send(await handler(url.searchParams, req));
+    } catch (err) {
+      send({ status: 500, text: `debug handler ${url.pathname} failed: ${errorMessage(err)}\n` });
+    }
+  }
+}
