@@ -1,0 +1,50 @@
+/**
+ * Merges bursts of changes into one push: emits after `afterMs` without a new change, or `maxMs`
+ * after the first change of the burst, whichever comes first (istiod's PILOT_DEBOUNCE_AFTER,
+ * default 100 ms, and PILOT_DEBOUNCE_MAX, default 10 s). Time comes from an injected clock.
+ */
+import { mergePush, type Clock, type PushRequest } from './request.ts';
+
+export interface DebounceOptions {
+  readonly afterMs: number;
+  readonly maxMs: number;
+  readonly clock: Clock;
+}
+
+export class Debouncer {
+  readonly #opts: DebounceOptions;
+  readonly #emit: (req: PushRequest) => void;
+  #pending: PushRequest | undefined;
+  #firstAt = 0;
+  #timer: unknown;
+
+  constructor(opts: DebounceOptions, emit: (req: PushRequest) => void) {
+    this.#opts = opts;
+    this.#emit = emit;
+  }
+
+  enqueue(req: PushRequest): void {
+    const { clock, afterMs, maxMs } = this.#opts;
+    if (afterMs <= 0) { this.#emit(req); return; }
+    if (!this.#pending) this.#firstAt = clock.now();
+    this.#pending = mergePush(this.#pending, req);
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    const untilMax = this.#firstAt + maxMs - clock.now();
+    this.#timer = clock.setTimeout(() => { this.flush(); }, Math.max(0, Math.min(afterMs, untilMax)));
+  }
+
+  /** Emits what is pending now (also used on shutdown). */
+  flush(): void {
+    if (this.#timer !== undefined) this.#opts.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const req = this.#pending;
+    this.#pending = undefined;
+    if (req) this.#emit(req);
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) this.#opts.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#pending = undefined;
+  }
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Debouncer } from './debounce.ts';
+import { PushQueue } from './queue.ts';
+import { endpointPush, fullPush, type Clock, type PushRequest } from './request.ts';
+
+class ManualClock implements Clock {
+  t = 0;
+  timers: { at: number; fn: () => void; id: number }[] = [];
+  #next = 0;
+  now(): number { return this.t; }
+  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.#next; this.timers.push({ at: this.t + ms, fn, id }); return id; }
+  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
+      if (!due) break;
+      this.timers = this.timers.filter((x) => x !== due);
+      this.t = due.at;
+      due.fn();
+    }
+    this.t = end;
+  }
+}
+
+test('debounce merges a burst and emits after the quiet period', () => {
+  const clock = new ManualClock();
+  const out: PushRequest[] = [];
+  const d = new Debouncer({ afterMs: 100, maxMs: 10_000, clock }, (r) => out.push(r));
+  d.enqueue(endpointPush(['a'], clock.now()));
+  clock.advance(60);
+  d.enqueue(endpointPush(['b'], clock.now()));
+  clock.advance(99);
+  assert.equal(out.length, 0, 'still within 100 ms of the last change');
+  clock.advance(1);
+  const [only, extra] = out;
+  assert.ok(only);
+  assert.equal(extra, undefined);
+  assert.deepEqual([...only.hostnames], ['a', 'b']);
+  assert.equal(only.full, false);
+  assert.equal(only.start, 0, 'convergence is measured from the first change');
+});
+
+test('debounce never holds a steady stream of changes longer than the maximum', () => {
+  const clock = new ManualClock();
+  const out: PushRequest[] = [];
+  const d = new Debouncer({ afterMs: 100, maxMs: 1000, clock }, (r) => out.push(r));
+  for (let i = 0; i < 30; i++) { d.enqueue(endpointPush([`h${i}`], clock.now())); clock.advance(50); }
+  assert.ok(out.length >= 1);
+  assert.ok(out.every((r) => r.hostnames.size <= 21), 'each push covers at most ~1 s of changes');
+  const first = out[0];
+  assert.ok(first);
+  assert.equal(first.full, false);
+});
+
+test('a full push absorbs endpoint pushes', () => {
+  const clock = new ManualClock();
+  const out: PushRequest[] = [];
+  const d = new Debouncer({ afterMs: 100, maxMs: 1000, clock }, (r) => out.push(r));
+  d.enqueue(endpointPush(['a'], 0));
+  d.enqueue(fullPush('service', 0));
+  clock.advance(100);
+  const [merged] = out;
+  assert.ok(merged);
+  assert.equal(merged.full, true);
+  assert.deepEqual([...merged.reasons].sort(), ['endpoint', 'service']);
+});
+
+test('push queue: one pending push per connection, bounded concurrency', async () => {
+  let running = 0;
+  let maxRunning = 0;
+  const seen: { conn: string; hosts: string[] }[] = [];
+  const gates: (() => void)[] = [];
+  const q = new PushQueue<string>(2, async (conn, req) => {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    seen.push({ conn, hosts: [...req.hostnames] });
+    await new Promise<void>((r) => gates.push(r));
+    running--;
+  });
+  q.enqueue('p1', endpointPush(['a'], 0));
+  q.enqueue('p2', endpointPush(['a'], 0));
+  q.enqueue('p3', endpointPush(['a'], 0));
+  q.enqueue('p3', endpointPush(['b'], 0));
+  q.enqueue('p1', endpointPush(['c'], 0));
+  q.enqueue('p1', endpointPush(['d'], 0));
+  assert.equal(running, 2);
+  while (seen.length < 4 || gates.length > 0) {
+    const g = gates.shift();
+    if (!g) { await new Promise((r) => setImmediate(r)); continue; }
+    g();
+    await new Promise((r) => setImmediate(r));
+  }
+  await q.drained();
+  assert.equal(maxRunning, 2);
+  assert.deepEqual(seen.filter((s) => s.conn === 'p3').map((s) => s.hosts), [['a', 'b']], 'p3 merged while waiting');
+  assert.deepEqual(seen.filter((s) => s.conn === 'p1').map((s) => s.hosts), [['a'], ['c', 'd']], 'p1 got one merged push after its running one');
+});

@@ -1,0 +1,68 @@
+/**
+ * Per-connection push queue: at most one pending push per connection (a new request merges into
+ * the pending one), at most `concurrency` pushes running at once (istiod's PILOT_PUSH_THROTTLE).
+ * A connection whose push is running gets at most one more, merged, after it.
+ */
+import { mergePush, type PushRequest } from './request.ts';
+
+export type PushWork<C> = (conn: C, req: PushRequest) => Promise<void>;
+
+export class PushQueue<C> {
+  readonly #concurrency: number;
+  readonly #work: PushWork<C>;
+  readonly #pending = new Map<C, PushRequest>();
+  readonly #order: C[] = [];
+  readonly #running = new Set<C>();
+  #idle: (() => void)[] = [];
+
+  constructor(concurrency: number, work: PushWork<C>) {
+    this.#concurrency = Math.max(1, concurrency);
+    this.#work = work;
+  }
+
+  enqueue(conn: C, req: PushRequest): void {
+    const had = this.#pending.get(conn);
+    this.#pending.set(conn, mergePush(had, req));
+    if (!had && !this.#running.has(conn)) this.#order.push(conn);
+    this.#pump();
+  }
+
+  /** Forgets a connection (it closed). */
+  remove(conn: C): void {
+    this.#pending.delete(conn);
+    const i = this.#order.indexOf(conn);
+    if (i >= 0) this.#order.splice(i, 1);
+  }
+
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Resolves when nothing is pending or running. */
+  async drained(): Promise<void> {
+    if (this.#pending.size === 0 && this.#running.size === 0) return;
+    await new Promise<void>((resolve) => { this.#idle.push(resolve); });
+  }
+
+  #pump(): void {
+    while (this.#running.size < this.#concurrency) {
+      const conn = this.#order.shift();
+      if (conn === undefined) break;
+      const req = this.#pending.get(conn);
+      if (!req) continue;
+      this.#pending.delete(conn);
+      this.#running.add(conn);
+      void this.#work(conn, req).catch(() => undefined).finally(() => {
+        this.#running.delete(conn);
+        // Anything that arrived while this push ran goes to the back of the line.
+        if (this.#pending.has(conn)) this.#order.push(conn);
+        this.#pump();
+        if (this.#pending.size === 0 && this.#running.size === 0) {
+          const waiters = this.#idle;
+          this.#idle = [];
+          for (const w of waiters) w();
+        }
+      });
+    }
+  }
+}

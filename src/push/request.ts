@@ -1,0 +1,52 @@
+/**
+ * What a push is for. Registries and config watchers describe changes as PushRequests; requests
+ * merge (debounce, per-connection queue) so a burst of changes costs one push.
+ */
+export interface PushRequest {
+  /** A full push: every type is recomputed. Otherwise only endpoints of `hostnames`. */
+  readonly full: boolean;
+  /** Hostnames whose endpoints changed (an endpoint-only push sends EDS for these). */
+  readonly hostnames: ReadonlySet<string>;
+  /** Why (for metrics and logs), e.g. `endpoint`, `service`, `secret`, `config`. */
+  readonly reasons: ReadonlySet<string>;
+  /** When the earliest merged change happened (ms since epoch), for convergence time. */
+  readonly start: number;
+}
+
+export function fullPush(reason: string, start: number): PushRequest {
+  return { full: true, hostnames: new Set(), reasons: new Set([reason]), start };
+}
+
+export function endpointPush(hostnames: Iterable<string>, start: number): PushRequest {
+  return { full: false, hostnames: new Set(hostnames), reasons: new Set(['endpoint']), start };
+}
+
+export function mergePush(a: PushRequest | undefined, b: PushRequest): PushRequest {
+  if (!a) return b;
+  return {
+    full: a.full || b.full,
+    hostnames: new Set([...a.hostnames, ...b.hostnames]),
+    reasons: new Set([...a.reasons, ...b.reasons]),
+    start: Math.min(a.start, b.start),
+  };
+}
+
+/** The small port registries use to reach the push side (istiod's XDSUpdater). */
+export interface XdsUpdater {
+  /** Services, gateways or config changed: everything must be recomputed. */
+  configChanged(reason: string): void;
+  /** Endpoints of these hostnames changed. */
+  endpointsChanged(hostnames: Iterable<string>): void;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return t; },
+  clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout); },
+};

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyRequest, configStatus, recordSent, type WatchState } from './watch.ts';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS } from '../../model/type-urls.ts';
+
+const now = new Date('2026-11-24T12:00:00Z');
+
+function sent(w: WatchState, nonce: string): WatchState {
+  recordSent(w, nonce, 'v1', [], now);
+  return w;
+}
+
+test('the first request for a type is answered, even when it carries a nonce from an earlier stream', () => {
+  const fresh = applyRequest(undefined, CDS, { typeUrl: CDS }, now);
+  assert.equal(fresh.decision.kind, 'initial');
+  assert.deepEqual(fresh.watch.subscription, { wildcard: true }, 'empty names on CDS = wildcard');
+  const reconnect = applyRequest(undefined, EDS, { typeUrl: EDS, responseNonce: 'old-42', resourceNames: ['outbound|80||a'] }, now);
+  assert.equal(reconnect.decision.kind, 'initial');
+  assert.equal(reconnect.watch.subscription.wildcard, false);
+});
+
+test('ACK, NACK and stale nonces, one by one', () => {
+  const table: { name: string; req: { responseNonce?: string; errorMessage?: string; resourceNames?: string[] }; kind: string; status: string }[] = [
+    { name: 'ACK of the last nonce', req: { responseNonce: 'n2', resourceNames: ['a'] }, kind: 'ack', status: 'SYNCED' },
+    { name: 'NACK of the last nonce', req: { responseNonce: 'n2', resourceNames: ['a'], errorMessage: 'bad cluster' }, kind: 'nack', status: 'ERROR' },
+    { name: 'ACK of an older nonce is stale', req: { responseNonce: 'n1', resourceNames: ['a'] }, kind: 'stale', status: 'STALE' },
+    { name: 'NACK of an older nonce is stale too', req: { responseNonce: 'n1', errorMessage: 'x' }, kind: 'stale', status: 'STALE' },
+    { name: 'ACK that changes the names asks for a response', req: { responseNonce: 'n2', resourceNames: ['a', 'b'] }, kind: 'resubscribe', status: 'SYNCED' },
+  ];
+  for (const row of table) {
+    const { watch } = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: ['a'] }, now);
+    sent(watch, 'n1');
+    sent(watch, 'n2');
+    const { decision } = applyRequest(watch, EDS, { typeUrl: EDS, ...row.req }, now);
+    assert.equal(decision.kind, row.kind, row.name);
+    assert.equal(configStatus(watch), row.status, row.name);
+  }
+});
+
+test('a NACK keeps its message until the next ACK clears it', () => {
+  const { watch } = applyRequest(undefined, CDS, { typeUrl: CDS }, now);
+  sent(watch, 'n1');
+  applyRequest(watch, CDS, { typeUrl: CDS, responseNonce: 'n1', errorMessage: 'cluster x: invalid' }, now);
+  assert.equal(watch.lastError, 'cluster x: invalid');
+  assert.equal(configStatus(watch), 'ERROR');
+  sent(watch, 'n2');
+  assert.equal(configStatus(watch), 'ERROR', 'still ERROR while the new push is unacknowledged');
+  applyRequest(watch, CDS, { typeUrl: CDS, responseNonce: 'n2' }, now);
+  assert.equal(watch.lastError, '');
+  assert.equal(configStatus(watch), 'SYNCED');
+});
+
+test('nothing sent yet is NOT_SENT; a wildcard CDS stays wildcard on ACK with empty names', () => {
+  const { watch } = applyRequest(undefined, CDS, { typeUrl: CDS }, now);
+  assert.equal(configStatus(watch), 'NOT_SENT');
+  sent(watch, 'n1');
+  const { decision } = applyRequest(watch, CDS, { typeUrl: CDS, responseNonce: 'n1' }, now);
+  assert.equal(decision.kind, 'ack');
+  assert.deepEqual(watch.subscription, { wildcard: true });
+});
+
+test('EDS with empty names is an empty subscription, and "*" is an explicit wildcard', () => {
+  const empty = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: [] }, now).watch;
+  assert.deepEqual(empty.subscription, { wildcard: false, names: new Set() });
+  const star = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: ['*'] }, now).watch;
+  assert.deepEqual(star.subscription, { wildcard: true });
+});

@@ -1,0 +1,123 @@
+/**
+ * Per-connection, per-type subscription state of state-of-the-world ADS, and the rule that decides
+ * whether a request needs a response (istiod's ShouldRespond, go-control-plane's subscription).
+ *
+ * Spec: https://www.envoyproxy.io/docs/envoy/latest/api-docs/xds_protocol
+ * - A request whose `response_nonce` is not the last nonce sent for its type is stale: ignore it.
+ * - Same nonce and no `error_detail`: an ACK. If the resource names changed, respond with the new set.
+ * - Same nonce with `error_detail`: a NACK; keep the last good config, remember the error.
+ * - The first request for a type (even with a nonce, e.g. after a reconnect) is answered.
+ * - LDS and CDS are wildcard types: an empty name list on the first request, or `*`, means "all".
+ */
+import type { TypeUrl } from '../../model/ids.ts';
+import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../model/type-urls.ts';
+
+export type Subscription = { readonly wildcard: true } | { readonly wildcard: false; readonly names: ReadonlySet<string> };
+
+export interface WatchState {
+  readonly typeUrl: TypeUrl;
+  subscription: Subscription;
+  nonceSent: string;
+  versionSent: string;
+  lastSent?: Date;
+  nonceAcked: string;
+  lastAcked?: Date;
+  /** Message of the last NACK; cleared by the next ACK. */
+  lastError: string;
+  lastErrorAt?: Date;
+  /** Names in the last response, so removals can be reported. */
+  sentNames: ReadonlySet<string>;
+}
+
+export interface RequestView {
+  readonly typeUrl: string;
+  readonly responseNonce?: string;
+  readonly resourceNames?: readonly string[];
+  readonly errorMessage?: string;
+}
+
+export type Decision =
+  | { readonly kind: 'initial'; readonly respond: true }
+  | { readonly kind: 'resubscribe'; readonly respond: true }
+  | { readonly kind: 'ack'; readonly respond: false }
+  | { readonly kind: 'nack'; readonly respond: false; readonly error: string }
+  | { readonly kind: 'stale'; readonly respond: false };
+
+const WILDCARD_TYPES: ReadonlySet<string> = new Set([LISTENER_TYPE_URL, CLUSTER_TYPE_URL]);
+
+export function isWildcardType(typeUrl: string): boolean {
+  return WILDCARD_TYPES.has(typeUrl);
+}
+
+export function subscriptionFrom(typeUrl: string, names: readonly string[] | undefined, first: boolean, previous?: Subscription): Subscription {
+  const list = names ?? [];
+  if (list.includes('*')) return { wildcard: true };
+  if (list.length === 0 && isWildcardType(typeUrl) && (first || previous?.wildcard === true)) return { wildcard: true };
+  return { wildcard: false, names: new Set(list) };
+}
+
+export function sameSubscription(a: Subscription, b: Subscription): boolean {
+  if (a.wildcard || b.wildcard) return a.wildcard === b.wildcard;
+  if (a.names.size !== b.names.size) return false;
+  for (const n of a.names) if (!b.names.has(n)) return false;
+  return true;
+}
+
+export function newWatch(typeUrl: TypeUrl, subscription: Subscription): WatchState {
+  return { typeUrl, subscription, nonceSent: '', versionSent: '', nonceAcked: '', lastError: '', sentNames: new Set() };
+}
+
+/**
+ * Applies a request to the watch (creating it when `watch` is undefined) and says whether to respond.
+ * Mutates `watch` in place; returns the (possibly new) watch and the decision.
+ */
+export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, req: RequestView, now: Date): { watch: WatchState; decision: Decision } {
+  if (!watch) {
+    const w = newWatch(typeUrl, subscriptionFrom(typeUrl, req.resourceNames, true));
+    return { watch: w, decision: { kind: 'initial', respond: true } };
+  }
+  const nonce = req.responseNonce ?? '';
+  if (nonce === '' && watch.nonceSent === '') {
+    // A repeated initial request before anything was sent: take the newest names and answer once.
+    watch.subscription = subscriptionFrom(typeUrl, req.resourceNames, true);
+    return { watch, decision: { kind: 'initial', respond: true } };
+  }
+  if (nonce !== watch.nonceSent) return { watch, decision: { kind: 'stale', respond: false } };
+  if (req.errorMessage !== undefined) {
+    watch.lastError = req.errorMessage === '' ? 'NACK without a message' : req.errorMessage;
+    watch.lastErrorAt = now;
+    return { watch, decision: { kind: 'nack', respond: false, error: watch.lastError } };
+  }
+  watch.nonceAcked = nonce;
+  watch.lastAcked = now;
+  watch.lastError = '';
+  delete watch.lastErrorAt;
+  const next = subscriptionFrom(typeUrl, req.resourceNames, false, watch.subscription);
+  if (!sameSubscription(next, watch.subscription)) {
+    watch.subscription = next;
+    return { watch, decision: { kind: 'resubscribe', respond: true } };
+  }
+  return { watch, decision: { kind: 'ack', respond: false } };
+}
+
+/** Records a response just written for this watch. */
+export function recordSent(watch: WatchState, nonce: string, version: string, names: Iterable<string>, now: Date): void {
+  watch.nonceSent = nonce;
+  watch.versionSent = version;
+  watch.lastSent = now;
+  watch.sentNames = new Set(names);
+}
+
+export type ConfigStatus = 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR';
+
+/** Istio's sync status of one type (reference §14.9). */
+export function configStatus(w: WatchState): ConfigStatus {
+  if (w.lastError !== '') return 'ERROR';
+  if (w.nonceSent === '') return 'NOT_SENT';
+  return w.nonceAcked === w.nonceSent ? 'SYNCED' : 'STALE';
+}
+
+/** Whether `name` is wanted by the subscription. */
+export function wants(s: Subscription, name: string): boolean {
+  return s.wildcard || s.names.has(name);
+}

@@ -1,0 +1,270 @@
+/**
+ * State-of-the-world ADS over grpc-js: one Connection per stream, requests handled in order,
+ * responses from generators cached per (type, proxy class, view version) so that every proxy of a
+ * class gets the same bytes, and pushes through a debouncer and a per-connection queue.
+ */
+import { status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { Logger } from '../../observability/log.ts';
+import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import { parseProxy } from '../../model/proxy.ts';
+import {
+  CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL,
+} from '../../model/type-urls.ts';
+import { structToJson } from '../../proto/wkt.ts';
+import type { DiscoveryRequest } from '../../proto/types.ts';
+import { Debouncer } from '../../push/debounce.ts';
+import { PushQueue } from '../../push/queue.ts';
+import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
+import type { PreparedResource } from '../protocol/response.ts';
+import { applyRequest, recordSent, type WatchState } from '../protocol/watch.ts';
+import { Connection, type AdsCall } from './connection.ts';
+import { DebugTypes, isDebugType } from './debug-types.ts';
+import { XdsStatusError } from './errors.ts';
+import type { XdsMetrics } from './metrics.ts';
+import { DEFAULT_LIMITS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
+
+export interface AdsServerOptions {
+  readonly generators: GeneratorLookup;
+  readonly view: () => MeshView;
+  /** This replica's name (POD_NAME): the `ID` istioctl shows in the ISTIOD column. */
+  readonly controlPlaneId: string;
+  readonly controlPlaneVersion: string;
+  readonly systemNamespace: string;
+  readonly limits?: Partial<ServerLimits>;
+  readonly debounceAfterMs: number;
+  readonly debounceMaxMs: number;
+  readonly pushThrottle: number;
+  readonly clock?: Clock;
+  readonly log: Logger;
+  readonly metrics: XdsMetrics;
+  /** ENABLE_DEBUG_ENDPOINT_AUTH: debug types need a verified identity. */
+  readonly debugAuth: boolean;
+  /** PILOT_ENABLE_XDS_IDENTITY_CHECK: a verified identity must match the node's NAMESPACE. */
+  readonly identityCheck: boolean;
+}
+
+/** Push order that never references a resource before it exists (CDS before EDS, LDS before RDS). */
+const PUSH_ORDER: readonly TypeUrl[] = [CLUSTER_TYPE_URL, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL];
+
+function orderOf(t: TypeUrl): number {
+  const i = PUSH_ORDER.indexOf(t);
+  return i < 0 ? PUSH_ORDER.length : i;
+}
+
+export class AdsServer {
+  readonly #opts: AdsServerOptions;
+  readonly #limits: ServerLimits;
+  readonly #clock: Clock;
+  readonly #conns = new Set<Connection>();
+  readonly #debouncer: Debouncer;
+  readonly #queue: PushQueue<Connection>;
+  readonly #cache = new Map<string, readonly PreparedResource[]>();
+  #cacheVersion = '';
+  readonly debug: DebugTypes;
+
+  constructor(opts: AdsServerOptions) {
+    this.#opts = opts;
+    this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
+    this.#clock = opts.clock ?? systemClock;
+    this.#debouncer = new Debouncer({ afterMs: opts.debounceAfterMs, maxMs: opts.debounceMaxMs, clock: this.#clock }, (r) => { this.#fanOut(r); });
+    this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r));
+    this.debug = new DebugTypes({
+      connections: () => this.connections(),
+      currentConfig: (conn, t) => {
+        const watch = conn.watches.get(t);
+        return watch ? this.#generate(conn, watch, this.#opts.view()) : [];
+      },
+      controlPlaneId: opts.controlPlaneId,
+      controlPlaneVersion: opts.controlPlaneVersion,
+      systemNamespace: opts.systemNamespace,
+    });
+  }
+
+  get limits(): ServerLimits {
+    return this.#limits;
+  }
+
+  connections(): Connection[] {
+    return [...this.#conns];
+  }
+
+  /** The gRPC handlers for envoy.service.discovery.v3.AggregatedDiscoveryService. */
+  implementation(authenticate?: (call: AdsCall) => Promise<Identity | undefined>): UntypedServiceImplementation {
+    return {
+      StreamAggregatedResources: (call: AdsCall) => { void this.#stream(call, authenticate); },
+      DeltaAggregatedResources: (call: AdsCall) => {
+        call.emit('error', { code: status.UNIMPLEMENTED, details: 'delta xDS is not implemented by isthmus yet; use state-of-the-world ADS (StreamAggregatedResources)' });
+      },
+    };
+  }
+
+  /** A change happened: debounce, then push to every connection that cares. */
+  push(req: PushRequest): void {
+    this.#debouncer.enqueue(req);
+  }
+
+  /** Waits until all queued pushes have been written. */
+  async drained(): Promise<void> {
+    this.#debouncer.flush();
+    await this.#queue.drained();
+  }
+
+  close(): void {
+    this.#debouncer.stop();
+    for (const c of this.#conns) c.markClosed();
+  }
+
+  async #stream(call: AdsCall, authenticate: ((call: AdsCall) => Promise<Identity | undefined>) | undefined): Promise<void> {
+    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
+    if (this.#conns.size >= this.#limits.maxConnections) { fail(status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${this.#limits.maxConnections})`); return; }
+    let identity: Identity | undefined;
+    try {
+      identity = await authenticate?.(call);
+    } catch (err) {
+      this.#opts.log.warn('xDS stream refused: authentication failed', { peer: call.getPeer(), reason: errorMessage(err) });
+      fail(status.UNAUTHENTICATED, 'authentication failure');
+      return;
+    }
+    let conn: Connection | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    const close = () => {
+      if (!conn || conn.isClosed()) return;
+      conn.markClosed();
+      this.#conns.delete(conn);
+      this.#queue.remove(conn);
+      this.#opts.metrics.connections.set(this.#conns.size);
+      this.#opts.log.info('ADS: disconnected', { conId: conn.conId });
+    };
+    call.on('data', (req: DiscoveryRequest) => {
+      chain = chain.then(async () => {
+        if (conn?.isClosed()) return;
+        try {
+          if (!conn) {
+            conn = this.#connect(call, req, identity);
+            if (!conn) return;
+          }
+          await this.#onRequest(conn, req);
+        } catch (err) {
+          const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
+          this.#opts.log.warn('ADS: request failed', { conId: conn?.conId, error: errorMessage(err) });
+          close();
+          fail(code, errorMessage(err));
+        }
+      });
+    });
+    call.on('end', () => { close(); call.end(); });
+    call.on('cancelled', close);
+    call.on('error', close);
+    call.on('close', close);
+  }
+
+  #connect(call: AdsCall, req: DiscoveryRequest, identity: Identity | undefined): Connection | undefined {
+    const node = req.node;
+    if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
+    const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
+    const proxy = parseProxy(node.id, metadata);
+    if (identity && this.#opts.identityCheck && proxy.namespace !== identity.namespace) {
+      this.#opts.log.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
+      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${proxy.namespace}` });
+      return undefined;
+    }
+    const conn = new Connection(call, proxy, identity, new Date(this.#clock.now()));
+    this.#conns.add(conn);
+    this.#opts.metrics.connections.set(this.#conns.size);
+    this.#opts.log.info('ADS: new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });
+    return conn;
+  }
+
+  async #onRequest(conn: Connection, req: DiscoveryRequest): Promise<void> {
+    const t = parseTypeUrl(req.typeUrl ?? '');
+    const names = req.resourceNames ?? [];
+    if (names.length > this.#limits.maxResourceNames) throw new XdsStatusError(status.INVALID_ARGUMENT, `request for ${t} names ${names.length} resources (limit ${this.#limits.maxResourceNames})`);
+    if (isDebugType(t)) {
+      // Debug types are request/response: every request is answered and none is tracked.
+      await conn.send(this.debug.respond(conn, t, names, this.#opts.debugAuth));
+      return;
+    }
+    if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new XdsStatusError(status.INVALID_ARGUMENT, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
+    if (!this.#opts.generators(conn.proxy, t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
+    const now = new Date(this.#clock.now());
+    const view: { resourceNames: readonly string[]; typeUrl: string; responseNonce?: string; errorMessage?: string } = { typeUrl: t, resourceNames: names };
+    if (req.responseNonce) view.responseNonce = req.responseNonce;
+    if (req.errorDetail) view.errorMessage = req.errorDetail.message ?? '';
+    const { watch, decision } = applyRequest(conn.watches.get(t), t, view, now);
+    conn.watches.set(t, watch);
+    if (decision.kind === 'nack') {
+      this.#opts.metrics.rejects.inc({ type: t });
+      this.#opts.log.warn('ADS: NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
+    }
+    if (decision.respond) await this.#respond(conn, watch, undefined);
+  }
+
+  #generate(conn: Connection, watch: WatchState, view: MeshView): readonly PreparedResource[] {
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    if (!gen) return [];
+    if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
+    const sub = watch.subscription;
+    const namesKey = sub.wildcard ? '*' : [...sub.names].sort().join('\n');
+    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy)}\u0000${namesKey}`;
+    let out = this.#cache.get(key);
+    if (!out) {
+      out = gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]);
+      this.#cache.set(key, out);
+    }
+    return out;
+  }
+
+  /** Sends the current state of one watched type; `only` restricts it to some resource names (EDS updates). */
+  async #respond(conn: Connection, watch: WatchState, only: ((name: string) => boolean) | undefined): Promise<void> {
+    const started = this.#clock.now();
+    const view = this.#opts.view();
+    let resources = this.#generate(conn, watch, view);
+    if (only) resources = resources.filter((r) => only(r.name));
+    let size = 0;
+    for (const r of resources) size += r.any.byteLength;
+    if (size > this.#limits.maxResponseBytes) {
+      this.#opts.metrics.pushErrors.inc({ type: watch.typeUrl });
+      throw new Error(`response for ${watch.typeUrl} is ${size} bytes (limit ${this.#limits.maxResponseBytes})`);
+    }
+    const nonce = conn.nextNonce(view.version);
+    await conn.send({ versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources });
+    recordSent(watch, nonce, view.version, resources.map((r) => r.name), new Date(this.#clock.now()));
+    this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
+    this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
+  }
+
+  #fanOut(req: PushRequest): void {
+    for (const c of this.#conns) this.#queue.enqueue(c, req);
+  }
+
+  async #pushConnection(conn: Connection, req: PushRequest): Promise<void> {
+    if (conn.isClosed()) return;
+    const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
+    try {
+      for (const t of types) {
+        const watch = conn.watches.get(t);
+        if (!watch || conn.isClosed()) continue;
+        if (req.full) {
+          await this.#respond(conn, watch, undefined);
+        } else if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) {
+          // Endpoint-only push: just the load assignments of the changed hostnames.
+          const hosts = req.hostnames;
+          await this.#respond(conn, watch, (name) => hosts.has(hostOfClusterName(name)));
+        }
+      }
+      this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);
+    } catch (err) {
+      this.#opts.log.warn('ADS: push failed', { conId: conn.conId, error: errorMessage(err) });
+    }
+  }
+}
+
+/** The hostname in `outbound|80||host`, `inbound|80||`, or `outbound_.80_._.host`. */
+export function hostOfClusterName(name: string): string {
+  const bar = name.lastIndexOf('|');
+  if (bar >= 0) return name.slice(bar + 1);
+  const m = /^(?:outbound|inbound)_\.[^_]*_\.[^_]*_\.(.*)$/.exec(name);
+  return m?.[1] ?? name;
+}

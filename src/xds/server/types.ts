@@ -1,0 +1,46 @@
+/** The seams of the xDS server: where resources come from and who the caller is. */
+import type { TypeUrl } from '../../model/ids.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import type { Proxy } from '../../model/proxy.ts';
+import type { PreparedResource } from '../protocol/response.ts';
+
+/** Makes one type's resources for a proxy; output must depend only on the view and `cacheKey(proxy)`. */
+export interface ResourceGenerator {
+  readonly typeUrl: TypeUrl;
+  /** The proxy fields the output depends on, e.g. `sidecar|grpc|network1|`. */
+  cacheKey(proxy: Proxy): string;
+  generate(proxy: Proxy, view: MeshView, names: readonly string[] | 'wildcard'): readonly PreparedResource[];
+}
+
+export type GeneratorLookup = (proxy: Proxy, typeUrl: TypeUrl) => ResourceGenerator | undefined;
+
+/** A caller whose credentials were verified (token review or client certificate). */
+export interface Identity {
+  readonly namespace: string;
+  readonly serviceAccount: string;
+  /** The cluster whose API server verified the token. */
+  readonly cluster: string;
+  /** e.g. `spiffe://cluster.local/ns/sample/sa/sleep`. */
+  readonly spiffe: string;
+}
+
+export interface ServerLimits {
+  /** Connections served at once; more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxConnections: number;
+  /** Resource names in one request. */
+  readonly maxResourceNames: number;
+  /** Distinct type URLs watched on one stream. */
+  readonly maxWatchedTypes: number;
+  /** Largest request message accepted (bytes), enforced by grpc-js. */
+  readonly maxRequestBytes: number;
+  /** Largest response message sent (bytes). */
+  readonly maxResponseBytes: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxConnections: 20_000,
+  maxResourceNames: 20_000,
+  maxWatchedTypes: 32,
+  maxRequestBytes: 4 * 1024 * 1024,
+  maxResponseBytes: 64 * 1024 * 1024,
+};
