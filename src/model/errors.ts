@@ -23,6 +23,26 @@ export const ErrorCodes = {
   KubeConfig: 'ISTHMUS_KUBECONFIG',
   /** A command-line argument or flag is invalid. */
   Usage: 'ISTHMUS_USAGE',
+  /** A certificate signing request is malformed, badly signed, too large or uses an unsupported key. */
+  CsrInvalid: 'ISTHMUS_CSR_INVALID',
+  /** A CSR asks for an identity other than the one the caller authenticated as. */
+  CsrIdentityMismatch: 'ISTHMUS_CSR_IDENTITY_MISMATCH',
+  /** A requested certificate lifetime is invalid or above the allowed maximum. */
+  CertTtlInvalid: 'ISTHMUS_CERT_TTL_INVALID',
+  /** CA key material (ca-cert.pem, ca-key.pem, cert-chain.pem, root-cert.pem) is missing, malformed, mismatched or expired. */
+  CaKeyMaterial: 'ISTHMUS_CA_KEY_MATERIAL',
+  /** An IstioOperator file or a --set override is invalid (unknown field, bad value); nothing was applied. */
+  OperatorInvalid: 'ISTHMUS_OPERATOR_INVALID',
+  /** Applying rendered manifests to a cluster failed part-way (or before anything was applied). */
+  ApplyFailed: 'ISTHMUS_APPLY_FAILED',
+  /** A Kubernetes API server could not be reached (connection refused, timeout, TLS failure). */
+  KubeUnreachable: 'ISTHMUS_KUBE_UNREACHABLE',
+  /** The Kubernetes API server refused the caller's credentials (401) or their permissions (403). */
+  KubeForbidden: 'ISTHMUS_KUBE_FORBIDDEN',
+  /** Something waited for did not happen within its timeout (readiness, a token being populated). */
+  WaitTimeout: 'ISTHMUS_WAIT_TIMEOUT',
+  /** A protobuf message violates a protoc-gen-validate rule of the schema (what Envoy would NACK). */
+  ProtoValidation: 'ISTHMUS_PROTO_VALIDATION',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

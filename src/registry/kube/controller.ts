@@ -1,0 +1,354 @@
+/**
+ * One cluster's Kubernetes registry (istio `pilot/pkg/serviceregistry/kube/controller`): informers for
+ * the system Namespace, Services, EndpointSlices and Pods; every event is converted and written into
+ * the aggregate through a `RegistrySink` under this cluster's id.
+ *
+ * - A Service event rewrites that Service and its gateways (§8).
+ * - An EndpointSlice event, or an event of a Pod that a slice references (by `targetRef`, or by IP
+ *   for endpoints without one), recomputes the endpoints of the affected Services.
+ * - A change of the system namespace's `topology.istio.io/network` label, or of meshNetworks,
+ *   re-resolves the network of every endpoint (§7).
+ * Nothing is written until all informers have listed; then the whole cluster is written at once.
+ * `stop()` stops the informers and leaves the written state alone: whoever owns the cluster decides
+ * whether to `removeCluster` it or let a successor overwrite it.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import type { KubeClient } from '../../kube/client.ts';
+import { Informer, type InformerHandlers, type InformerOptions, type InformerStatus } from '../../kube/informer.ts';
+import { objectKey, type KubeObject } from '../../kube/types.ts';
+import { errorMessage } from '../../model/errors.ts';
+import { serviceHostname, type ClusterId, type Hostname } from '../../model/ids.ts';
+import { LABEL_TOPOLOGY_NETWORK } from '../../model/labels.ts';
+import { NO_NETWORK, tryNetworkId, type MeshNetworks, type NetworkGateway, type NetworkId } from '../../model/network.ts';
+import { compileMeshNetworks, mergeGateways, serviceGateways, type CompiledMeshNetworks } from '../network.ts';
+import type { RegistrySink } from '../shards.ts';
+import {
+  convertEndpointSlice, convertService, mergeEndpoints, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
+  type SliceContext,
+} from './convert.ts';
+import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
+
+/** The part of `Informer` the registry uses (tests substitute their own). */
+export interface InformerLike<T extends KubeObject> {
+  readonly synced: Promise<void>;
+  on(handlers: InformerHandlers<T>): void;
+  list(): T[];
+  get(key: string): T | undefined;
+  status(): InformerStatus;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export type InformerFactory = <T extends KubeObject>(opts: InformerOptions) => InformerLike<T>;
+
+export const INFORMER_PATHS = {
+  namespaces: '/api/v1/namespaces',
+  services: '/api/v1/services',
+  endpointslices: '/apis/discovery.k8s.io/v1/endpointslices',
+  pods: '/api/v1/pods',
+} as const;
+export type InformerName = keyof typeof INFORMER_PATHS;
+
+export interface KubeRegistryOptions {
+  readonly cluster: ClusterId;
+  /** The cluster's API client, or a factory of informers (tests). */
+  readonly source: KubeClient | InformerFactory;
+  readonly sink: RegistrySink;
+  /** Namespace whose `topology.istio.io/network` label is the cluster's default network. */
+  readonly systemNamespace?: string;
+  readonly domainSuffix?: string;
+  readonly trustDomain?: string;
+  readonly meshNetworks?: MeshNetworks;
+  /** Where conversion problems are reported (default: `process.emitWarning`). */
+  readonly onWarning?: (message: string) => void;
+}
+
+export interface KubeRegistryStatus {
+  readonly cluster: ClusterId;
+  /** All informers listed and the cluster was written. */
+  readonly synced: boolean;
+  /** Every informer's last list/watch attempt succeeded. */
+  readonly healthy: boolean;
+  readonly systemNetwork: NetworkId;
+  readonly informers: Readonly<Record<InformerName, InformerStatus>>;
+}
+
+interface SliceInfo {
+  readonly svcKey: string;
+  readonly pods: readonly string[];
+  readonly ips: readonly string[];
+}
+
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (set) set.add(value);
+  else index.set(key, new Set([value]));
+}
+
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (set?.delete(value) && set.size === 0) index.delete(key);
+}
+
+function podIps(pod: KubePod): string[] {
+  const ips = new Set((pod.status?.podIPs ?? []).map((p) => p.ip));
+  if (pod.status?.podIP) ips.add(pod.status.podIP);
+  return [...ips];
+}
+
+/** Whether a pod update can change the endpoints built from it. */
+function podMatters(a: KubePod, b: KubePod): boolean {
+  return !isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
+    || a.spec?.serviceAccountName !== b.spec?.serviceAccountName
+    || a.spec?.nodeName !== b.spec?.nodeName
+    || !isDeepStrictEqual(podIps(a), podIps(b));
+}
+
+export class KubeRegistry {
+  readonly cluster: ClusterId;
+  /** Resolves once all informers have listed and the cluster has been written. */
+  readonly synced: Promise<void>;
+  readonly #sink: RegistrySink;
+  readonly #systemNamespace: string;
+  readonly #domainSuffix: string;
+  readonly #trustDomain: string;
+  readonly #warn: (message: string) => void;
+  readonly #namespaces: InformerLike<KubeNamespace>;
+  readonly #services: InformerLike<KubeService>;
+  readonly #slices: InformerLike<KubeEndpointSlice>;
+  readonly #pods: InformerLike<KubePod>;
+  #mesh: CompiledMeshNetworks;
+  #systemNetwork = NO_NETWORK;
+  #ready = false;
+  #started = false;
+  #resolveSynced: () => void = () => undefined;
+  readonly #sliceInfo = new Map<string, SliceInfo>();
+  readonly #slicesBySvc = new Map<string, Set<string>>();
+  readonly #slicesByPod = new Map<string, Set<string>>();
+  readonly #slicesByIp = new Map<string, Set<string>>();
+  readonly #podsByIp = new Map<string, Set<string>>();
+  readonly #podIps = new Map<string, readonly string[]>();
+  readonly #hostnames = new Map<string, Hostname>();
+  readonly #gatewaysBySvc = new Map<string, readonly NetworkGateway[]>();
+
+  constructor(opts: KubeRegistryOptions) {
+    this.cluster = opts.cluster;
+    this.#sink = opts.sink;
+    this.#systemNamespace = opts.systemNamespace ?? 'istio-system';
+    this.#domainSuffix = opts.domainSuffix ?? 'cluster.local';
+    serviceHostname('probe', 'probe', this.#domainSuffix); // throws ISTHMUS_INVALID_ID for a bad suffix, here rather than per event
+    this.#trustDomain = opts.trustDomain ?? 'cluster.local';
+    this.#warn = opts.onWarning ?? ((m) => { process.emitWarning(m, 'IsthmusRegistryWarning'); });
+    this.#mesh = this.#compile(opts.meshNetworks);
+    const source = opts.source;
+    const make = typeof source === 'function' ? source : <T extends KubeObject>(o: InformerOptions) => new Informer<T>(source, o);
+    this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}` });
+    this.#services = make<KubeService>({ path: INFORMER_PATHS.services });
+    this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices });
+    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods });
+    this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
+
+    this.#namespaces.on(this.#handlers('namespace', (key) => { if (key === this.#systemNamespace) this.#syncSystemNamespace(); }));
+    this.#services.on(this.#handlers('service', (key) => { this.#syncService(key); }));
+    this.#slices.on(this.#handlers('endpointslice', (key) => { this.#syncSlice(key); }));
+    this.#pods.on(this.#handlers<KubePod>('pod', (key, old) => { this.#syncPod(key, old); }));
+  }
+
+  /** Starts the informers (once); `synced` resolves after their first lists. */
+  start(): void {
+    if (this.#started) return;
+    this.#started = true;
+    const all = this.#informers();
+    for (const i of Object.values(all)) i.start();
+    Promise.all(Object.values(all).map((i) => i.synced)).then(() => { this.#initialSync(); }, (err: unknown) => {
+      this.#warn(`cluster ${this.cluster}: informers failed to sync: ${errorMessage(err)}`);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(Object.values(this.#informers()).map((i) => i.stop()));
+  }
+
+  hasSynced(): boolean {
+    return this.#ready;
+  }
+
+  /** The network of the system namespace's label (`''` if unlabelled). */
+  get systemNetwork(): NetworkId {
+    return this.#systemNetwork;
+  }
+
+  status(): KubeRegistryStatus {
+    const informers = Object.fromEntries(Object.entries(this.#informers()).map(([k, i]) => [k, i.status()])) as Record<InformerName, InformerStatus>;
+    return { cluster: this.cluster, synced: this.#ready, healthy: Object.values(informers).every((s) => s.healthy), systemNetwork: this.#systemNetwork, informers };
+  }
+
+  /** New meshNetworks: re-resolves every endpoint's network and every Service's gateways. */
+  setMeshNetworks(meshNetworks: MeshNetworks | undefined): void {
+    this.#mesh = this.#compile(meshNetworks);
+    if (!this.#ready) return;
+    for (const svc of this.#services.list()) this.#syncService(objectKey(svc));
+    this.#recomputeAll();
+  }
+
+  #informers(): Record<InformerName, InformerLike<KubeObject>> {
+    return { namespaces: this.#namespaces, services: this.#services, endpointslices: this.#slices, pods: this.#pods };
+  }
+
+  #compile(mn: MeshNetworks | undefined): CompiledMeshNetworks {
+    const compiled = compileMeshNetworks(mn, this.cluster);
+    for (const w of compiled.warnings) this.#warn(`cluster ${this.cluster}: ${w}`);
+    return compiled;
+  }
+
+  /** Informer handlers that run only after the initial sync and report their own failures. */
+  #handlers<T extends KubeObject>(kind: string, fn: (key: string, old?: T) => void): InformerHandlers<T> {
+    const run = (obj: T, old?: T) => {
+      if (this.#ready) this.#guard(`${kind} ${objectKey(obj)}`, () => { fn(objectKey(obj), old); });
+    };
+    return { onAdd: (o) => { run(o); }, onUpdate: (o, old) => { run(o, old); }, onDelete: (o) => { run(o); } };
+  }
+
+  /** Runs one unit of work; a failure is reported and does not stop the others. */
+  #guard(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#warn(`cluster ${this.cluster}: handling ${what}: ${errorMessage(err)}`);
+    }
+  }
+
+  #initialSync(): void {
+    this.#systemNetwork = this.#readSystemNetwork();
+    for (const pod of this.#pods.list()) this.#guard(`pod ${objectKey(pod)}`, () => { this.#indexPod(objectKey(pod)); });
+    for (const slice of this.#slices.list()) this.#guard(`endpointslice ${objectKey(slice)}`, () => { this.#indexSlice(objectKey(slice)); });
+    for (const svc of this.#services.list()) this.#guard(`service ${objectKey(svc)}`, () => { this.#syncService(objectKey(svc)); });
+    this.#recomputeAll();
+    this.#ready = true;
+    this.#resolveSynced();
+  }
+
+  #readSystemNetwork(): NetworkId {
+    const value = this.#namespaces.get(this.#systemNamespace)?.metadata.labels?.[LABEL_TOPOLOGY_NETWORK] ?? '';
+    const net = tryNetworkId(value);
+    if (net === undefined) {
+      this.#warn(`cluster ${this.cluster}: namespace ${this.#systemNamespace} has an invalid ${LABEL_TOPOLOGY_NETWORK} ${JSON.stringify(value)}`);
+      return NO_NETWORK;
+    }
+    return net;
+  }
+
+  #syncSystemNamespace(): void {
+    const net = this.#readSystemNetwork();
+    if (net === this.#systemNetwork) return;
+    this.#systemNetwork = net;
+    this.#recomputeAll();
+  }
+
+  #syncService(key: string): void {
+    const obj = this.#services.get(key);
+    let gateways: readonly NetworkGateway[] = [];
+    if (obj) {
+      const svc = convertService(obj, { cluster: this.cluster, domainSuffix: this.#domainSuffix, trustDomain: this.#trustDomain });
+      this.#sink.upsertService(this.cluster, svc);
+      this.#hostnames.set(key, svc.hostname);
+      const found = serviceGateways(svc, this.cluster, this.#mesh);
+      for (const w of found.warnings) this.#warn(`cluster ${this.cluster}: ${w}`);
+      gateways = found.gateways;
+    } else {
+      const hostname = this.#hostnames.get(key);
+      if (hostname) this.#sink.deleteService(this.cluster, hostname);
+      this.#hostnames.delete(key);
+    }
+    const prev = this.#gatewaysBySvc.get(key) ?? [];
+    if (isDeepStrictEqual(prev, gateways)) return;
+    if (gateways.length > 0) this.#gatewaysBySvc.set(key, gateways);
+    else this.#gatewaysBySvc.delete(key);
+    this.#sink.setGateways(this.cluster, mergeGateways(...this.#gatewaysBySvc.values()));
+  }
+
+  /** Re-indexes a slice; answers the services whose endpoints it affected (before and after). */
+  #indexSlice(key: string): Set<string> {
+    const affected = new Set<string>();
+    const prev = this.#sliceInfo.get(key);
+    if (prev) {
+      affected.add(prev.svcKey);
+      removeFrom(this.#slicesBySvc, prev.svcKey, key);
+      for (const p of prev.pods) removeFrom(this.#slicesByPod, p, key);
+      for (const ip of prev.ips) removeFrom(this.#slicesByIp, ip, key);
+      this.#sliceInfo.delete(key);
+    }
+    const slice = this.#slices.get(key);
+    const name = slice ? sliceServiceName(slice) : undefined;
+    if (slice && name) {
+      const info: SliceInfo = { svcKey: `${slice.metadata.namespace ?? ''}/${name}`, pods: slicePodKeys(slice), ips: sliceUnreferencedAddresses(slice) };
+      this.#sliceInfo.set(key, info);
+      affected.add(info.svcKey);
+      addTo(this.#slicesBySvc, info.svcKey, key);
+      for (const p of info.pods) addTo(this.#slicesByPod, p, key);
+      for (const ip of info.ips) addTo(this.#slicesByIp, ip, key);
+    }
+    return affected;
+  }
+
+  #syncSlice(key: string): void {
+    for (const svcKey of this.#indexSlice(key)) this.#recompute(svcKey);
+  }
+
+  /** Re-indexes a pod's IPs; answers the IPs it had and has. */
+  #indexPod(key: string): string[] {
+    const before = this.#podIps.get(key) ?? [];
+    for (const ip of before) removeFrom(this.#podsByIp, ip, key);
+    const pod = this.#pods.get(key);
+    const after = pod ? podIps(pod) : [];
+    for (const ip of after) addTo(this.#podsByIp, ip, key);
+    if (after.length > 0) this.#podIps.set(key, after);
+    else this.#podIps.delete(key);
+    return [...new Set([...before, ...after])];
+  }
+
+  #syncPod(key: string, old: KubePod | undefined): void {
+    const ips = this.#indexPod(key);
+    const pod = this.#pods.get(key);
+    if (pod && old && !podMatters(old, pod)) return;
+    const slices = new Set(this.#slicesByPod.get(key));
+    for (const ip of ips) for (const s of this.#slicesByIp.get(ip) ?? []) slices.add(s);
+    const services = new Set<string>();
+    for (const s of slices) {
+      const info = this.#sliceInfo.get(s);
+      if (info) services.add(info.svcKey);
+    }
+    for (const svcKey of services) this.#recompute(svcKey);
+  }
+
+  #recomputeAll(): void {
+    for (const svcKey of [...this.#slicesBySvc.keys()].sort()) this.#guard(`endpoints of ${svcKey}`, () => { this.#recompute(svcKey); });
+  }
+
+  #sliceContext(): SliceContext {
+    return {
+      cluster: this.cluster,
+      podByKey: (ns, name) => this.#pods.get(`${ns}/${name}`),
+      podsByIp: (ip) => [...(this.#podsByIp.get(ip) ?? [])].sort().flatMap((k) => this.#pods.get(k) ?? []),
+      network: { systemNetwork: this.#systemNetwork, meshNetworks: this.#mesh },
+    };
+  }
+
+  /** Rebuilds one service's endpoints in this cluster from all its slices. */
+  #recompute(svcKey: string): void {
+    const slash = svcKey.indexOf('/');
+    const namespace = svcKey.slice(0, slash);
+    let hostname: Hostname;
+    try {
+      hostname = serviceHostname(svcKey.slice(slash + 1), namespace, this.#domainSuffix);
+    } catch (err) {
+      this.#warn(`cluster ${this.cluster}: endpoints of ${svcKey}: ${errorMessage(err)}`);
+      return;
+    }
+    const ctx = this.#sliceContext();
+    const lists = [...(this.#slicesBySvc.get(svcKey) ?? [])].sort()
+      .flatMap((k) => this.#slices.get(k) ?? [])
+      .map((slice) => convertEndpointSlice(slice, ctx));
+    this.#sink.setEndpoints(this.cluster, hostname, namespace, mergeEndpoints(lists));
+  }
+}
