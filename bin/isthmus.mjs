@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/src/cli/main.js', import.meta.url));
-const entry = existsSync(built) ? built : fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const built = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
+const entry = existsSync(built) ? built : fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const { main } = await import(entry);
 process.exitCode = await main(process.argv.slice(2));

@@ -5,8 +5,13 @@
 import { Command, CommanderError } from 'commander';
 import { VERSION } from '../version.ts';
 import { errorMessage, isIsthmusError } from '../model/errors.ts';
+import { register as registerInstall } from './install/index.ts';
+import { register as registerManifest } from './manifest/index.ts';
+import { register as registerGenEastWest } from './gen-eastwest-gateway/index.ts';
+import { register as registerCreateRemoteSecret } from './create-remote-secret/index.ts';
+import { register as registerRemoteClusters } from './remote-clusters/index.ts';
 
-export function buildProgram(): Command {
+export function buildProgram(extra: readonly Command[] = []): Command {
   const program = new Command('isthmus')
     .description('A multi-cluster service-mesh control plane that speaks Istio\'s and Envoy\'s protocols')
     .version(VERSION, '--version', 'print the version')
@@ -22,12 +27,19 @@ export function buildProgram(): Command {
       else process.stdout.write(`${VERSION}\n`);
     });
 
+  registerInstall(program);
+  registerManifest(program);
+  registerGenEastWest(program);
+  registerCreateRemoteSecret(program);
+  registerRemoteClusters(program);
+  for (const cmd of extra) program.addCommand(cmd);
+
   return program;
 }
 
 /** Runs the CLI and returns the process exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+export async function main(argv: readonly string[], extra: readonly Command[] = []): Promise<number> {
+  const program = buildProgram(extra);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return 0;

@@ -76,6 +76,69 @@ export class KubeClient {
     return new KubeClient(kc, opts);
   }
 
+  /**
+   * From `kubeconfig` (a file), else `$KUBECONFIG` (a `:`-separated list, merged), else
+   * `~/.kube/config`, as kubectl does; `context` overrides the current context.
+   */
+  static load(opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined }, clientOpts?: ClientOptions): KubeClient {
+    if (opts.kubeconfig !== undefined && opts.kubeconfig !== '') return KubeClient.fromFile(opts.kubeconfig, opts.context, clientOpts);
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromDefault();
+    } catch (err) {
+      throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load the default kubeconfig: ${errorMessage(err)}`, { cause: err });
+    }
+    const source = process.env['KUBECONFIG'] ? `kubeconfig ${process.env['KUBECONFIG']}` : 'the default kubeconfig (~/.kube/config)';
+    return KubeClient.#checked(kc, source, opts.context, clientOpts);
+  }
+
+  /** The name of the current context. */
+  get contextName(): string {
+    return this.config.getCurrentContext();
+  }
+
+  /** The namespace set on the current context, if any. */
+  get contextNamespace(): string | undefined {
+    const ns = this.config.getContextObject(this.config.getCurrentContext())?.namespace;
+    return ns === undefined || ns === '' ? undefined : ns;
+  }
+
+  /** GET that answers undefined for 404 instead of throwing. */
+  async getOptional<T>(path: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Server-side apply of one object at its item path (`.../namespaces/ns/services/name`) as field
+   * manager `fieldManager`; `force` takes over fields owned by other managers; `dryRun` asks the
+   * server to validate and admit without persisting. Returns the object as the server has it.
+   */
+  async apply<T>(path: string, obj: unknown, opts: { readonly fieldManager: string; readonly force?: boolean; readonly dryRun?: boolean }): Promise<T> {
+    const q = new URLSearchParams({ fieldManager: opts.fieldManager });
+    if (opts.force === true) q.set('force', 'true');
+    if (opts.dryRun === true) q.set('dryRun', 'All');
+    // JSON is YAML, so the object goes out as JSON under the apply-patch content type.
+    return this.request<T>('PATCH', `${path}?${q.toString()}`, obj, 'application/apply-patch+yaml');
+  }
+
+  /** DELETE with background propagation; a 404 counts as done. Answers whether it existed. */
+  async deleteOptional(path: string, opts: { readonly dryRun?: boolean } = {}): Promise<boolean> {
+    const q = new URLSearchParams({ propagationPolicy: 'Background' });
+    if (opts.dryRun === true) q.set('dryRun', 'All');
+    try {
+      await this.request('DELETE', `${path}?${q.toString()}`);
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? '';
   }

@@ -179,13 +179,17 @@ export class Informer<T extends KubeObject> {
           else this.#emit('add', o);
         }
       };
+      let finished = false;
       const onDone = (err: unknown) => {
+        finished = true;
         if (gone) reject(new Gone());
         else if (err && !(err instanceof Error && err.name === 'TimeoutError') && !this.#stopped) reject(err instanceof Error ? err : new Error(errorMessage(err)));
         else resolve();
       };
       this.#client.watcher().watch(this.#opts.path, params, onEvent, onDone).then((ctl) => {
         this.#abort = ctl;
+        // The watch call returns once the server answered; not finished by then means it is streaming.
+        if (!finished && !this.#status.healthy) this.#status = { ...this.#status, healthy: true };
         if (this.#stopped) ctl.abort();
       }, reject);
     });

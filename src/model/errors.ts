@@ -43,6 +43,10 @@ export const ErrorCodes = {
   WaitTimeout: 'ISTHMUS_WAIT_TIMEOUT',
   /** A protobuf message violates a protoc-gen-validate rule of the schema (what Envoy would NACK). */
   ProtoValidation: 'ISTHMUS_PROTO_VALIDATION',
+  /** A caller's credentials (token, client certificate, cluster id) could not be verified. */
+  AuthenticationFailed: 'ISTHMUS_AUTHENTICATION_FAILED',
+  /** A caller sent more requests than its rate limit allows. */
+  RateLimited: 'ISTHMUS_RATE_LIMITED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -61,7 +65,18 @@ export function isIsthmusError(err: unknown, code?: ErrorCode): err is IsthmusEr
   return err instanceof IsthmusError && (code === undefined || err.code === code);
 }
 
-/** The message of anything thrown, for logs. */
+/**
+ * The message of anything thrown, for logs, with the messages of its causes appended (fetch
+ * failures say only "fetch failed"; the reason, e.g. a certificate error, is in `cause`).
+ */
 export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (!(err instanceof Error)) return String(err);
+  let msg = err.message;
+  let cause: unknown = err.cause;
+  for (let depth = 0; cause !== undefined && depth < 4; depth++) {
+    const m = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
+    if (m && !msg.includes(m)) msg += `: ${m}`;
+    cause = cause instanceof Error ? cause.cause : undefined;
+  }
+  return msg;
 }

@@ -45,6 +45,10 @@ export const PROTO_ENTRY_FILES: readonly string[] = [
   'envoy/service/discovery/v3/discovery.proto',
   'envoy/service/status/v3/csds.proto',
   'envoy/admin/v3/config_dump.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'istio/v1/auth/ca.proto',
 ];
 

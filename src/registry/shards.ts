@@ -200,6 +200,17 @@ export class ShardStore implements RegistrySink {
     if (this.#clusterGateways.delete(cluster)) this.#regateway();
   }
 
+  /** What one cluster contributed: its services' hostnames and its shards' (hostname, namespace). */
+  clusterContents(cluster: ClusterId): { services: Hostname[]; shards: [Hostname, string][]; hasGateways: boolean } {
+    const services: Hostname[] = [];
+    for (const [hostname, byCluster] of this.#perCluster) if (byCluster.has(cluster)) services.push(hostname);
+    const shards: [Hostname, string][] = [];
+    for (const [hostname, byNs] of this.#shards) {
+      for (const [ns, byCluster] of byNs) if (byCluster.has(cluster)) shards.push([hostname, ns]);
+    }
+    return { services, shards, hasGateways: this.#clusterGateways.has(cluster) };
+  }
+
   /** The current state; the same object until the next change. */
   snapshot(): RegistrySnapshot {
     this.#snapshot ??= new RegistrySnapshot(this.#version, Object.freeze([...this.#clusters]), new Map(this.#merged), new Map(this.#shards), this.#gateways);

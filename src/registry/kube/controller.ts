@@ -173,6 +173,11 @@ export class KubeRegistry {
     return this.#ready;
   }
 
+  /** Annotations of the cluster's system namespace (e.g. `topology.istio.io/controlPlaneClusters`). */
+  systemNamespaceAnnotations(): Readonly<Record<string, string>> {
+    return this.#namespaces.get(this.#systemNamespace)?.metadata.annotations ?? {};
+  }
+
   /** The network of the system namespace's label (`''` if unlabelled). */
   get systemNetwork(): NetworkId {
     return this.#systemNetwork;

@@ -207,7 +207,7 @@ export class AdsServer {
     if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
     const sub = watch.subscription;
     const namesKey = sub.wildcard ? '*' : [...sub.names].sort().join('\n');
-    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy)}\u0000${namesKey}`;
+    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy, view)}\u0000${namesKey}`;
     let out = this.#cache.get(key);
     if (!out) {
       out = gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]);

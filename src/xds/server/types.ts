@@ -7,8 +7,8 @@ import type { PreparedResource } from '../protocol/response.ts';
 /** Makes one type's resources for a proxy; output must depend only on the view and `cacheKey(proxy)`. */
 export interface ResourceGenerator {
   readonly typeUrl: TypeUrl;
-  /** The proxy fields the output depends on, e.g. `sidecar|grpc|network1|`. */
-  cacheKey(proxy: Proxy): string;
+  /** What the output depends on besides the view's version: proxy fields, or facts the view gives about the proxy. */
+  cacheKey(proxy: Proxy, view: MeshView): string;
   generate(proxy: Proxy, view: MeshView, names: readonly string[] | 'wildcard'): readonly PreparedResource[];
 }
 

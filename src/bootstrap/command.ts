@@ -1,0 +1,64 @@
+/** The server verbs (`isthmus discovery`), added to the CLI by src/main.ts. */
+import { Command } from 'commander';
+import { describeFeatures, loadFeatures } from '../config/features.ts';
+import { parseLogLevel, streamLogger } from '../observability/log.ts';
+import { VERSION } from '../version.ts';
+import { Discovery, defaultPodName } from './discovery.ts';
+import { defaultGenerators } from './generators.ts';
+
+interface DiscoveryFlags {
+  kubeconfig?: string;
+  context?: string;
+  clusterId?: string;
+  systemNamespace?: string;
+  grpcAddr: string;
+  httpAddr?: string;
+  debugAddr?: string;
+  monitoringAddr: string;
+  meshConfig?: string;
+  networksConfig?: string;
+  logLevel?: string;
+}
+
+/** Resolves when the process receives SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals) => { resolve(s); };
+    process.once('SIGINT', on);
+    process.once('SIGTERM', on);
+  });
+}
+
+export function discoveryCommand(): Command {
+  return new Command('discovery')
+    .description('run the control plane (istiod\'s pilot-discovery): registries of every cluster, xDS, debug endpoints')
+    .option('--kubeconfig <file>', 'kubeconfig of the cluster the control plane runs in (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context')
+    .option('--cluster-id <id>', 'this cluster\'s id (env CLUSTER_ID, default Kubernetes)')
+    .option('--system-namespace <ns>', 'system namespace (env POD_NAMESPACE, default istio-system)')
+    .option('--grpcAddr <addr>', 'plaintext xDS address; loopback by default because it is unauthenticated', 'localhost:15010')
+    .option('--httpAddr <addr>', 'debug and readiness HTTP address (default :8080)')
+    .option('--debug-addr <addr>', 'alias of --httpAddr')
+    .option('--monitoringAddr <addr>', 'metrics address', ':15014')
+    .option('--meshConfig <file>', 'mesh config YAML (trustDomain, ...)')
+    .option('--networksConfig <file>', 'meshNetworks YAML')
+    .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .addHelpText('after', `\nEnvironment:\n${describeFeatures()}\n`)
+    .action(async (flags: DiscoveryFlags) => {
+      const features = loadFeatures(process.env);
+      const log = streamLogger('discovery', parseLogLevel(flags.logLevel));
+      const d = new Discovery({
+        kubeconfig: flags.kubeconfig, context: flags.context, features,
+        clusterId: flags.clusterId ?? features.clusterId,
+        systemNamespace: flags.systemNamespace ?? features.podNamespace,
+        podName: features.podName || defaultPodName(),
+        grpcAddr: flags.grpcAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
+        meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
+        generators: defaultGenerators(), version: VERSION,
+      }, log);
+      await d.start();
+      const sig = await untilSignal();
+      log.info('shutting down', { signal: sig });
+      await d.stop();
+    });
+}

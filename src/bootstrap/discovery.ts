@@ -1,0 +1,216 @@
+/**
+ * `isthmus discovery`: the composition root of the control plane. Builds the local cluster's
+ * registry, the secret controller for remote clusters, the aggregate store, the xDS server and the
+ * debug/metrics HTTP servers, and owns start and stop order.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { ServerCredentials } from '@grpc/grpc-js';
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { parse as parseYaml } from 'yaml';
+import type { Features } from '../config/features.ts';
+import { DebugServer } from '../debug/server.ts';
+import { KubeClient } from '../kube/client.ts';
+import { SecretController } from '../kube/multicluster/secretcontroller.ts';
+import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
+import { clusterId as parseClusterId, type ClusterId } from '../model/ids.ts';
+import type { MeshSettings } from '../model/mesh-view.ts';
+import type { MeshNetworks } from '../model/network.ts';
+import type { Logger } from '../observability/log.ts';
+import { endpointPush, fullPush } from '../push/request.ts';
+import { KubeRegistry } from '../registry/kube/controller.ts';
+import { ShardStore } from '../registry/shards.ts';
+import { AdsServer } from '../xds/server/ads-server.ts';
+import { preparedAdsService, startGrpcServer, type BoundServer } from '../xds/server/grpc.ts';
+import { xdsMetrics } from '../xds/server/metrics.ts';
+import type { GeneratorLookup } from '../xds/server/types.ts';
+import { registerDebugHandlers, type ClusterInfo } from './debug-handlers.ts';
+import { EMPTY_CONFIG, meshView } from './mesh-view.ts';
+import { RegistryComponent } from './registry-component.ts';
+
+export const ANNOTATION_CONTROL_PLANE_CLUSTERS = 'topology.istio.io/controlPlaneClusters';
+
+export interface DiscoveryConfig {
+  readonly kubeconfig?: string | undefined;
+  readonly context?: string | undefined;
+  readonly features: Features;
+  readonly clusterId: string;
+  readonly systemNamespace: string;
+  readonly podName: string;
+  readonly grpcAddr: string;
+  readonly httpAddr: string;
+  readonly monitoringAddr: string;
+  readonly meshConfigFile?: string | undefined;
+  readonly networksConfigFile?: string | undefined;
+  readonly generators?: GeneratorLookup;
+  readonly version: string;
+}
+
+interface MeshConfigFile { trustDomain?: string; defaultConfig?: { meshId?: string } }
+
+function readYamlFile(path: string, what: string): unknown {
+  try {
+    return parseYaml(readFileSync(path, 'utf8')) ?? {};
+  } catch (err) {
+    throw new IsthmusError(ErrorCodes.Usage, `cannot read ${what} ${path}: ${errorMessage(err)}`);
+  }
+}
+
+/** Whether the namespace annotation lets control plane `self` lead (reference §10.2). */
+export function annotationSelects(value: string | undefined, self: string): boolean {
+  if (!value) return false;
+  return value.split(',').map((s) => s.trim()).some((v) => v === '*' || v === self);
+}
+
+export class Discovery {
+  readonly log: Logger;
+  readonly store: ShardStore;
+  readonly ads: AdsServer;
+  readonly metrics: Registry;
+  readonly #cfg: DiscoveryConfig;
+  readonly #local: KubeRegistry;
+  readonly #secrets: SecretController;
+  readonly #remotes = new Map<string, RegistryComponent>();
+  readonly #clients = new Map<string, KubeClient>();
+  readonly #localClient: KubeClient;
+  readonly #localId: ClusterId;
+  readonly #mesh: MeshSettings;
+  #debug: DebugServer | undefined;
+  #monitoring: DebugServer | undefined;
+  #grpc: BoundServer | undefined;
+  #ready = false;
+  readonly #managedClusters: Gauge<'cluster_type'>;
+  readonly addresses: { grpc?: string; http?: string; monitoring?: string } = {};
+
+  constructor(cfg: DiscoveryConfig, log: Logger) {
+    this.#cfg = cfg;
+    this.log = log;
+    this.#localId = parseClusterId(cfg.clusterId);
+    this.#localClient = KubeClient.load({ kubeconfig: cfg.kubeconfig, context: cfg.context });
+    const meshFile = (cfg.meshConfigFile ? readYamlFile(cfg.meshConfigFile, 'mesh config') : {}) as MeshConfigFile;
+    const networks = cfg.networksConfigFile ? readYamlFile(cfg.networksConfigFile, 'mesh networks') as MeshNetworks : undefined;
+    this.#mesh = { trustDomain: meshFile.trustDomain ?? cfg.features.trustDomain, domainSuffix: 'cluster.local' };
+    this.metrics = new Registry();
+    collectDefaultMetrics({ register: this.metrics });
+
+    this.store = new ShardStore();
+    this.ads = new AdsServer({
+      generators: cfg.generators ?? (() => undefined),
+      view: () => meshView(this.store.snapshot(), EMPTY_CONFIG, this.#mesh),
+      controlPlaneId: cfg.podName, controlPlaneVersion: cfg.version, systemNamespace: cfg.systemNamespace,
+      debounceAfterMs: cfg.features.debounceAfter, debounceMaxMs: cfg.features.debounceMax, pushThrottle: cfg.features.pushThrottle,
+      log: log.scope('ads'), metrics: xdsMetrics(this.metrics),
+      debugAuth: cfg.features.debugEndpointAuth, identityCheck: cfg.features.xdsIdentityCheck,
+    });
+    this.store.setUpdater({
+      serviceChanged: () => { this.ads.push(fullPush('service', Date.now())); },
+      endpointsChanged: (h) => { this.ads.push(endpointPush([h], Date.now())); },
+      networksChanged: () => { this.ads.push(fullPush('networks', Date.now())); },
+    });
+    // The config cluster registers first: its Services provide the merged defaults (§7).
+    this.store.addCluster(this.#localId);
+    const registryOpts = { store: this.store, systemNamespace: cfg.systemNamespace, domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, meshNetworks: networks, log: log.scope('registry') };
+    this.#local = new KubeRegistry({
+      cluster: this.#localId, source: this.#localClient, sink: this.store, systemNamespace: cfg.systemNamespace,
+      domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, ...(networks ? { meshNetworks: networks } : {}),
+      onWarning: (m) => { log.scope('registry').warn(m); },
+    });
+    this.#secrets = new SecretController({
+      client: this.#localClient,
+      namespace: cfg.systemNamespace,
+      localClusterId: this.#localId,
+      syncTimeoutMs: cfg.features.remoteClusterTimeout,
+      factory: (id, client) => {
+        const c = new RegistryComponent(id, client, registryOpts);
+        this.#remotes.set(id, c);
+        this.#clients.set(id, client);
+        return c;
+      },
+      log: (level, msg) => { log.scope('secrets')[level](msg); },
+    });
+    const managed = new Gauge({ name: 'istiod_managed_clusters', help: 'Number of clusters managed by istiod', labelNames: ['cluster_type'], registers: [this.metrics] });
+    managed.set({ cluster_type: 'local' }, 1);
+    this.#managedClusters = managed;
+  }
+
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /** Clients of every known cluster by id (local included), for token review in each cluster. */
+  client(id: string): KubeClient | undefined {
+    if (id === '' || id === this.#localId) return this.#localClient;
+    return this.#secrets.statuses().some((s) => s.id === id && s.syncStatus !== 'error') ? this.#clients.get(id) : undefined;
+  }
+
+  clusters(): ClusterInfo[] {
+    const local = this.#local.status();
+    const out: ClusterInfo[] = [{ id: this.#localId, secret: '', server: this.#localClient.server, syncStatus: local.synced ? 'synced' : 'syncing', healthy: local.healthy, shouldLead: true }];
+    // (the local cluster is always led by its own control plane)
+    for (const s of this.#secrets.statuses()) {
+      const comp = this.#remotes.get(s.id);
+      if (!comp || s.syncStatus === 'error') { out.push(s); continue; }
+      const annotation = comp.registry.systemNamespaceAnnotations()[ANNOTATION_CONTROL_PLANE_CLUSTERS];
+      const st = comp.registry.status();
+      const informerError = Object.entries(st.informers).find(([, i]) => !i.healthy && i.lastError);
+      out.push({
+        ...s, healthy: st.healthy, shouldLead: this.#cfg.features.externalIstiod && annotationSelects(annotation, this.#localId),
+        ...(s.lastError === undefined && informerError ? { lastError: `secret ${s.secret} key ${JSON.stringify(s.id)}: ${informerError[0]}: ${informerError[1].lastError ?? ''}` } : {}),
+      });
+    }
+    return out;
+  }
+
+  async start(): Promise<void> {
+    const httpDebug = new DebugServer({ address: this.#cfg.httpAddr, publicPaths: ['/ready'], authorize: (req) => Promise.resolve(loopbackOnly(req.socket.remoteAddress)) });
+    httpDebug.handle('/ready', () => (this.#ready ? { status: 200, text: 'ready\n' } : { status: 503, text: 'not ready: waiting for clusters to sync\n' }));
+    registerDebugHandlers(httpDebug, {
+      clusters: () => this.clusters(),
+      registry: () => this.store.snapshot(),
+      ads: this.ads,
+      pushStatus: () => ({ version: this.store.version, connections: this.ads.connections().length, clusters: this.store.clusters() }),
+    });
+    const monitoring = new DebugServer({ address: this.#cfg.monitoringAddr, publicPaths: ['/metrics'] });
+    monitoring.handle('/metrics', async () => {
+      this.#managedClusters.set({ cluster_type: 'remote' }, this.#secrets.statuses().filter((x) => x.syncStatus !== 'error').length);
+      return { status: 200, text: await this.metrics.metrics() };
+    });
+
+    this.#local.start();
+    this.#secrets.start();
+    const http = await httpDebug.listen();
+    this.#debug = httpDebug;
+    this.addresses.http = `${http.address}:${http.port}`;
+    const mon = await monitoring.listen();
+    this.#monitoring = monitoring;
+    this.addresses.monitoring = `${mon.address}:${mon.port}`;
+    this.#grpc = await startGrpcServer(this.#cfg.grpcAddr, ServerCredentials.createInsecure(), this.ads.limits, [
+      { definition: preparedAdsService, implementation: this.ads.implementation() },
+    ]);
+    this.addresses.grpc = `${this.#cfg.grpcAddr.replace(/:\d+$/, '')}:${this.#grpc.port}`;
+    this.log.info('control plane listening', { grpc: this.addresses.grpc, http: this.addresses.http, monitoring: this.addresses.monitoring, cluster: this.#localId });
+    void Promise.all([this.#local.synced, this.#secrets.ready()]).then(() => {
+      this.#ready = true;
+      this.log.info('ready: local cluster synced, remote clusters synced or timed out');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.ads.close();
+    await this.#grpc?.close();
+    await this.#debug?.close();
+    await this.#monitoring?.close();
+    await this.#secrets.stop();
+    await this.#local.stop();
+  }
+}
+
+/** Debug data goes to local callers only until token-based debug authentication is wired. */
+function loopbackOnly(addr: string | undefined): string | undefined {
+  if (addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || addr?.startsWith('127.')) return undefined;
+  return 'debug endpoints answer loopback callers only';
+}
+
+export function defaultPodName(): string {
+  return osHostname();
+}

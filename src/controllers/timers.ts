@@ -1,0 +1,82 @@
+/**
+ * Time for controllers, injected: `now()` and one-shot timers. `realTimers` uses the process clock;
+ * `ManualTimers` advances only when a test says so (no sleeps in unit tests).
+ */
+
+export interface Timers {
+  now(): number;
+  /** Runs `fn` after `ms`; returns a cancel function. */
+  setTimeout(fn: () => void, ms: number): () => void;
+}
+
+export const realTimers: Timers = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    return () => { clearTimeout(t); };
+  },
+};
+
+/** Resolves after `ms` on `timers`, or at once when `signal` aborts. */
+export function sleep(timers: Timers, ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) { resolve(); return; }
+    const onAbort = () => { cancel(); resolve(); };
+    const cancel = timers.setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface Pending {
+  readonly at: number;
+  readonly seq: number;
+  readonly fn: () => void;
+}
+
+/** A clock and timer queue that only move in `advance`. */
+export class ManualTimers implements Timers {
+  #now: number;
+  #seq = 0;
+  #pending: Pending[] = [];
+
+  constructor(start = 1_700_000_000_000) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  setTimeout(fn: () => void, ms: number): () => void {
+    const p: Pending = { at: this.#now + Math.max(0, ms), seq: this.#seq++, fn };
+    this.#pending.push(p);
+    return () => { this.#pending = this.#pending.filter((x) => x !== p); };
+  }
+
+  get pendingTimers(): number {
+    return this.#pending.length;
+  }
+
+  /**
+   * Moves the clock forward by `ms`, firing due timers in order; after each, `settle` lets the
+   * promise chains they started run (pass a function that awaits a few microtask/IO turns).
+   */
+  async advance(ms: number, settle: () => Promise<void> = flush): Promise<void> {
+    const end = this.#now + ms;
+    await settle();
+    for (;;) {
+      const next = [...this.#pending].sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!next || next.at > end) break;
+      this.#pending = this.#pending.filter((x) => x !== next);
+      this.#now = Math.max(this.#now, next.at);
+      next.fn();
+      await settle();
+    }
+    this.#now = end;
+  }
+}
+
+/** Lets pending promise callbacks run (a few macrotask turns). */
+export async function flush(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => { setImmediate(r); });
+}

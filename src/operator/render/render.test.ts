@@ -1,0 +1,199 @@
+/**
+ * Golden expectations per profile, written from the compat reference (§2.2-§2.3, §5.4, §12.1,
+ * §13) and DESIGN.md, not from the renderer's output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parse } from 'yaml';
+import { planInstall } from '../manifest.ts';
+import type { Manifest } from './types.ts';
+
+const PRIMARY = `apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+spec:
+  values:
+    global:
+      meshID: mesh1
+      multiCluster:
+        clusterName: cluster1
+      network: network1
+      externalIstiod: true
+`;
+
+const remote = (addr: string, extra = '') => `apiVersion: install.istio.io/v1alpha1
+kind: IstioOperator
+spec:
+  profile: remote
+  values:
+    istiodRemote:
+      injectionPath: /inject/cluster/cluster2/net/network2
+    global:
+      remotePilotAddress: ${addr}
+${extra}`;
+
+function objects(text: string, sets: string[] = []): Manifest[] {
+  return planInstall([{ text, source: 'test' }], sets).rendered.map((r) => r.object);
+}
+const ids = (list: readonly Manifest[]) => list.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+function find(list: readonly Manifest[], kind: string, name: string): Manifest {
+  const o = list.find((x) => x.kind === kind && x.metadata.name === name);
+  assert.ok(o, `${kind} ${name} rendered; have ${ids(list).join(', ')}`);
+  return o;
+}
+interface Container { name: string; image: string; args: string[]; env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[]; ports: { containerPort: number }[] }
+const podSpec = (d: Manifest) => (d['spec'] as { template: { spec: { serviceAccountName: string; containers: Container[] } } }).template.spec;
+const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath ?? '?'}`]));
+
+const CRDS = ['gateways', 'virtualservices', 'destinationrules', 'serviceentries', 'sidecars', 'workloadentries', 'workloadgroups'].map((p) => `CustomResourceDefinition//${p}.networking.istio.io`)
+  .concat(['peerauthentications', 'authorizationpolicies', 'requestauthentications'].map((p) => `CustomResourceDefinition//${p}.security.istio.io`));
+
+test('default profile: the object set', () => {
+  assert.deepEqual(new Set(ids(objects(PRIMARY))), new Set([
+    'Namespace//istio-system', ...CRDS,
+    'ServiceAccount/istio-system/istio-reader-service-account', 'ServiceAccount/istio-system/istiod', 'ServiceAccount/istio-system/istio-ingressgateway-service-account',
+    'ClusterRole//istiod-clusterrole-istio-system', 'ClusterRoleBinding//istiod-clusterrole-istio-system',
+    'ClusterRole//istio-reader-clusterrole-istio-system', 'ClusterRoleBinding//istio-reader-clusterrole-istio-system',
+    'Role/istio-system/istiod', 'RoleBinding/istio-system/istiod',
+    'ConfigMap/istio-system/istio', 'Deployment/istio-system/istiod', 'Service/istio-system/istiod',
+    'Deployment/istio-system/istio-ingressgateway', 'Service/istio-system/istio-ingressgateway',
+    'MutatingWebhookConfiguration//istio-sidecar-injector',
+  ]));
+});
+
+test('default profile: istiod runs `isthmus discovery` with the ports, flags and env of DESIGN.md / §2.2', () => {
+  const list = objects(PRIMARY);
+  const dep = find(list, 'Deployment', 'istiod');
+  const pod = podSpec(dep);
+  assert.equal(pod.serviceAccountName, 'istiod');
+  const c = pod.containers[0];
+  assert.ok(c);
+  assert.equal(c.image, 'isthmus/isthmus:0.1.0');
+  assert.equal(c.args[0], 'discovery');
+  for (const f of ['--grpcAddr=:15010', '--secureGRPCAddr=:15012', '--httpAddr=:8080', '--monitoringAddr=:15014', '--httpsAddr=:15017']) assert.ok(c.args.includes(f), f);
+  assert.deepEqual(c.ports.map((p) => p.containerPort).sort((a, b) => a - b), [8080, 15010, 15012, 15014, 15017]);
+  const env = envOf(c);
+  assert.equal(env['CLUSTER_ID'], 'cluster1');
+  assert.equal(env['EXTERNAL_ISTIOD'], 'true');
+  assert.equal(env['POD_NAME'], 'fieldRef:metadata.name');
+  assert.equal(env['POD_NAMESPACE'], 'fieldRef:metadata.namespace');
+  assert.equal(env['KUBECONFIG'], '/var/run/secrets/remote/config');
+  const svc = find(list, 'Service', 'istiod');
+  const ports = (svc['spec'] as { ports: { port: number; targetPort: number }[] }).ports.map((p) => `${p.port}->${p.targetPort}`);
+  assert.deepEqual(new Set(ports), new Set(['15010->15010', '15012->15012', '443->15017', '15014->15014']));
+});
+
+test('pilot.env wins over global.externalIstiod (§2.2), and the image comes from values.global.hub/tag', () => {
+  const list = objects(PRIMARY, ['values.pilot.env.EXTERNAL_ISTIOD=false', 'values.global.hub=registry.local/mesh', 'values.global.tag=9.9']);
+  const c = podSpec(find(list, 'Deployment', 'istiod')).containers[0];
+  assert.ok(c);
+  assert.equal(envOf(c)['EXTERNAL_ISTIOD'], 'false');
+  assert.equal(c.env.filter((e) => e.name === 'EXTERNAL_ISTIOD').length, 1);
+  assert.equal(c.image, 'registry.local/mesh/isthmus:9.9');
+});
+
+test('default profile: mesh config and the injection webhook', () => {
+  const list = objects(PRIMARY);
+  const mesh = parse((find(list, 'ConfigMap', 'istio')['data'] as { mesh: string }).mesh) as { defaultConfig: { discoveryAddress: string }; rootNamespace: string; trustDomain: string };
+  assert.equal(mesh.defaultConfig.discoveryAddress, 'istiod.istio-system.svc:15012');
+  assert.equal(mesh.rootNamespace, 'istio-system');
+  const wh = find(list, 'MutatingWebhookConfiguration', 'istio-sidecar-injector');
+  assert.equal(wh.metadata.labels?.['istio.io/rev'], 'default');
+  const hooks = wh['webhooks'] as { name: string; clientConfig: { service?: { name: string; namespace: string; path: string; port: number } } }[];
+  assert.ok(hooks.length > 0);
+  for (const h of hooks) {
+    assert.ok(h.name.endsWith('sidecar-injector.istio.io'), h.name);
+    assert.deepEqual(h.clientConfig.service, { name: 'istiod', namespace: 'istio-system', path: '/inject', port: 443 });
+  }
+});
+
+test('minimal profile: the control plane without a gateway; empty profile: nothing', () => {
+  const list = objects(PRIMARY, ['profile=minimal']);
+  assert.ok(list.some((o) => o.kind === 'Deployment' && o.metadata.name === 'istiod'));
+  assert.ok(!list.some((o) => o.metadata.name.includes('ingressgateway')));
+  assert.deepEqual(objects(PRIMARY, ['profile=empty']), []);
+});
+
+test('remote profile with an IP: selector-less Service + EndpointSlice, injectionPath, reader RBAC, no control plane (§2.3)', () => {
+  const list = objects(remote('10.20.1.5'));
+  assert.ok(!list.some((o) => o.kind === 'Deployment'), 'no Deployment');
+  assert.ok(!list.some((o) => o.kind === 'ConfigMap'), 'no mesh ConfigMap (pilot.configMap=false in the remote profile)');
+  assert.ok(!list.some((o) => o.kind === 'ServiceAccount' && o.metadata.name === 'istiod'));
+  const svc = find(list, 'Service', 'istiod');
+  const spec = svc['spec'] as { selector?: unknown; type?: string; ports: { name: string; port: number; targetPort: number }[] };
+  assert.equal(spec.selector, undefined);
+  assert.deepEqual(spec.ports.map((p) => `${p.name}:${p.port}->${p.targetPort}`), ['tcp-istiod:15012->15012', 'tcp-webhook:443->15017']);
+  const slice = list.find((o) => o.kind === 'EndpointSlice');
+  assert.ok(slice);
+  assert.equal(slice.metadata.labels?.['kubernetes.io/service-name'], 'istiod');
+  assert.equal(slice['addressType'], 'IPv4');
+  assert.deepEqual((slice['endpoints'] as { addresses: string[] }[]).map((e) => e.addresses), [['10.20.1.5']]);
+  assert.deepEqual(new Set((slice['ports'] as { port: number }[]).map((p) => p.port)), new Set([15012, 15017]));
+  const wh = find(list, 'MutatingWebhookConfiguration', 'istio-sidecar-injector');
+  for (const h of wh['webhooks'] as { clientConfig: { service: { path: string; name: string; port: number } } }[]) {
+    assert.equal(h.clientConfig.service.path, '/inject/cluster/cluster2/net/network2');
+    assert.equal(h.clientConfig.service.name, 'istiod');
+    assert.equal(h.clientConfig.service.port, 443);
+  }
+  find(list, 'ServiceAccount', 'istio-reader-service-account');
+  const role = find(list, 'ClusterRole', 'istio-reader-clusterrole-istio-system');
+  const rules = role['rules'] as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  const allows = (group: string, resource: string, verb: string) => rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+  for (const [g, r, v] of [['', 'services', 'list'], ['', 'pods', 'watch'], ['', 'namespaces', 'get'], ['', 'secrets', 'list'], ['discovery.k8s.io', 'endpointslices', 'watch'],
+    ['authentication.k8s.io', 'tokenreviews', 'create'], ['authorization.k8s.io', 'subjectaccessreviews', 'create'], ['networking.istio.io', 'workloadentries', 'list'],
+    ['', 'configmaps', 'create'], ['', 'configmaps', 'update'], ['admissionregistration.k8s.io', 'mutatingwebhookconfigurations', 'patch']] as const) {
+    assert.ok(allows(g, r, v), `reader may ${v} ${g}/${r}`);
+  }
+  assert.ok(!allows('', 'secrets', 'create') && !allows('', 'pods', 'delete'), 'read-only elsewhere');
+  const binding = find(list, 'ClusterRoleBinding', 'istio-reader-clusterrole-istio-system');
+  assert.deepEqual(binding['subjects'], [{ kind: 'ServiceAccount', name: 'istio-reader-service-account', namespace: 'istio-system' }]);
+});
+
+test('remote profile with a hostname: an ExternalName Service', () => {
+  const list = objects(remote('istiod.example.com'));
+  const svc = find(list, 'Service', 'istiod');
+  assert.equal((svc['spec'] as { type: string }).type, 'ExternalName');
+  assert.equal((svc['spec'] as { externalName: string }).externalName, 'istiod.example.com');
+  assert.ok(!list.some((o) => o.kind === 'EndpointSlice'));
+});
+
+test('remote profile as a config cluster: mesh ConfigMap with the in-cluster discovery address, istiod RBAC', () => {
+  const list = objects(remote('10.20.1.5', '      configCluster: true\n'));
+  const mesh = parse((find(list, 'ConfigMap', 'istio')['data'] as { mesh: string }).mesh) as { defaultConfig: { discoveryAddress: string } };
+  assert.equal(mesh.defaultConfig.discoveryAddress, 'istiod.istio-system.svc:15012');
+  find(list, 'ServiceAccount', 'istiod');
+  find(list, 'ClusterRole', 'istiod-clusterrole-istio-system');
+  assert.ok(!list.some((o) => o.kind === 'Deployment'));
+});
+
+test('injectionURL replaces the service reference', () => {
+  const list = objects(remote('10.20.1.5'), ['values.istiodRemote.injectionURL=https://cp.example.com:15017/inject/cluster/cluster2/net/network2']);
+  for (const h of find(list, 'MutatingWebhookConfiguration', 'istio-sidecar-injector')['webhooks'] as { clientConfig: Record<string, unknown> }[]) {
+    assert.deepEqual(h.clientConfig, { url: 'https://cp.example.com:15017/inject/cluster/cluster2/net/network2' });
+  }
+});
+
+test('meshConfig from the IstioOperator overrides the defaults', () => {
+  const list = objects(PRIMARY, ['meshConfig.defaultConfig.discoveryAddress=cp.example.com:15012', 'meshConfig.trustDomain=example.org']);
+  const mesh = parse((find(list, 'ConfigMap', 'istio')['data'] as { mesh: string }).mesh) as { defaultConfig: { discoveryAddress: string }; trustDomain: string };
+  assert.equal(mesh.defaultConfig.discoveryAddress, 'cp.example.com:15012');
+  assert.equal(mesh.trustDomain, 'example.org');
+});
+
+test('a revision renames istiod, its webhook and its cluster RBAC', () => {
+  const list = objects(PRIMARY, ['revision=canary', 'profile=minimal']);
+  find(list, 'Deployment', 'istiod-canary');
+  find(list, 'ClusterRole', 'istiod-clusterrole-canary-istio-system');
+  find(list, 'ClusterRole', 'istio-reader-clusterrole-canary-istio-system');
+  const wh = find(list, 'MutatingWebhookConfiguration', 'istio-sidecar-injector-canary');
+  assert.equal(wh.metadata.labels?.['istio.io/rev'], 'canary');
+  const mesh = parse((find(list, 'ConfigMap', 'istio-canary')['data'] as { mesh: string }).mesh) as { defaultConfig: { discoveryAddress: string } };
+  assert.equal(mesh.defaultConfig.discoveryAddress, 'istiod-canary.istio-system.svc:15012');
+});
+
+test('every object carries the owner and component labels used for pruning', () => {
+  for (const r of planInstall([{ text: PRIMARY, source: 't' }]).rendered) {
+    if (r.object.kind === 'Namespace') continue;
+    assert.equal(r.object.metadata.labels?.['install.operator.istio.io/owning-resource'], 'installed-state');
+    assert.equal(r.object.metadata.labels['operator.istio.io/component'], r.component);
+  }
+});

@@ -1,0 +1,132 @@
+/**
+ * Envoy Cluster builders shared by the sidecar and gateway CDS generators (Istio's cluster_builder):
+ * outbound EDS clusters with Istio's mTLS transport-socket matches, SNI-DNAT clusters for
+ * AUTO_PASSTHROUGH gateways, static inbound clusters and the well-known catch-all clusters.
+ */
+import type { MeshView } from '../../model/mesh-view.ts';
+import { isHttp2Protocol, type Protocol, type Service, type ServicePort } from '../../model/service.ts';
+import { packAny } from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { EXT, httpProtocolOptionsCodec } from './extra-codecs.ts';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, clusterName, sniName, type ClusterKey } from './names.ts';
+import { ADS_CONFIG, istioMutualUpstream, rawBufferTransportSocket, serviceIdentities, tlsTransportSocket } from './tls.ts';
+
+export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';
+
+const CONNECT_TIMEOUT: T.Duration = { seconds: '10' };
+const MAX_U32 = 4294967295;
+
+/** Istio's default thresholds: effectively unlimited, with remaining-capacity stats. */
+const CIRCUIT_BREAKERS: NonNullable<T.Cluster['circuitBreakers']> = {
+  thresholds: [{
+    maxConnections: { value: MAX_U32 },
+    maxPendingRequests: { value: MAX_U32 },
+    maxRequests: { value: MAX_U32 },
+    maxRetries: { value: MAX_U32 },
+    trackRemaining: true,
+  }],
+};
+
+function http2Options(protocol: Protocol): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
+  if (!isHttp2Protocol(protocol)) return {};
+  return {
+    typedExtensionProtocolOptions: {
+      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, { explicitHttpConfig: { http2ProtocolOptions: {} } }),
+    },
+  };
+}
+
+function serviceMetadata(svc: Service, subset: string): T.Metadata {
+  const service: T.Struct = {
+    fields: {
+      host: { stringValue: svc.hostname },
+      name: { stringValue: svc.name },
+      namespace: { stringValue: svc.namespace },
+    },
+  };
+  const fields: Record<string, T.Value> = { services: { listValue: { values: [{ structValue: service }] } } };
+  if (subset !== '') fields['subset'] = { stringValue: subset };
+  return { filterMetadata: { istio: { fields } } };
+}
+
+/**
+ * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
+ * for headless services; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
+ * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext.
+ */
+export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string): T.Cluster {
+  const key: ClusterKey = { direction: 'outbound', port: port.port, subset, host: svc.hostname };
+  const name = clusterName(key);
+  const tls = istioMutualUpstream(sniName(key), serviceIdentities(view, svc), isHttp2Protocol(port.protocol));
+  const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough'
+    ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
+    : { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name }, lbPolicy: 'LEAST_REQUEST' };
+  return {
+    name,
+    ...discovery,
+    connectTimeout: CONNECT_TIMEOUT,
+    circuitBreakers: CIRCUIT_BREAKERS,
+    commonLbConfig: { localityWeightedLbConfig: {} },
+    metadata: serviceMetadata(svc, subset),
+    ...http2Options(port.protocol),
+    transportSocketMatches: [
+      { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transportSocket: tlsTransportSocket(tls) },
+      { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
+    ],
+  };
+}
+
+/**
+ * `outbound_.<port>_.<subset>_.<host>` on an AUTO_PASSTHROUGH gateway: EDS (headless services too),
+ * no TLS of its own, since the client's mTLS stream passes through untouched.
+ */
+export function sniDnatCluster(svc: Service, port: ServicePort, subset: string): T.Cluster {
+  const name = sniName({ direction: 'outbound', port: port.port, subset, host: svc.hostname });
+  return {
+    name,
+    type: 'EDS',
+    edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name },
+    lbPolicy: 'LEAST_REQUEST',
+    connectTimeout: CONNECT_TIMEOUT,
+    circuitBreakers: CIRCUIT_BREAKERS,
+    commonLbConfig: { localityWeightedLbConfig: {} },
+    metadata: serviceMetadata(svc, subset),
+  };
+}
+
+/** `inbound|<port>||`: the local workload on 127.0.0.1:<port>. */
+export function inboundCluster(port: number, protocol: Protocol): T.Cluster {
+  const name = clusterName({ direction: 'inbound', port, subset: '', host: '' });
+  return {
+    name,
+    type: 'STATIC',
+    connectTimeout: CONNECT_TIMEOUT,
+    circuitBreakers: CIRCUIT_BREAKERS,
+    loadAssignment: {
+      clusterName: name,
+      endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: port } } } }] }],
+    },
+    ...http2Options(protocol),
+  };
+}
+
+/** Connections nobody should make end here (no endpoints). */
+export function blackHoleCluster(): T.Cluster {
+  return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connectTimeout: CONNECT_TIMEOUT };
+}
+
+/** Traffic to destinations outside the mesh goes to its original destination. */
+export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): T.Cluster {
+  return {
+    name,
+    type: 'ORIGINAL_DST',
+    lbPolicy: 'CLUSTER_PROVIDED',
+    connectTimeout: CONNECT_TIMEOUT,
+    circuitBreakers: CIRCUIT_BREAKERS,
+    typedExtensionProtocolOptions: {
+      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, {
+        useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} },
+      }),
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/**
+ * EDS: one `ClusterLoadAssignment` per requested cluster name, for `outbound|<port>|<subset>|<host>`
+ * and the SNI-DNAT form `outbound_.<port>_.<subset>_.<host>` (which keeps only mTLS endpoints), with
+ * network-aware endpoints (split-horizon.ts). An unknown service or port yields an empty assignment
+ * (the name is still answered, as istiod does); names of other shapes are not answered.
+ *
+ * Reads: proxy.network, proxy.requestedNetworkView (networkViewKey), the IP family of proxy.ip, and
+ * proxy.generator (`grpc`: an address that would appear in two localities is merged into one, since
+ * @grpc/grpc-js-xds rejects duplicate addresses within an assignment).
+ */
+import { isIP } from 'node:net';
+import type { Endpoint } from '../../model/endpoint.ts';
+import type { Hostname } from '../../model/ids.ts';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from '../../model/type-urls.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import { networkViewKey, type Proxy } from '../../model/proxy.ts';
+import { servicePortByNumber } from '../../model/service.ts';
+import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { clusterName, parseClusterName, parseSniName, sniName, type ClusterKey } from './names.ts';
+import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
+import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
+import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
+
+export const reads = ['network', 'requestedNetworkView', 'ip (IP family only)', 'generator'] as const;
+
+function ipFamily(proxy: Proxy): 4 | 6 {
+  return isIP(proxy.ip) === 6 ? 6 : 4;
+}
+
+export function cacheKey(proxy: Proxy): string {
+  return `${networkViewKey(proxy)}|v${ipFamily(proxy)}|${proxy.generator === 'grpc' ? 'grpc' : 'envoy'}`;
+}
+
+function label(labels: Readonly<Record<string, string>>, ...keys: string[]): string {
+  for (const k of keys) {
+    const v = labels[k];
+    if (v !== undefined && v !== '') return v;
+  }
+  return '';
+}
+
+/** Istio's endpoint telemetry string `<workload>;<namespace>;<canonical service>;<revision>;<cluster>`. */
+export function workloadMetadata(ep: Endpoint): string {
+  const l = ep.labels;
+  const name = label(l, 'service.istio.io/canonical-name', 'app.kubernetes.io/name', 'app') || (ep.pod?.name ?? '');
+  const rev = label(l, 'service.istio.io/canonical-revision', 'app.kubernetes.io/version', 'version') || 'latest';
+  return `${ep.pod?.name ?? ''};${ep.pod?.namespace ?? ''};${name};${rev};${ep.cluster}`;
+}
+
+type Parsed = { readonly key: ClusterKey; readonly sni: boolean };
+
+function parseName(name: string): Parsed | undefined {
+  const k = parseClusterName(name);
+  if (k !== undefined) return k.direction === 'outbound' ? { key: k, sni: false } : undefined;
+  const s = parseSniName(name);
+  return s !== undefined && s.direction === 'outbound' ? { key: s, sni: true } : undefined;
+}
+
+/** Endpoints of `host:port` (restricted to a subset's labels), with their target ports. */
+export function clusterEndpoints(view: MeshView, key: ClusterKey): ClusterEndpoint[] | undefined {
+  const svc = view.service(key.host as Hostname);
+  const sp = svc === undefined ? undefined : servicePortByNumber(svc, key.port);
+  if (svc === undefined || sp === undefined) return undefined;
+  let selector: Readonly<Record<string, string>> = {};
+  if (key.subset !== '') {
+    const subset = subsetsFor(view, key.host).find((s) => s.name === key.subset);
+    if (subset === undefined) return undefined;
+    selector = subset.labels;
+  }
+  const out: ClusterEndpoint[] = [];
+  for (const ep of view.endpoints(svc.hostname)) {
+    const port = endpointPort(ep, sp.name);
+    if (port === undefined || !labelsMatch(selector, ep.labels)) continue;
+    out.push({ endpoint: svc.publishNotReadyAddresses && !ep.healthy ? { ...ep, healthy: true } : ep, port, workload: workloadMetadata(ep) });
+  }
+  return out;
+}
+
+/**
+ * Moves every repeated (address, port) into its first occurrence, adding the weights, and recomputes
+ * locality weights as endpoint-weight sums: each address's share of traffic is unchanged.
+ */
+export function mergeDuplicateAddresses(groups: readonly T.LocalityLbEndpoints[]): T.LocalityLbEndpoints[] {
+  const first = new Map<string, T.LbEndpoint>();
+  const out: T.LocalityLbEndpoints[] = [];
+  for (const g of groups) {
+    const kept: T.LbEndpoint[] = [];
+    for (const lb of g.lbEndpoints ?? []) {
+      const sa = lb.endpoint?.address?.socketAddress;
+      const k = `${sa?.address ?? ''}|${sa?.portValue ?? 0}`;
+      const prev = first.get(k);
+      if (prev === undefined) {
+        const copy: T.LbEndpoint = { ...lb, loadBalancingWeight: { value: lb.loadBalancingWeight?.value ?? 1 } };
+        first.set(k, copy);
+        kept.push(copy);
+      } else {
+        prev.loadBalancingWeight = { value: Math.min((prev.loadBalancingWeight?.value ?? 1) + (lb.loadBalancingWeight?.value ?? 1), 0xffffffff) };
+      }
+    }
+    if (kept.length > 0) out.push({ ...g, lbEndpoints: kept });
+  }
+  return out.map((g) => ({
+    ...g,
+    loadBalancingWeight: { value: Math.min((g.lbEndpoints ?? []).reduce((s, e) => s + (e.loadBalancingWeight?.value ?? 1), 0), 0xffffffff) },
+  }));
+}
+
+function assignment(proxy: Proxy, view: MeshView, name: string, parsed: Parsed): T.ClusterLoadAssignment {
+  const eps = clusterEndpoints(view, parsed.key);
+  if (eps === undefined) return { clusterName: name };
+  const shProxy: SplitHorizonProxy = { network: proxy.network, requestedNetworkView: proxy.requestedNetworkView, ipFamily: ipFamily(proxy) };
+  let endpoints = buildLocalityEndpoints({ proxy: shProxy, endpoints: eps, gateways: view.gateways(), mtlsOnly: parsed.sni });
+  if (proxy.generator === 'grpc') endpoints = mergeDuplicateAddresses(endpoints);
+  return endpoints.length > 0 ? { clusterName: name, endpoints } : { clusterName: name };
+}
+
+/** Every outbound EDS name the view defines (for wildcard requests): `|` and SNI forms, with subsets. */
+function allNames(view: MeshView): string[] {
+  const out: string[] = [];
+  for (const svc of view.services()) {
+    if (svc.resolution !== 'ClientSideLB') continue;
+    const subsets = ['', ...subsetsFor(view, svc.hostname).map((s) => s.name)];
+    for (const p of svc.ports) {
+      for (const subset of subsets) {
+        const key: ClusterKey = { direction: 'outbound', port: p.port, subset, host: svc.hostname };
+        out.push(clusterName(key));
+        if (p.protocol !== 'UDP') out.push(sniName(key));
+      }
+    }
+  }
+  return out;
+}
+
+export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.ClusterLoadAssignment>[] {
+  const wanted = names === 'wildcard' ? allNames(view) : names;
+  const out: GeneratedResource<T.ClusterLoadAssignment>[] = [];
+  const seen = new Set<string>();
+  for (const name of wanted) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    const parsed = parseName(name);
+    if (parsed !== undefined) out.push({ name, resource: assignment(proxy, view, name, parsed) });
+  }
+  return out;
+}
+
+export const edsGenerator: ResourceGenerator<T.ClusterLoadAssignment> = {
+  typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
+  codec: clusterLoadAssignmentCodec,
+  reads,
+  cacheKey: (proxy) => cacheKey(proxy),
+  generate,
+};

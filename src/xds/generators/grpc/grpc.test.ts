@@ -1,0 +1,96 @@
+/**
+ * Proxyless gRPC generators: shapes istiod serves to grpc-js-xds, checked field by field and then
+ * fed to @grpc/grpc-js-xds 1.14.1's own validators (what a real client accepts or NACKs).
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  clusterCodec, clusterLoadAssignmentCodec, downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec,
+  routeConfigurationCodec, unpackAny, upstreamTlsContextCodec,
+} from '../../../proto/codec.ts';
+import { generate as eds } from '../eds.ts';
+import { meshView } from '../fixtures.ts';
+import { proxy } from '../testing.ts';
+import { grpcJsXdsDecode } from './acceptance.ts';
+import { generate as cds } from './cds.ts';
+import { generate as lds } from './lds.ts';
+import { generate as rds } from './rds.ts';
+
+const HW = 'helloworld.sample.svc.cluster.local';
+const client = proxy({ generator: 'grpc', namespace: 'sample', network: 'network1', cluster: 'cluster1' });
+
+test('grpc lds: <host>:<port> -> api_listener HCM with RDS of the same name and the router filter', () => {
+  for (const name of [`${HW}:5000`, 'helloworld:5000', 'helloworld.sample:5000', 'helloworld.sample.svc:5000']) {
+    const [r] = lds(client, meshView(), [name]);
+    assert.equal(r?.name, name);
+    const hcm = unpackAny(httpConnectionManagerCodec, r.resource.apiListener?.apiListener ?? { typeUrl: '' });
+    assert.equal(hcm.rds?.routeConfigName, name);
+    assert.deepEqual(hcm.rds.configSource?.ads, {});
+    assert.deepEqual(hcm.httpFilters?.map((f) => f.typedConfig?.typeUrl), ['type.googleapis.com/envoy.extensions.filters.http.router.v3.Router']);
+    assert.equal(grpcJsXdsDecode(listenerCodec, r.resource).error, undefined);
+  }
+  assert.deepEqual(lds(client, meshView(), ['nope.sample.svc.cluster.local:5000', `${HW}:5001`, 'private.other:8080']), []);
+});
+
+test('grpc rds: one virtual host for the host as written and the FQDN, routing to outbound|port||fqdn', () => {
+  const [r] = rds(client, meshView(), ['helloworld:5000']);
+  const vh = r?.resource.virtualHosts?.[0];
+  assert.deepEqual(vh?.domains, ['helloworld', 'helloworld:5000', HW, `${HW}:5000`]);
+  assert.equal(vh.routes?.[0]?.route?.cluster, `outbound|5000||${HW}`);
+  const decoded = grpcJsXdsDecode(routeConfigurationCodec, r?.resource ?? {});
+  assert.equal(decoded.error, undefined);
+});
+
+test('grpc cds: EDS over ADS, ROUND_ROBIN, mTLS through certificate provider instances with SANs', () => {
+  const [r] = cds(client, meshView(), [`outbound|5000||${HW}`]);
+  const c = r?.resource;
+  assert.equal(c?.type, 'EDS');
+  assert.equal(c.lbPolicy, 'ROUND_ROBIN');
+  assert.equal(c.edsClusterConfig?.serviceName, `outbound|5000||${HW}`);
+  assert.equal(c.transportSocket?.name, 'envoy.transport_sockets.tls');
+  const tls = unpackAny(upstreamTlsContextCodec, c.transportSocket.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(tls.commonTlsContext?.tlsCertificateProviderInstance, { instanceName: 'default', certificateName: 'default' });
+  assert.deepEqual(tls.commonTlsContext.validationContext?.caCertificateProviderInstance, { instanceName: 'default', certificateName: 'ROOTCA' });
+  assert.deepEqual(tls.commonTlsContext.validationContext.matchSubjectAltNames, [{ exact: 'spiffe://cluster.local/ns/sample/sa/helloworld' }]);
+  const decoded = grpcJsXdsDecode(clusterCodec, c);
+  assert.equal(decoded.error, undefined);
+  assert.deepEqual((decoded.value as { securityUpdate?: unknown }).securityUpdate, {
+    caCertificateProviderInstance: 'default',
+    identityCertificateProviderInstance: 'default',
+    subjectAltNameMatchers: [{ exact: 'spiffe://cluster.local/ns/sample/sa/helloworld', ignore_case: false, match_pattern: 'exact' }],
+  });
+});
+
+test('grpc cds: plaintext service gets no transport socket', () => {
+  const [r] = cds(client, meshView(), ['outbound|3306||mysql.db.svc.cluster.local']);
+  assert.equal(r?.resource.transportSocket, undefined);
+  assert.equal(grpcJsXdsDecode(clusterCodec, r?.resource ?? {}).error, undefined);
+});
+
+test('grpc lds: server listener xds.istio.io/grpc/lds/inbound/<ip>:<port>, mTLS by the pod tlsMode label', () => {
+  const name = 'xds.istio.io/grpc/lds/inbound/0.0.0.0:17070';
+  const mtlsProxy = proxy({ generator: 'grpc', namespace: 'sample', labels: { 'security.istio.io/tlsMode': 'istio' } });
+  const [r] = lds(mtlsProxy, meshView(), [name]);
+  const l = r?.resource;
+  assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 17070 } });
+  assert.equal(l.listenerFilters, undefined);
+  const chain = l.filterChains?.[0];
+  const ctx = unpackAny(downstreamTlsContextCodec, chain?.transportSocket?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(ctx.requireClientCertificate, { value: true });
+  assert.deepEqual(ctx.commonTlsContext?.tlsCertificateProviderInstance, { instanceName: 'default', certificateName: 'default' });
+  const hcm = unpackAny(httpConnectionManagerCodec, chain?.filters?.[0]?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(hcm.routeConfig?.virtualHosts?.[0]?.routes?.[0]?.nonForwardingAction, {});
+  assert.equal(grpcJsXdsDecode(listenerCodec, l).error, undefined);
+
+  const [plain] = lds(proxy({ generator: 'grpc' }), meshView(), ['xds.istio.io/grpc/lds/inbound/[::]:8080']);
+  assert.deepEqual(plain?.resource.address, { socketAddress: { address: '::', portValue: 8080 } });
+  assert.equal(plain.resource.filterChains?.[0]?.transportSocket, undefined);
+  assert.equal(grpcJsXdsDecode(listenerCodec, plain.resource).error, undefined);
+});
+
+test('grpc eds: split horizon as for sidecars, every address once, accepted by grpc-js-xds', () => {
+  const [r] = eds(client, meshView(), [`outbound|5000||${HW}`]);
+  const addrs = (r?.resource.endpoints ?? []).flatMap((g) => (g.lbEndpoints ?? []).map((e) => `${e.endpoint?.address?.socketAddress?.address}:${e.endpoint?.address?.socketAddress?.portValue}=${e.loadBalancingWeight?.value}`));
+  assert.deepEqual(addrs, ['10.1.0.1:5000=2', '10.1.0.2:5000=2', '198.51.100.2:15443=6', '203.0.113.31:15443=1', '203.0.113.32:15443=1']);
+  assert.equal(grpcJsXdsDecode(clusterLoadAssignmentCodec, r?.resource ?? {}).error, undefined);
+});

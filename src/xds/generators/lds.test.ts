@@ -1,0 +1,122 @@
+/** Envoy LDS: sidecar listeners and the east-west gateway's AUTO_PASSTHROUGH listener (§3.4). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec, tcpProxyCodec, unpackAny,
+} from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { fakeMeshView } from './testing.ts';
+import { crossNetworkGateway, helloworld, meshView } from './fixtures.ts';
+import { generate as generateGateway } from './lds-gateway.ts';
+import { generate } from './lds.ts';
+import { proxy, roundTrip } from './testing.ts';
+
+const HW = 'helloworld.sample.svc.cluster.local';
+const ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
+
+function tcpCluster(f: T.Filter | undefined): string | undefined {
+  assert.equal(f?.name, 'envoy.filters.network.tcp_proxy');
+  return f.typedConfig ? unpackAny(tcpProxyCodec, f.typedConfig).cluster : undefined;
+}
+
+function listeners(list: readonly { name: string; resource: T.Listener }[]): Map<string, T.Listener> {
+  const decoded = roundTrip(listenerCodec, list);
+  return new Map(decoded.map((l) => [l.name ?? '', l]));
+}
+
+test('lds sidecar: listener names (HTTP by port, TCP by VIP of the proxy cluster, virtual listeners)', () => {
+  const got = listeners(generate(proxy({ namespace: 'sample', cluster: 'cluster1' }), meshView(), 'wildcard'));
+  assert.deepEqual([...got.keys()].sort(), [
+    // helloworld 5000 HTTP, echo 7070 GRPC -> HTTP listeners on 0.0.0.0
+    '0.0.0.0_5000', '0.0.0.0_7070',
+    // mysql TCP on its cluster1 VIP; ledger only exists in cluster2 -> its cluster2 VIP
+    '10.96.0.30_3306', '10.97.0.50_6000',
+    'virtualInbound', 'virtualOutbound',
+  ].sort());
+});
+
+test('lds sidecar: HTTP listener = HCM with RDS route config named by port, router filter, not bound', () => {
+  const l = listeners(generate(proxy(), meshView(), ['0.0.0.0_5000'])).get('0.0.0.0_5000');
+  assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 5000 } });
+  assert.deepEqual(l.bindToPort, { value: false });
+  const f = l.filterChains?.[0]?.filters?.[0];
+  assert.equal(f?.name, 'envoy.filters.network.http_connection_manager');
+  const hcm = unpackAny(httpConnectionManagerCodec, f.typedConfig ?? { typeUrl: '' });
+  assert.equal(hcm.rds?.routeConfigName, '5000');
+  assert.deepEqual(hcm.rds.configSource?.ads, {});
+  assert.deepEqual(hcm.httpFilters?.map((h) => h.name), ['envoy.filters.http.router']);
+  assert.equal(hcm.httpFilters[0]?.typedConfig?.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router');
+});
+
+test('lds sidecar: TCP listener proxies to the outbound cluster', () => {
+  const l = listeners(generate(proxy(), meshView(), ['10.96.0.30_3306'])).get('10.96.0.30_3306');
+  assert.equal(tcpCluster(l?.filterChains?.[0]?.filters?.[0]), 'outbound|3306||mysql.db.svc.cluster.local');
+});
+
+test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to PassthroughCluster', () => {
+  const l = listeners(generate(proxy(), meshView(), ['virtualOutbound'])).get('virtualOutbound');
+  assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15001 } });
+  assert.deepEqual(l.useOriginalDst, { value: true });
+  assert.equal(tcpCluster(l.filterChains?.[0]?.filters?.[0]), 'PassthroughCluster');
+});
+
+test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert required) per own port', () => {
+  const l = listeners(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), ['virtualInbound'])).get('virtualInbound');
+  assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15006 } });
+  assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+  const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls');
+  assert.deepEqual(mtls?.filterChainMatch?.destinationPort, { value: 17070 });
+  assert.equal(tcpCluster(mtls.filters?.[0]), 'inbound|17070||');
+  assert.equal(mtls.transportSocket?.name, 'envoy.transport_sockets.tls');
+  const ctx = unpackAny(downstreamTlsContextCodec, mtls.transportSocket.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(ctx.requireClientCertificate, { value: true });
+  assert.deepEqual(ctx.commonTlsContext?.tlsCertificateSdsSecretConfigs?.map((s) => s.name), ['default']);
+  assert.equal(ctx.commonTlsContext.combinedValidationContext?.validationContextSdsSecretConfig?.name, 'ROOTCA');
+  const plain = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'raw_buffer');
+  assert.equal(tcpCluster(plain?.filters?.[0]), 'inbound|17070||');
+});
+
+test('lds gateway: 0.0.0.0_15443 with tls_inspector and one SNI chain per service port and subset', () => {
+  const gwProxy = proxy({ type: 'router', namespace: 'istio-system', network: 'network2', networkView: 'network2', labels: { istio: 'eastwestgateway', app: 'istio-eastwestgateway' } });
+  const got = generateGateway(gwProxy, meshView(), 'wildcard');
+  assert.deepEqual(got.map((r) => r.name), ['0.0.0.0_15443']);
+  const l = listeners(got).get('0.0.0.0_15443');
+  assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15443 } });
+  assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.tls_inspector']);
+  const chains = l.filterChains ?? [];
+  const sni = chains.map((c) => c.filterChainMatch?.serverNames?.[0]).sort();
+  assert.deepEqual(sni, [
+    'outbound_.3306_._.mysql.db.svc.cluster.local',
+    `outbound_.5000_._.${HW}`,
+    `outbound_.5000_.v1_.${HW}`,
+    `outbound_.5000_.v2_.${HW}`,
+    'outbound_.6000_._.ledger.sample.svc.cluster.local',
+    'outbound_.7070_._.echo.sample.svc.cluster.local',
+    'outbound_.8080_._.private.other.svc.cluster.local',
+  ]);
+  for (const c of chains) {
+    const name = c.filterChainMatch?.serverNames?.[0];
+    assert.deepEqual(c.filterChainMatch?.serverNames, [name]);
+    assert.deepEqual(c.filterChainMatch.applicationProtocols, ALPNS);
+    assert.equal(c.transportSocket, undefined, 'passthrough: no TLS context');
+    assert.equal(tcpCluster(c.filters?.[0]), name);
+  }
+});
+
+test('lds gateway: host patterns and selectors decide what is exposed', () => {
+  const only = (hosts: string[], selector: Record<string, string> = { istio: 'eastwestgateway' }): string[] => {
+    const view = fakeMeshView({ services: [helloworld], istioGateways: [{ ...crossNetworkGateway, selector, servers: [{ port: { number: 15443, name: 'tls', protocol: 'TLS' }, hosts, tls: { mode: 'AUTO_PASSTHROUGH' } }] }] });
+    const got = generateGateway(proxy({ type: 'router', labels: { istio: 'eastwestgateway' } }), view, 'wildcard');
+    return (got[0]?.resource.filterChains ?? []).map((c) => c.filterChainMatch?.serverNames?.[0] ?? '');
+  };
+  assert.deepEqual(only(['*.local']), [`outbound_.5000_._.${HW}`]);
+  assert.deepEqual(only(['sample/*']), [`outbound_.5000_._.${HW}`]);
+  assert.deepEqual(only(['other/*']), []);
+  assert.deepEqual(only(['*.example.com']), []);
+  assert.deepEqual(only(['*.local'], { istio: 'ingressgateway' }), []);
+});
+
+test('lds gateway: sidecars never get gateway listeners and routers without AUTO_PASSTHROUGH get none', () => {
+  assert.deepEqual(generateGateway(proxy({ labels: { istio: 'eastwestgateway' } }), meshView(), 'wildcard'), []);
+  assert.deepEqual(generateGateway(proxy({ type: 'router', labels: { istio: 'ingressgateway' } }), meshView(), 'wildcard'), []);
+});

@@ -1,0 +1,134 @@
+/**
+ * LDS for Envoy sidecars (Istio's sidecar listeners, simplified):
+ * - `virtualOutbound` (0.0.0.0:15001, use_original_dst): hands each captured connection to the
+ *   listener of its original destination, else TCP-proxies it to PassthroughCluster;
+ * - `0.0.0.0_<port>` for every port some visible service declares with an HTTP protocol: an
+ *   HttpConnectionManager with RDS route config `<port>` (bind_to_port false);
+ * - `<vip>_<port>` for every other (TCP, TLS, undeclared) port of a visible service with a VIP:
+ *   tcp_proxy to `outbound|<port>||<host>`. VIPs are those of the proxy's cluster (scope.vipsForCluster);
+ *   a name already taken is skipped. Headless services get no TCP listener;
+ * - `virtualInbound` (0.0.0.0:15006, original_dst + tls_inspector listener filters): per own
+ *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate required) and a
+ *   plaintext chain (PERMISSIVE), both tcp_proxy to `inbound|<port>||`; anything else to
+ *   InboundPassthroughCluster. Inbound traffic is proxied as TCP (no inbound HTTP filters yet).
+ * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs) and proxy.ip +
+ * proxy.clusterId (inbound ports). Routers are served by lds-gateway.ts.
+ */
+import type { MeshView } from '../../model/mesh-view.ts';
+import type { Proxy } from '../../model/proxy.ts';
+import { isHttpProtocol } from '../../model/service.ts';
+import { LISTENER_TYPE_URL } from '../../model/type-urls.ts';
+import { listenerCodec } from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
+import { hcmFilter, originalDstFilter, rdsConnectionManager, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
+import {
+  PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT,
+  clusterName, listenerName,
+} from './names.ts';
+import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
+import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
+import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
+
+export const reads = ['namespace', 'clusterId', 'ip (inbound ports)'] as const;
+
+export function cacheKey(proxy: Proxy, view: MeshView): string {
+  return `sidecar|${proxy.namespace}|${proxy.clusterId}|${inboundPortsKey(inboundPorts(proxy, view))}`;
+}
+
+const WILDCARD = '0.0.0.0';
+
+function virtualOutbound(): T.Listener {
+  return {
+    name: VIRTUAL_OUTBOUND_LISTENER,
+    address: socketAddress(WILDCARD, VIRTUAL_OUTBOUND_PORT),
+    useOriginalDst: { value: true },
+    trafficDirection: 'OUTBOUND',
+    filterChains: [{ name: 'virtualOutbound-catchall-tcp', filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER)] }],
+  };
+}
+
+function inboundChains(p: InboundPort): T.FilterChain[] {
+  const cluster = clusterName({ direction: 'inbound', port: p.port, subset: '', host: '' });
+  return [
+    {
+      name: `${cluster}-mtls`,
+      filterChainMatch: { destinationPort: { value: p.port }, transportProtocol: 'tls' },
+      transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([])),
+      filters: [tcpProxyFilter(cluster)],
+    },
+    {
+      name: `${cluster}-plaintext`,
+      filterChainMatch: { destinationPort: { value: p.port }, transportProtocol: 'raw_buffer' },
+      filters: [tcpProxyFilter(cluster)],
+    },
+  ];
+}
+
+function virtualInbound(ports: readonly InboundPort[]): T.Listener {
+  return {
+    name: VIRTUAL_INBOUND_LISTENER,
+    address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
+    trafficDirection: 'INBOUND',
+    listenerFilters: [originalDstFilter(), tlsInspectorFilter()],
+    filterChains: [
+      ...ports.flatMap(inboundChains),
+      { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
+    ],
+  };
+}
+
+function httpListener(port: number): T.Listener {
+  const name = listenerName(WILDCARD, port);
+  return {
+    name,
+    address: socketAddress(WILDCARD, port),
+    bindToPort: { value: false },
+    trafficDirection: 'OUTBOUND',
+    filterChains: [{ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, String(port)))] }],
+  };
+}
+
+function tcpListener(vip: string, port: number, cluster: string): T.Listener {
+  return {
+    name: listenerName(vip, port),
+    address: socketAddress(vip, port),
+    bindToPort: { value: false },
+    trafficDirection: 'OUTBOUND',
+    filterChains: [{ filters: [tcpProxyFilter(cluster)] }],
+  };
+}
+
+/** The outbound listeners, sorted by name; the first service (by host name) wins a contested name. */
+export function outboundListeners(view: MeshView, namespace: string, clusterId: string): T.Listener[] {
+  const byName = new Map<string, T.Listener>();
+  for (const svc of visibleServices(view, namespace)) {
+    for (const p of svc.ports) {
+      if (p.protocol === 'UDP') continue;
+      if (isHttpProtocol(p.protocol)) {
+        const l = httpListener(p.port);
+        if (l.name !== undefined && !byName.has(l.name)) byName.set(l.name, l);
+        continue;
+      }
+      const cluster = clusterName({ direction: 'outbound', port: p.port, subset: '', host: svc.hostname });
+      for (const vip of vipsForCluster(svc, clusterId)) {
+        const l = tcpListener(vip, p.port, cluster);
+        if (l.name !== undefined && !byName.has(l.name)) byName.set(l.name, l);
+      }
+    }
+  }
+  return [...byName.keys()].sort().map((k) => byName.get(k)).filter((l): l is T.Listener => l !== undefined);
+}
+
+export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Listener>[] {
+  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view)), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
+  return selectRequested(listeners.map((l) => ({ name: l.name ?? '', resource: l })), names);
+}
+
+export const ldsGenerator: ResourceGenerator<T.Listener> = {
+  typeUrl: LISTENER_TYPE_URL,
+  codec: listenerCodec,
+  reads,
+  cacheKey,
+  generate,
+};

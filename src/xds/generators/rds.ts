@@ -1,0 +1,83 @@
+/**
+ * RDS for Envoy sidecars: route configuration `<port>` for every port some visible service declares
+ * with an HTTP protocol (the name the `0.0.0.0_<port>` listener asks for). One virtual host
+ * `<host>:<port>` per such service, with domains: the FQDN, the short names a client in the proxy's
+ * namespace may use (scope.shortHostnames), the VIPs of the proxy's cluster, each also with
+ * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
+ * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
+ * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
+ */
+import type { MeshView } from '../../model/mesh-view.ts';
+import type { Proxy } from '../../model/proxy.ts';
+import { isHttpProtocol, type Service } from '../../model/service.ts';
+import { ROUTE_CONFIGURATION_TYPE_URL } from '../../model/type-urls.ts';
+import { routeConfigurationCodec } from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { PASSTHROUGH_CLUSTER, clusterName } from './names.ts';
+import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
+import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
+
+export const reads = ['namespace', 'clusterId'] as const;
+
+export function cacheKey(proxy: Proxy): string {
+  return `${proxy.namespace}|${proxy.clusterId}`;
+}
+
+function route(cluster: string, operation: string): T.Route {
+  return {
+    name: 'default',
+    match: { prefix: '/' },
+    route: { cluster, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } },
+    decorator: { operation },
+  };
+}
+
+function domainsFor(svc: Service, port: number, namespace: string, domainSuffix: string, clusterId: string): string[] {
+  const names = [svc.hostname as string, ...shortHostnames(svc.hostname, namespace, domainSuffix), ...vipsForCluster(svc, clusterId)];
+  return names.flatMap((n) => [n, `${n}:${port}`]);
+}
+
+/** The route configuration for one port (only `allow_any` when no visible service serves HTTP on it). */
+export function routeConfigForPort(view: MeshView, port: number, namespace: string, clusterId: string): T.RouteConfiguration {
+  const used = new Set<string>();
+  const virtualHosts: T.VirtualHost[] = [];
+  for (const svc of visibleServices(view, namespace)) {
+    const sp = svc.ports.find((p) => p.port === port && isHttpProtocol(p.protocol));
+    if (sp === undefined) continue;
+    const domains = domainsFor(svc, port, namespace, view.mesh.domainSuffix, clusterId).filter((d) => !used.has(d));
+    if (domains.length === 0) continue;
+    for (const d of domains) used.add(d);
+    const host = `${svc.hostname}:${port}`;
+    virtualHosts.push({
+      name: host,
+      domains,
+      routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
+    });
+  }
+  virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
+  return { name: String(port), virtualHosts, validateClusters: { value: false } };
+}
+
+function httpPorts(view: MeshView, namespace: string): number[] {
+  const ports = new Set<number>();
+  for (const svc of visibleServices(view, namespace)) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
+  return [...ports].sort((a, b) => a - b);
+}
+
+export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.RouteConfiguration>[] {
+  const wanted = names === 'wildcard' ? httpPorts(view, proxy.namespace).map(String) : names;
+  const out: GeneratedResource<T.RouteConfiguration>[] = [];
+  for (const name of new Set(wanted)) {
+    if (!/^[0-9]{1,5}$/.test(name)) continue; // other names (gateway routes) are not served yet
+    out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+  }
+  return out;
+}
+
+export const rdsGenerator: ResourceGenerator<T.RouteConfiguration> = {
+  typeUrl: ROUTE_CONFIGURATION_TYPE_URL,
+  codec: routeConfigurationCodec,
+  reads,
+  cacheKey: (proxy) => cacheKey(proxy),
+  generate,
+};

@@ -1,0 +1,138 @@
+/**
+ * What a proxy may see of the mesh and how it names it: service visibility (`exportTo`), the VIPs a
+ * proxy in a given cluster uses, the short host names a client in a namespace may write, and the
+ * proxy's own (inbound) service ports. Pure functions of the view and the proxy fields they name.
+ */
+import type { Endpoint } from '../../model/endpoint.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import type { Proxy } from '../../model/proxy.ts';
+import { UNSPECIFIED_IP, type Protocol, type Service } from '../../model/service.ts';
+
+/**
+ * `networking.istio.io/exportTo`: absent or `*` = everyone, `.` = own namespace, `~` = nobody,
+ * anything else = that namespace. Reads only the namespace asking.
+ */
+export function serviceVisibleTo(svc: Service, namespace: string): boolean {
+  const exportTo = svc.exportTo;
+  if (exportTo === undefined || exportTo.length === 0) return true;
+  return exportTo.some((e) => e === '*' || (e === '.' ? svc.namespace === namespace : e !== '~' && e === namespace));
+}
+
+/** Services a proxy in `namespace` gets config for (ExternalName aliases are not served yet). */
+export function visibleServices(view: MeshView, namespace: string): Service[] {
+  return view.services().filter((s) => s.resolution !== 'Alias' && serviceVisibleTo(s, namespace));
+}
+
+function realVips(vips: readonly string[] | undefined): string[] {
+  return (vips ?? []).filter((v) => v !== UNSPECIFIED_IP && v !== '');
+}
+
+/**
+ * The VIPs a proxy in `clusterId` dials for a service: that cluster's ClusterIPs, or, when the
+ * service has none there (it lives only in other clusters), every cluster's ClusterIPs, sorted.
+ */
+export function vipsForCluster(svc: Service, clusterId: string): string[] {
+  const own = realVips([...svc.clusterVIPs.entries()].find(([c]) => c === clusterId)?.[1]);
+  if (own.length > 0) return own;
+  const all = new Set<string>();
+  for (const vips of svc.clusterVIPs.values()) for (const v of realVips(vips)) all.add(v);
+  return [...all].sort();
+}
+
+/**
+ * Shorter names a client in `namespace` may use for `hostname` (Istio's alternate virtual hosts):
+ * drop the DNS suffix shared with the proxy's domain `<namespace>.svc.<domainSuffix>`, then add the
+ * unique part followed by each longer prefix of the shared suffix. `reviews.default.svc.cluster.local`
+ * seen from `default`: `reviews`, `reviews.default.svc.cluster`, `reviews.default.svc`, `reviews.default`;
+ * from another namespace: `reviews.default`, `reviews.default.svc.cluster`, `reviews.default.svc`.
+ */
+export function shortHostnames(hostname: string, namespace: string, domainSuffix: string): string[] {
+  const host = hostname.split('.');
+  const domain = `${namespace}.svc.${domainSuffix}`.split('.');
+  let shared = 0;
+  while (shared < host.length - 1 && shared < domain.length
+    && host[host.length - 1 - shared] === domain[domain.length - 1 - shared]) shared++;
+  if (shared === 0) return [];
+  const unique = host.slice(0, host.length - shared).join('.');
+  const suffix = host.slice(host.length - shared);
+  const out = [unique];
+  for (let keep = suffix.length - 1; keep > 0; keep--) out.push(`${unique}.${suffix.slice(0, keep).join('.')}`);
+  return out;
+}
+
+/** One port the proxy's own workload serves, from the services whose endpoints are the proxy. */
+export interface InboundPort {
+  /** The workload (target) port: what traffic arrives on and what `inbound|<port>||` names. */
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+const inboundIndexes = new WeakMap<MeshView, Map<string, InboundPort[]>>();
+
+function inboundKey(address: string, cluster: string): string {
+  return `${cluster}/${address}`;
+}
+
+function buildInboundIndex(view: MeshView): Map<string, InboundPort[]> {
+  const byAddr = new Map<string, Map<number, InboundPort>>();
+  const add = (key: string, ip: InboundPort): void => {
+    let ports = byAddr.get(key);
+    if (ports === undefined) byAddr.set(key, ports = new Map<number, InboundPort>());
+    if (!ports.has(ip.port)) ports.set(ip.port, ip);
+  };
+  for (const svc of view.services()) {
+    for (const ep of view.endpoints(svc.hostname)) {
+      for (const sp of svc.ports) {
+        const port = endpointPort(ep, sp.name);
+        if (port === undefined || sp.protocol === 'UDP') continue;
+        const ip = { port, protocol: sp.protocol };
+        add(inboundKey(ep.address, ep.cluster), ip);
+        add(inboundKey(ep.address, ''), ip);
+      }
+    }
+  }
+  const out = new Map<string, InboundPort[]>();
+  for (const [k, ports] of byAddr) out.set(k, [...ports.values()].sort((a, b) => a.port - b.port));
+  return out;
+}
+
+/**
+ * The proxy's own service ports: ports of services with an endpoint at the proxy's IP (in the
+ * proxy's cluster when it names one, since pod CIDRs of different clusters may overlap).
+ * Reads proxy.ip and proxy.clusterId. Memoised per (immutable) view.
+ */
+export function inboundPorts(proxy: Proxy, view: MeshView): readonly InboundPort[] {
+  let index = inboundIndexes.get(view);
+  if (index === undefined) inboundIndexes.set(view, index = buildInboundIndex(view));
+  return index.get(inboundKey(proxy.ip, proxy.clusterId)) ?? [];
+}
+
+/** `9080/HTTP,3306/TCP`: what inbound config depends on, for cache keys. */
+export function inboundPortsKey(ports: readonly InboundPort[]): string {
+  return ports.map((p) => `${p.port}/${p.protocol}`).join(',');
+}
+
+/** The endpoint's target port for a service port name. */
+export function endpointPort(ep: Endpoint, portName: string): number | undefined {
+  return ep.ports[portName];
+}
+
+/** Whether every `selector` entry is among `labels`. */
+export function labelsMatch(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
+  return Object.entries(selector).every(([k, v]) => labels[k] === v);
+}
+
+/** DestinationRule subsets declared for a host (first rule wins per subset name). */
+export function subsetsFor(view: MeshView, host: string): { readonly name: string; readonly labels: Readonly<Record<string, string>> }[] {
+  const seen = new Set<string>();
+  const out: { name: string; labels: Readonly<Record<string, string>> }[] = [];
+  for (const dr of view.destinationRules()) {
+    if (dr.host !== host) continue;
+    for (const s of dr.subsets) {
+      if (s.name === '' || seen.has(s.name)) continue;
+      seen.add(s.name);
+      out.push({ name: s.name, labels: s.labels });
+    }
+  }
+  return out;
+}

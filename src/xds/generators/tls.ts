@@ -1,0 +1,132 @@
+/**
+ * TLS settings for Istio mTLS, for Envoy (secrets over SDS) and proxyless gRPC (certificate
+ * provider instances from its bootstrap), and the subject alternative names a client checks.
+ *
+ * Envoy: Istio's agent serves the secrets `default` (workload key and certificate) and `ROOTCA`
+ * (trust bundle) to its Envoy over SDS on the bootstrap cluster `sds-grpc`; the workload private key
+ * never leaves the pod, so the control plane cannot serve these secrets over ADS itself.
+ */
+import { spiffeId, type SpiffeId } from '../../model/ids.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import type { Service } from '../../model/service.ts';
+import { packAny, upstreamTlsContextCodec, downstreamTlsContextCodec } from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { EXT, rawBufferCodec } from './extra-codecs.ts';
+import { ALPN_IN_MESH, SDS_DEFAULT_SECRET, SDS_ROOT_SECRET } from './names.ts';
+
+/** Istio's bootstrap cluster for the agent's SDS server. */
+export const SDS_CLUSTER = 'sds-grpc';
+
+/** The SDS config source Istio writes for `default` / `ROOTCA`. */
+export const SDS_CONFIG: T.ConfigSource = {
+  apiConfigSource: {
+    apiType: 'GRPC',
+    transportApiVersion: 'V3',
+    grpcServices: [{ envoyGrpc: { clusterName: SDS_CLUSTER } }],
+    setNodeOnFirstMessageOnly: true,
+  },
+  initialFetchTimeout: { seconds: '0' },
+  resourceApiVersion: 'V3',
+};
+
+/** xDS resources referenced from other resources come over the same ADS stream. */
+export const ADS_CONFIG: T.ConfigSource = { ads: {}, initialFetchTimeout: { seconds: '0' }, resourceApiVersion: 'V3' };
+
+const TLS_PARAMS: T.TlsParameters = { tlsMinimumProtocolVersion: 'TLSv1_2', tlsMaximumProtocolVersion: 'TLSv1_3' };
+
+/**
+ * The identities allowed to serve a service: its declared accounts plus the SPIFFE id of every
+ * endpoint's service account (in the pod's namespace, else the service's), sorted and unique.
+ */
+export function serviceIdentities(view: MeshView, svc: Service): string[] {
+  const out = new Set<string>(svc.serviceAccounts);
+  for (const ep of view.endpoints(svc.hostname)) {
+    const namespace = ep.pod?.namespace ?? svc.namespace;
+    if (ep.serviceAccount === '' || ep.serviceAccount.includes('/') || namespace === '') continue;
+    const id: SpiffeId = spiffeId({ trustDomain: view.mesh.trustDomain, namespace, serviceAccount: ep.serviceAccount });
+    out.add(id);
+  }
+  return [...out].sort();
+}
+
+/** Envoy client side of ISTIO_MUTUAL: SDS cert + root, SAN check, SNI for AUTO_PASSTHROUGH gateways. */
+export function istioMutualUpstream(sni: string, sans: readonly string[], http2: boolean): T.UpstreamTlsContext {
+  const defaultValidationContext: T.CertificateValidationContext = sans.length > 0
+    ? { matchTypedSubjectAltNames: sans.map((s) => ({ sanType: 'URI', matcher: { exact: s } })) }
+    : {};
+  return {
+    commonTlsContext: {
+      tlsParams: TLS_PARAMS,
+      tlsCertificateSdsSecretConfigs: [{ name: SDS_DEFAULT_SECRET, sdsConfig: SDS_CONFIG }],
+      combinedValidationContext: {
+        defaultValidationContext,
+        validationContextSdsSecretConfig: { name: SDS_ROOT_SECRET, sdsConfig: SDS_CONFIG },
+      },
+      alpnProtocols: http2 ? [...ALPN_IN_MESH, 'h2'] : [...ALPN_IN_MESH],
+    },
+    sni,
+  };
+}
+
+/** Envoy server side of Istio mTLS on the inbound listener: client certificates are required. */
+export function istioMutualDownstream(alpn: readonly string[]): T.DownstreamTlsContext {
+  return {
+    commonTlsContext: {
+      tlsParams: TLS_PARAMS,
+      tlsCertificateSdsSecretConfigs: [{ name: SDS_DEFAULT_SECRET, sdsConfig: SDS_CONFIG }],
+      combinedValidationContext: {
+        defaultValidationContext: {},
+        validationContextSdsSecretConfig: { name: SDS_ROOT_SECRET, sdsConfig: SDS_CONFIG },
+      },
+      ...(alpn.length > 0 ? { alpnProtocols: [...alpn] } : {}),
+    },
+    requireClientCertificate: { value: true },
+  };
+}
+
+export function tlsTransportSocket(ctx: T.UpstreamTlsContext): T.TransportSocket {
+  return { name: EXT.tlsTransportSocket, typedConfig: packAny(upstreamTlsContextCodec, ctx) };
+}
+
+export function downstreamTlsTransportSocket(ctx: T.DownstreamTlsContext): T.TransportSocket {
+  return { name: EXT.tlsTransportSocket, typedConfig: packAny(downstreamTlsContextCodec, ctx) };
+}
+
+export function rawBufferTransportSocket(): T.TransportSocket {
+  return { name: EXT.rawBufferTransportSocket, typedConfig: packAny(rawBufferCodec, {}) };
+}
+
+/** The certificate provider instance name a proxyless gRPC bootstrap declares (plugin `file_watcher`). */
+export const GRPC_CERT_PROVIDER_INSTANCE = 'default';
+
+/**
+ * Proxyless gRPC client side of Istio mTLS, in the shape @grpc/grpc-js-xds 1.14.1 accepts
+ * (cluster-resource-type.js validateTransportSocket): identity from `tls_certificate_provider_instance`,
+ * roots from `validation_context.ca_certificate_provider_instance` (it rejects
+ * `validation_context_sds_secret_config`, SDS certificate configs and `tls_params`), and SANs from
+ * the deprecated `match_subject_alt_names`, the only SAN field it reads (exact match on URI SANs).
+ */
+export function grpcMutualUpstream(sans: readonly string[]): T.UpstreamTlsContext {
+  return {
+    commonTlsContext: {
+      tlsCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_DEFAULT_SECRET },
+      validationContext: {
+        caCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_ROOT_SECRET },
+        ...(sans.length > 0 ? { matchSubjectAltNames: sans.map((s) => ({ exact: s })) } : {}),
+      },
+    },
+  };
+}
+
+/** Proxyless gRPC server side: same provider instances, client certificate required. */
+export function grpcMutualDownstream(): T.DownstreamTlsContext {
+  return {
+    commonTlsContext: {
+      tlsCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_DEFAULT_SECRET },
+      validationContext: {
+        caCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_ROOT_SECRET },
+      },
+    },
+    requireClientCertificate: { value: true },
+  };
+}
