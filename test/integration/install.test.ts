@@ -13,12 +13,9 @@ import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { freePort } from '../../src/testing/testbed/procs.ts';
-import { KubeClient } from '../../src/kube/client.ts';
-import { Informer } from '../../src/kube/informer.ts';
 import type { KubeList, KubeObject } from '../../src/kube/types.ts';
 import { clientFromUntrustedKubeconfig } from '../../src/kube/multicluster/kubeconfig.ts';
-import { SecretController, type ClusterComponent } from '../../src/kube/multicluster/secretcontroller.ts';
-import { clusterId } from '../../src/model/ids.ts';
+import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
 const bin = join(root, 'bin/isthmus.mjs');
@@ -189,28 +186,29 @@ test('the primary-remote multi-network guide, with isthmus in place of istioctl'
   const again = ok(await isthmus(['create-remote-secret', '--kubeconfig', merged, '--context', 'cluster2', '--name', 'cluster2']), 'create-remote-secret again');
   assert.doesNotMatch(again.stderr, /creating/);
 
-  // The control plane's secret controller, pointed at cluster1, adds cluster2 from the applied secret.
-  const components: Informer<KubeObject>[] = [];
-  const ctl = new SecretController({
-    client: KubeClient.fromFile(c1.kubeconfigPath),
-    namespace: 'istio-system',
-    localClusterId: clusterId('cluster1'),
-    syncTimeoutMs: 10_000,
-    factory: (_id, client): ClusterComponent => {
-      const inf = new Informer<KubeObject>(client, { path: '/api/v1/services' });
-      inf.start();
-      components.push(inf);
-      return { synced: inf.synced, activate: () => undefined, stop: async () => { await inf.stop(); } };
-    },
+  // A real control plane started with the rendered mesh config and the rendered Deployment's
+  // environment adds cluster2 from the applied secret.
+  const cm = await c1.requestOk('GET', '/api/v1/namespaces/istio-system/configmaps/istio') as { data: Record<string, string> };
+  assert.ok(cm.data['mesh'], 'the rendered mesh ConfigMap has a mesh key');
+  const meshFile = file('mesh.yaml', cm.data['mesh'] ?? '');
+  const renderedEnv = Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? '']));
+  const disc = await DiscoveryProcess.start({
+    kubeconfig: c1.kubeconfigPath, clusterId: renderedEnv['CLUSTER_ID'] ?? '',
+    env: { EXTERNAL_ISTIOD: renderedEnv['EXTERNAL_ISTIOD'] ?? '', POD_NAMESPACE: 'istio-system', PILOT_REMOTE_CLUSTER_TIMEOUT: '10s' },
+    args: ['--meshConfig', meshFile],
   });
   try {
-    ctl.start();
-    await ctl.ready();
-    assert.equal(ctl.statuses().find((s) => s.id === 'cluster2')?.syncStatus, 'synced');
-    assert.ok(components[0]?.get('istio-system/istiod'), 'cluster2\'s services are read through the remote secret');
+    await disc.ready();
+    const clusters = await disc.json<{ id: string; syncStatus: string; secretName: string; shouldLead?: boolean }[]>('/debug/clusterz');
+    const remoteCluster = clusters.find((c) => c.id === 'cluster2');
+    assert.equal(remoteCluster?.syncStatus, 'synced');
+    assert.equal(remoteCluster.secretName, 'istio-system/istio-remote-secret-cluster2');
+    assert.equal(remoteCluster.shouldLead, true, 'EXTERNAL_ISTIOD from the rendered Deployment, controlPlaneClusters on cluster2');
+    const registry = await disc.json<{ hostname: string; clusterVIPs: Record<string, string[]> }[]>('/debug/registryz');
+    const istiod = registry.find((r) => r.hostname === 'istiod.istio-system.svc.cluster.local');
+    assert.ok(istiod && 'cluster1' in istiod.clusterVIPs && 'cluster2' in istiod.clusterVIPs, 'istiod\'s Service is known in both clusters');
   } finally {
-    await ctl.stop();
-    for (const c of components) await c.stop();
+    await disc.stop();
   }
 });
 
