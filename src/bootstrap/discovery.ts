@@ -80,6 +80,7 @@ export class Discovery {
   #grpc: BoundServer | undefined;
   #ready = false;
   readonly #managedClusters: Gauge<'cluster_type'>;
+  readonly #syncStatus: Gauge<'cluster_id' | 'secret'>;
   readonly addresses: { grpc?: string; http?: string; monitoring?: string } = {};
 
   constructor(cfg: DiscoveryConfig, log: Logger) {
@@ -131,6 +132,7 @@ export class Discovery {
     const managed = new Gauge({ name: 'istiod_managed_clusters', help: 'Number of clusters managed by istiod', labelNames: ['cluster_type'], registers: [this.metrics] });
     managed.set({ cluster_type: 'local' }, 1);
     this.#managedClusters = managed;
+    this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, error)', labelNames: ['cluster_id', 'secret'], registers: [this.metrics] });
   }
 
   get ready(): boolean {
@@ -172,7 +174,10 @@ export class Discovery {
     });
     const monitoring = new DebugServer({ address: this.#cfg.monitoringAddr, publicPaths: ['/metrics'] });
     monitoring.handle('/metrics', async () => {
-      this.#managedClusters.set({ cluster_type: 'remote' }, this.#secrets.statuses().filter((x) => x.syncStatus !== 'error').length);
+      const statuses = this.#secrets.statuses();
+      this.#managedClusters.set({ cluster_type: 'remote' }, statuses.filter((x) => x.syncStatus !== 'error').length);
+      this.#syncStatus.reset();
+      for (const st of statuses) this.#syncStatus.set({ cluster_id: st.id, secret: st.secret }, st.syncStatus === 'synced' ? 1 : 0);
       return { status: 200, text: await this.metrics.metrics() };
     });
 
