@@ -47,6 +47,16 @@ export const ErrorCodes = {
   AuthenticationFailed: 'ISTHMUS_AUTHENTICATION_FAILED',
   /** A caller sent more requests than its rate limit allows. */
   RateLimited: 'ISTHMUS_RATE_LIMITED',
+  /** An xDS server (control plane replica or aggregating proxy) could not be reached. */
+  XdsUnreachable: 'ISTHMUS_XDS_UNREACHABLE',
+  /** The TLS handshake with an xDS server failed (certificate not trusted, wrong name, not TLS). */
+  XdsTls: 'ISTHMUS_XDS_TLS',
+  /** An xDS server refused the caller (UNAUTHENTICATED or PERMISSION_DENIED). */
+  XdsRefused: 'ISTHMUS_XDS_REFUSED',
+  /** An xDS exchange failed for another reason (stream error, timeout, unexpected answer). */
+  XdsFailed: 'ISTHMUS_XDS_FAILED',
+  /** No control plane replica was found (no running pods, no address). */
+  NoControlPlane: 'ISTHMUS_NO_CONTROL_PLANE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

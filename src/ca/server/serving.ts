@@ -91,7 +91,8 @@ export class ServingCertificate implements experimental.CertificateProvider {
 
   addCaCertificateListener(listener: CaListener): void {
     this.#caListeners.add(listener);
-    listener(this.#caUpdate());
+    // Asynchronously: grpc-js registers its watcher only after adding the listeners.
+    queueMicrotask(() => { if (this.#caListeners.has(listener)) listener(this.#caUpdate()); });
   }
 
   removeCaCertificateListener(listener: CaListener): void {
@@ -100,7 +101,7 @@ export class ServingCertificate implements experimental.CertificateProvider {
 
   addIdentityCertificateListener(listener: IdentityListener): void {
     this.#idListeners.add(listener);
-    listener(this.#identityUpdate());
+    queueMicrotask(() => { if (this.#idListeners.has(listener)) listener(this.#identityUpdate()); });
   }
 
   removeIdentityCertificateListener(listener: IdentityListener): void {
