@@ -12,6 +12,7 @@ interface DiscoveryFlags {
   clusterId?: string;
   systemNamespace?: string;
   grpcAddr: string;
+  secureGRPCAddr: string;
   httpAddr?: string;
   debugAddr?: string;
   monitoringAddr: string;
@@ -37,6 +38,7 @@ export function discoveryCommand(): Command {
     .option('--cluster-id <id>', 'this cluster\'s id (env CLUSTER_ID, default Kubernetes)')
     .option('--system-namespace <ns>', 'system namespace (env POD_NAMESPACE, default istio-system)')
     .option('--grpcAddr <addr>', 'plaintext xDS address; loopback by default because it is unauthenticated', 'localhost:15010')
+    .option('--secureGRPCAddr <addr>', 'TLS xDS and CA address (callers authenticate)', ':15012')
     .option('--httpAddr <addr>', 'debug and readiness HTTP address (default :8080)')
     .option('--debug-addr <addr>', 'alias of --httpAddr')
     .option('--monitoringAddr <addr>', 'metrics address', ':15014')
@@ -52,7 +54,7 @@ export function discoveryCommand(): Command {
         clusterId: flags.clusterId ?? features.clusterId,
         systemNamespace: flags.systemNamespace ?? features.podNamespace,
         podName: features.podName || defaultPodName(),
-        grpcAddr: flags.grpcAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
+        grpcAddr: flags.grpcAddr, secureGRPCAddr: flags.secureGRPCAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
         meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
         generators: defaultGenerators(), version: VERSION,
       }, log);

@@ -24,7 +24,9 @@ import { AdsServer } from '../xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../xds/server/grpc.ts';
 import { xdsMetrics } from '../xds/server/metrics.ts';
 import type { GeneratorLookup } from '../xds/server/types.ts';
+import { istioCertificateService } from '../proto/services.ts';
 import { registerDebugHandlers, type ClusterInfo } from './debug-handlers.ts';
+import { IdentityPlane, combine } from './identity.ts';
 import { EMPTY_CONFIG, meshView } from './mesh-view.ts';
 import { RegistryComponent } from './registry-component.ts';
 
@@ -38,6 +40,8 @@ export interface DiscoveryConfig {
   readonly systemNamespace: string;
   readonly podName: string;
   readonly grpcAddr: string;
+  /** TLS xDS + CA address (default :15012); callers authenticate with a token or our client certificate. */
+  readonly secureGRPCAddr?: string | undefined;
   readonly httpAddr: string;
   readonly monitoringAddr: string;
   readonly meshConfigFile?: string | undefined;
@@ -78,10 +82,12 @@ export class Discovery {
   #debug: DebugServer | undefined;
   #monitoring: DebugServer | undefined;
   #grpc: BoundServer | undefined;
+  #secureGrpc: BoundServer | undefined;
+  readonly identity: IdentityPlane;
   #ready = false;
   readonly #managedClusters: Gauge<'cluster_type'>;
   readonly #syncStatus: Gauge<'cluster_id' | 'secret'>;
-  readonly addresses: { grpc?: string; http?: string; monitoring?: string } = {};
+  readonly addresses: { grpc?: string; secureGrpc?: string; http?: string; monitoring?: string } = {};
 
   constructor(cfg: DiscoveryConfig, log: Logger) {
     this.#cfg = cfg;
@@ -116,6 +122,16 @@ export class Discovery {
       domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, ...(networks ? { meshNetworks: networks } : {}),
       onWarning: (m) => { log.scope('registry').warn(m); },
     });
+    this.identity = new IdentityPlane({
+      localClient: this.#localClient, localClusterId: this.#localId, systemNamespace: cfg.systemNamespace,
+      trustDomain: this.#mesh.trustDomain, tokenAudiences: cfg.features.tokenAudiences.split(',').map((a) => a.trim()).filter(Boolean),
+      externalIstiod: cfg.features.externalIstiod, podName: cfg.podName, metrics: this.metrics, log,
+      clusters: {
+        localClusterId: this.#localId,
+        client: (id) => this.client(id),
+        clusterIds: () => [this.#localId, ...this.#secrets.statuses().filter((x) => x.syncStatus !== 'error').map((x) => x.id)],
+      },
+    });
     this.#secrets = new SecretController({
       client: this.#localClient,
       namespace: cfg.systemNamespace,
@@ -125,7 +141,7 @@ export class Discovery {
         const c = new RegistryComponent(id, client, registryOpts);
         this.#remotes.set(id, c);
         this.#clients.set(id, client);
-        return c;
+        return combine(c, this.identity.leadership(id, client));
       },
       log: (level, msg) => { log.scope('secrets')[level](msg); },
     });
@@ -164,7 +180,7 @@ export class Discovery {
   }
 
   async start(): Promise<void> {
-    const httpDebug = new DebugServer({ address: this.#cfg.httpAddr, publicPaths: ['/ready'], authorize: (req) => Promise.resolve(loopbackOnly(req.socket.remoteAddress)) });
+    const httpDebug = new DebugServer({ address: this.#cfg.httpAddr, publicPaths: ['/ready'], authorize: (req) => this.#authorizeDebug(req.socket.remoteAddress, req.headers.authorization) });
     httpDebug.handle('/ready', () => (this.#ready ? { status: 200, text: 'ready\n' } : { status: 503, text: 'not ready: waiting for clusters to sync\n' }));
     registerDebugHandlers(httpDebug, {
       clusters: () => this.clusters(),
@@ -181,6 +197,7 @@ export class Discovery {
       return { status: 200, text: await this.metrics.metrics() };
     });
 
+    await this.identity.start();
     this.#local.start();
     this.#secrets.start();
     const http = await httpDebug.listen();
@@ -193,7 +210,13 @@ export class Discovery {
       { definition: preparedAdsService, implementation: this.ads.implementation() },
     ]);
     this.addresses.grpc = `${this.#cfg.grpcAddr.replace(/:\d+$/, '')}:${this.#grpc.port}`;
-    this.log.info('control plane listening', { grpc: this.addresses.grpc, http: this.addresses.http, monitoring: this.addresses.monitoring, cluster: this.#localId });
+    const secureAddr = this.#cfg.secureGRPCAddr ?? ':15012';
+    this.#secureGrpc = await startGrpcServer(secureAddr, this.identity.serving.credentials(), this.ads.limits, [
+      { definition: preparedAdsService, implementation: this.ads.implementation(this.identity.authn.forAds()) },
+      { definition: istioCertificateService, implementation: this.identity.ca.implementation() },
+    ]);
+    this.addresses.secureGrpc = `${secureAddr.replace(/:\d+$/, '')}:${this.#secureGrpc.port}`;
+    this.log.info('control plane listening', { grpc: this.addresses.grpc, secureGrpc: this.addresses.secureGrpc, http: this.addresses.http, monitoring: this.addresses.monitoring, cluster: this.#localId });
     void Promise.all([this.#local.synced, this.#secrets.ready()]).then(() => {
       this.#ready = true;
       this.log.info('ready: local cluster synced, remote clusters synced or timed out');
@@ -203,17 +226,33 @@ export class Discovery {
   async stop(): Promise<void> {
     this.ads.close();
     await this.#grpc?.close();
+    await this.#secureGrpc?.close();
     await this.#debug?.close();
     await this.#monitoring?.close();
     await this.#secrets.stop();
     await this.#local.stop();
+    await this.identity.stop();
+  }
+
+  /**
+   * Debug data: loopback callers (the pod itself), or a bearer token of a service account in the
+   * system namespace, verified by TokenReview in the local cluster.
+   */
+  async #authorizeDebug(addr: string | undefined, authorization: string | undefined): Promise<string | undefined> {
+    if (isLoopback(addr)) return undefined;
+    const m = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!m?.[1]) return 'debug endpoints need a bearer token of a service account in the system namespace';
+    try {
+      const who = await this.identity.reviewer.review(this.#localClient, this.#localId, m[1]);
+      return who.namespace === this.#cfg.systemNamespace ? undefined : `service account ${who.namespace}/${who.serviceAccount} may not read debug endpoints`;
+    } catch {
+      return 'authentication failure';
+    }
   }
 }
 
-/** Debug data goes to local callers only until token-based debug authentication is wired. */
-function loopbackOnly(addr: string | undefined): string | undefined {
-  if (addr === '127.0.0.1' || addr === '::1' || addr === '::ffff:127.0.0.1' || addr?.startsWith('127.')) return undefined;
-  return 'debug endpoints answer loopback callers only';
+function isLoopback(addr: string | undefined): boolean {
+  return addr === '::1' || addr?.startsWith('127.') === true || addr?.startsWith('::ffff:127.') === true;
 }
 
 export function defaultPodName(): string {

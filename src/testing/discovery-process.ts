@@ -12,6 +12,10 @@ export interface DiscoveryProcessOptions {
   readonly clusterId: string;
   readonly env?: Readonly<Record<string, string>>;
   readonly args?: readonly string[];
+  /** Where plaintext xDS listens (default: a free loopback port), e.g. an address inside a test network. */
+  readonly grpcAddr?: string;
+  /** Script and leading arguments to run instead of `bin/isthmus.mjs discovery` (same flags). */
+  readonly command?: readonly string[];
 }
 
 const BIN = fileURLToPath(new URL('../../bin/isthmus.mjs', import.meta.url));
@@ -19,15 +23,17 @@ const BIN = fileURLToPath(new URL('../../bin/isthmus.mjs', import.meta.url));
 export class DiscoveryProcess {
   readonly httpAddr: string;
   readonly grpcAddr: string;
+  readonly secureGrpcAddr: string;
   readonly monitoringAddr: string;
   readonly #child: ChildProcess;
   readonly #log: string[] = [];
   #exit: number | string | undefined;
 
-  private constructor(child: ChildProcess, http: string, grpc: string, monitoring: string) {
+  private constructor(child: ChildProcess, http: string, grpc: string, secure: string, monitoring: string) {
     this.#child = child;
     this.httpAddr = http;
     this.grpcAddr = grpc;
+    this.secureGrpcAddr = secure;
     this.monitoringAddr = monitoring;
     const keep = (b: Buffer) => { for (const l of b.toString('utf8').split('\n')) if (l) { this.#log.push(l); if (this.#log.length > 2000) this.#log.shift(); } };
     child.stdout?.on('data', keep);
@@ -36,13 +42,19 @@ export class DiscoveryProcess {
   }
 
   static async start(opts: DiscoveryProcessOptions): Promise<DiscoveryProcess> {
-    const [h, g, m] = [await freePort(), await freePort(), await freePort()];
-    const child = spawn(process.execPath, [BIN, 'discovery', '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
-      '--httpAddr', `127.0.0.1:${h}`, '--grpcAddr', `127.0.0.1:${g}`, '--monitoringAddr', `127.0.0.1:${m}`, ...(opts.args ?? [])], {
+    const [h, g, sg, m] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const grpcAddr = opts.grpcAddr ?? `127.0.0.1:${g}`;
+    const child = spawn(process.execPath, [...(opts.command ?? [BIN, 'discovery']), '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
+      '--httpAddr', `127.0.0.1:${h}`, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`, ...(opts.args ?? [])], {
       env: { ...process.env, POD_NAME: `istiod-${opts.clusterId}-test`, PILOT_DEBOUNCE_AFTER: '10ms', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new DiscoveryProcess(child, `127.0.0.1:${h}`, `127.0.0.1:${g}`, `127.0.0.1:${m}`);
+    return new DiscoveryProcess(child, `127.0.0.1:${h}`, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`);
+  }
+
+  /** The child's process id (for /proc CPU and memory readings); undefined if spawning failed. */
+  get pid(): number | undefined {
+    return this.#child.pid;
   }
 
   logs(): string {
