@@ -5,6 +5,7 @@ import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
 import { Discovery, defaultPodName } from './discovery.ts';
 import { defaultGenerators } from './generators.ts';
+import type { GeneratorLookup } from '../xds/server/types.ts';
 
 interface DiscoveryFlags {
   kubeconfig?: string;
@@ -30,7 +31,8 @@ function untilSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-export function discoveryCommand(): Command {
+/** `generators` is replaceable so tests can run the real process with a deliberate fault. */
+export function discoveryCommand(generators: GeneratorLookup = defaultGenerators()): Command {
   return new Command('discovery')
     .description('run the control plane (istiod\'s pilot-discovery): registries of every cluster, xDS, debug endpoints')
     .option('--kubeconfig <file>', 'kubeconfig of the cluster the control plane runs in (default: $KUBECONFIG, ~/.kube/config)')
@@ -56,7 +58,7 @@ export function discoveryCommand(): Command {
         podName: features.podName || defaultPodName(),
         grpcAddr: flags.grpcAddr, secureGRPCAddr: flags.secureGRPCAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
         meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
-        generators: defaultGenerators(), version: VERSION,
+        generators, version: VERSION,
       }, log);
       await d.start();
       const sig = await untilSignal();

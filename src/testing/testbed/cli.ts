@@ -5,7 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
-import { cacheDir, ensureBinaries } from './binaries.ts';
+import { ensureBinaries } from './binaries.ts';
+import { demo } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
 
 const log = (line: string) => { process.stderr.write(`${line}\n`); };
@@ -69,14 +70,10 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
 
   program.command('demo')
-    .description('the main job for now: bring up cluster1 and cluster2 and show how to reach them')
+    .description('the main job for now: the primary-remote multi-network guide on cluster1 and cluster2, with the control plane running')
     .option(...dirOpt)
     .action(async (o: { dir: string }) => {
-      const bed = await up('cluster1,cluster2', o.dir);
-      printStatus(o.dir);
-      process.stdout.write('\nTry:\n');
-      for (const c of bed.clusters) process.stdout.write(`  kubectl --kubeconfig ${c.kubeconfigPath} get namespaces\n`);
-      process.stdout.write(`\nBinaries are cached in ${cacheDir()}.\nStop everything with: npm run testbed -- down --dir ${o.dir}\n`);
+      await demo(o.dir, log);
     });
 
   try {

@@ -29,6 +29,8 @@ export interface UpOptions {
 
 interface StateFile {
   clusters: Record<string, ClusterRecord>;
+  /** Other processes started for this test bed (e.g. the demo's control plane), stopped by `down`. */
+  processes?: Record<string, { pid: number; log: string }>;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -194,14 +196,21 @@ export class Testbed {
     await Promise.all(this.clusters.map((c) => stopRecord(c.record)));
     const mine = new Set(this.clusters.map((c) => c.name));
     const state = readState(this.dir);
-    writeState(this.dir, { clusters: Object.fromEntries(Object.entries(state.clusters).filter(([name]) => !mine.has(name))) });
+    writeState(this.dir, { ...state, clusters: Object.fromEntries(Object.entries(state.clusters).filter(([name]) => !mine.has(name))) });
   }
+}
+
+/** Records a process that `down` must stop along with the clusters. */
+export function recordProcess(dir: string, name: string, pid: number, log: string): void {
+  const state = readState(resolve(dir));
+  writeState(resolve(dir), { ...state, processes: { ...state.processes, [name]: { pid, log } } });
 }
 
 /** Stops every cluster recorded in `dir` (from any process) and removes its data. */
 export async function downAll(dir: string, keepData = false): Promise<string[]> {
   const state = readState(resolve(dir));
-  const names = Object.keys(state.clusters);
+  const names = [...Object.keys(state.processes ?? {}), ...Object.keys(state.clusters)];
+  await Promise.all(Object.values(state.processes ?? {}).map((p) => stopProcess(p.pid)));
   await Promise.all(Object.values(state.clusters).map((r) => stopRecord(r)));
   if (!keepData) for (const r of Object.values(state.clusters)) rmSync(r.dir, { recursive: true, force: true });
   writeState(resolve(dir), { clusters: {} });
