@@ -25,8 +25,8 @@ export interface WatchState {
   /** Message of the last NACK; cleared by the next ACK. */
   lastError: string;
   lastErrorAt?: Date;
-  /** Names in the last response, so removals can be reported. */
-  sentNames: ReadonlySet<string>;
+  /** Names in the last response (shared with the response itself; nothing is copied per proxy). */
+  sentNames: readonly string[];
 }
 
 export interface RequestView {
@@ -64,7 +64,7 @@ export function sameSubscription(a: Subscription, b: Subscription): boolean {
 }
 
 export function newWatch(typeUrl: TypeUrl, subscription: Subscription): WatchState {
-  return { typeUrl, subscription, nonceSent: '', versionSent: '', nonceAcked: '', lastError: '', sentNames: new Set() };
+  return { typeUrl, subscription, nonceSent: '', versionSent: '', nonceAcked: '', lastError: '', sentNames: [] };
 }
 
 /**
@@ -101,11 +101,11 @@ export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, re
 }
 
 /** Records a response just written for this watch. */
-export function recordSent(watch: WatchState, nonce: string, version: string, names: Iterable<string>, now: Date): void {
+export function recordSent(watch: WatchState, nonce: string, version: string, names: readonly string[], now: Date): void {
   watch.nonceSent = nonce;
   watch.versionSent = version;
   watch.lastSent = now;
-  watch.sentNames = new Set(names);
+  watch.sentNames = names;
 }
 
 export type ConfigStatus = 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR';

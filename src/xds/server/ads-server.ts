@@ -18,7 +18,7 @@ import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
 import type { PreparedResource } from '../protocol/response.ts';
-import { applyRequest, recordSent, type WatchState } from '../protocol/watch.ts';
+import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { Connection, type AdsCall } from './connection.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
 import { XdsStatusError } from './errors.ts';
@@ -60,8 +60,13 @@ export class AdsServer {
   readonly #conns = new Set<Connection>();
   readonly #debouncer: Debouncer;
   readonly #queue: PushQueue<Connection>;
-  readonly #cache = new Map<string, readonly PreparedResource[]>();
+  readonly #cache = new Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>();
   #cacheVersion = '';
+  /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
+  readonly #subscriptions = new Map<string, Subscription>();
+  readonly #subscriptionKeys = new WeakMap<Subscription, string>();
+  /** Per endpoint push, the filtered load assignments of each full list, computed once. */
+  readonly #filtered = new WeakMap<PushRequest, Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>>();
   readonly debug: DebugTypes;
 
   constructor(opts: AdsServerOptions) {
@@ -74,7 +79,7 @@ export class AdsServer {
       connections: () => this.connections(),
       currentConfig: (conn, t) => {
         const watch = conn.watches.get(t);
-        return watch ? this.#generate(conn, watch, this.#opts.view()) : [];
+        return watch ? this.#generate(conn, watch, this.#opts.view()).resources : [];
       },
       controlPlaneId: opts.controlPlaneId,
       controlPlaneVersion: opts.controlPlaneVersion,
@@ -193,6 +198,7 @@ export class AdsServer {
     if (req.responseNonce) view.responseNonce = req.responseNonce;
     if (req.errorDetail) view.errorMessage = req.errorDetail.message ?? '';
     const { watch, decision } = applyRequest(conn.watches.get(t), t, view, now);
+    watch.subscription = this.#intern(watch.subscription);
     conn.watches.set(t, watch);
     if (decision.kind === 'nack') {
       this.#opts.metrics.rejects.inc({ type: t });
@@ -201,27 +207,47 @@ export class AdsServer {
     if (decision.respond) await this.#respond(conn, watch, undefined);
   }
 
-  #generate(conn: Connection, watch: WatchState, view: MeshView): readonly PreparedResource[] {
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (!gen) return [];
-    if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
-    const sub = watch.subscription;
-    const namesKey = sub.wildcard ? '*' : [...sub.names].sort().join('\n');
-    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy, view)}\u0000${namesKey}`;
-    let out = this.#cache.get(key);
-    if (!out) {
-      out = gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]);
-      this.#cache.set(key, out);
+  #subscriptionKey(sub: Subscription): string {
+    if (sub.wildcard) return '*';
+    let key = this.#subscriptionKeys.get(sub);
+    if (key === undefined) {
+      key = [...sub.names].sort().join('\n');
+      this.#subscriptionKeys.set(sub, key);
     }
-    return out;
+    return key;
   }
 
-  /** Sends the current state of one watched type; `only` restricts it to some resource names (EDS updates). */
-  async #respond(conn: Connection, watch: WatchState, only: ((name: string) => boolean) | undefined): Promise<void> {
+  #intern(sub: Subscription): Subscription {
+    if (sub.wildcard) return sub;
+    const key = this.#subscriptionKey(sub);
+    const known = this.#subscriptions.get(key);
+    if (known) return known;
+    if (this.#subscriptions.size > 10_000) this.#subscriptions.clear();
+    this.#subscriptions.set(key, sub);
+    return sub;
+  }
+
+  #generate(conn: Connection, watch: WatchState, view: MeshView): { key: string; resources: readonly PreparedResource[]; names: readonly string[] } {
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    if (!gen) return { key: '', resources: [], names: [] };
+    if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
+    const sub = watch.subscription;
+    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy, view)}\u0000${this.#subscriptionKey(sub)}`;
+    let out = this.#cache.get(key);
+    if (!out) {
+      const resources = gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]);
+      out = { resources, names: resources.map((r) => r.name) };
+      this.#cache.set(key, out);
+    }
+    return { key, ...out };
+  }
+
+  /** Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts. */
+  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined): Promise<void> {
     const started = this.#clock.now();
     const view = this.#opts.view();
-    let resources = this.#generate(conn, watch, view);
-    if (only) resources = resources.filter((r) => only(r.name));
+    const full = this.#generate(conn, watch, view);
+    const { resources, names } = endpointPush ? this.#onlyChanged(endpointPush, full.key, full.resources) : full;
     let size = 0;
     for (const r of resources) size += r.any.byteLength;
     if (size > this.#limits.maxResponseBytes) {
@@ -230,9 +256,22 @@ export class AdsServer {
     }
     const nonce = conn.nextNonce(view.version);
     await conn.send({ versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources });
-    recordSent(watch, nonce, view.version, resources.map((r) => r.name), new Date(this.#clock.now()));
+    recordSent(watch, nonce, view.version, names, new Date(this.#clock.now()));
     this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
     this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
+  }
+
+  /** The load assignments of a full list that belong to the push's changed hosts, memoized per push. */
+  #onlyChanged(req: PushRequest, key: string, all: readonly PreparedResource[]): { resources: readonly PreparedResource[]; names: readonly string[] } {
+    let memo = this.#filtered.get(req);
+    if (!memo) { memo = new Map(); this.#filtered.set(req, memo); }
+    let hit = memo.get(key);
+    if (!hit) {
+      const resources = all.filter((r) => req.hostnames.has(hostOfClusterName(r.name)));
+      hit = { resources, names: resources.map((r) => r.name) };
+      memo.set(key, hit);
+    }
+    return hit;
   }
 
   #fanOut(req: PushRequest): void {
@@ -250,8 +289,7 @@ export class AdsServer {
           await this.#respond(conn, watch, undefined);
         } else if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) {
           // Endpoint-only push: just the load assignments of the changed hostnames.
-          const hosts = req.hostnames;
-          await this.#respond(conn, watch, (name) => hosts.has(hostOfClusterName(name)));
+          await this.#respond(conn, watch, req);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);
