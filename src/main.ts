@@ -3,8 +3,9 @@
  * this file is where the two meet.
  */
 import { discoveryCommand } from './bootstrap/command.ts';
+import { xdsProxyCommand } from './aggregator/command.ts';
 import { main as cliMain } from './cli/main.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
-  return cliMain(argv, [discoveryCommand()]);
+  return cliMain(argv, [discoveryCommand(), xdsProxyCommand()]);
 }

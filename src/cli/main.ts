@@ -10,6 +10,7 @@ import { register as registerManifest } from './manifest/index.ts';
 import { register as registerGenEastWest } from './gen-eastwest-gateway/index.ts';
 import { register as registerCreateRemoteSecret } from './create-remote-secret/index.ts';
 import { register as registerRemoteClusters } from './remote-clusters/index.ts';
+import { register as registerProxyStatus } from './proxy-status/index.ts';
 
 export function buildProgram(extra: readonly Command[] = []): Command {
   const program = new Command('isthmus')
@@ -32,6 +33,7 @@ export function buildProgram(extra: readonly Command[] = []): Command {
   registerGenEastWest(program);
   registerCreateRemoteSecret(program);
   registerRemoteClusters(program);
+  registerProxyStatus(program);
   for (const cmd of extra) program.addCommand(cmd);
 
   return program;
