@@ -14,12 +14,12 @@ import { KubeClient } from '../kube/client.ts';
 import { SecretController } from '../kube/multicluster/secretcontroller.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { clusterId as parseClusterId, type ClusterId } from '../model/ids.ts';
-import type { MeshSettings } from '../model/mesh-view.ts';
+import type { MeshSettings, MeshView } from '../model/mesh-view.ts';
 import type { MeshNetworks } from '../model/network.ts';
 import type { Logger } from '../observability/log.ts';
 import { endpointPush, fullPush } from '../push/request.ts';
 import { KubeRegistry } from '../registry/kube/controller.ts';
-import { ShardStore } from '../registry/shards.ts';
+import { ShardStore, type RegistrySnapshot } from '../registry/shards.ts';
 import { AdsServer } from '../xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../xds/server/grpc.ts';
 import { xdsMetrics } from '../xds/server/metrics.ts';
@@ -103,7 +103,7 @@ export class Discovery {
     this.store = new ShardStore();
     this.ads = new AdsServer({
       generators: cfg.generators ?? (() => undefined),
-      view: () => meshView(this.store.snapshot(), EMPTY_CONFIG, this.#mesh),
+      view: () => this.#view(),
       controlPlaneId: cfg.podName, controlPlaneVersion: cfg.version, systemNamespace: cfg.systemNamespace,
       debounceAfterMs: cfg.features.debounceAfter, debounceMaxMs: cfg.features.debounceMax, pushThrottle: cfg.features.pushThrottle,
       log: log.scope('ads'), metrics: xdsMetrics(this.metrics),
@@ -149,6 +149,15 @@ export class Discovery {
     managed.set({ cluster_type: 'local' }, 1);
     this.#managedClusters = managed;
     this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, error)', labelNames: ['cluster_id', 'secret'], registers: [this.metrics] });
+  }
+
+  #lastView: { snapshot: RegistrySnapshot; view: MeshView } | undefined;
+
+  /** One MeshView per registry snapshot, so generators' per-view memos hold across proxies. */
+  #view(): MeshView {
+    const snapshot = this.store.snapshot();
+    if (this.#lastView?.snapshot !== snapshot) this.#lastView = { snapshot, view: meshView(snapshot, EMPTY_CONFIG, this.#mesh) };
+    return this.#lastView.view;
   }
 
   get ready(): boolean {
