@@ -1,6 +1,6 @@
 /** The server verbs (`isthmus discovery`), added to the CLI by src/main.ts. */
 import { Command } from 'commander';
-import { describeFeatures, loadFeatures } from '../config/features.ts';
+import { describeFeatures, loadFeatures, parseDuration } from '../config/features.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
 import { Discovery, defaultPodName } from './discovery.ts';
@@ -20,6 +20,7 @@ interface DiscoveryFlags {
   meshConfig?: string;
   networksConfig?: string;
   logLevel?: string;
+  leaderLeaseDuration: string;
 }
 
 /** Resolves when the process receives SIGINT or SIGTERM. */
@@ -47,6 +48,7 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
     .option('--meshConfig <file>', 'mesh config YAML (trustDomain, ...)')
     .option('--networksConfig <file>', 'meshNetworks YAML')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
+    .option('--leader-lease-duration <duration>', 'lease of the namespace-controller election lock (istiod: 30s)', '30s')
     .addHelpText('after', `\nEnvironment:\n${describeFeatures()}\n`)
     .action(async (flags: DiscoveryFlags) => {
       const features = loadFeatures(process.env);
@@ -58,7 +60,7 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
         podName: features.podName || defaultPodName(),
         grpcAddr: flags.grpcAddr, secureGRPCAddr: flags.secureGRPCAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
         meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
-        generators, version: VERSION,
+        generators, version: VERSION, leaderLeaseMs: parseDuration(flags.leaderLeaseDuration, '--leader-lease-duration'),
       }, log);
       await d.start();
       const sig = await untilSignal();

@@ -16,6 +16,8 @@ import type { AdsServer } from '../xds/server/ads-server.ts';
 export interface ClusterInfo extends RemoteClusterStatus {
   /** Whether this control plane may lead the cluster (EXTERNAL_ISTIOD + controlPlaneClusters). */
   readonly shouldLead?: boolean;
+  /** Whether this replica holds the cluster's election lock right now. */
+  readonly leading?: boolean;
   readonly healthy?: boolean;
 }
 

@@ -48,6 +48,8 @@ export interface DiscoveryConfig {
   readonly networksConfigFile?: string | undefined;
   readonly generators?: GeneratorLookup;
   readonly version: string;
+  /** Lease of istiod's election lock (default 30 s). */
+  readonly leaderLeaseMs?: number | undefined;
 }
 
 interface MeshConfigFile { trustDomain?: string; defaultConfig?: { meshId?: string } }
@@ -126,6 +128,7 @@ export class Discovery {
       localClient: this.#localClient, localClusterId: this.#localId, systemNamespace: cfg.systemNamespace,
       trustDomain: this.#mesh.trustDomain, tokenAudiences: cfg.features.tokenAudiences.split(',').map((a) => a.trim()).filter(Boolean),
       externalIstiod: cfg.features.externalIstiod, podName: cfg.podName, metrics: this.metrics, log,
+      ...(cfg.leaderLeaseMs === undefined ? {} : { leaseDurationMs: cfg.leaderLeaseMs }),
       clusters: {
         localClusterId: this.#localId,
         client: (id) => this.client(id),
@@ -172,7 +175,7 @@ export class Discovery {
 
   clusters(): ClusterInfo[] {
     const local = this.#local.status();
-    const out: ClusterInfo[] = [{ id: this.#localId, secret: '', server: this.#localClient.server, syncStatus: local.synced ? 'synced' : 'syncing', healthy: local.healthy, shouldLead: true }];
+    const out: ClusterInfo[] = [{ id: this.#localId, secret: '', server: this.#localClient.server, syncStatus: local.synced ? 'synced' : 'syncing', healthy: local.healthy, shouldLead: true, leading: this.identity.isLeading(this.#localId) }];
     // (the local cluster is always led by its own control plane)
     for (const s of this.#secrets.statuses()) {
       const comp = this.#remotes.get(s.id);
@@ -181,7 +184,7 @@ export class Discovery {
       const st = comp.registry.status();
       const informerError = Object.entries(st.informers).find(([, i]) => !i.healthy && i.lastError);
       out.push({
-        ...s, healthy: st.healthy, shouldLead: this.#cfg.features.externalIstiod && annotationSelects(annotation, this.#localId),
+        ...s, healthy: st.healthy, shouldLead: this.#cfg.features.externalIstiod && annotationSelects(annotation, this.#localId), leading: this.identity.isLeading(s.id),
         ...(s.lastError === undefined && informerError ? { lastError: `secret ${s.secret} key ${JSON.stringify(s.id)}: ${informerError[0]}: ${informerError[1].lastError ?? ''}` } : {}),
       });
     }

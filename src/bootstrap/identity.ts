@@ -38,6 +38,7 @@ export class IdentityPlane {
   readonly #opts: IdentityOptions;
   #serving: ServingCertificate | undefined;
   #local: ClusterLeadership | undefined;
+  readonly #leaders = new Map<string, ClusterLeadership>();
 
   constructor(opts: IdentityOptions) {
     this.#opts = opts;
@@ -69,13 +70,20 @@ export class IdentityPlane {
 
   /** Leadership of one cluster: runs the namespace controller and webhook patcher while leading. */
   leadership(clusterId: string, client: KubeClient): ClusterLeadership {
-    return new ClusterLeadership({
+    const l = new ClusterLeadership({
       clusterId, client, systemNamespace: this.#opts.systemNamespace, localClusterId: this.#opts.localClusterId,
       externalIstiod: this.#opts.externalIstiod, identity: this.#opts.podName,
       rootCertPem: () => this.store.rootCertPem(), onRootChange: (f) => this.store.onRootChange(f),
       log: this.#opts.log.scope(`leader/${clusterId}`),
       ...(this.#opts.leaseDurationMs === undefined ? {} : { leaseDurationMs: this.#opts.leaseDurationMs }),
     });
+    this.#leaders.set(clusterId, l);
+    return l;
+  }
+
+  /** Whether this replica currently holds the election lock of the cluster. */
+  isLeading(clusterId: string): boolean {
+    return this.#leaders.get(clusterId)?.isLeader() ?? false;
   }
 
   async stop(): Promise<void> {
