@@ -5,7 +5,8 @@
 import { discoveryCommand } from './bootstrap/command.ts';
 import { xdsProxyCommand } from './aggregator/command.ts';
 import { main as cliMain } from './cli/main.ts';
+import { agentCommand } from './dataplane/command.ts';
 
 export async function main(argv: readonly string[]): Promise<number> {
-  return cliMain(argv, [discoveryCommand(), xdsProxyCommand()]);
+  return cliMain(argv, [discoveryCommand(), xdsProxyCommand(), agentCommand()]);
 }
