@@ -4,6 +4,9 @@
  * with real service-account tokens) connected to each, `isthmus xds-proxy` and the `isthmus` CLI
  * as child processes.
  *
+ * A real @grpc/grpc-js-xds app (`grpc-0.sample`, GENERATOR=grpc) is connected to replica istiod-a's
+ * plaintext xDS port beside the simulated sidecars, and must be listed like them.
+ *
  * The replicas listen on 127.0.0.2 and 127.0.0.3 at the same secure port, and Pods `istiod-a` /
  * `istiod-b` (label app=istiod, Running, podIP 127.0.0.2 / .3) describe them to the API server, so
  * both the xds-proxy and the CLI without ISTIOCTL_XDS_ADDRESS find them the way they would in a cluster.
@@ -24,6 +27,9 @@ import { clientConfigCodec } from '../../src/proto/codec.ts';
 import { runCli, XdsProxyProcess, type CliResult } from '../../src/aggregator/testing/processes.ts';
 import { SKIP_VERIFY } from '../../src/cli/xds-client/transport.ts';
 import { parseControlPlane } from '../../src/cli/xds-client/control-plane.ts';
+import { startProxylessClient } from '../../src/testing/grpc-app/proxyless.ts';
+import type { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-aggr-'));
 let bed: Testbed;
@@ -33,6 +39,7 @@ const replicas: Record<string, DiscoveryProcess> = {};
 let proxy: XdsProxyProcess;
 let attributing: XdsProxyProcess;
 const clients: AdsTestClient[] = [];
+let grpcApp: JsonLineProcess | undefined;
 const IPS = { 'istiod-a': '127.0.0.2', 'istiod-b': '127.0.0.3' } as const;
 const SAN = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' };
 
@@ -69,7 +76,8 @@ function rowsOf(r: CliResult): string[][] {
   return lines.slice(1).map((l) => l.split(/ {5,}/));
 }
 
-const PROXIES = ['a-0.sample', 'a-stale.sample', 'b-0.other', 'b-nack.sample'];
+const GRPC_APP = 'grpc-0.sample';
+const PROXIES = ['a-0.sample', 'a-stale.sample', 'b-0.other', 'b-nack.sample', GRPC_APP];
 
 before(async () => {
   bed = await Testbed.up({ dir, clusters: ['cluster1'] });
@@ -99,12 +107,20 @@ before(async () => {
   b0.ack(await b0.request(CLUSTER_TYPE_URL));
   const bn = await sidecar('istiod-b', 'b-nack', 'sample');
   bn.nack(await bn.request(CLUSTER_TYPE_URL), 'cluster outbound|80||x rejected: test NACK');
+  // The real proxyless gRPC app on istiod-a's plaintext port; wait until that replica lists it.
+  grpcApp = startProxylessClient({ dir, xdsAddress: replicas['istiod-a']?.grpcAddr ?? '', pod: 'grpc-0', namespace: 'sample', clusterId: 'cluster1' });
+  const deadline = Date.now() + 30_000;
+  while (!(await replicas['istiod-a']?.json<{ proxy: string }[]>('/debug/syncz') ?? []).some((s) => s.proxy === GRPC_APP)) {
+    if (grpcApp.exited !== undefined || Date.now() > deadline) throw new Error(`the grpc-js-xds app did not connect\n${grpcApp.tail()}`);
+    await sleep(50);
+  }
   proxy = await XdsProxyProcess.start(['--kubeconfig', c1.kubeconfigPath, '--istio-namespace', 'istio-system', '--xds-port', String(securePort), '--replica-timeout', '2s']);
   attributing = await XdsProxyProcess.start(['--attribute-replicas', '--replica', `istiod-a=127.0.0.2:${securePort}`, '--replica', `istiod-b=127.0.0.3:${securePort}`, '--replica-timeout', '2s']);
 });
 
 after(async () => {
   for (const c of clients) c.close();
+  await grpcApp?.stop();
   await proxy.stop();
   await attributing.stop();
   for (const d of Object.values(replicas)) await d.stop();
@@ -120,7 +136,8 @@ test('x proxy-status through the xds-proxy: every proxy once, ISTIOD <external>,
   const rows = rowsOf(r);
   assert.deepEqual(rows.map((x) => x[0]), PROXIES, 'each proxy exactly once, sorted');
   assert.ok(rows.every((x) => x[1] === 'cluster1' && x[2] === '<external>' && x[3] === '1.28.0'), r.stdout);
-  assert.ok(rows.every((x) => x[4] === '1 (CDS)'), r.stdout);
+  assert.ok(rows.filter((x) => x[0] !== GRPC_APP).every((x) => x[4] === '1 (CDS)'), r.stdout);
+  assert.match(rows.find((x) => x[0] === GRPC_APP)?.[4] ?? '', /^\d+ \(.*LDS.*\)$/, 'the grpc-js-xds app subscribed to LDS at least');
   assert.equal(r.stderr, '', 'no warnings when every replica answered');
 
   const v = await runCli(['proxy-status', '-v', '1'], cliEnv(proxy.port));
@@ -139,7 +156,7 @@ test('x proxy-status through the xds-proxy: every proxy once, ISTIOD <external>,
 test('proxy-status without ISTIOCTL_XDS_ADDRESS asks each control plane pod and names the replicas', async () => {
   const r = await runCli(['proxy-status', '--xds-port', String(securePort)], { KUBECONFIG: c1.kubeconfigPath, ISTIOCTL_XDS_ADDRESS: undefined });
   const rows = rowsOf(r);
-  assert.deepEqual(rows.map((x) => [x[0], x[2]]), [['a-0.sample', 'istiod-a'], ['a-stale.sample', 'istiod-a'], ['b-0.other', 'istiod-b'], ['b-nack.sample', 'istiod-b']]);
+  assert.deepEqual(rows.map((x) => [x[0], x[2]]), [['a-0.sample', 'istiod-a'], ['a-stale.sample', 'istiod-a'], ['b-0.other', 'istiod-b'], ['b-nack.sample', 'istiod-b'], [GRPC_APP, 'istiod-a']]);
   const none = await runCli(['proxy-status', '-i', 'other'], { KUBECONFIG: c1.kubeconfigPath });
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no running Istio pods in "other"/);
@@ -147,7 +164,7 @@ test('proxy-status without ISTIOCTL_XDS_ADDRESS asks each control plane pod and 
 
 test('--attribute-replicas: each row keeps the replica it came from', async () => {
   const rows = rowsOf(await runCli(['x', 'ps'], cliEnv(attributing.port)));
-  assert.deepEqual(rows.map((x) => [x[0], x[2]]), [['a-0.sample', 'istiod-a'], ['a-stale.sample', 'istiod-a'], ['b-0.other', 'istiod-b'], ['b-nack.sample', 'istiod-b']]);
+  assert.deepEqual(rows.map((x) => [x[0], x[2]]), [['a-0.sample', 'istiod-a'], ['a-stale.sample', 'istiod-a'], ['b-0.other', 'istiod-b'], ['b-nack.sample', 'istiod-b'], [GRPC_APP, 'istiod-a']]);
 });
 
 test('single proxy: its status per type, from the replica that holds it', async () => {
@@ -194,7 +211,7 @@ test('tokens decide: none refused before fan-out, wrong audience refused, anothe
   const s = caller(proxy.port, 'sample', sampleTok);
   const r = await s.request(DEBUG_SYNCZ_TYPE_URL);
   const ids = (r.resources ?? []).map((a) => clientConfigCodec.decode(a.value ?? new Uint8Array()).node?.id);
-  assert.deepEqual(ids, ['a-0.sample', 'a-stale.sample', 'b-nack.sample'], 'a workload token sees its own namespace only');
+  assert.deepEqual(ids, ['a-0.sample', 'a-stale.sample', 'b-nack.sample', GRPC_APP], 'a workload token sees its own namespace only');
 
   const noToken = await runCli(['x', 'ps'], { ...cliEnv(proxy.port), KUBECONFIG: join(dir, 'missing-kubeconfig') });
   assert.equal(noToken.code, 1);
@@ -218,10 +235,10 @@ test('one replica stopped: the others\' proxies are still listed, with a warning
   await replicas['istiod-b']?.stop();
   const r = await runCli(['x', 'proxy-status'], cliEnv(proxy.port));
   const rows = rowsOf(r);
-  assert.deepEqual(rows.map((x) => x[0]), ['a-0.sample', 'a-stale.sample']);
+  assert.deepEqual(rows.map((x) => x[0]), ['a-0.sample', 'a-stale.sample', GRPC_APP]);
   assert.match(r.stderr, /^warning: control plane replica istiod-b \(127\.0\.0\.3:\d+\): .*cannot reach/m);
   const direct = await runCli(['proxy-status', '--xds-port', String(securePort)], { KUBECONFIG: c1.kubeconfigPath });
-  assert.deepEqual(rowsOf(direct).map((x) => x[0]), ['a-0.sample', 'a-stale.sample']);
+  assert.deepEqual(rowsOf(direct).map((x) => x[0]), ['a-0.sample', 'a-stale.sample', GRPC_APP]);
   assert.match(direct.stderr, /^warning: control plane pod istiod-b .* did not answer/m);
 });
 

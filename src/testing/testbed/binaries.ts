@@ -19,9 +19,13 @@ export interface Binaries {
   readonly etcd: string;
 }
 
+/** The machine-wide cache root of the test bed's (and the interop tests') third-party binaries. */
+export function cacheRoot(): string {
+  return process.env['ISTHMUS_TESTBED_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'isthmus', 'testbed');
+}
+
 export function cacheDir(): string {
-  const base = process.env['ISTHMUS_TESTBED_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'isthmus', 'testbed');
-  return join(base, `k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}`);
+  return join(cacheRoot(), `k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}`);
 }
 
 function paths(dir: string): Binaries {
@@ -52,21 +56,7 @@ export async function ensureBinaries(log: (line: string) => void = (l) => { proc
   const script = fileURLToPath(new URL('../../../scripts/testbed-build.sh', import.meta.url));
   const started = Date.now();
   log(`testbed: binaries not cached in ${dir}; building them (only once per machine)`);
-  const output: string[] = [];
-  const code = await new Promise<number>((resolve) => {
-    const child = spawn('bash', [script, dir, K8S_VERSION, ETCD_VERSION], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (b: Buffer) => {
-      for (const line of b.toString('utf8').split('\n').filter(Boolean)) {
-        output.push(line);
-        if (output.length > 200) output.shift();
-        if (line.startsWith('testbed:')) log(line);
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (c) => { resolve(c ?? 1); });
-    child.on('error', () => { resolve(127); });
-  });
+  const { code, output } = await runBuildScript(script, [dir, K8S_VERSION, ETCD_VERSION], 'testbed:', log);
   if (code !== 0) {
     throw new IsthmusError(ErrorCodes.BuildFailed,
       `building the test-bed binaries failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}\n` +
@@ -76,4 +66,27 @@ export async function ensureBinaries(log: (line: string) => void = (l) => { proc
   const built = cachedBinaries();
   if (!built) throw new IsthmusError(ErrorCodes.BuildFailed, `the build finished but binaries are missing from ${dir}`);
   return built;
+}
+
+/**
+ * Runs a `scripts/*-build.sh` with bash; lines starting with `prefix` go to `log`, the last 200
+ * lines of all output are returned for error messages.
+ */
+export async function runBuildScript(script: string, args: readonly string[], prefix: string, log: (line: string) => void): Promise<{ code: number; output: string[] }> {
+  const output: string[] = [];
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn('bash', [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const onData = (b: Buffer) => {
+      for (const line of b.toString('utf8').split('\n').filter(Boolean)) {
+        output.push(line);
+        if (output.length > 200) output.shift();
+        if (line.startsWith(prefix)) log(line);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (c) => { resolve(c ?? 1); });
+    child.on('error', () => { resolve(127); });
+  });
+  return { code, output };
 }

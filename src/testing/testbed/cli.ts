@@ -1,11 +1,12 @@
 /**
- * `npm run testbed -- up|status|down|demo`: the multi-cluster test bed from the command line.
+ * `npm run testbed -- build|build-istioctl|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { ensureBinaries } from './binaries.ts';
+import { ensureIstioctl } from '../interop/istioctl.ts';
 import { demo } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
 
@@ -44,6 +45,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     .action(async () => {
       const bins = await ensureBinaries(log);
       process.stdout.write(`${bins.kubeApiserver}\n${bins.kubeControllerManager}\n${bins.etcd}\n`);
+    });
+
+  program.command('build-istioctl')
+    .description('build (or find cached) the real istioctl for the interop tests; print its path')
+    .action(async () => {
+      process.stdout.write(`${await ensureIstioctl(log)}\n`);
     });
 
   program.command('up')

@@ -1,0 +1,184 @@
+/**
+ * Interop with the real istioctl (built from the istio.io/istio Go module by
+ * scripts/istioctl-build.sh, cached per machine): `istioctl x proxy-status` with
+ * ISTIOCTL_XDS_ADDRESS pointed at `isthmus xds-proxy` in front of two real `isthmus discovery`
+ * replicas must print the same proxies as our CLI, each once, ISTIOD `<external>`; pointed at one
+ * replica's TLS port it lists that replica's proxies under the replica's name.
+ *
+ * Real parts only: a real kube-apiserver (istioctl mints its token there: TokenRequest for SA
+ * `default` in ISTIOCTL_ISTIONAMESPACE, audience istio-ca), replicas on 127.0.0.2 / 127.0.0.3 at the
+ * same secure port, simulated sidecars (real ADS streams with real tokens) and a real
+ * @grpc/grpc-js-xds app. Run with `npm run test:interop` (first run builds istioctl: minutes).
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { credentials } from '@grpc/grpc-js';
+import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
+import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
+import { freePort } from '../../src/testing/testbed/procs.ts';
+import { AdsTestClient } from '../../src/testing/ads-client.ts';
+import { CLUSTER_TYPE_URL } from '../../src/model/type-urls.ts';
+import { runCli, XdsProxyProcess } from '../../src/aggregator/testing/processes.ts';
+import { SKIP_VERIFY } from '../../src/cli/xds-client/transport.ts';
+import { startProxylessClient } from '../../src/testing/grpc-app/proxyless.ts';
+import type { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
+import { ensureIstioctl, runIstioctl, type ToolResult } from '../../src/testing/interop/istioctl.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'isthmus-interop-'));
+const IPS = { 'istiod-a': '127.0.0.2', 'istiod-b': '127.0.0.3' } as const;
+const SAN = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' };
+const GRPC_APP = 'grpc-0.sample';
+/** Proxy name -> replica holding it. */
+const HOLDERS: Record<string, keyof typeof IPS> = {
+  'a-0.sample': 'istiod-a', 'a-stale.sample': 'istiod-a', [GRPC_APP]: 'istiod-a', 'b-0.other': 'istiod-b', 'b-nack.sample': 'istiod-b',
+};
+const PROXIES = Object.keys(HOLDERS).sort();
+
+let istioctl = '';
+let bed: Testbed;
+let c1: TestbedCluster;
+let securePort = 0;
+const replicas: Partial<Record<keyof typeof IPS, DiscoveryProcess>> = {};
+let proxy: XdsProxyProcess | undefined;
+let grpcApp: JsonLineProcess | undefined;
+const clients: AdsTestClient[] = [];
+
+async function sidecar(replica: keyof typeof IPS, pod: string, ns: string): Promise<AdsTestClient> {
+  const token = await c1.mintToken(ns, 'default', { audience: 'istio-ca' });
+  const c = new AdsTestClient({
+    address: `${IPS[replica]}:${securePort}`, nodeId: `sidecar~10.1.0.${clients.length + 2}~${pod}.${ns}~${ns}.svc.cluster.local`,
+    metadata: { NAMESPACE: ns, CLUSTER_ID: 'cluster1', ISTIO_VERSION: '1.28.0', PROXY_CONFIG: {} },
+    credentials: credentials.createSsl(null, null, null, SKIP_VERIFY), channelOptions: SAN, headers: { authorization: `Bearer ${token}` },
+  });
+  clients.push(c);
+  return c;
+}
+
+interface Table { header: string[]; rows: string[][] }
+
+/** Parses a tabwriter table (columns separated by 2+ spaces; istioctl pads with 5). */
+function table(r: ToolResult, what: string): Table {
+  assert.equal(r.code, 0, `${what}: exit ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  const lines = r.stdout.trimEnd().split('\n');
+  const split = (l: string) => l.trim().split(/ {2,}/);
+  return { header: split(lines[0] ?? ''), rows: lines.slice(1).map(split) };
+}
+
+/** Rows as objects keyed by header; the age suffix " (12s)" of status cells is dropped. */
+function records(t: Table): Record<string, string>[] {
+  return t.rows.map((row) => Object.fromEntries(t.header.map((h, i) => [h, (row[i] ?? '').replace(/ \(\d+[a-z]+\)$/, '')])));
+}
+
+const env = (address: string) => ({ ISTIOCTL_XDS_ADDRESS: address, ISTIOCTL_ISTIONAMESPACE: 'istio-system', KUBECONFIG: c1.kubeconfigPath, HOME: dir });
+
+before(async () => {
+  const t0 = Date.now();
+  istioctl = await ensureIstioctl();
+  process.stderr.write(`interop: istioctl ready after ${Math.round((Date.now() - t0) / 1000)} s: ${istioctl}\n`);
+  bed = await Testbed.up({ dir: join(dir, 'bed'), clusters: ['cluster1'] });
+  c1 = bed.cluster('cluster1');
+  for (const ns of ['istio-system', 'sample', 'other']) await c1.ensureNamespace(ns);
+  await c1.ensureServiceAccount('istio-system', 'default'); // istioctl mints its token for this SA
+  securePort = await freePort();
+  for (const name of ['istiod-a', 'istiod-b'] as const) {
+    const ip = IPS[name];
+    const d = await DiscoveryProcess.start({
+      kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', grpcAddr: `${ip}:${await freePort()}`,
+      args: ['--secureGRPCAddr', `${ip}:${securePort}`], env: { POD_NAME: name, POD_NAMESPACE: 'istio-system' },
+    });
+    replicas[name] = d;
+    await d.ready();
+    await c1.requestOk('POST', '/api/v1/namespaces/istio-system/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'istiod' } },
+      spec: { containers: [{ name: 'discovery', image: 'example.invalid/isthmus:test' }] },
+    });
+    const pod = await c1.requestOk('GET', `/api/v1/namespaces/istio-system/pods/${name}`) as Record<string, unknown>;
+    await c1.requestOk('PUT', `/api/v1/namespaces/istio-system/pods/${name}/status`, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
+  }
+  const a0 = await sidecar('istiod-a', 'a-0', 'sample');
+  a0.ack(await a0.request(CLUSTER_TYPE_URL));
+  await (await sidecar('istiod-a', 'a-stale', 'sample')).request(CLUSTER_TYPE_URL);
+  const b0 = await sidecar('istiod-b', 'b-0', 'other');
+  b0.ack(await b0.request(CLUSTER_TYPE_URL));
+  const bn = await sidecar('istiod-b', 'b-nack', 'sample');
+  bn.nack(await bn.request(CLUSTER_TYPE_URL), 'cluster outbound|80||x rejected: test NACK');
+  grpcApp = startProxylessClient({ dir, xdsAddress: replicas['istiod-a']?.grpcAddr ?? '', pod: 'grpc-0', namespace: 'sample', clusterId: 'cluster1' });
+  const deadline = Date.now() + 30_000;
+  while (!(await replicas['istiod-a']?.json<{ proxy: string }[]>('/debug/syncz') ?? []).some((s) => s.proxy === GRPC_APP)) {
+    if (grpcApp.exited !== undefined || Date.now() > deadline) throw new Error(`the grpc-js-xds app did not connect\n${grpcApp.tail()}`);
+    await sleep(50);
+  }
+  proxy = await XdsProxyProcess.start(['--kubeconfig', c1.kubeconfigPath, '--istio-namespace', 'istio-system', '--xds-port', String(securePort), '--replica-timeout', '2s']);
+});
+
+after(async () => {
+  for (const c of clients) c.close();
+  await grpcApp?.stop();
+  await proxy?.stop();
+  for (const d of Object.values(replicas)) await d.stop();
+  await bed.down();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('istioctl x proxy-status through isthmus xds-proxy: the same proxies as our CLI, each once, ISTIOD <external>', async (t) => {
+  const address = `127.0.0.1:${proxy?.port ?? 0}`;
+  const t0 = Date.now();
+  const real = await runIstioctl(istioctl, ['x', 'proxy-status', '--kubeconfig', c1.kubeconfigPath], env(address));
+  t.diagnostic(`istioctl x proxy-status (${Date.now() - t0} ms):`);
+  for (const line of real.stdout.trimEnd().split('\n')) t.diagnostic(line);
+  if (real.stderr !== '') t.diagnostic(`stderr: ${real.stderr.trimEnd()}`);
+  const theirs = table(real, 'istioctl');
+  assert.deepEqual(theirs.header, ['NAME', 'CLUSTER', 'ISTIOD', 'VERSION', 'SUBSCRIBED TYPES']);
+  assert.deepEqual(theirs.rows.map((r) => r[0]), PROXIES, 'every proxy exactly once');
+  for (const r of records(theirs)) {
+    assert.equal(r['ISTIOD'], '<external>', real.stdout);
+    assert.equal(r['CLUSTER'], 'cluster1', real.stdout);
+    assert.equal(r['VERSION'], '1.28.0', real.stdout);
+  }
+
+  const ours = table(await runCli(['x', 'proxy-status'], env(address)), 'isthmus');
+  assert.deepEqual(records(ours), records(theirs), 'isthmus x proxy-status prints the same table');
+
+  // Per-type statuses (-v 1): istioctl reads SYNCED / STALE / ERROR from our ClientConfig encoding.
+  const v1 = await runIstioctl(istioctl, ['proxy-status', '-v', '1', '--kubeconfig', c1.kubeconfigPath], env(address));
+  for (const line of v1.stdout.trimEnd().split('\n')) t.diagnostic(line);
+  const perType = records(table(v1, 'istioctl -v 1'));
+  const status = (name: string, type: string) => perType.find((r) => r['NAME'] === name)?.[type];
+  assert.equal(status('a-0.sample', 'CDS'), 'SYNCED');
+  assert.equal(status('a-stale.sample', 'CDS'), 'STALE');
+  assert.equal(status('b-nack.sample', 'CDS'), 'ERROR');
+  assert.equal(status('a-0.sample', 'LDS'), 'IGNORED');
+  const oursV1 = records(table(await runCli(['proxy-status', '-v', '1'], env(address)), 'isthmus -v 1'));
+  assert.deepEqual(oursV1, perType, 'isthmus proxy-status -v 1 prints the same table');
+});
+
+test('istioctl x proxy-status against one replica\'s TLS port: that replica\'s proxies under its name', async (t) => {
+  const real = await runIstioctl(istioctl, ['x', 'proxy-status', '--kubeconfig', c1.kubeconfigPath], env(`${IPS['istiod-a']}:${securePort}`));
+  for (const line of real.stdout.trimEnd().split('\n')) t.diagnostic(line);
+  const rows = records(table(real, 'istioctl direct'));
+  assert.deepEqual(rows.map((r) => r['NAME']), PROXIES.filter((p) => HOLDERS[p] === 'istiod-a'));
+  assert.ok(rows.every((r) => r['ISTIOD'] === 'istiod-a'), real.stdout);
+  const ours = records(table(await runCli(['x', 'proxy-status'], env(`${IPS['istiod-a']}:${securePort}`)), 'isthmus direct'));
+  assert.deepEqual(ours, rows);
+});
+
+test('istioctl with a token of another namespace sees only that namespace\'s proxies', async () => {
+  // ISTIOCTL_ISTIONAMESPACE=sample: istioctl mints a token for sample/default and says NAMESPACE=sample.
+  await c1.ensureServiceAccount('sample', 'default');
+  const real = await runIstioctl(istioctl, ['x', 'proxy-status', '--kubeconfig', c1.kubeconfigPath], { ...env(`127.0.0.1:${proxy?.port ?? 0}`), ISTIOCTL_ISTIONAMESPACE: 'sample' });
+  const rows = records(table(real, 'istioctl as sample'));
+  assert.deepEqual(rows.map((r) => r['NAME']), PROXIES.filter((p) => p.endsWith('.sample')));
+});
+
+test('istioctl x version through the xds-proxy: control plane and data plane versions from syncz', async (t) => {
+  const r = await runIstioctl(istioctl, ['x', 'version', '--kubeconfig', c1.kubeconfigPath], env(`127.0.0.1:${proxy?.port ?? 0}`));
+  for (const line of r.stdout.trimEnd().split('\n')) t.diagnostic(line);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^control plane version: \S+$/m);
+  assert.doesNotMatch(r.stdout, /MISSING CP ID/);
+  assert.match(r.stdout, /^data plane version: 1\.28\.0 \(5 proxies\)$/m);
+});
