@@ -1,6 +1,6 @@
 /** CPU time and memory of a Linux process from /proc. */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 let clockTicks: number | undefined;
 
@@ -36,4 +36,21 @@ export function memory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN);
   return { rssMb: kb('VmRSS') / 1024, hwmMb: kb('VmHWM') / 1024 };
+}
+
+/** Open sockets of a process (its /proc/<pid>/fd entries that are sockets); NaN when unreadable. */
+export function openSockets(pid: number): number {
+  try {
+    let n = 0;
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) n++;
+      } catch {
+        // closed between the listing and the read
+      }
+    }
+    return n;
+  } catch {
+    return Number.NaN;
+  }
 }

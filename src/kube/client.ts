@@ -37,6 +37,7 @@ export interface ClientOptions {
 export class KubeClient {
   readonly config: KubeConfig;
   readonly #timeoutMs: number;
+  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
   constructor(config: KubeConfig, opts: ClientOptions = {}) {
     this.config = config;
@@ -150,7 +151,10 @@ export class KubeClient {
     await this.config.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = contentType;
-    const dispatcher = ctx.getDispatcher();
+    // client-node builds a new TLS agent for every request; keep the first one so connections are
+    // reused (the TLS material of a client does not change; credentials travel in headers).
+    this.#dispatcher ??= ctx.getDispatcher();
+    const dispatcher = this.#dispatcher;
     const res = await fetch(url, {
       method,
       headers,
