@@ -65,3 +65,19 @@ test('EDS with empty names is an empty subscription, and "*" is an explicit wild
   const star = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: ['*'] }, now).watch;
   assert.deepEqual(star.subscription, { wildcard: true });
 });
+
+test('an ACK repeating the same names (in any order, any number) keeps the subscription object', () => {
+  const names = Array.from({ length: 1000 }, (_, i) => `outbound|80||s${i}.ns.svc.cluster.local`);
+  const { watch } = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: names }, now);
+  const before = watch.subscription;
+  recordSent(watch, 'n1', 'v1', [], now);
+  const ack = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n1', resourceNames: [...names].reverse() }, now);
+  assert.equal(ack.decision.kind, 'ack');
+  assert.equal(watch.subscription, before, 'no new set was built');
+  recordSent(watch, 'n2', 'v1', [], now);
+  const dup = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n2', resourceNames: [...names, names[0] ?? ''] }, now);
+  assert.equal(dup.decision.kind, 'ack', 'a duplicated name is still the same subscription');
+  recordSent(watch, 'n3', 'v1', [], now);
+  const fewer = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n3', resourceNames: names.slice(1) }, now);
+  assert.equal(fewer.decision.kind, 'resubscribe');
+});

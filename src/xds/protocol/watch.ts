@@ -56,6 +56,18 @@ export function subscriptionFrom(typeUrl: string, names: readonly string[] | und
   return { wildcard: false, names: new Set(list) };
 }
 
+/**
+ * Whether a request's names ask for exactly the current subscription, without building a new set
+ * (every ACK repeats the full name list: for a sidecar, thousands of load-assignment names).
+ */
+export function namesMatch(current: Subscription, typeUrl: string, names: readonly string[] | undefined): boolean {
+  const list = names ?? [];
+  if (current.wildcard) return list.includes('*') || (list.length === 0 && isWildcardType(typeUrl));
+  if (list.length !== current.names.size) return false;
+  for (const n of list) if (!current.names.has(n)) return false;
+  return true;
+}
+
 export function sameSubscription(a: Subscription, b: Subscription): boolean {
   if (a.wildcard || b.wildcard) return a.wildcard === b.wildcard;
   if (a.names.size !== b.names.size) return false;
@@ -92,12 +104,11 @@ export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, re
   watch.lastAcked = now;
   watch.lastError = '';
   delete watch.lastErrorAt;
+  if (namesMatch(watch.subscription, typeUrl, req.resourceNames)) return { watch, decision: { kind: 'ack', respond: false } };
   const next = subscriptionFrom(typeUrl, req.resourceNames, false, watch.subscription);
-  if (!sameSubscription(next, watch.subscription)) {
-    watch.subscription = next;
-    return { watch, decision: { kind: 'resubscribe', respond: true } };
-  }
-  return { watch, decision: { kind: 'ack', respond: false } };
+  if (sameSubscription(next, watch.subscription)) return { watch, decision: { kind: 'ack', respond: false } };
+  watch.subscription = next;
+  return { watch, decision: { kind: 'resubscribe', respond: true } };
 }
 
 /** Records a response just written for this watch. */
