@@ -39,9 +39,7 @@
  * success, failure, timeout and SIGINT/SIGTERM.
  */
 import { webcrypto, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
@@ -55,6 +53,7 @@ import type { IstioCertificateRequest, IstioCertificateResponse } from '../src/p
 import { DiscoveryProcess } from '../src/testing/discovery-process.ts';
 import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts';
 import { runPool } from './lib/pool.ts';
+import { Bench, intOption, load } from './lib/run.ts';
 import { cpuSeconds, memory, openSockets } from './lib/proc.ts';
 import { fmt, round, summarize, table, type Summary } from './lib/stats.ts';
 
@@ -82,24 +81,15 @@ if (opt.help) {
   process.exit(0);
 }
 
-function int(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} wants an integer in [${min}, ${max}], got ${JSON.stringify(value)}\n${USAGE}`);
-    process.exit(64);
-  }
-  return n;
-}
-
-const CONCURRENCIES = opt.concurrency.split(',').map((s) => int('concurrency', s.trim(), 1, 1024));
-const DURATION_S = int('duration', opt.duration, 1, 600);
-const SAS = int('sas', opt.sas, 1, 5000);
-const REVIEW_MAX = int('review-max', opt['review-max'], 1, 100_000);
-const CSRS_PER_SA = int('csrs-per-sa', opt['csrs-per-sa'], 1, 100);
-const CHANNELS = int('channels', opt.channels, 1, 64);
-const PAUSE_S = int('pause', opt.pause, 0, 600);
-const WARMUP_S = int('warmup', opt.warmup, 0, 600);
-const TIMEOUT_S = int('timeout', opt.timeout, 30, 24 * 3600);
+const CONCURRENCIES = opt.concurrency.split(',').map((s) => intOption('concurrency', s.trim(), 1, 1024, USAGE));
+const DURATION_S = intOption('duration', opt.duration, 1, 600, USAGE);
+const SAS = intOption('sas', opt.sas, 1, 5000, USAGE);
+const REVIEW_MAX = intOption('review-max', opt['review-max'], 1, 100_000, USAGE);
+const CSRS_PER_SA = intOption('csrs-per-sa', opt['csrs-per-sa'], 1, 100, USAGE);
+const CHANNELS = intOption('channels', opt.channels, 1, 64, USAGE);
+const PAUSE_S = intOption('pause', opt.pause, 0, 600, USAGE);
+const WARMUP_S = intOption('warmup', opt.warmup, 0, 600, USAGE);
+const TIMEOUT_S = intOption('timeout', opt.timeout, 30, 24 * 3600, USAGE);
 
 const CLUSTER = 'cluster1';
 const SYSTEM_NS = 'istio-system';
@@ -114,57 +104,11 @@ const SERVER_NAME = 'istiod.istio-system.svc';
 const CACHE_SECONDS = MAX_POSITIVE_CACHE_MS / 1000;
 
 // ---------------------------------------------------------------------------------------------
-// Output
+// Output and teardown, whatever happens
 
-const T0 = performance.now();
-const run = { aborting: false };
-function log(msg: string): void {
-  if (run.aborting) return;
-  console.log(`[${fmt((performance.now() - T0) / 1000, 1).padStart(6)} s] ${msg}`);
-}
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-
-// ---------------------------------------------------------------------------------------------
-// Teardown, whatever happens
-
-const dir = mkdtempSync(join(tmpdir(), 'isthmus-bench-ca-'));
-const res: { bedUp?: Promise<Testbed>; disc?: DiscoveryProcess; channels: Client[] } = { channels: [] };
-let cleaning: Promise<void> | undefined;
-
-async function bounded(what: string, p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: no answer after ${ms} ms`)); }, ms); })]);
-  } catch (err) {
-    console.error(`teardown: ${what}: ${errorMessage(err)}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const c of res.channels) c.close();
-    if (res.disc) await bounded('stop discovery', res.disc.stop(), 10_000);
-    if (res.bedUp) {
-      const bed = await res.bedUp.catch(() => undefined); // Testbed.up stops what it started when it fails
-      if (bed) await bounded('test bed down', bed.down(), 60_000);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-async function abort(why: string, code: number): Promise<never> {
-  run.aborting = true;
-  console.error(`\nca bench: ${why}; tearing down`);
-  await cleanup();
-  process.exit(code);
-}
-
-const overall = setTimeout(() => { void abort(`overall timeout of ${TIMEOUT_S} s reached`, 2); }, TIMEOUT_S * 1000);
-process.once('SIGINT', () => { void abort('interrupted (SIGINT)', 130); });
-process.once('SIGTERM', () => { void abort('terminated (SIGTERM)', 143); });
+const channels: Client[] = [];
+const bench = new Bench({ name: 'ca', timeoutS: TIMEOUT_S, teardown: () => { for (const c of channels) c.close(); } });
+const { log, dir, res } = bench;
 
 // ---------------------------------------------------------------------------------------------
 // Set-up: accounts, tokens, CSRs
@@ -418,12 +362,12 @@ async function main(): Promise<void> {
   const tls: ChannelCredentials = credentials.createSsl(Buffer.from(rootPem));
   for (let i = 0; i < CHANNELS; i++) {
     // A local subchannel pool: every Client its own TLS connection, as separate agents would have.
-    res.channels.push(new Client(disc.secureGrpcAddr, tls, {
+    channels.push(new Client(disc.secureGrpcAddr, tls, {
       'grpc.ssl_target_name_override': SERVER_NAME, 'grpc.default_authority': SERVER_NAME, 'grpc.use_local_subchannel_pool': 1,
     }));
   }
   const pid = disc.pid ?? 0;
-  const env: Env = { c1, disc, apiPid: c1.record.pids.apiserver, channels: res.channels, rootPem };
+  const env: Env = { c1, disc, apiPid: c1.record.pids.apiserver, channels, rootPem };
   log(`discovery ready (pid ${pid}); root from istio-ca-root-cert; CPU so far ${fmt(cpuSeconds(pid), 2)} s; load average ${load()}`);
 
   // Cached: one token per account, each reviewed (and so cached) just before a cell; a fresh set each time.
@@ -528,16 +472,4 @@ async function main(): Promise<void> {
   }));
 }
 
-let code = 0;
-try {
-  await main();
-} catch (err) {
-  if (run.aborting) await new Promise(() => undefined); // abort() owns the exit
-  console.error(`\nca bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  if (res.disc) console.error(`last discovery log lines:\n${res.disc.logs().split('\n').slice(-20).join('\n')}`);
-  code = 1;
-}
-clearTimeout(overall);
-log('tearing down');
-await cleanup();
-process.exit(code);
+await bench.run(main);

@@ -11,17 +11,17 @@
  * Prints: time to connect, memory per connected proxy, convergence p50/p99/max, CPU ms per push.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
 import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts';
 import { DiscoveryProcess } from '../src/testing/discovery-process.ts';
 import { AdsTestClient } from '../src/testing/ads-client.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS } from '../src/model/type-urls.ts';
 import { clusterCodec, clusterLoadAssignmentCodec, unpackAny } from '../src/proto/codec.ts';
 import { runPool } from './lib/pool.ts';
+import { load } from './lib/run.ts';
 import { cpuSeconds, memory } from './lib/proc.ts';
 import { summarize } from './lib/stats.ts';
 
@@ -56,18 +56,9 @@ async function setup(bed: Testbed): Promise<void> {
     const gw = await c.requestOk('GET', '/api/v1/namespaces/istio-system/services/istio-eastwestgateway') as Record<string, unknown>;
     await c.requestOk('PUT', '/api/v1/namespaces/istio-system/services/istio-eastwestgateway/status', { ...gw, status: { loadBalancer: { ingress: [{ ip: net === 'network1' ? '172.18.1.1' : '172.18.2.1' }] } } });
   }
-  await c2.ensureServiceAccount('istio-system', 'istio-reader-service-account');
-  await c2.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'istio-reader' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: 'istio-reader-service-account', namespace: 'istio-system' }],
-  });
+  await c2.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader');
   const token = await c2.mintToken('istio-system', 'istio-reader-service-account', { expirationSeconds: 7200 });
-  const kubeconfig = stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: 'cluster2', cluster: { server: c2.server, 'certificate-authority-data': Buffer.from(c2.creds.caCertPem).toString('base64') } }],
-    users: [{ name: 'cluster2', user: { token } }], contexts: [{ name: 'cluster2', context: { cluster: 'cluster2', user: 'cluster2' } }], 'current-context': 'cluster2',
-  });
+  const kubeconfig = c2.tokenKubeconfig(token, 'cluster2');
   await c1.requestOk('POST', '/api/v1/namespaces/istio-system/secrets', {
     apiVersion: 'v1', kind: 'Secret', metadata: { name: 'istio-remote-secret-cluster2', labels: { 'istio/multiCluster': 'true' } },
     data: { cluster2: Buffer.from(kubeconfig).toString('base64') },
@@ -165,18 +156,18 @@ async function main(): Promise<void> {
       await sleep(150);
     }
     const cpuMsPerPush = (procStat(pid).cpuMs - cpuBefore) / U;
-    const load = loadavg().map((x) => x.toFixed(2)).join(' ');
+    const loadAvg = load();
     const result = {
       proxies: P, endpoints: E, services: S, updates: U,
       connect_s: Number(connectS.toFixed(1)), rss_mb: Number(connected.rssMb.toFixed(0)), kb_per_proxy: Number(perProxyKb.toFixed(1)),
-      convergence_ms: (({ p50, p99, max }) => ({ p50, p99, max }))(summarize(conv)), cpu_ms_per_push: Number(cpuMsPerPush.toFixed(1)), loadavg: load,
+      convergence_ms: (({ p50, p99, max }) => ({ p50, p99, max }))(summarize(conv)), cpu_ms_per_push: Number(cpuMsPerPush.toFixed(1)), loadavg: loadAvg,
     };
     process.stdout.write(`\nbench/push  (${P} proxies x ${E} endpoints, ${S} services, 2 clusters / 2 networks, debounce 100 ms)\n`);
     process.stdout.write(`  connect all proxies        ${result.connect_s} s\n`);
     process.stdout.write(`  memory per proxy           ${result.kb_per_proxy} KB  (discovery RSS ${result.rss_mb} MB)\n`);
     process.stdout.write(`  convergence (write->last)  p50 ${result.convergence_ms.p50} ms  p99 ${result.convergence_ms.p99} ms  max ${result.convergence_ms.max} ms  over ${U} updates\n`);
     process.stdout.write(`  discovery CPU per push     ${result.cpu_ms_per_push} ms\n`);
-    process.stdout.write(`  load average               ${load}\n`);
+    process.stdout.write(`  load average               ${loadAvg}\n`);
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } finally {
     for (const s of sims) s.client.close();

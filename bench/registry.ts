@@ -29,13 +29,10 @@
  * The run is bounded by `--timeout` seconds overall; the test bed, discovery and informers are torn
  * down on success, failure, timeout and SIGINT/SIGTERM.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { KubeClient } from '../src/kube/client.ts';
 import { errorMessage } from '../src/model/errors.ts';
 import { clusterId, serviceHostname, type Hostname } from '../src/model/ids.ts';
@@ -44,6 +41,7 @@ import { ShardStore } from '../src/registry/shards.ts';
 import { DiscoveryProcess } from '../src/testing/discovery-process.ts';
 import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts';
 import { runPool } from './lib/pool.ts';
+import { Bench, bounded, intOption, load } from './lib/run.ts';
 import { cpuSeconds, memory, type Memory } from './lib/proc.ts';
 import { fmt, round, summarize, table, type Summary } from './lib/stats.ts';
 
@@ -70,23 +68,14 @@ if (opt.help) {
   process.exit(0);
 }
 
-function int(name: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    console.error(`--${name} wants an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
-    process.exit(64);
-  }
-  return n;
-}
-
-const SERVICES = int('services', opt.services, 1, 50_000);
-const ENDPOINTS = int('endpoints', opt.endpoints, 1, 1000);
-const UPDATES = int('updates', opt.updates, 0, 10_000);
-const HTTP_UPDATES = int('http-updates', opt['http-updates'], 0, 10_000);
-const WARMUP = int('warmup', opt.warmup, 0, 1000);
-const NAMESPACES = int('namespaces', opt.namespaces, 1, 1000);
-const CONCURRENCY = int('concurrency', opt.concurrency, 1, 1000);
-const TIMEOUT_S = int('timeout', opt.timeout, 10, 24 * 3600);
+const SERVICES = intOption('services', opt.services, 1, 50_000);
+const ENDPOINTS = intOption('endpoints', opt.endpoints, 1, 1000);
+const UPDATES = intOption('updates', opt.updates, 0, 10_000);
+const HTTP_UPDATES = intOption('http-updates', opt['http-updates'], 0, 10_000);
+const WARMUP = intOption('warmup', opt.warmup, 0, 1000);
+const NAMESPACES = intOption('namespaces', opt.namespaces, 1, 1000);
+const CONCURRENCY = intOption('concurrency', opt.concurrency, 1, 1000);
+const TIMEOUT_S = intOption('timeout', opt.timeout, 10, 24 * 3600);
 const PODS = opt.pods;
 if (SERVICES * ENDPOINTS > 600_000) {
   console.error('at most 600,000 endpoints per cluster (address plan)');
@@ -103,57 +92,11 @@ const EVENT_TIMEOUT_MS = 15_000;
 const SYNC_TIMEOUT_MS = 300_000;
 
 // ---------------------------------------------------------------------------------------------
-// Output
+// Output and teardown, whatever happens
 
-const T0 = performance.now();
-const run = { aborting: false };
-function log(msg: string): void {
-  if (run.aborting) return;
-  console.log(`[${fmt((performance.now() - T0) / 1000, 1).padStart(6)} s] ${msg}`);
-}
-const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-
-// ---------------------------------------------------------------------------------------------
-// Teardown, whatever happens
-
-const dir = mkdtempSync(join(tmpdir(), 'isthmus-bench-registry-'));
-const res: { bedUp?: Promise<Testbed>; disc?: DiscoveryProcess; registries: KubeRegistry[] } = { registries: [] };
-let cleaning: Promise<void> | undefined;
-
-async function bounded(what: string, p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([p, new Promise((_, reject) => { timer = setTimeout(() => { reject(new Error(`${what}: no answer after ${ms} ms`)); }, ms); })]);
-  } catch (err) {
-    console.error(`teardown: ${what}: ${errorMessage(err)}`);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const r of res.registries) await bounded('stop registry', r.stop(), 10_000);
-    if (res.disc) await bounded('stop discovery', res.disc.stop(), 10_000);
-    if (res.bedUp) {
-      const bed = await res.bedUp.catch(() => undefined); // Testbed.up stops what it started when it fails
-      if (bed) await bounded('test bed down', bed.down(), 60_000);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  })();
-  return cleaning;
-}
-
-async function abort(why: string, code: number): Promise<never> {
-  run.aborting = true; // the main flow fails as things go away; its messages are noise now
-  console.error(`\nregistry bench: ${why}; tearing down`);
-  await cleanup();
-  process.exit(code);
-}
-
-const overall = setTimeout(() => { void abort(`overall timeout of ${TIMEOUT_S} s reached`, 2); }, TIMEOUT_S * 1000);
-process.once('SIGINT', () => { void abort('interrupted (SIGINT)', 130); });
-process.once('SIGTERM', () => { void abort('terminated (SIGTERM)', 143); });
+const registries: KubeRegistry[] = [];
+const bench = new Bench({ name: 'registry', timeoutS: TIMEOUT_S, teardown: async () => { for (const r of registries) await bounded('stop registry', r.stop(), 10_000); } });
+const { log, dir, res } = bench;
 
 // ---------------------------------------------------------------------------------------------
 // Object plan
@@ -279,30 +222,15 @@ async function seed(bed: Testbed): Promise<{ objects: number; seconds: number }>
 // ---------------------------------------------------------------------------------------------
 // Remote secret for cluster2, in cluster1
 
-function tokenKubeconfig(c: TestbedCluster, name: string, token: string): string {
-  return stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name, cluster: { server: c.server, 'certificate-authority-data': Buffer.from(c.creds.caCertPem).toString('base64') } }],
-    users: [{ name, user: { token } }],
-    contexts: [{ name, context: { cluster: name, user: name } }],
-    'current-context': name,
-  });
-}
-
 /** System namespaces with network labels, the reader account and its binding, the remote secret. */
 async function meshSetup(bed: Testbed): Promise<string> {
   const [c1, c2] = [bed.cluster('cluster1'), bed.cluster('cluster2')];
   for (const [c, net] of [[c1, 'network1'], [c2, 'network2']] as const) {
     await c.requestOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: SYSTEM_NS, labels: { 'topology.istio.io/network': net } } });
   }
-  await c2.ensureServiceAccount(SYSTEM_NS, READER_SA);
-  await c2.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'istio-reader-bench' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: READER_SA, namespace: SYSTEM_NS }],
-  });
+  await c2.bindClusterRole(SYSTEM_NS, READER_SA, 'view', 'istio-reader-bench');
   const token = await c2.mintToken(SYSTEM_NS, READER_SA, { expirationSeconds: 4 * 3600 });
-  const kubeconfig = tokenKubeconfig(c2, 'cluster2', token);
+  const kubeconfig = c2.tokenKubeconfig(token, 'cluster2');
   await c1.requestOk('POST', `/api/v1/namespaces/${SYSTEM_NS}/secrets`, {
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name: 'istio-remote-secret-cluster2', labels: { 'istio/multiCluster': 'true' }, annotations: { 'networking.istio.io/cluster': 'cluster2' } },
@@ -499,7 +427,7 @@ async function inProcess(bed: Testbed, remoteKubeconfig: string): Promise<InProc
     new KubeRegistry({ cluster: C1, source: KubeClient.fromFile(bed.cluster('cluster1').kubeconfigPath), ...common }),
     new KubeRegistry({ cluster: C2, source: KubeClient.fromString(remoteKubeconfig, 'remote secret istio-remote-secret-cluster2'), ...common }),
   ];
-  res.registries.push(...regs);
+  registries.push(...regs);
   for (const r of regs) r.start();
   await bounded('in-process registries sync', Promise.all(regs.map((r) => r.synced)), SYNC_TIMEOUT_MS);
   if (!regs.every((r) => r.hasSynced())) throw new Error('in-process registries did not sync');
@@ -616,16 +544,4 @@ async function main(): Promise<void> {
   }));
 }
 
-let code = 0;
-try {
-  await main();
-} catch (err) {
-  if (run.aborting) await new Promise(() => undefined); // abort() owns the exit
-  console.error(`\nregistry bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  if (res.disc) console.error(`last discovery log lines:\n${res.disc.logs().split('\n').slice(-20).join('\n')}`);
-  code = 1;
-}
-clearTimeout(overall);
-log('tearing down');
-await cleanup();
-process.exit(code);
+await bench.run(main);

@@ -8,6 +8,7 @@ import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
 import { parseGoDuration } from '../cli/xds-client/options.ts';
+import { untilSignal } from '../cli/signals.ts';
 import { kubeReplicas, staticReplicas } from './replicas.ts';
 import { XdsProxy } from './server.ts';
 import { loadServingCert, selfSignedCert } from './tls.ts';
@@ -30,14 +31,6 @@ interface XdsProxyFlags {
   maxStreams: string;
   maxResponseBytes: string;
   logLevel?: string;
-}
-
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals) => { resolve(s); };
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-  });
 }
 
 function positiveInt(v: string, flag: string, min = 1): number {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { describeFeatures, loadFeatures, parseDuration } from '../config/features.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
+import { untilSignal } from '../cli/signals.ts';
 import { Discovery, defaultPodName } from './discovery.ts';
 import { defaultGenerators } from './generators.ts';
 import type { GeneratorLookup } from '../xds/server/types.ts';
@@ -21,15 +22,6 @@ interface DiscoveryFlags {
   networksConfig?: string;
   logLevel?: string;
   leaderLeaseDuration: string;
-}
-
-/** Resolves when the process receives SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (s: NodeJS.Signals) => { resolve(s); };
-    process.once('SIGINT', on);
-    process.once('SIGTERM', on);
-  });
 }
 
 /** `generators` is replaceable so tests can run the real process with a deliberate fault. */

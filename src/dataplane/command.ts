@@ -5,6 +5,7 @@
  */
 import { Command } from 'commander';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import { untilSignal } from '../cli/signals.ts';
 import { runEastWestGateway } from './run-gateway.ts';
 
 interface RouterFlags { xdsAddress?: string; listen?: string; plaintext?: true }
@@ -39,7 +40,7 @@ export function agentCommand(): Command {
         cluster: env['ISTIO_META_CLUSTER_ID'] ?? 'Kubernetes', network,
         log: (e) => { process.stderr.write(`${JSON.stringify({ t: new Date().toISOString(), ...e })}\n`); },
       });
-      await new Promise((r) => { process.once('SIGTERM', r); process.once('SIGINT', r); });
+      await untilSignal();
       await gw.close();
     });
   return agent;

@@ -18,42 +18,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, status } from '@grpc/grpc-js';
 import { parseAllDocuments } from 'yaml';
-import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
-import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
 import { freePort } from '../../src/testing/testbed/procs.ts';
 import { AdsTestClient } from '../../src/testing/ads-client.ts';
-import { CLUSTER_TYPE_URL, CONNECTIONS_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL } from '../../src/model/type-urls.ts';
+import { CONNECTIONS_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL } from '../../src/model/type-urls.ts';
 import { clientConfigCodec } from '../../src/proto/codec.ts';
 import { runCli, XdsProxyProcess, type CliResult } from '../../src/aggregator/testing/processes.ts';
+import { GRPC_APP, ReplicaMesh } from '../../src/aggregator/testing/replicas.ts';
+import type { TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { SKIP_VERIFY } from '../../src/cli/xds-client/transport.ts';
 import { parseControlPlane } from '../../src/cli/xds-client/control-plane.ts';
-import { startProxylessClient } from '../../src/testing/grpc-app/proxyless.ts';
-import type { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-aggr-'));
-let bed: Testbed;
+const mesh = new ReplicaMesh();
+const { replicas, clients } = mesh;
 let c1: TestbedCluster;
 let securePort = 0;
-const replicas: Record<string, DiscoveryProcess> = {};
 let proxy: XdsProxyProcess;
 let attributing: XdsProxyProcess;
-const clients: AdsTestClient[] = [];
-let grpcApp: JsonLineProcess | undefined;
-const IPS = { 'istiod-a': '127.0.0.2', 'istiod-b': '127.0.0.3' } as const;
-const SAN = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' };
-
-/** Simulated sidecar on a replica, authenticated with a real token of its namespace. */
-async function sidecar(replica: keyof typeof IPS, pod: string, ns: string): Promise<AdsTestClient> {
-  const token = await c1.mintToken(ns, 'default', { audience: 'istio-ca' });
-  const c = new AdsTestClient({
-    address: `${IPS[replica]}:${securePort}`, nodeId: `sidecar~10.1.0.${clients.length + 2}~${pod}.${ns}~${ns}.svc.cluster.local`,
-    metadata: { NAMESPACE: ns, CLUSTER_ID: 'cluster1', ISTIO_VERSION: '1.28.0', PROXY_CONFIG: {} },
-    credentials: credentials.createSsl(null, null, null, SKIP_VERIFY), channelOptions: SAN, headers: { authorization: `Bearer ${token}` },
-  });
-  clients.push(c);
-  return c;
-}
 
 /** An istioctl-like caller of the xds-proxy itself (TLS, certificate not verified). */
 function caller(port: number, ns: string, token: string | undefined): AdsTestClient {
@@ -76,55 +57,22 @@ function rowsOf(r: CliResult): string[][] {
   return lines.slice(1).map((l) => l.split(/ {5,}/));
 }
 
-const GRPC_APP = 'grpc-0.sample';
 const PROXIES = ['a-0.sample', 'a-stale.sample', 'b-0.other', 'b-nack.sample', GRPC_APP];
 
 before(async () => {
-  bed = await Testbed.up({ dir, clusters: ['cluster1'] });
-  c1 = bed.cluster('cluster1');
-  for (const ns of ['istio-system', 'sample', 'other']) await c1.ensureNamespace(ns);
-  securePort = await freePort();
-  for (const name of ['istiod-a', 'istiod-b'] as const) {
-    const ip = IPS[name];
-    const d = await DiscoveryProcess.start({
-      kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', grpcAddr: `${ip}:${await freePort()}`,
-      args: ['--secureGRPCAddr', `${ip}:${securePort}`], env: { POD_NAME: name, POD_NAMESPACE: 'istio-system' },
-    });
-    replicas[name] = d;
-    await d.ready();
-    await c1.requestOk('POST', '/api/v1/namespaces/istio-system/pods', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'istiod' } },
-      spec: { containers: [{ name: 'discovery', image: 'example.invalid/isthmus:test' }] },
-    });
-    const pod = await c1.requestOk('GET', `/api/v1/namespaces/istio-system/pods/${name}`) as Record<string, unknown>;
-    await c1.requestOk('PUT', `/api/v1/namespaces/istio-system/pods/${name}/status`, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
-  }
-  // a-0 SYNCED; a-stale never ACKs (STALE); b-0 SYNCED in another namespace; b-nack rejects (ERROR).
-  const a0 = await sidecar('istiod-a', 'a-0', 'sample');
-  a0.ack(await a0.request(CLUSTER_TYPE_URL));
-  await (await sidecar('istiod-a', 'a-stale', 'sample')).request(CLUSTER_TYPE_URL);
-  const b0 = await sidecar('istiod-b', 'b-0', 'other');
-  b0.ack(await b0.request(CLUSTER_TYPE_URL));
-  const bn = await sidecar('istiod-b', 'b-nack', 'sample');
-  bn.nack(await bn.request(CLUSTER_TYPE_URL), 'cluster outbound|80||x rejected: test NACK');
-  // The real proxyless gRPC app on istiod-a's plaintext port; wait until that replica lists it.
-  grpcApp = startProxylessClient({ dir, xdsAddress: replicas['istiod-a']?.grpcAddr ?? '', pod: 'grpc-0', namespace: 'sample', clusterId: 'cluster1' });
-  const deadline = Date.now() + 30_000;
-  while (!(await replicas['istiod-a']?.json<{ proxy: string }[]>('/debug/syncz') ?? []).some((s) => s.proxy === GRPC_APP)) {
-    if (grpcApp.exited !== undefined || Date.now() > deadline) throw new Error(`the grpc-js-xds app did not connect\n${grpcApp.tail()}`);
-    await sleep(50);
-  }
+  await mesh.up({ bedDir: dir, appDir: dir });
+  ({ c1, securePort } = mesh);
   proxy = await XdsProxyProcess.start(['--kubeconfig', c1.kubeconfigPath, '--istio-namespace', 'istio-system', '--xds-port', String(securePort), '--replica-timeout', '2s']);
   attributing = await XdsProxyProcess.start(['--attribute-replicas', '--replica', `istiod-a=127.0.0.2:${securePort}`, '--replica', `istiod-b=127.0.0.3:${securePort}`, '--replica-timeout', '2s']);
 });
 
 after(async () => {
   for (const c of clients) c.close();
-  await grpcApp?.stop();
+  await mesh.grpcApp?.stop();
   await proxy.stop();
   await attributing.stop();
   for (const d of Object.values(replicas)) await d.stop();
-  await bed.down();
+  await mesh.bed?.down();
   rmSync(dir, { recursive: true, force: true });
 });
 

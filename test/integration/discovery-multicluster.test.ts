@@ -9,9 +9,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-disc-'));
 let bed: Testbed;
@@ -21,25 +21,7 @@ interface Cluster { id: string; secretName: string; syncStatus: string; healthy?
 interface ShardEndpoint { address: string; network: string; cluster: string; serviceAccount: string }
 type Shardz = Record<string, Record<string, { Shards: Record<string, ShardEndpoint[]> }>>;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${disc.logs().split('\n').slice(-15).join('\n')}`);
-    await sleep(20);
-  }
-}
-
-function kubeconfig(c: TestbedCluster, name: string, token: string, caPem = c.creds.caCertPem): string {
-  return stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name, cluster: { server: c.server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-    users: [{ name, user: { token } }],
-    contexts: [{ name, context: { cluster: name, user: name } }],
-    'current-context': name,
-  });
-}
+const until = poller({ timeoutMs: 15_000, intervalMs: 20, context: () => disc.logs().split('\n').slice(-15).join('\n') });
 
 async function putSecret(name: string, data: Record<string, string>): Promise<void> {
   const c1 = bed.cluster('cluster1');
@@ -87,12 +69,7 @@ before(async () => {
     apiVersion: 'v1', kind: 'Namespace',
     metadata: { name: 'istio-system', labels: { 'topology.istio.io/network': 'network2' }, annotations: { 'topology.istio.io/controlPlaneClusters': 'cluster1' } },
   });
-  await c2.ensureServiceAccount('istio-system', 'istio-reader-service-account');
-  await c2.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'istio-reader' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: 'istio-reader-service-account', namespace: 'istio-system' }],
-  });
+  await c2.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader');
   await seed(c1, '10.10.0.5');
   await seed(c2, '10.20.0.5');
   disc = await DiscoveryProcess.start({
@@ -113,7 +90,7 @@ test('applying the remote secret adds cluster2: services, endpoints on network2,
   const c2 = bed.cluster('cluster2');
   const token = await c2.mintToken('istio-system', 'istio-reader-service-account', { expirationSeconds: 3600 });
   const t0 = Date.now();
-  await putSecret('istio-remote-secret-cluster2', { cluster2: kubeconfig(c2, 'cluster2', token) });
+  await putSecret('istio-remote-secret-cluster2', { cluster2: c2.tokenKubeconfig(token, 'cluster2') });
   await until('cluster2 in registryz', async () => {
     const reg = await disc.json<{ hostname: string; clusterVIPs: Record<string, string[]> }[]>('/debug/registryz');
     return reg.find((s) => s.hostname === HOST && 'cluster2' in s.clusterVIPs);
@@ -172,7 +149,7 @@ test('rotating the secret never drops cluster2\'s endpoints', async () => {
       await sleep(10);
     }
   })();
-  await putSecret('istio-remote-secret-cluster2', { cluster2: kubeconfig(c2, 'cluster2', token) });
+  await putSecret('istio-remote-secret-cluster2', { cluster2: c2.tokenKubeconfig(token, 'cluster2') });
   await until('rotation finished', async () => ((await disc.get('/debug/clusterz')).body.includes('synced') && disc.logs().includes('switched to the new kubeconfig') ? true : undefined));
   await sleep(300);
   state.done = true;
@@ -191,10 +168,10 @@ test('bad secrets are reported by secret and key; cluster2 keeps working', async
   });
   const good = await c2.mintToken('istio-system', 'istio-reader-service-account', { expirationSeconds: 3600 });
   await putSecret('bad-remote-secrets', {
-    cluster1: kubeconfig(c2, 'cluster1', good),
+    cluster1: c2.tokenKubeconfig(good, 'cluster1'),
     malformed: 'apiVersion: v1\nclusters: [oops',
-    wrongca: kubeconfig(c2, 'wrongca', good, c1.creds.caCertPem),
-    expired: kubeconfig(c2, 'expired', expired),
+    wrongca: c2.tokenKubeconfig(good, 'wrongca', c1.creds.caCertPem),
+    expired: c2.tokenKubeconfig(expired, 'expired'),
   });
   const bad = await until('four reports', async () => {
     const list = (await clusterz()).filter((c) => c.secretName === 'istio-system/bad-remote-secrets' && c.lastError);

@@ -20,8 +20,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
 import { generateEcKey } from '../../src/ca/pki/keys.ts';
 import { generateRootCa } from '../../src/ca/pki/root.ts';
 import { signLeaf } from '../../src/ca/pki/sign.ts';
@@ -32,6 +30,7 @@ import { CORRUPT_DUPLICATE_ENDPOINT, CORRUPT_LABEL } from '../../src/testing/grp
 import { JsonLineProcess, type JsonEvent } from '../../src/testing/grpc-app/lines.ts';
 import { NetnsLab, ROOT, netnsSupported, type Netns } from '../../src/testing/netns.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 // Missing prerequisites fail the suite loudly (scripts/setup.sh installs iproute2; CI runs as root).
 const unsupported = netnsSupported();
@@ -58,17 +57,10 @@ const procs: JsonLineProcess[] = [];
 
 // ---- helpers ----
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${procs.map((p) => p.tail(15)).join('\n')}\n--- discovery ---\n${disc?.logs().split('\n').slice(-20).join('\n') ?? ''}`);
-    }
-    await sleep(20);
-  }
-}
+const until = poller({
+  timeoutMs: 20_000, intervalMs: 20,
+  context: () => `${procs.map((p) => p.tail(15)).join('\n')}\n--- discovery ---\n${disc?.logs().split('\n').slice(-20).join('\n') ?? ''}`,
+});
 
 async function issue(ca: CaBundle, name: string, identity: string): Promise<{ cert: string; key: string }> {
   const key = await generateEcKey();
@@ -132,16 +124,6 @@ async function seedService(c: TestbedCluster, pod: string, ip: string): Promise<
   await putSlice(c, `helloworld-${c.name}`, [sliceEndpoint(ip, pod)]);
 }
 
-function kubeconfig(c: TestbedCluster, token: string): string {
-  return stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name: c.name, cluster: { server: c.server, 'certificate-authority-data': Buffer.from(c.creds.caCertPem).toString('base64') } }],
-    users: [{ name: c.name, user: { token } }],
-    contexts: [{ name: c.name, context: { cluster: c.name, user: c.name } }],
-    'current-context': c.name,
-  });
-}
-
 type Call = JsonEvent & { ok: boolean; seq: number; start: number; end: number; peer?: string; pod?: string; serverIdentity?: string; clientIdentity?: string; error?: string };
 const calls = (p: JsonLineProcess, since = 0): Call[] => p.of('call').filter((e) => e.t >= since) as Call[];
 
@@ -182,12 +164,7 @@ before(async () => {
     apiVersion: 'v1', kind: 'Namespace',
     metadata: { name: 'istio-system', labels: { 'topology.istio.io/network': 'network2' }, annotations: { 'topology.istio.io/controlPlaneClusters': 'cluster1' } },
   });
-  await c2.ensureServiceAccount('istio-system', 'istio-reader-service-account');
-  await c2.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'istio-reader' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: 'istio-reader-service-account', namespace: 'istio-system' }],
-  });
+  await c2.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader');
   for (const c of [c1, c2]) await c.ensureNamespace('sample');
   await seedService(c1, 'helloworld-0', '10.10.0.5');
   await seedService(c2, 'helloworld-c2-0', '10.20.0.5');
@@ -202,7 +179,7 @@ before(async () => {
   await c1.requestOk('POST', '/api/v1/namespaces/istio-system/secrets', {
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name: 'istio-remote-secret-cluster2', namespace: 'istio-system', labels: { 'istio/multiCluster': 'true' } },
-    data: { cluster2: Buffer.from(kubeconfig(c2, token)).toString('base64') },
+    data: { cluster2: Buffer.from(c2.tokenKubeconfig(token)).toString('base64') },
   });
 
   disc = await DiscoveryProcess.start({

@@ -18,6 +18,7 @@ import { generateRootCa } from '../../src/ca/pki/root.ts';
 import { ClusterLeadership } from '../../src/controllers/cluster-leadership.ts';
 import { LEADER_ANNOTATION, NAMESPACE_CONTROLLER_ELECTION, parseRecord } from '../../src/controllers/leaderelection.ts';
 import { CA_ROOT_CONFIGMAP, SKIPPED_NAMESPACES } from '../../src/controllers/namespacecontroller.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const LEASE_MS = 3000;
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-leader-'));
@@ -27,15 +28,7 @@ let c2: TestbedCluster;
 let store: CaStore;
 const replicas = new Map<string, { cluster1: ClusterLeadership; cluster2: ClusterLeadership }>();
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = poller({ timeoutMs: 15_000, intervalMs: 50 });
 
 function replica(identity: string, k1: KubeClient, k2: KubeClient): { cluster1: ClusterLeadership; cluster2: ClusterLeadership } {
   const common = {

@@ -10,10 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/isthmus.mjs', import.meta.url).pathname;
@@ -24,15 +24,7 @@ const replicas = new Map<string, DiscoveryProcess>();
 
 interface ClusterInfo { id: string; leading?: boolean; shouldLead?: boolean; syncStatus: string }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+const until = poller({ timeoutMs: 30_000, intervalMs: 50 });
 
 async function leaders(cluster: string): Promise<string[]> {
   const out: string[] = [];

@@ -14,6 +14,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { clusterId, serviceHostname, type ClusterId } from '../../src/model/ids.ts';
 import { ShardStore } from '../../src/registry/shards.ts';
 import { KubeRegistry } from '../../src/registry/kube/controller.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-registry-'));
 const c1 = clusterId('cluster1');
@@ -32,15 +33,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = poller({ timeoutMs: 20_000, intervalMs: 25 });
 
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
 

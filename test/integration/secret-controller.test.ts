@@ -7,14 +7,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stringify } from 'yaml';
-import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
+import { Testbed } from '../../src/testing/testbed/testbed.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { SecretController, type ClusterComponent, type RemoteClusterStatus } from '../../src/kube/multicluster/secretcontroller.ts';
 import { clusterId, type ClusterId } from '../../src/model/ids.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-secrets-'));
 let bed: Testbed;
@@ -22,12 +21,7 @@ let bed: Testbed;
 before(async () => {
   bed = await Testbed.up({ dir, clusters: ['cluster1', 'cluster2'] });
   const c2 = bed.cluster('cluster2');
-  await c2.ensureServiceAccount('istio-system', 'istio-reader-service-account');
-  await c2.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'istio-reader-view' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ kind: 'ServiceAccount', name: 'istio-reader-service-account', namespace: 'istio-system' }],
-  });
+  await c2.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader-view');
   await bed.cluster('cluster1').ensureNamespace('istio-system');
 });
 
@@ -36,25 +30,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-function remoteKubeconfig(c: TestbedCluster, name: string, token: string, server = c.server): string {
-  return stringify({
-    apiVersion: 'v1', kind: 'Config',
-    clusters: [{ name, cluster: { server, 'certificate-authority-data': Buffer.from(c.creds.caCertPem).toString('base64') } }],
-    users: [{ name, user: { token } }],
-    contexts: [{ name, context: { cluster: name, user: name } }],
-    'current-context': name,
-  });
-}
+const until = poller({ timeoutMs: 15_000, intervalMs: 25 });
 
 async function applySecret(name: string, data: Record<string, string>): Promise<void> {
   const c1 = bed.cluster('cluster1');
@@ -104,7 +80,7 @@ test('remote secrets add, rotate, reject and remove clusters', async () => {
   const status = (id: string): RemoteClusterStatus | undefined => ctl.statuses().find((s) => s.id === id);
   try {
     const token1 = await c2.mintToken('istio-system', 'istio-reader-service-account', { expirationSeconds: 3600 });
-    await applySecret('istio-remote-secret-cluster2', { cluster2: remoteKubeconfig(c2, 'cluster2', token1) });
+    await applySecret('istio-remote-secret-cluster2', { cluster2: c2.tokenKubeconfig(token1, 'cluster2') });
     ctl.start();
     await ctl.ready();
     assert.equal(status('cluster2')?.syncStatus, 'synced');
@@ -115,7 +91,7 @@ test('remote secrets add, rotate, reject and remove clusters', async () => {
 
     // Rotation: a new token builds a replacement; the old one keeps serving until it has synced.
     const token2 = await c2.mintToken('istio-system', 'istio-reader-service-account', { expirationSeconds: 3600 });
-    await applySecret('istio-remote-secret-cluster2', { cluster2: remoteKubeconfig(c2, 'cluster2', token2) });
+    await applySecret('istio-remote-secret-cluster2', { cluster2: c2.tokenKubeconfig(token2, 'cluster2') });
     const second = await until('replacement', () => made[1]);
     await until('swap', () => (first.stopped === false ? true : undefined));
     assert.equal(second.active, true);
@@ -124,9 +100,9 @@ test('remote secrets add, rotate, reject and remove clusters', async () => {
 
     // Bad entries are reported, name the secret and key, and leave cluster2 alone.
     await applySecret('bad-secrets', {
-      cluster1: remoteKubeconfig(c2, 'cluster1', token2),
+      cluster1: c2.tokenKubeconfig(token2, 'cluster1'),
       cluster3: 'this: is: not: yaml: [',
-      cluster4: remoteKubeconfig(c2, 'cluster4', token2).replace(/certificate-authority-data: .*/, 'certificate-authority: /etc/passwd'),
+      cluster4: c2.tokenKubeconfig(token2, 'cluster4').replace(/certificate-authority-data: .*/, 'certificate-authority: /etc/passwd'),
     });
     const bad = await until('rejections', () => {
       const s = ctl.statuses().filter((x) => x.secret === 'istio-system/bad-secrets');
@@ -139,7 +115,7 @@ test('remote secrets add, rotate, reject and remove clusters', async () => {
     assert.equal(status('cluster2')?.syncStatus, 'synced');
 
     // A reachable server that refuses the token: the cluster is known but never syncs, and says so.
-    await applySecret('istio-remote-secret-cluster5', { cluster5: remoteKubeconfig(c2, 'cluster5', 'not-a-token') });
+    await applySecret('istio-remote-secret-cluster5', { cluster5: c2.tokenKubeconfig('not-a-token', 'cluster5') });
     await until('cluster5 timeout', () => (status('cluster5')?.syncStatus === 'timeout' ? true : undefined), 10_000);
 
     // Deleting the secret removes the cluster and stops its component with its state.

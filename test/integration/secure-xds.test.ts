@@ -9,7 +9,6 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
@@ -20,6 +19,7 @@ import { istioCertificateService, ServiceNames } from '../../src/proto/services.
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../../src/proto/types.ts';
 import { clientConfigCodec } from '../../src/proto/codec.ts';
 import { CLUSTER_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL } from '../../src/model/type-urls.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-secure-'));
 let bed: Testbed;
@@ -27,15 +27,7 @@ let disc: DiscoveryProcess;
 let rootPem = '';
 const clients: AdsTestClient[] = [];
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${disc.logs().split('\n').slice(-10).join('\n')}`);
-    await sleep(50);
-  }
-}
+const until = poller({ timeoutMs: 20_000, intervalMs: 50, context: () => disc.logs().split('\n').slice(-10).join('\n') });
 
 const tls = () => credentials.createSsl(Buffer.from(rootPem));
 const channelOptions = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc', 'grpc.default_authority': 'istiod.istio-system.svc' };

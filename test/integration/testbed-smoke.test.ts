@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execFileSync } from 'node:child_process';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -16,6 +15,7 @@ import { Informer } from '../../src/kube/informer.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
 import { ensureBinaries } from '../../src/testing/testbed/binaries.ts';
+import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-smoke-'));
 let bed: Testbed;
@@ -29,15 +29,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
+const until = poller({ timeoutMs: 10_000, intervalMs: 25 });
 
 interface PodLike extends KubeObject { status?: { podIP?: string; phase?: string } }
 

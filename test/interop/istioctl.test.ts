@@ -15,48 +15,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { credentials } from '@grpc/grpc-js';
-import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
-import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
-import { freePort } from '../../src/testing/testbed/procs.ts';
-import { AdsTestClient } from '../../src/testing/ads-client.ts';
-import { CLUSTER_TYPE_URL } from '../../src/model/type-urls.ts';
+import type { TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { runCli, XdsProxyProcess } from '../../src/aggregator/testing/processes.ts';
-import { SKIP_VERIFY } from '../../src/cli/xds-client/transport.ts';
-import { startProxylessClient } from '../../src/testing/grpc-app/proxyless.ts';
-import type { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
+import { GRPC_APP, REPLICA_IPS as IPS, ReplicaMesh, type ReplicaName } from '../../src/aggregator/testing/replicas.ts';
 import { ensureIstioctl, runIstioctl, type ToolResult } from '../../src/testing/interop/istioctl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-interop-'));
-const IPS = { 'istiod-a': '127.0.0.2', 'istiod-b': '127.0.0.3' } as const;
-const SAN = { 'grpc.ssl_target_name_override': 'istiod.istio-system.svc' };
-const GRPC_APP = 'grpc-0.sample';
 /** Proxy name -> replica holding it. */
-const HOLDERS: Record<string, keyof typeof IPS> = {
+const HOLDERS: Record<string, ReplicaName> = {
   'a-0.sample': 'istiod-a', 'a-stale.sample': 'istiod-a', [GRPC_APP]: 'istiod-a', 'b-0.other': 'istiod-b', 'b-nack.sample': 'istiod-b',
 };
 const PROXIES = Object.keys(HOLDERS).sort();
 
 let istioctl = '';
-let bed: Testbed;
+const mesh = new ReplicaMesh();
+const { replicas, clients } = mesh;
 let c1: TestbedCluster;
 let securePort = 0;
-const replicas: Partial<Record<keyof typeof IPS, DiscoveryProcess>> = {};
 let proxy: XdsProxyProcess | undefined;
-let grpcApp: JsonLineProcess | undefined;
-const clients: AdsTestClient[] = [];
-
-async function sidecar(replica: keyof typeof IPS, pod: string, ns: string): Promise<AdsTestClient> {
-  const token = await c1.mintToken(ns, 'default', { audience: 'istio-ca' });
-  const c = new AdsTestClient({
-    address: `${IPS[replica]}:${securePort}`, nodeId: `sidecar~10.1.0.${clients.length + 2}~${pod}.${ns}~${ns}.svc.cluster.local`,
-    metadata: { NAMESPACE: ns, CLUSTER_ID: 'cluster1', ISTIO_VERSION: '1.28.0', PROXY_CONFIG: {} },
-    credentials: credentials.createSsl(null, null, null, SKIP_VERIFY), channelOptions: SAN, headers: { authorization: `Bearer ${token}` },
-  });
-  clients.push(c);
-  return c;
-}
 
 interface Table { header: string[]; rows: string[][] }
 
@@ -79,48 +55,18 @@ before(async () => {
   const t0 = Date.now();
   istioctl = await ensureIstioctl();
   process.stderr.write(`interop: istioctl ready after ${Math.round((Date.now() - t0) / 1000)} s: ${istioctl}\n`);
-  bed = await Testbed.up({ dir: join(dir, 'bed'), clusters: ['cluster1'] });
-  c1 = bed.cluster('cluster1');
-  for (const ns of ['istio-system', 'sample', 'other']) await c1.ensureNamespace(ns);
-  await c1.ensureServiceAccount('istio-system', 'default'); // istioctl mints its token for this SA
-  securePort = await freePort();
-  for (const name of ['istiod-a', 'istiod-b'] as const) {
-    const ip = IPS[name];
-    const d = await DiscoveryProcess.start({
-      kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', grpcAddr: `${ip}:${await freePort()}`,
-      args: ['--secureGRPCAddr', `${ip}:${securePort}`], env: { POD_NAME: name, POD_NAMESPACE: 'istio-system' },
-    });
-    replicas[name] = d;
-    await d.ready();
-    await c1.requestOk('POST', '/api/v1/namespaces/istio-system/pods', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'istiod' } },
-      spec: { containers: [{ name: 'discovery', image: 'example.invalid/isthmus:test' }] },
-    });
-    const pod = await c1.requestOk('GET', `/api/v1/namespaces/istio-system/pods/${name}`) as Record<string, unknown>;
-    await c1.requestOk('PUT', `/api/v1/namespaces/istio-system/pods/${name}/status`, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
-  }
-  const a0 = await sidecar('istiod-a', 'a-0', 'sample');
-  a0.ack(await a0.request(CLUSTER_TYPE_URL));
-  await (await sidecar('istiod-a', 'a-stale', 'sample')).request(CLUSTER_TYPE_URL);
-  const b0 = await sidecar('istiod-b', 'b-0', 'other');
-  b0.ack(await b0.request(CLUSTER_TYPE_URL));
-  const bn = await sidecar('istiod-b', 'b-nack', 'sample');
-  bn.nack(await bn.request(CLUSTER_TYPE_URL), 'cluster outbound|80||x rejected: test NACK');
-  grpcApp = startProxylessClient({ dir, xdsAddress: replicas['istiod-a']?.grpcAddr ?? '', pod: 'grpc-0', namespace: 'sample', clusterId: 'cluster1' });
-  const deadline = Date.now() + 30_000;
-  while (!(await replicas['istiod-a']?.json<{ proxy: string }[]>('/debug/syncz') ?? []).some((s) => s.proxy === GRPC_APP)) {
-    if (grpcApp.exited !== undefined || Date.now() > deadline) throw new Error(`the grpc-js-xds app did not connect\n${grpcApp.tail()}`);
-    await sleep(50);
-  }
+  // istioctl mints its token for SA default in istio-system
+  await mesh.up({ bedDir: join(dir, 'bed'), appDir: dir, prepare: (c) => c.ensureServiceAccount('istio-system', 'default') });
+  ({ c1, securePort } = mesh);
   proxy = await XdsProxyProcess.start(['--kubeconfig', c1.kubeconfigPath, '--istio-namespace', 'istio-system', '--xds-port', String(securePort), '--replica-timeout', '2s']);
 });
 
 after(async () => {
   for (const c of clients) c.close();
-  await grpcApp?.stop();
+  await mesh.grpcApp?.stop();
   await proxy?.stop();
   for (const d of Object.values(replicas)) await d.stop();
-  await bed.down();
+  await mesh.bed?.down();
   rmSync(dir, { recursive: true, force: true });
 });
 

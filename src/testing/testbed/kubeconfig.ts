@@ -24,6 +24,18 @@ export function adminKubeconfig(name: string, creds: AdminCredentials): string {
   });
 }
 
+/** A kubeconfig that authenticates with a bearer token (a remote secret's); cluster, context and user are all `name`. */
+export function tokenKubeconfig(opts: { readonly name: string; readonly server: string; readonly caCertPem: string; readonly token: string }): string {
+  const { name } = opts;
+  return stringify({
+    apiVersion: 'v1', kind: 'Config',
+    clusters: [{ name, cluster: { server: opts.server, 'certificate-authority-data': b64(opts.caCertPem) } }],
+    users: [{ name, user: { token: opts.token } }],
+    contexts: [{ name, context: { cluster: name, user: name } }],
+    'current-context': name,
+  });
+}
+
 export interface ApiResponse {
   readonly status: number;
   readonly body: string;

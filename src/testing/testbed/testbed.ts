@@ -16,7 +16,7 @@ import {
   allocatePorts, clusterFiles, issuerFor, startApiserver, startControllerManager, startEtcd, stopRecord,
   waitApiserver, waitControllerManager, waitEtcd, writeClusterFiles, type ClusterRecord,
 } from './cluster.ts';
-import { adminRequest, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
+import { adminRequest, tokenKubeconfig, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
 import { isAlive, stopProcess } from './procs.ts';
 
 export interface UpOptions {
@@ -99,6 +99,21 @@ export class TestbedCluster {
     await this.requestOk('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } }, true);
     const sa = await this.requestOk('GET', `/api/v1/namespaces/${ns}/serviceaccounts/${name}`) as { metadata: { uid: string } };
     return { uid: sa.metadata.uid };
+  }
+
+  /** Creates service account `ns/name` (and its namespace) if needed and binds it cluster-wide to `clusterRole`. */
+  async bindClusterRole(ns: string, name: string, clusterRole: string, bindingName: string): Promise<void> {
+    await this.ensureServiceAccount(ns, name);
+    await this.requestOk('POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: bindingName },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: ns }],
+    });
+  }
+
+  /** A kubeconfig for this cluster with `token` as its credential, named `name`; `caCertPem` replaces the cluster's CA. */
+  tokenKubeconfig(token: string, name = this.name, caCertPem = this.creds.caCertPem): string {
+    return tokenKubeconfig({ name, server: this.server, caCertPem, token });
   }
 
   /** A real token from the TokenRequest API (creates the namespace and service account if needed). */
