@@ -27,7 +27,8 @@ import type { GeneratorLookup } from '../xds/server/types.ts';
 import { istioCertificateService } from '../proto/services.ts';
 import { registerDebugHandlers, type ClusterInfo } from './debug-handlers.ts';
 import { IdentityPlane, combine } from './identity.ts';
-import { EMPTY_CONFIG, meshView } from './mesh-view.ts';
+import { meshView } from './mesh-view.ts';
+import { IstioConfigWatcher, type IstioConfigSnapshot } from '../config/istio-config.ts';
 import { RegistryComponent } from './registry-component.ts';
 
 export const ANNOTATION_CONTROL_PLANE_CLUSTERS = 'topology.istio.io/controlPlaneClusters';
@@ -80,6 +81,7 @@ export class Discovery {
   readonly #clients = new Map<string, KubeClient>();
   readonly #localClient: KubeClient;
   readonly #localId: ClusterId;
+  readonly #config: IstioConfigWatcher;
   readonly #mesh: MeshSettings;
   #debug: DebugServer | undefined;
   #monitoring: DebugServer | undefined;
@@ -102,6 +104,11 @@ export class Discovery {
     this.metrics = new Registry();
     collectDefaultMetrics({ register: this.metrics });
 
+    this.#config = new IstioConfigWatcher(this.#localClient, {
+      domainSuffix: this.#mesh.domainSuffix,
+      onChange: () => { this.ads.push(fullPush('config', Date.now())); },
+      warn: (m) => { log.scope('config').warn(m); },
+    });
     this.store = new ShardStore();
     this.ads = new AdsServer({
       generators: cfg.generators ?? (() => undefined),
@@ -154,12 +161,15 @@ export class Discovery {
     this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, error)', labelNames: ['cluster_id', 'secret'], registers: [this.metrics] });
   }
 
-  #lastView: { snapshot: RegistrySnapshot; view: MeshView } | undefined;
+  #lastView: { snapshot: RegistrySnapshot; config: IstioConfigSnapshot; view: MeshView } | undefined;
 
-  /** One MeshView per registry snapshot, so generators' per-view memos hold across proxies. */
+  /** One MeshView per (registry, config) snapshot, so generators' per-view memos hold across proxies. */
   #view(): MeshView {
     const snapshot = this.store.snapshot();
-    if (this.#lastView?.snapshot !== snapshot) this.#lastView = { snapshot, view: meshView(snapshot, EMPTY_CONFIG, this.#mesh) };
+    const config = this.#config.snapshot();
+    if (this.#lastView?.snapshot !== snapshot || this.#lastView.config !== config) {
+      this.#lastView = { snapshot, config, view: meshView(snapshot, config, this.#mesh) };
+    }
     return this.#lastView.view;
   }
 
@@ -211,6 +221,7 @@ export class Discovery {
 
     await this.identity.start();
     this.#local.start();
+    this.#config.start();
     this.#secrets.start();
     const http = await httpDebug.listen();
     this.#debug = httpDebug;
@@ -243,6 +254,7 @@ export class Discovery {
     await this.#monitoring?.close();
     await this.#secrets.stop();
     await this.#local.stop();
+    await this.#config.stop();
     await this.identity.stop();
   }
 

@@ -1,18 +1,11 @@
 /** The MeshView generators read, over one registry snapshot and the mesh settings. */
 import type { Endpoint } from '../model/endpoint.ts';
 import type { Hostname } from '../model/ids.ts';
-import type { DestinationRuleSubsets, IstioGateway, MeshSettings, MeshView } from '../model/mesh-view.ts';
+import type { IstioConfigSnapshot } from '../config/istio-config.ts';
+import type { MeshSettings, MeshView } from '../model/mesh-view.ts';
 import type { NetworkGateway } from '../model/network.ts';
 import type { Service } from '../model/service.ts';
 import type { RegistrySnapshot } from '../registry/shards.ts';
-
-export interface IstioConfigSnapshot {
-  readonly version: number;
-  readonly gateways: readonly IstioGateway[];
-  readonly destinationRules: readonly DestinationRuleSubsets[];
-}
-
-export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [] };
 
 export function meshView(reg: RegistrySnapshot, config: IstioConfigSnapshot, mesh: MeshSettings): MeshView {
   const endpointCache = new Map<Hostname, readonly Endpoint[]>();

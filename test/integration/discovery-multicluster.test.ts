@@ -12,6 +12,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
 import { poller } from '../../src/testing/wait.ts';
+import { AdsTestClient } from '../../src/testing/ads-client.ts';
+import { listenerCodec, unpackAny } from '../../src/proto/codec.ts';
+import { LISTENER_TYPE_URL } from '../../src/model/type-urls.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-disc-'));
 let bed: Testbed;
@@ -72,6 +75,20 @@ before(async () => {
   await c2.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader');
   await seed(c1, '10.10.0.5');
   await seed(c2, '10.20.0.5');
+  // Istio's Gateway and DestinationRule kinds in the config cluster (the install's base component has them).
+  for (const [kind, plural] of [['Gateway', 'gateways'], ['DestinationRule', 'destinationrules']] as const) {
+    await c1.requestOk('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', {
+      apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.networking.istio.io` },
+      spec: {
+        group: 'networking.istio.io', scope: 'Namespaced', names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+        versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+      },
+    });
+  }
+  await until('CRDs established', async () => {
+    const r = await c1.request('GET', '/apis/networking.istio.io/v1/gateways');
+    return r.status === 200 ? true : undefined;
+  });
   disc = await DiscoveryProcess.start({
     kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1',
     env: { EXTERNAL_ISTIOD: 'true', PILOT_REMOTE_CLUSTER_TIMEOUT: '3s', POD_NAMESPACE: 'istio-system' },
@@ -133,6 +150,41 @@ test('a gateway Service labelled network2 shows in networkz with its load-balanc
     return n.length > 0 ? n : undefined;
   });
   assert.deepEqual(gws.map((g) => [g.Network, g.Cluster, g.Addr, g.Port]), [['network2', 'cluster2', '172.18.20.1', 15443]]);
+});
+
+test('the guide\'s cross-network Gateway gives network2\'s east-west gateway SNI passthrough chains', async () => {
+  const c1 = bed.cluster('cluster1');
+  await c1.requestOk('POST', '/apis/networking.istio.io/v1/namespaces/istio-system/gateways', {
+    apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'cross-network-gateway' },
+    spec: { selector: { istio: 'eastwestgateway' }, servers: [{ port: { number: 15443, name: 'tls', protocol: 'TLS' }, tls: { mode: 'AUTO_PASSTHROUGH' }, hosts: ['*.local'] }] },
+  });
+  await c1.requestOk('POST', '/apis/networking.istio.io/v1/namespaces/sample/destinationrules', {
+    apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'helloworld' },
+    spec: { host: 'helloworld', subsets: [{ name: 'v1', labels: { version: 'v1' } }] },
+  });
+  const gw = new AdsTestClient({
+    address: disc.grpcAddr, nodeId: 'router~10.20.0.100~istio-eastwestgateway-0.istio-system~istio-system.svc.cluster.local',
+    metadata: {
+      NAMESPACE: 'istio-system', CLUSTER_ID: 'cluster2', NETWORK: 'network2', REQUESTED_NETWORK_VIEW: 'network2', PROXY_CONFIG: {},
+      LABELS: { istio: 'eastwestgateway', 'topology.istio.io/network': 'network2' },
+    },
+  });
+  try {
+    // The first answer may predate the config; every later push of LDS comes on the same stream.
+    gw.send({ typeUrl: LISTENER_TYPE_URL });
+    const deadline = Date.now() + 15_000;
+    let sni: string[] = [];
+    while (!sni.includes('outbound_.5000_.v1_.helloworld.sample.svc.cluster.local')) {
+      assert.ok(Date.now() < deadline, `no SNI chains for helloworld in time; last saw ${JSON.stringify(sni)}`);
+      const r = await gw.next(15_000);
+      gw.ack(r);
+      const listener = (r.resources ?? []).map((x) => unpackAny(listenerCodec, x)).find((l) => l.name === '0.0.0.0_15443');
+      sni = (listener?.filterChains ?? []).flatMap((fc) => fc.filterChainMatch?.serverNames ?? []);
+    }
+    assert.ok(sni.includes('outbound_.5000_._.helloworld.sample.svc.cluster.local'), 'the subset-less chain too');
+  } finally {
+    gw.close();
+  }
 });
 
 test('rotating the secret never drops cluster2\'s endpoints', async () => {

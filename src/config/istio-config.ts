@@ -1,0 +1,156 @@
+/**
+ * Istio networking config from the config cluster: `networking.istio.io` Gateways and
+ * DestinationRules (their subsets), converted into the model the generators read. Objects that do
+ * not validate are skipped with a message naming the object and field; the rest keep working.
+ */
+import type { KubeClient } from '../kube/client.ts';
+import { Informer } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { hostname as parseHostname } from '../model/ids.ts';
+import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer } from '../model/mesh-view.ts';
+
+export interface IstioConfigSnapshot {
+  readonly version: number;
+  readonly gateways: readonly IstioGateway[];
+  readonly destinationRules: readonly DestinationRuleSubsets[];
+}
+
+export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [] };
+
+interface IstioObject extends KubeObject { readonly spec?: unknown }
+
+type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const TLS_MODES = ['PASSTHROUGH', 'SIMPLE', 'MUTUAL', 'AUTO_PASSTHROUGH', 'ISTIO_MUTUAL', 'OPTIONAL_MUTUAL'] as const;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function stringMap(v: unknown, field: string): Result<Record<string, string>> {
+  if (v === undefined) return { ok: true, value: {} };
+  if (!isRecord(v)) return { ok: false, error: `${field}: want a map of strings` };
+  const out: Record<string, string> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (typeof x !== 'string') return { ok: false, error: `${field}.${k}: want a string` };
+    out[k] = x;
+  }
+  return { ok: true, value: out };
+}
+
+/** A Gateway's spec, validated. */
+export function convertGateway(obj: IstioObject): Result<IstioGateway> {
+  const spec = obj.spec ?? {};
+  if (!isRecord(spec)) return { ok: false, error: 'spec: want an object' };
+  const selector = stringMap(spec['selector'], 'spec.selector');
+  if (!selector.ok) return selector;
+  const rawServers = spec['servers'] ?? [];
+  if (!Array.isArray(rawServers)) return { ok: false, error: 'spec.servers: want a list' };
+  const servers: IstioGatewayServer[] = [];
+  for (const [i, s] of rawServers.entries()) {
+    const at = `spec.servers[${i}]`;
+    if (!isRecord(s) || !isRecord(s['port'])) return { ok: false, error: `${at}.port: required` };
+    const port = s['port'];
+    const number = port['number'];
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1 || number > 65535) return { ok: false, error: `${at}.port.number: want 1-65535` };
+    const hosts = s['hosts'];
+    if (!Array.isArray(hosts) || hosts.length === 0 || !hosts.every((h) => typeof h === 'string' && h !== '')) return { ok: false, error: `${at}.hosts: want a non-empty list of host names` };
+    const base = {
+      port: { number, name: typeof port['name'] === 'string' ? port['name'] : '', protocol: typeof port['protocol'] === 'string' ? port['protocol'].toUpperCase() : '' },
+      hosts: hosts as string[],
+    };
+    if (s['tls'] === undefined) { servers.push(base); continue; }
+    const tls = s['tls'];
+    const mode = isRecord(tls) ? tls['mode'] ?? 'SIMPLE' : undefined;
+    if (typeof mode !== 'string' || !(TLS_MODES as readonly string[]).includes(mode)) return { ok: false, error: `${at}.tls.mode: want one of ${TLS_MODES.join(', ')}` };
+    servers.push({ ...base, tls: { mode: mode as (typeof TLS_MODES)[number] } });
+  }
+  return { ok: true, value: { name: obj.metadata.name, namespace: obj.metadata.namespace ?? '', selector: selector.value, servers } };
+}
+
+/** A DestinationRule's host (short names resolve in the rule's namespace) and subsets. */
+export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster.local'): Result<DestinationRuleSubsets> {
+  const spec = obj.spec ?? {};
+  if (!isRecord(spec)) return { ok: false, error: 'spec: want an object' };
+  const host = spec['host'];
+  if (typeof host !== 'string' || host === '') return { ok: false, error: 'spec.host: required' };
+  const ns = obj.metadata.namespace ?? '';
+  const fqdn = host.includes('.') ? host : `${host}.${ns}.svc.${domainSuffix}`;
+  let parsed;
+  try { parsed = parseHostname(fqdn); } catch { return { ok: false, error: `spec.host: ${JSON.stringify(host)} is not a host name` }; }
+  const raw = spec['subsets'] ?? [];
+  if (!Array.isArray(raw)) return { ok: false, error: 'spec.subsets: want a list' };
+  const subsets: { name: string; labels: Record<string, string> }[] = [];
+  for (const [i, s] of raw.entries()) {
+    if (!isRecord(s) || typeof s['name'] !== 'string' || s['name'] === '') return { ok: false, error: `spec.subsets[${i}].name: required` };
+    const labels = stringMap(s['labels'], `spec.subsets[${i}].labels`);
+    if (!labels.ok) return labels;
+    subsets.push({ name: s['name'], labels: labels.value });
+  }
+  return { ok: true, value: { host: parsed, namespace: ns, subsets } };
+}
+
+/** Watches Gateways and DestinationRules in every namespace of the config cluster. */
+export class IstioConfigWatcher {
+  readonly #gateways: Informer<IstioObject>;
+  readonly #rules: Informer<IstioObject>;
+  readonly #domainSuffix: string;
+  readonly #onChange: () => void;
+  readonly #warn: (msg: string) => void;
+  #version = 0;
+  #snapshot: IstioConfigSnapshot = EMPTY_CONFIG;
+  #dirty = true;
+
+  constructor(client: KubeClient, opts: { domainSuffix: string; onChange: () => void; warn: (msg: string) => void }) {
+    this.#gateways = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/gateways', maxBackoffMs: 30_000 });
+    this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
+    this.#domainSuffix = opts.domainSuffix;
+    this.#onChange = opts.onChange;
+    this.#warn = opts.warn;
+    const changed = { onAdd: () => { this.#changed(); }, onUpdate: () => { this.#changed(); }, onDelete: () => { this.#changed(); } };
+    this.#gateways.on(changed);
+    this.#rules.on(changed);
+  }
+
+  start(): void {
+    this.#gateways.start();
+    this.#rules.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.#gateways.stop(), this.#rules.stop()]);
+  }
+
+  /** Informer health, e.g. to report that the Istio CRDs are not installed. */
+  status() {
+    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status() };
+  }
+
+  #changed(): void {
+    this.#version++;
+    this.#dirty = true;
+    this.#onChange();
+  }
+
+  /** The current config; the same object until something changes. */
+  snapshot(): IstioConfigSnapshot {
+    if (!this.#dirty) return this.#snapshot;
+    const gateways: IstioGateway[] = [];
+    for (const g of this.#gateways.list()) {
+      const r = convertGateway(g);
+      if (r.ok) gateways.push(r.value);
+      else this.#warn(`Gateway ${g.metadata.namespace ?? ''}/${g.metadata.name} ignored: ${r.error}`);
+    }
+    const rules: DestinationRuleSubsets[] = [];
+    for (const d of this.#rules.list()) {
+      const r = convertDestinationRule(d, this.#domainSuffix);
+      if (r.ok) rules.push(r.value);
+      else this.#warn(`DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
+    }
+    const byName = (a: { namespace: string; name?: string; host?: string }, b: { namespace: string; name?: string; host?: string }) =>
+      `${a.namespace}/${a.name ?? a.host ?? ''}`.localeCompare(`${b.namespace}/${b.name ?? b.host ?? ''}`);
+    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName) };
+    this.#dirty = false;
+    return this.#snapshot;
+  }
+}
