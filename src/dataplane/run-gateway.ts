@@ -3,7 +3,7 @@
  * Istio's node metadata, and the SNI passthrough listener it configures.
  */
 import { EastWestGateway } from './eastwest-gateway.ts';
-import { XdsClient } from './xds-client.ts';
+import { XdsClient, type XdsSecurity } from './xds-client.ts';
 
 export interface GatewayRunOptions {
   readonly xdsAddress: string;
@@ -13,6 +13,8 @@ export interface GatewayRunOptions {
   readonly namespace: string;
   readonly cluster: string;
   readonly network: string;
+  /** TLS and token for the control plane's 15012; absent for plaintext 15010. */
+  readonly security?: XdsSecurity;
   readonly log: (e: Record<string, unknown>) => void;
 }
 
@@ -30,6 +32,7 @@ export async function runEastWestGateway(o: GatewayRunOptions): Promise<EastWest
       },
     },
     log: o.log,
+    ...(o.security ? { security: o.security } : {}),
   });
   const gw = new EastWestGateway({ host, port: Number(port), xds, log: o.log });
   await gw.start();

@@ -4,7 +4,7 @@
  * (or NACKed when the handler throws) with its version and nonce, and a reconnect with backoff that
  * re-sends the current subscriptions with the last accepted versions.
  */
-import { credentials, makeGenericClientConstructor, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, makeGenericClientConstructor, Metadata, type ChannelCredentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { aggregatedDiscoveryService, ServiceNames } from '../proto/services.ts';
 import type { Any, DiscoveryRequest, DiscoveryResponse } from '../proto/types.ts';
 import { structFromJson, type JsonObject } from '../proto/wkt.ts';
@@ -27,9 +27,23 @@ interface Subscription {
   nonce: string;
 }
 
+/**
+ * How a pod's agent authenticates to the control plane's TLS port, as Istio's does: the root from
+ * `istio-ca-root-cert`, the name in istiod's serving certificate, a projected service-account token
+ * (read at every call, so a rotated token is used) and the `clusterid` header.
+ */
+export interface XdsSecurity {
+  readonly rootCertPem: string;
+  readonly serverName: string;
+  readonly token: () => string;
+  readonly clusterId: string;
+}
+
 export interface XdsClientOptions {
   readonly address: string;
   readonly node: XdsNode;
+  /** Absent: plaintext (the control plane's 15010). */
+  readonly security?: XdsSecurity;
   readonly log: (event: Record<string, unknown>) => void;
   readonly reconnectMs?: number;
 }
@@ -45,7 +59,25 @@ export class XdsClient {
 
   constructor(opts: XdsClientOptions) {
     this.#opts = opts;
-    this.#client = new AdsClient(opts.address, credentials.createInsecure());
+    const sec = opts.security;
+    let creds: ChannelCredentials = credentials.createInsecure();
+    const channelOptions: Record<string, string> = {};
+    if (sec) {
+      const perCall = credentials.createFromMetadataGenerator((_params, cb) => {
+        const md = new Metadata();
+        try {
+          md.set('authorization', `Bearer ${sec.token().trim()}`);
+          md.set('clusterid', sec.clusterId);
+          cb(null, md);
+        } catch (err) {
+          cb(err instanceof Error ? err : new Error(String(err)));
+        }
+      });
+      creds = credentials.combineChannelCredentials(credentials.createSsl(Buffer.from(sec.rootCertPem)), perCall);
+      channelOptions['grpc.ssl_target_name_override'] = sec.serverName;
+      channelOptions['grpc.default_authority'] = sec.serverName;
+    }
+    this.#client = new AdsClient(opts.address, creds, channelOptions);
   }
 
   /** Subscribes (or changes the names of) one type; the handler gets every accepted response. */

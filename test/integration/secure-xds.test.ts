@@ -6,7 +6,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, makeGenericClientConstructor, Metadata, status, type ServiceError } from '@grpc/grpc-js';
@@ -20,6 +21,7 @@ import type { IstioCertificateRequest, IstioCertificateResponse } from '../../sr
 import { clientConfigCodec } from '../../src/proto/codec.ts';
 import { CLUSTER_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL } from '../../src/model/type-urls.ts';
 import { poller } from '../../src/testing/wait.ts';
+import { freePort } from '../../src/testing/testbed/procs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-secure-'));
 let bed: Testbed;
@@ -135,4 +137,35 @@ test('debug types: refused without identity, namespace-scoped for workloads, eve
   const sysDump = ads('istio-system', 'istioctl-dump2', sysTok, { GENERATOR: 'event' });
   const dump = await sysDump.request(DEBUG_CONFIG_DUMP_TYPE_URL, ['app-0.other']);
   assert.ok((dump.resources ?? []).length > 0);
+});
+
+test('isthmus agent router connects to 15012 with a pod token and the published root, and shows in syncz', async () => {
+  const c1 = bed.cluster('cluster1');
+  const token = await c1.mintToken('istio-system', 'istio-eastwestgateway-service-account', { audience: 'istio-ca' });
+  const tokenFile = join(dir, 'istio-token');
+  const rootFile = join(dir, 'root-cert.pem');
+  writeFileSync(tokenFile, token);
+  writeFileSync(rootFile, rootPem);
+  const listen = `127.0.0.1:${await freePort()}`;
+  const agent = spawn(process.execPath, [new URL('../../bin/isthmus.mjs', import.meta.url).pathname, 'agent', 'router',
+    '--xds-address', disc.secureGrpcAddr, '--root-cert', rootFile, '--token-file', tokenFile, '--listen', listen], {
+    env: { ...process.env, POD_NAME: 'istio-eastwestgateway-0', POD_NAMESPACE: 'istio-system', ISTIO_META_CLUSTER_ID: 'cluster1', ISTIO_META_NETWORK: 'network1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  agent.stderr.on('data', (b: Buffer) => { stderr += b.toString('utf8'); });
+  try {
+    const seen = await until('the gateway in /debug/syncz', async () => {
+      const rows = await disc.json<{ proxy: string; proxy_type: string; types: Record<string, { status: string }> }[]>('/debug/syncz');
+      const row = rows.find((r) => r.proxy === 'istio-eastwestgateway-0.istio-system');
+      return row && Object.values(row.types).some((t) => t.status === 'SYNCED') ? row : undefined;
+    });
+    assert.equal(seen.proxy_type, 'router');
+    const conns = await disc.json<{ name: string; identity: string | null }[]>('/debug/connections');
+    assert.equal(conns.find((c) => c.name === 'istio-eastwestgateway-0.istio-system')?.identity, 'spiffe://cluster.local/ns/istio-system/sa/istio-eastwestgateway-service-account');
+  } catch (err) {
+    throw new Error(`${String(err)}\nagent stderr:\n${stderr.slice(-2000)}`);
+  } finally {
+    agent.kill('SIGTERM');
+  }
 });
