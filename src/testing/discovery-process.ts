@@ -14,6 +14,8 @@ export interface DiscoveryProcessOptions {
   readonly args?: readonly string[];
   /** Where plaintext xDS listens (default: a free loopback port), e.g. an address inside a test network. */
   readonly grpcAddr?: string;
+  /** Debug HTTP address (default a free port on 127.0.0.1). */
+  readonly httpAddr?: string;
   /** Script and leading arguments to run instead of `bin/isthmus.mjs discovery` (same flags). */
   readonly command?: readonly string[];
 }
@@ -44,12 +46,13 @@ export class DiscoveryProcess {
   static async start(opts: DiscoveryProcessOptions): Promise<DiscoveryProcess> {
     const [h, g, sg, m] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const grpcAddr = opts.grpcAddr ?? `127.0.0.1:${g}`;
+    const httpAddr = opts.httpAddr ?? `127.0.0.1:${h}`;
     const child = spawn(process.execPath, [...(opts.command ?? [BIN, 'discovery']), '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
-      '--httpAddr', `127.0.0.1:${h}`, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`, ...(opts.args ?? [])], {
+      '--httpAddr', httpAddr, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`, ...(opts.args ?? [])], {
       env: { ...process.env, POD_NAME: `istiod-${opts.clusterId}-test`, PILOT_DEBOUNCE_AFTER: '10ms', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new DiscoveryProcess(child, `127.0.0.1:${h}`, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`);
+    return new DiscoveryProcess(child, httpAddr, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`);
   }
 
   /** The child's process id (for /proc CPU and memory readings); undefined if spawning failed. */
