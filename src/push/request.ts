@@ -31,14 +31,6 @@ export function mergePush(a: PushRequest | undefined, b: PushRequest): PushReque
   };
 }
 
-/** The small port registries use to reach the push side (istiod's XDSUpdater). */
-export interface XdsUpdater {
-  /** Services, gateways or config changed: everything must be recomputed. */
-  configChanged(reason: string): void;
-  /** Endpoints of these hostnames changed. */
-  endpointsChanged(hostnames: Iterable<string>): void;
-}
-
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;

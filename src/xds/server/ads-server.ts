@@ -17,7 +17,7 @@ import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
-import type { PreparedResource } from '../protocol/response.ts';
+import { resourcesSize, type PreparedResource } from '../protocol/response.ts';
 import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { Connection, type AdsCall } from './connection.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
@@ -248,8 +248,7 @@ export class AdsServer {
     const view = this.#opts.view();
     const full = this.#generate(conn, watch, view);
     const { resources, names } = endpointPush ? this.#onlyChanged(endpointPush, full.key, full.resources) : full;
-    let size = 0;
-    for (const r of resources) size += r.any.byteLength;
+    const size = resourcesSize(resources);
     if (size > this.#limits.maxResponseBytes) {
       this.#opts.metrics.pushErrors.inc({ type: watch.typeUrl });
       throw new Error(`response for ${watch.typeUrl} is ${size} bytes (limit ${this.#limits.maxResponseBytes})`);
