@@ -1,6 +1,6 @@
 /**
  * Interop with the real istioctl (built from the istio.io/istio Go module by
- * scripts/istioctl-build.sh, cached per machine): `istioctl x proxy-status` with
+ * scripts/istio-build.sh, cached per machine): `istioctl x proxy-status` with
  * ISTIOCTL_XDS_ADDRESS pointed at `isthmus xds-proxy` in front of two real `isthmus discovery`
  * replicas must print the same proxies as our CLI, each once, ISTIOD `<external>`; pointed at one
  * replica's TLS port it lists that replica's proxies under the replica's name.

@@ -1,12 +1,12 @@
 /**
- * `npm run testbed -- build|build-istioctl|up|status|down|demo`: the multi-cluster test bed from the command line.
+ * `npm run testbed -- build|build-istioctl|build-istio|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { ensureBinaries } from './binaries.ts';
-import { ensureIstioctl } from '../interop/istioctl.ts';
+import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
 import { demo } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
 
@@ -51,6 +51,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     .description('build (or find cached) the real istioctl for the interop tests; print its path')
     .action(async () => {
       process.stdout.write(`${await ensureIstioctl(log)}\n`);
+    });
+
+  program.command('build-istio')
+    .description("build (or find cached) istiod's pilot-discovery and Istio's pilot-agent; print their paths")
+    .action(async () => {
+      for (const p of ['pilot-discovery', 'pilot-agent'] as const) process.stdout.write(`${await ensureIstioProgram(p, log)}\n`);
     });
 
   program.command('up')
