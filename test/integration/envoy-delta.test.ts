@@ -174,6 +174,9 @@ async function scenario(t: TestContext, apiType: 'DELTA_GRPC' | 'GRPC', app: str
     return types.length >= 4 && types.every((x) => x.status === 'SYNCED') ? me : undefined;
   });
   t.diagnostic(`${apiType}: syncz ${JSON.stringify(syncz.types)}`);
+  const metrics = await (await fetch(`http://${disc.monitoringAddr}/metrics`)).text();
+  assert.ok(Number(/^pilot_xds (\d+)/m.exec(metrics)?.[1] ?? 0) >= 1, 'the connection is counted in pilot_xds');
+  assert.ok(Number(/^pilot_xds_pushes\{type="type\.googleapis\.com\/envoy\.config\.cluster\.v3\.Cluster"\} (\d+)/m.exec(metrics)?.[1] ?? 0) > 0, 'CDS pushes counted');
 
   const stats = await envoy.stats();
   assert.deepEqual(rejections(stats).filter(([, v]) => v !== 0), [], `no rejected update of any type; Envoy warnings:\n${envoy.grep(/rejected|warning/).slice(-10).join('\n')}`);
