@@ -1,8 +1,9 @@
 /**
  * Real upstream Envoy 1.40 (run as a plain process) against a real `isthmus discovery` on a
  * test-bed API server, once over delta ADS (`DELTA_GRPC`, what pilot-agent uses by default) and
- * once over state-of-the-world ADS (`GRPC`). Envoy connects to the plaintext port 15010 on
- * loopback; the workload certificate it gets over SDS comes from Isthmus's CA (CreateCertificate on
+ * once over state-of-the-world ADS (`GRPC`). Envoy runs in a network namespace of its own (its
+ * 0.0.0.0 listeners never open on the host) and reaches the control plane's plaintext port 15010 on
+ * loopback through a unix-socket bridge; the workload certificate it gets over SDS comes from Isthmus's CA (CreateCertificate on
  * 15012 with the pod's token), as pilot-agent would fetch it. Each run asserts what an operator
  * checks in Envoy's admin: no rejected update of any type, the clusters and listeners present,
  * services and endpoints following the API server, and a restarted Envoy getting its config again.
@@ -17,6 +18,7 @@ import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
 import { ensureEnvoy } from '../../src/testing/envoy/binary.ts';
 import { EnvoyProcess, type EnvoyStats } from '../../src/testing/envoy/process.ts';
 import { SdsServer, requestWorkloadCertificate } from '../../src/testing/envoy/sds.ts';
+import { UnixBridge } from '../../src/testing/envoy/bridge.ts';
 import { poller } from '../../src/testing/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-envoy-'));
@@ -28,6 +30,7 @@ let rootPem = '';
 const envoys: EnvoyProcess[] = [];
 const sdsServers: SdsServer[] = [];
 let current: EnvoyProcess | undefined;
+let xdsBridge: UnixBridge;
 
 const until = poller({
   timeoutMs: 30_000, intervalMs: 100,
@@ -42,6 +45,8 @@ before(async () => {
   await c1.ensureNamespace('sample');
   disc = await DiscoveryProcess.start({ kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', env: { POD_NAMESPACE: 'istio-system' } });
   await disc.ready();
+  const [host, port] = disc.grpcAddr.split(':');
+  xdsBridge = await UnixBridge.open(join(dir, 'xds.sock'), host ?? '127.0.0.1', Number(port));
   rootPem = await until('istio-ca-root-cert in sample', async () => {
     const r = await c1.request('GET', '/api/v1/namespaces/sample/configmaps/istio-ca-root-cert');
     return r.status === 200 ? (JSON.parse(r.body) as { data: Record<string, string> }).data['root-cert.pem'] : undefined;
@@ -51,6 +56,7 @@ before(async () => {
 after(async () => {
   for (const e of envoys) await e.stop();
   for (const s of sdsServers) s.close();
+  await xdsBridge.close();
   await disc.stop();
   await bed.down();
   rmSync(dir, { recursive: true, force: true });
@@ -120,11 +126,10 @@ async function scenario(t: TestContext, apiType: 'DELTA_GRPC' | 'GRPC', app: str
   const cert = await requestWorkloadCertificate(disc.secureGrpcAddr, rootPem, token, 'cluster1');
   const sdsSocket = join(dir, `${app}-sds.sock`);
   sdsServers.push(await SdsServer.start(sdsSocket, cert));
-  const [host, portStr] = disc.grpcAddr.split(':');
   const nodeId = `sidecar~${ip}~${podName}.sample~sample.svc.cluster.local`;
   const start = (instance: string) => EnvoyProcess.start({
     bin: envoyBin, dir, nodeId, nodeCluster: `${app}.sample`, metadata: metadata(podName, app, sa, ip),
-    xds: { host: host ?? '127.0.0.1', port: Number(portStr) }, apiType, sdsSocket, instance,
+    xdsSocket: xdsBridge.path, apiType, sdsSocket, instance,
   });
 
   // The proxy connects before its EndpointSlice exists (real-nodes item 3).
@@ -228,11 +233,10 @@ test('a control-plane restart: delta Envoy reconnects with initial_resource_vers
   const app = 'hello';
   const port = 5000;
   const ip = '10.10.0.5';
-  const [host, portStr] = disc.grpcAddr.split(':');
   const run = async (apiType: 'DELTA_GRPC' | 'GRPC', instance: string) => {
     const e = current = await EnvoyProcess.start({
       bin: envoyBin, dir, nodeId: `sidecar~${ip}~${app}-0.sample~sample.svc.cluster.local`, nodeCluster: `${app}.sample`,
-      metadata: metadata(`${app}-0`, app, app, ip), xds: { host: host ?? '127.0.0.1', port: Number(portStr) }, apiType,
+      metadata: metadata(`${app}-0`, app, app, ip), xdsSocket: xdsBridge.path, apiType,
       sdsSocket: join(dir, `${app}-sds.sock`), instance,
     });
     envoys.push(e);

@@ -1,13 +1,17 @@
 /**
  * Real upstream Envoy as a plain process for tests: a bootstrap like the one pilot-agent writes
- * (ADS to the control plane, SDS from the agent's socket, node id and metadata of a sidecar), admin
- * on loopback, and helpers to read what Envoy accepted (`/stats`, `/clusters`, `/config_dump`).
+ * (ADS to the control plane, SDS from the agent's socket, node id and metadata of a sidecar), and
+ * helpers to read what Envoy accepted (`/stats`, `/clusters`, `/config_dump`).
+ *
+ * Envoy runs in a network namespace of its own (`unshare --net`, root only), so the listeners the
+ * control plane gives it (0.0.0.0:15001, 0.0.0.0:15006, ...) never open on the host. Everything it
+ * talks to is a unix socket: the control plane through a UnixBridge, SDS, and its admin API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { freePort } from '../testbed/procs.ts';
 
 export interface EnvoyOptions {
   readonly bin: string;
@@ -18,8 +22,8 @@ export interface EnvoyOptions {
   /** Envoy's `node.cluster` (pilot-agent: `<app>.<namespace>`). */
   readonly nodeCluster: string;
   readonly metadata: Readonly<Record<string, unknown>>;
-  /** The control plane's plaintext xDS address (`127.0.0.1:<port>`). */
-  readonly xds: { readonly host: string; readonly port: number };
+  /** A unix socket leading to the control plane's plaintext xDS port (see UnixBridge). */
+  readonly xdsSocket: string;
   readonly apiType: 'GRPC' | 'DELTA_GRPC';
   /** The agent's SDS socket (the bootstrap cluster `sds-grpc`). */
   readonly sdsSocket: string;
@@ -29,7 +33,7 @@ export interface EnvoyOptions {
 
 export type EnvoyStats = ReadonlyMap<string, number>;
 
-export function bootstrap(o: EnvoyOptions, adminPort: number): Record<string, unknown> {
+export function bootstrap(o: EnvoyOptions, adminSocket: string): Record<string, unknown> {
   const h2 = {
     'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
       '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
@@ -39,7 +43,7 @@ export function bootstrap(o: EnvoyOptions, adminPort: number): Record<string, un
   const endpoint = (address: Record<string, unknown>) => ({ endpoints: [{ lb_endpoints: [{ endpoint: { address } }] }] });
   return {
     node: { id: o.nodeId, cluster: o.nodeCluster, metadata: o.metadata },
-    admin: { address: { socket_address: { address: '127.0.0.1', port_value: adminPort } } },
+    admin: { address: { pipe: { path: adminSocket } } },
     dynamic_resources: {
       ads_config: {
         api_type: o.apiType, transport_api_version: 'V3', set_node_on_first_message_only: true,
@@ -52,7 +56,7 @@ export function bootstrap(o: EnvoyOptions, adminPort: number): Record<string, un
       clusters: [
         {
           name: 'xds-grpc', type: 'STATIC', connect_timeout: '1s', typed_extension_protocol_options: h2,
-          load_assignment: { cluster_name: 'xds-grpc', ...endpoint({ socket_address: { address: o.xds.host, port_value: o.xds.port } }) },
+          load_assignment: { cluster_name: 'xds-grpc', ...endpoint({ pipe: { path: o.xdsSocket } }) },
         },
         {
           name: 'sds-grpc', type: 'STATIC', connect_timeout: '1s', typed_extension_protocol_options: h2,
@@ -63,22 +67,31 @@ export function bootstrap(o: EnvoyOptions, adminPort: number): Record<string, un
   };
 }
 
-async function adminGet(port: number, path: string): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(5000) });
-  if (!res.ok) throw new Error(`envoy admin ${path}: HTTP ${res.status}`);
-  return res.text();
+async function adminGet(socketPath: string, path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'GET', timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { body += c; });
+      res.on('end', () => { if ((res.statusCode ?? 0) === 200) resolve(body); else reject(new Error(`envoy admin ${path}: HTTP ${res.statusCode}`)); });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => { req.destroy(new Error(`envoy admin ${path}: timeout`)); });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 export class EnvoyProcess {
-  readonly adminPort: number;
+  readonly adminSocket: string;
   readonly started: number;
   readonly #child: ChildProcess;
   readonly #log: string[] = [];
   #exited: Promise<void>;
 
-  private constructor(child: ChildProcess, adminPort: number) {
+  private constructor(child: ChildProcess, adminSocket: string) {
     this.#child = child;
-    this.adminPort = adminPort;
+    this.adminSocket = adminSocket;
     this.started = Date.now();
     const keep = (b: Buffer) => {
       for (const line of b.toString('utf8').split('\n')) if (line) this.#log.push(line);
@@ -90,14 +103,18 @@ export class EnvoyProcess {
   }
 
   static async start(o: EnvoyOptions): Promise<EnvoyProcess> {
-    const adminPort = await freePort();
+    const adminSocket = join(o.dir, `envoy-${o.instance}-admin.sock`);
     const file = join(o.dir, `envoy-${o.instance}.yaml`);
-    writeFileSync(file, stringify(bootstrap(o, adminPort)));
-    const child = spawn(o.bin, [
+    writeFileSync(file, stringify(bootstrap(o, adminSocket)));
+    const child = spawn('unshare', ['--net', '--', o.bin,
       '-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning',
       '--service-node', o.nodeId, '--service-cluster', o.nodeCluster, '--drain-time-s', '1',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
-    return new EnvoyProcess(child, adminPort);
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', () => { resolve(); });
+      child.once('error', (err) => { reject(new Error(`starting Envoy under unshare --net (needs root and util-linux): ${err.message}`)); });
+    });
+    return new EnvoyProcess(child, adminSocket);
   }
 
   logs(lines = 40): string {
@@ -115,7 +132,7 @@ export class EnvoyProcess {
 
   /** Every counter and gauge from `/stats` (`name: value` lines; histograms are skipped). */
   async stats(): Promise<EnvoyStats> {
-    const text = await adminGet(this.adminPort, '/stats');
+    const text = await adminGet(this.adminSocket, '/stats');
     const out = new Map<string, number>();
     for (const line of text.split('\n')) {
       const m = /^([^:]+): (\d+)$/.exec(line);
@@ -126,23 +143,23 @@ export class EnvoyProcess {
 
   /** Names of the clusters Envoy has (active, i.e. warmed). */
   async clusters(): Promise<string[]> {
-    const body = JSON.parse(await adminGet(this.adminPort, '/clusters?format=json')) as { cluster_statuses?: { name: string }[] };
+    const body = JSON.parse(await adminGet(this.adminSocket, '/clusters?format=json')) as { cluster_statuses?: { name: string }[] };
     return (body.cluster_statuses ?? []).map((c) => c.name).sort();
   }
 
   async configDump(resource?: string): Promise<{ configs: Record<string, unknown>[] }> {
-    return JSON.parse(await adminGet(this.adminPort, `/config_dump${resource ? `?resource=${resource}` : ''}`)) as { configs: Record<string, unknown>[] };
+    return JSON.parse(await adminGet(this.adminSocket, `/config_dump${resource ? `?resource=${resource}` : ''}`)) as { configs: Record<string, unknown>[] };
   }
 
   /** Names of active dynamic listeners. */
   async listeners(): Promise<string[]> {
-    const body = JSON.parse(await adminGet(this.adminPort, '/listeners?format=json')) as { listener_statuses?: { name: string }[] };
+    const body = JSON.parse(await adminGet(this.adminSocket, '/listeners?format=json')) as { listener_statuses?: { name: string }[] };
     return (body.listener_statuses ?? []).map((l) => l.name).sort();
   }
 
   /** Load-assignment endpoints of one cluster, as `ip:port`. */
   async endpointsOf(cluster: string): Promise<string[]> {
-    const body = JSON.parse(await adminGet(this.adminPort, '/clusters?format=json')) as {
+    const body = JSON.parse(await adminGet(this.adminSocket, '/clusters?format=json')) as {
       cluster_statuses?: { name: string; host_statuses?: { address?: { socket_address?: { address?: string; port_value?: number } } }[] }[];
     };
     const c = (body.cluster_statuses ?? []).find((s) => s.name === cluster);
