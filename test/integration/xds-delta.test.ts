@@ -29,10 +29,14 @@ const view = (): MeshView => ({
   version: `v${version}`, mesh: { trustDomain: 'cluster.local', domainSuffix: 'cluster.local' },
   services: () => [], service: () => undefined, endpoints: () => [], gateways: () => [], istioGateways: () => [], destinationRules: () => [],
 });
+/** What the proxy at 10.1.0.11 serves itself (its inbound clusters), as a registry would say after its EndpointSlice. */
+let ownPorts: number[] = [];
+const OWNER_IP = '10.1.0.11';
 const pick = (names: readonly string[] | 'wildcard') => [...world.keys()].filter((n) => names === 'wildcard' || names.includes(n));
+const inbound = (ip: string) => (ip === OWNER_IP ? ownPorts.map((p) => `inbound|${p}||`) : []);
 const cds: ResourceGenerator = {
-  typeUrl: CDS, cacheKey: (p) => p.type,
-  generate: (_p, _v, names) => pick(names).map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS', connectTimeout: { seconds: String(world.get(name) ?? 0) } })) })),
+  typeUrl: CDS, cacheKey: (p) => `${p.type}|${inbound(p.ip).join(',')}`,
+  generate: (p, _v, names) => [...pick(names), ...inbound(p.ip).filter((n) => names === 'wildcard' || names.includes(n))].map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS', connectTimeout: { seconds: String(world.get(name) ?? 0) } })) })),
 };
 const eds: ResourceGenerator = {
   typeUrl: EDS, cacheKey: () => '',
@@ -218,4 +222,31 @@ test('debug types are served on the state-of-the-world stream only', async () =>
   const e = await c.failure();
   assert.equal(e.code, status.INVALID_ARGUMENT);
   assert.match(e.details, /StreamAggregatedResources only/);
+});
+
+test('an endpoint-only push re-sends CDS to the proxy whose own endpoints changed, over delta and state of the world', async () => {
+  const node = `sidecar~${OWNER_IP}~owner.sample~sample.svc.cluster.local`;
+  const delta = new DeltaClient(node);
+  delta.send({ typeUrl: CDS });
+  delta.ack(await delta.next());
+  const sotw = new AdsTestClient({ address, nodeId: node, metadata: { NAMESPACE: 'sample', CLUSTER_ID: 'cluster1', PROXY_CONFIG: {} } });
+  closers.push(() => { sotw.close(); });
+  sotw.ack(await sotw.request(CDS));
+  const bystander = new DeltaClient('sidecar~10.1.0.12~other.sample~sample.svc.cluster.local');
+  bystander.send({ typeUrl: CDS });
+  bystander.ack(await bystander.next());
+
+  ownPorts = [8080];
+  version++;
+  ads.push(endpointPush(['owner.sample.svc.cluster.local'], Date.now()));
+  assert.deepEqual(summary(await delta.next()), { sent: ['inbound|8080||'], removed: [] });
+  const full = await sotw.next();
+  assert.equal(full.typeUrl, CDS);
+  assert.ok((full.resources ?? []).some((a) => unpackAny(clusterCodec, a).name === 'inbound|8080||'));
+  await bystander.quiet();
+
+  ownPorts = [];
+  version++;
+  ads.push(endpointPush(['owner.sample.svc.cluster.local'], Date.now()));
+  assert.deepEqual(summary(await delta.next()), { sent: [], removed: ['inbound|8080||'] });
 });
