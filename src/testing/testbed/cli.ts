@@ -1,5 +1,5 @@
 /**
- * `npm run testbed -- build|build-istioctl|build-istio|up|status|down|demo`: the multi-cluster test bed from the command line.
+ * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
 import { Command, CommanderError } from 'commander';
@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { ensureBinaries } from './binaries.ts';
 import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
+import { ensureEnvoy } from '../envoy/binary.ts';
 import { demo } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
 
@@ -57,6 +58,12 @@ export async function run(argv: readonly string[]): Promise<number> {
     .description("build (or find cached) istiod's pilot-discovery and Istio's pilot-agent; print their paths")
     .action(async () => {
       for (const p of ['pilot-discovery', 'pilot-agent'] as const) process.stdout.write(`${await ensureIstioProgram(p, log)}\n`);
+    });
+
+  program.command('build-envoy')
+    .description('fetch (or find cached) the upstream Envoy binary the Envoy integration tests run; print its path')
+    .action(async () => {
+      process.stdout.write(`${await ensureEnvoy(log)}\n`);
     });
 
   program.command('up')

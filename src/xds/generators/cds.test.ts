@@ -82,13 +82,17 @@ test('cds sidecar: HTTP/2 upstream only for HTTP2/GRPC ports', () => {
   assert.equal(cs.get(`outbound|5000||${HW}`)?.typedExtensionProtocolOptions, undefined);
 });
 
-test('cds sidecar: inbound clusters for the proxy\'s own service ports, to 127.0.0.1:<target port>', () => {
+test('cds sidecar: inbound clusters for the proxy\'s own service ports, to the original destination from 127.0.0.6', () => {
   const got = byName(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), 'wildcard'));
   const inbound = [...got.keys()].filter((n) => n.startsWith('inbound|'));
   assert.deepEqual(inbound, ['inbound|17070||']);
   const c = got.get('inbound|17070||');
-  assert.equal(c?.type, 'STATIC');
-  assert.deepEqual(c.loadAssignment?.endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address, { socketAddress: { address: '127.0.0.1', portValue: 17070 } });
+  assert.equal(c?.type, 'ORIGINAL_DST');
+  assert.equal(c.lbPolicy, 'CLUSTER_PROVIDED');
+  assert.equal(c.loadAssignment, undefined);
+  assert.deepEqual(c.upstreamBindConfig, { sourceAddress: { address: '127.0.0.6', portValue: 0 } }, 'istio-iptables lets only 127.0.0.6 reach the pod address without looping');
+  assert.deepEqual(got.get('InboundPassthroughCluster')?.upstreamBindConfig, { sourceAddress: { address: '127.0.0.6', portValue: 0 } });
+  assert.equal(got.get('PassthroughCluster')?.upstreamBindConfig, undefined, 'outbound passthrough keeps the pod\'s own source');
   // Same IP in another cluster is another pod.
   const other = generate(proxy({ ip: '10.1.0.7', cluster: 'cluster2' }), meshView(), 'wildcard').map((r) => r.name);
   assert.ok(!other.some((n) => n.startsWith('inbound|')));

@@ -1,7 +1,7 @@
 /**
  * Envoy Cluster builders shared by the sidecar and gateway CDS generators (Istio's cluster_builder):
  * outbound EDS clusters with Istio's mTLS transport-socket matches, SNI-DNAT clusters for
- * AUTO_PASSTHROUGH gateways, static inbound clusters and the well-known catch-all clusters.
+ * AUTO_PASSTHROUGH gateways, original-destination inbound clusters and the well-known catch-all clusters.
  */
 import type { MeshView } from '../../model/mesh-view.ts';
 import { isHttp2Protocol, type Protocol, type Service, type ServicePort } from '../../model/service.ts';
@@ -94,18 +94,25 @@ export function sniDnatCluster(svc: Service, port: ServicePort, subset: string):
   };
 }
 
-/** `inbound|<port>||`: the local workload on 127.0.0.1:<port>. */
+/**
+ * Where inbound connections to the workload come from. istio-iptables sends every connection the
+ * proxy makes to a non-loopback local address back into the inbound listener (15006) unless its
+ * source is 127.0.0.6, so forwarding to the pod's own address from anything else loops.
+ */
+export const INBOUND_PASSTHROUGH_BIND: NonNullable<T.Cluster['upstreamBindConfig']> = { sourceAddress: { address: '127.0.0.6', portValue: 0 } };
+
+/**
+ * `inbound|<port>||`: the local workload at the connection's original destination (the pod's own
+ * address and the target port, as Istio does since 1.10), from 127.0.0.6 so the capture lets it pass.
+ */
 export function inboundCluster(port: number, protocol: Protocol): T.Cluster {
-  const name = clusterName({ direction: 'inbound', port, subset: '', host: '' });
   return {
-    name,
-    type: 'STATIC',
+    name: clusterName({ direction: 'inbound', port, subset: '', host: '' }),
+    type: 'ORIGINAL_DST',
+    lbPolicy: 'CLUSTER_PROVIDED',
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
-    loadAssignment: {
-      clusterName: name,
-      endpoints: [{ lbEndpoints: [{ endpoint: { address: { socketAddress: { address: '127.0.0.1', portValue: port } } } }] }],
-    },
+    upstreamBindConfig: INBOUND_PASSTHROUGH_BIND,
     ...http2Options(protocol),
   };
 }
@@ -115,10 +122,14 @@ export function blackHoleCluster(): T.Cluster {
   return { name: BLACKHOLE_CLUSTER, type: 'STATIC', connectTimeout: CONNECT_TIMEOUT };
 }
 
-/** Traffic to destinations outside the mesh goes to its original destination. */
+/**
+ * Traffic to destinations outside the mesh goes to its original destination; the inbound
+ * passthrough (`InboundPassthroughCluster`, undeclared ports of the workload) binds to 127.0.0.6.
+ */
 export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): T.Cluster {
   return {
     name,
+    ...(name === INBOUND_PASSTHROUGH_CLUSTER ? { upstreamBindConfig: INBOUND_PASSTHROUGH_BIND } : {}),
     type: 'ORIGINAL_DST',
     lbPolicy: 'CLUSTER_PROVIDED',
     connectTimeout: CONNECT_TIMEOUT,

@@ -20,6 +20,8 @@ import { systemClock, type Clock, type PushRequest } from '../../push/request.ts
 import { resourcesSize, type PreparedResource } from '../protocol/response.ts';
 import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { Connection, type AdsCall } from './connection.ts';
+import { DeltaConnection, type AnyConnection } from './delta-connection.ts';
+import { DeltaStreams, type DeltaCall } from './delta-stream.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
@@ -57,9 +59,9 @@ export class AdsServer {
   readonly #opts: AdsServerOptions;
   readonly #limits: ServerLimits;
   readonly #clock: Clock;
-  readonly #conns = new Set<Connection>();
+  readonly #conns = new Set<AnyConnection>();
   readonly #debouncer: Debouncer;
-  readonly #queue: PushQueue<Connection>;
+  readonly #queue: PushQueue<AnyConnection>;
   readonly #cache = new Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>();
   #cacheVersion = '';
   /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
@@ -68,6 +70,9 @@ export class AdsServer {
   /** Per endpoint push, the filtered load assignments of each full list, computed once. */
   readonly #filtered = new WeakMap<PushRequest, Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>>();
   readonly debug: DebugTypes;
+  readonly #delta: DeltaStreams;
+  /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
+  readonly #proxyKeys = new WeakMap<WatchState, string>();
 
   constructor(opts: AdsServerOptions) {
     this.#opts = opts;
@@ -85,23 +90,30 @@ export class AdsServer {
       controlPlaneVersion: opts.controlPlaneVersion,
       systemNamespace: opts.systemNamespace,
     });
+    this.#delta = new DeltaStreams({
+      log: opts.log, metrics: opts.metrics, limits: this.#limits, clock: this.#clock, identityCheck: opts.identityCheck, generators: opts.generators,
+      view: () => this.#opts.view(),
+      connectionCount: () => this.#conns.size,
+      add: (c) => { this.#conns.add(c); this.#opts.metrics.connections.set(this.#conns.size); },
+      remove: (c) => { this.#conns.delete(c); this.#queue.remove(c); this.#opts.metrics.connections.set(this.#conns.size); },
+      generate: (c, w, view) => this.#generate(c, w, view).resources,
+      computed: (c, w, view) => { this.#noteProxyKey(c, w, view); },
+    });
   }
 
   get limits(): ServerLimits {
     return this.#limits;
   }
 
-  connections(): Connection[] {
+  connections(): AnyConnection[] {
     return [...this.#conns];
   }
 
   /** The gRPC handlers for envoy.service.discovery.v3.AggregatedDiscoveryService. */
-  implementation(authenticate?: (call: AdsCall) => Promise<Identity | undefined>): UntypedServiceImplementation {
+  implementation(authenticate?: (call: AdsCall | DeltaCall) => Promise<Identity | undefined>): UntypedServiceImplementation {
     return {
       StreamAggregatedResources: (call: AdsCall) => { void this.#stream(call, authenticate); },
-      DeltaAggregatedResources: (call: AdsCall) => {
-        call.emit('error', { code: status.UNIMPLEMENTED, details: 'delta xDS is not implemented by isthmus yet; use state-of-the-world ADS (StreamAggregatedResources)' });
-      },
+      DeltaAggregatedResources: (call: DeltaCall) => { void this.#delta.stream(call, authenticate); },
     };
   }
 
@@ -227,7 +239,7 @@ export class AdsServer {
     return sub;
   }
 
-  #generate(conn: Connection, watch: WatchState, view: MeshView): { key: string; resources: readonly PreparedResource[]; names: readonly string[] } {
+  #generate(conn: AnyConnection, watch: WatchState, view: MeshView): { key: string; resources: readonly PreparedResource[]; names: readonly string[] } {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
     if (!gen) return { key: '', resources: [], names: [] };
     if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
@@ -255,6 +267,7 @@ export class AdsServer {
     }
     const nonce = conn.nextNonce(view.version);
     await conn.send({ versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources });
+    this.#noteProxyKey(conn, watch, view);
     recordSent(watch, nonce, view.version, names, new Date(this.#clock.now()));
     this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
     this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
@@ -277,18 +290,39 @@ export class AdsServer {
     for (const c of this.#conns) this.#queue.enqueue(c, req);
   }
 
-  async #pushConnection(conn: Connection, req: PushRequest): Promise<void> {
+  /** Remembers the proxy facts a response was computed from. */
+  #noteProxyKey(conn: AnyConnection, watch: WatchState, view: MeshView): void {
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    if (gen) this.#proxyKeys.set(watch, gen.cacheKey(conn.proxy, view));
+  }
+
+  /**
+   * Whether what a generator reads about this proxy changed since its last response, e.g. its own
+   * endpoints appeared (inbound clusters and listeners), which an endpoint-only push must not miss.
+   */
+  #proxyFactsChanged(conn: AnyConnection, watch: WatchState, view: MeshView): boolean {
+    const before = this.#proxyKeys.get(watch);
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    return before !== undefined && gen !== undefined && gen.cacheKey(conn.proxy, view) !== before;
+  }
+
+  async #pushConnection(conn: AnyConnection, req: PushRequest): Promise<void> {
     if (conn.isClosed()) return;
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
+    const view = this.#opts.view();
     try {
       for (const t of types) {
         const watch = conn.watches.get(t);
         if (!watch || conn.isClosed()) continue;
-        if (req.full) {
-          await this.#respond(conn, watch, undefined);
-        } else if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) {
+        const eds = t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL;
+        const needed = req.full || eds || this.#proxyFactsChanged(conn, watch, view);
+        if (!needed) continue;
+        if (conn instanceof DeltaConnection) {
+          const dw = this.#delta.watchOf(conn, t);
+          if (dw) await this.#delta.respond(conn, dw, false);
+        } else {
           // Endpoint-only push: just the load assignments of the changed hostnames.
-          await this.#respond(conn, watch, req);
+          await this.#respond(conn, watch, !req.full && eds ? req : undefined);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);

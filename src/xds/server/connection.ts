@@ -12,22 +12,24 @@ import type { WatchState } from '../protocol/watch.ts';
 import type { Identity } from './types.ts';
 
 export type AdsCall = ServerDuplexStream<DiscoveryRequest, PreparedResponse>;
+/** What a Connection writes to: a state-of-the-world or a delta ADS call. */
+export type XdsCall<Res> = ServerDuplexStream<unknown, Res>;
 
 let counter = 0;
 
-export class Connection {
+export class Connection<Res = PreparedResponse> {
   readonly conId: string;
   readonly proxy: Proxy;
   readonly identity: Identity | undefined;
   readonly peer: string;
   readonly connectedAt: Date;
   readonly watches = new Map<TypeUrl, WatchState>();
-  readonly #call: AdsCall;
+  readonly #call: XdsCall<Res>;
   #closed = false;
   #writeChain: Promise<void> = Promise.resolve();
   #nonce = 0;
 
-  constructor(call: AdsCall, proxy: Proxy, identity: Identity | undefined, now: Date) {
+  constructor(call: XdsCall<Res>, proxy: Proxy, identity: Identity | undefined, now: Date) {
     this.#call = call;
     this.proxy = proxy;
     this.identity = identity;
@@ -49,13 +51,13 @@ export class Connection {
   }
 
   /** Writes in order; resolves once the message is handed to the transport and the buffer drained. */
-  async send(resp: PreparedResponse): Promise<void> {
+  async send(resp: Res): Promise<void> {
     const next = this.#writeChain.then(() => this.#write(resp));
     this.#writeChain = next.catch(() => undefined);
     return next;
   }
 
-  async #write(resp: PreparedResponse): Promise<void> {
+  async #write(resp: Res): Promise<void> {
     if (this.#closed) throw new Error('connection closed');
     const flushed = this.#call.write(resp);
     if (!flushed) {

@@ -16,6 +16,7 @@ import { structFromJson, timestampFromDate } from '../../proto/wkt.ts';
 import type { PreparedResource, PreparedResponse } from '../protocol/response.ts';
 import { configStatus } from '../protocol/watch.ts';
 import type { Connection } from './connection.ts';
+import type { AnyConnection } from './delta-connection.ts';
 import { XdsStatusError } from './errors.ts';
 
 export function isDebugType(t: string): boolean {
@@ -23,9 +24,9 @@ export function isDebugType(t: string): boolean {
 }
 
 export interface DebugTypesOptions {
-  readonly connections: () => readonly Connection[];
+  readonly connections: () => readonly AnyConnection[];
   /** Current config of one type for a connection (what a push would send now). */
-  readonly currentConfig?: (conn: Connection, typeUrl: TypeUrl) => readonly PreparedResource[];
+  readonly currentConfig?: (conn: AnyConnection, typeUrl: TypeUrl) => readonly PreparedResource[];
   readonly controlPlaneId: string;
   readonly controlPlaneVersion: string;
   readonly systemNamespace: string;
@@ -44,7 +45,7 @@ export class DebugTypes {
   }
 
   /** Late wiring: the server provides its config source after construction. */
-  setCurrentConfig(fn: (conn: Connection, typeUrl: TypeUrl) => readonly PreparedResource[]): void {
+  setCurrentConfig(fn: (conn: AnyConnection, typeUrl: TypeUrl) => readonly PreparedResource[]): void {
     this.#opts = { ...this.#opts, currentConfig: fn };
   }
 
@@ -54,7 +55,7 @@ export class DebugTypes {
   }
 
   /** Proxies the caller may see (system namespace: all; others: their own namespace). */
-  visible(caller: Connection): Connection[] {
+  visible(caller: Connection): AnyConnection[] {
     const ns = caller.identity?.namespace;
     return this.#opts.connections().filter((c) => c !== caller && (ns === undefined || ns === this.#opts.systemNamespace || c.proxy.namespace === ns));
   }
@@ -110,7 +111,7 @@ export class DebugTypes {
 }
 
 /** The ClientConfig istioctl reads: node id `<pod>.<ns>`, CLUSTER_ID/NAMESPACE/ISTIO_VERSION, per-type status. */
-export function clientConfigOf(c: Connection): ClientConfig {
+export function clientConfigOf(c: AnyConnection): ClientConfig {
   const meta: Record<string, string> = {};
   if (c.proxy.clusterId) meta['CLUSTER_ID'] = c.proxy.clusterId;
   if (c.proxy.namespace) meta['NAMESPACE'] = c.proxy.namespace;

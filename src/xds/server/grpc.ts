@@ -3,10 +3,10 @@
  * message sizes, concurrent streams, keepalive enforcement.
  */
 import { Server, type ServerCredentials, type ChannelOptions, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { discoveryRequestCodec, deltaDiscoveryRequestCodec, deltaDiscoveryResponseCodec } from '../../proto/codec.ts';
-import { methodDefinition } from '../../proto/services.ts';
+import { discoveryRequestCodec, deltaDiscoveryRequestCodec } from '../../proto/codec.ts';
 import { ServiceNames } from '../../proto/services.ts';
-import type { DiscoveryRequest } from '../../proto/types.ts';
+import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../proto/types.ts';
+import { encodeDeltaResponse, type PreparedDeltaResponse } from '../protocol/delta-response.ts';
 import { encodeResponse, type PreparedResponse } from '../protocol/response.ts';
 import { parseListenAddress } from '../../debug/server.ts';
 import type { ServerLimits } from './types.ts';
@@ -14,8 +14,8 @@ import type { ServerLimits } from './types.ts';
 const ADS = ServiceNames.ads;
 
 /**
- * ADS whose responses are PreparedResponses (resources already encoded once, shared across
- * streams) rather than message objects.
+ * ADS (state of the world and delta) whose responses are prepared (resources already encoded
+ * once, shared across streams) rather than message objects.
  */
 export const preparedAdsService = {
   StreamAggregatedResources: {
@@ -28,7 +28,16 @@ export const preparedAdsService = {
     responseSerialize: (r: PreparedResponse) => encodeResponse(r),
     responseDeserialize: (): PreparedResponse => { throw new Error('server-side definition: responses are not decoded here'); },
   },
-  DeltaAggregatedResources: methodDefinition(`/${ADS}/DeltaAggregatedResources`, deltaDiscoveryRequestCodec, deltaDiscoveryResponseCodec, true, true),
+  DeltaAggregatedResources: {
+    path: `/${ADS}/DeltaAggregatedResources`,
+    originalName: 'deltaAggregatedResources',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (m: DeltaDiscoveryRequest) => Buffer.from(deltaDiscoveryRequestCodec.encode(m)),
+    requestDeserialize: (b: Buffer) => deltaDiscoveryRequestCodec.decode(b),
+    responseSerialize: (r: PreparedDeltaResponse) => encodeDeltaResponse(r),
+    responseDeserialize: (): PreparedDeltaResponse => { throw new Error('server-side definition: responses are not decoded here'); },
+  },
 } satisfies ServiceDefinition;
 
 export function serverOptions(limits: Pick<ServerLimits, 'maxRequestBytes' | 'maxResponseBytes'>): ChannelOptions {

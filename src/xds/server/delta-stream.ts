@@ -1,0 +1,186 @@
+/**
+ * Incremental ADS (`DeltaAggregatedResources`) over the same generators, cache, push queue and
+ * debounce as the state-of-the-world server: every response is the diff between what the generators
+ * produce now and what the client holds (src/xds/protocol/delta.ts), with each resource's version
+ * a hash of its encoded bytes, so a push carries only what changed plus removals.
+ */
+import { createHash } from 'node:crypto';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import type { Logger } from '../../observability/log.ts';
+import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
+import type { MeshView } from '../../model/mesh-view.ts';
+import { parseProxy } from '../../model/proxy.ts';
+import { structToJson } from '../../proto/wkt.ts';
+import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
+import type { Clock } from '../../push/request.ts';
+import { applyDeltaRequest, deltaDiff, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
+import type { PreparedDeltaResponse } from '../protocol/delta-response.ts';
+import type { PreparedResource } from '../protocol/response.ts';
+import type { XdsCall } from './connection.ts';
+import { DeltaConnection } from './delta-connection.ts';
+import { isDebugType } from './debug-types.ts';
+import { XdsStatusError } from './errors.ts';
+import type { XdsMetrics } from './metrics.ts';
+import type { GeneratorLookup, Identity, ServerLimits } from './types.ts';
+
+export type DeltaCall = XdsCall<PreparedDeltaResponse>;
+
+/** What the ADS server lends the delta streams: its limits, connection set and resource cache. */
+export interface DeltaHost {
+  readonly log: Logger;
+  readonly metrics: XdsMetrics;
+  readonly limits: ServerLimits;
+  readonly clock: Clock;
+  readonly identityCheck: boolean;
+  readonly generators: GeneratorLookup;
+  view(): MeshView;
+  connectionCount(): number;
+  add(conn: DeltaConnection): void;
+  remove(conn: DeltaConnection): void;
+  /** Every resource the watch's subscription covers, from the shared per-class cache. */
+  generate(conn: DeltaConnection, watch: DeltaWatch, view: MeshView): readonly PreparedResource[];
+  /** Called for every response computed (sent or empty), so pushes can tell when proxy facts change. */
+  computed(conn: DeltaConnection, watch: DeltaWatch, view: MeshView): void;
+}
+
+/** Per-resource versions: a hash of the encoded bytes, memoized per (shared) byte array. */
+const versions = new WeakMap<Uint8Array, string>();
+
+export function resourceVersion(any: Uint8Array): string {
+  let v = versions.get(any);
+  if (v === undefined) {
+    v = createHash('sha256').update(any).digest('base64url').slice(0, 22);
+    versions.set(any, v);
+  }
+  return v;
+}
+
+export class DeltaStreams {
+  readonly #host: DeltaHost;
+
+  constructor(host: DeltaHost) {
+    this.#host = host;
+  }
+
+  /** Serves one DeltaAggregatedResources call. */
+  async stream(call: DeltaCall, authenticate: ((call: DeltaCall) => Promise<Identity | undefined>) | undefined): Promise<void> {
+    const host = this.#host;
+    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
+    if (host.connectionCount() >= host.limits.maxConnections) { fail(status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${host.limits.maxConnections})`); return; }
+    let identity: Identity | undefined;
+    try {
+      identity = await authenticate?.(call);
+    } catch (err) {
+      host.log.warn('delta xDS stream refused: authentication failed', { peer: call.getPeer(), reason: errorMessage(err) });
+      fail(status.UNAUTHENTICATED, 'authentication failure');
+      return;
+    }
+    let conn: DeltaConnection | undefined;
+    let chain: Promise<void> = Promise.resolve();
+    const close = () => {
+      if (!conn || conn.isClosed()) return;
+      conn.markClosed();
+      host.remove(conn);
+      host.log.info('ADS (delta): disconnected', { conId: conn.conId });
+    };
+    call.on('data', (req: DeltaDiscoveryRequest) => {
+      chain = chain.then(async () => {
+        if (conn?.isClosed()) return;
+        try {
+          if (!conn) {
+            conn = this.#connect(call, req, identity);
+            if (!conn) return;
+          }
+          await this.#onRequest(conn, req);
+        } catch (err) {
+          const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
+          host.log.warn('ADS (delta): request failed', { conId: conn?.conId, error: errorMessage(err) });
+          close();
+          fail(code, errorMessage(err));
+        }
+      });
+    });
+    call.on('end', () => { close(); call.end(); });
+    call.on('cancelled', close);
+    call.on('error', close);
+    call.on('close', close);
+  }
+
+  #connect(call: DeltaCall, req: DeltaDiscoveryRequest, identity: Identity | undefined): DeltaConnection | undefined {
+    const host = this.#host;
+    const node = req.node;
+    if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DeltaDiscoveryRequest on a stream must carry node.id');
+    const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
+    const proxy = parseProxy(node.id, metadata);
+    if (identity && host.identityCheck && proxy.namespace !== identity.namespace) {
+      host.log.warn('delta xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
+      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${proxy.namespace}` });
+      return undefined;
+    }
+    const conn = new DeltaConnection(call, proxy, identity, new Date(host.clock.now()));
+    host.add(conn);
+    host.log.info('ADS (delta): new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });
+    return conn;
+  }
+
+  async #onRequest(conn: DeltaConnection, req: DeltaDiscoveryRequest): Promise<void> {
+    const host = this.#host;
+    const t = parseTypeUrl(req.typeUrl ?? '');
+    const subscribe = req.resourceNamesSubscribe ?? [];
+    const unsubscribe = req.resourceNamesUnsubscribe ?? [];
+    const initial = req.initialResourceVersions ?? {};
+    const count = subscribe.length + unsubscribe.length + Object.keys(initial).length;
+    if (count > host.limits.maxResourceNames) throw new XdsStatusError(status.INVALID_ARGUMENT, `delta request for ${t} names ${count} resources (limit ${host.limits.maxResourceNames})`);
+    if (isDebugType(t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `debug type ${t} is served on StreamAggregatedResources only`);
+    const existing = conn.deltaWatches.get(t);
+    if (!existing && conn.deltaWatches.size >= host.limits.maxWatchedTypes) throw new XdsStatusError(status.INVALID_ARGUMENT, `too many watched types (limit ${host.limits.maxWatchedTypes})`);
+    if (!host.generators(conn.proxy, t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
+    const view = {
+      subscribe, unsubscribe, initialVersions: initial,
+      ...(req.responseNonce ? { responseNonce: req.responseNonce } : {}),
+      ...(req.errorDetail ? { errorMessage: req.errorDetail.message ?? '' } : {}),
+    };
+    const { watch, decision } = applyDeltaRequest(existing, t, view, new Date(host.clock.now()));
+    if (!existing) {
+      conn.deltaWatches.set(t, watch);
+      conn.watches.set(t, watch);
+    }
+    if (decision.ack === 'nack') {
+      host.metrics.rejects.inc({ type: t });
+      host.log.warn('ADS (delta): NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
+    }
+    if (decision.respond) await this.respond(conn, watch, decision.ack === 'initial');
+  }
+
+  /**
+   * Sends what changed for one watched type. `always`: answer even when nothing changed (the first
+   * request of a type, so the client's initial fetch completes).
+   */
+  async respond(conn: DeltaConnection, watch: DeltaWatch, always: boolean): Promise<void> {
+    const host = this.#host;
+    const started = host.clock.now();
+    const view = host.view();
+    const current: VersionedResource[] = host.generate(conn, watch, view).map((r) => ({ name: r.name, any: r.any, version: resourceVersion(r.any) }));
+    const diff = deltaDiff(watch, current);
+    host.computed(conn, watch, view);
+    if (isEmptyDiff(diff) && !always) return;
+    let size = 0;
+    for (const r of diff.resources) size += r.any.byteLength;
+    if (size > host.limits.maxResponseBytes) {
+      host.metrics.pushErrors.inc({ type: watch.typeUrl });
+      throw new Error(`delta response for ${watch.typeUrl} is ${size} bytes (limit ${host.limits.maxResponseBytes})`);
+    }
+    const nonce = conn.nextNonce(view.version);
+    // Recorded before the write so that a push computed meanwhile diffs against what is on its way.
+    recordDeltaSent(watch, nonce, view.version, diff, new Date(host.clock.now()));
+    await conn.send({ systemVersionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources: diff.resources, removedResources: diff.removed });
+    host.metrics.pushes.inc({ type: watch.typeUrl });
+    host.metrics.pushTime.observe({ type: watch.typeUrl }, (host.clock.now() - started) / 1000);
+  }
+
+  /** The delta watch of a type, if the connection watches it. */
+  watchOf(conn: DeltaConnection, t: TypeUrl): DeltaWatch | undefined {
+    return conn.deltaWatches.get(t);
+  }
+}
