@@ -5,6 +5,7 @@
  */
 import { status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
+import { AggregatedLog } from '../../observability/log-limiter.ts';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
@@ -19,11 +20,13 @@ import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
 import { resourcesSize, type PreparedResource } from '../protocol/response.ts';
 import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
+import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
+import { StreamCaps } from './stream-caps.ts';
 import { Connection, type AdsCall } from './connection.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
 
 export interface AdsServerOptions {
   readonly generators: GeneratorLookup;
@@ -36,6 +39,8 @@ export interface AdsServerOptions {
   readonly debounceAfterMs: number;
   readonly debounceMaxMs: number;
   readonly pushThrottle: number;
+  /** PILOT_XDS_SEND_TIMEOUT: a stream whose proxy reads nothing for this long is ended; 0 disables. */
+  readonly sendTimeoutMs?: number;
   readonly clock?: Clock;
   readonly log: Logger;
   readonly metrics: XdsMetrics;
@@ -68,13 +73,18 @@ export class AdsServer {
   /** Per endpoint push, the filtered load assignments of each full list, computed once. */
   readonly #filtered = new WeakMap<PushRequest, Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>>();
   readonly debug: DebugTypes;
+  readonly #caps: StreamCaps;
+  readonly #refusals: AggregatedLog;
 
   constructor(opts: AdsServerOptions) {
     this.#opts = opts;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#clock = opts.clock ?? systemClock;
     this.#debouncer = new Debouncer({ afterMs: opts.debounceAfterMs, maxMs: opts.debounceMaxMs, clock: this.#clock }, (r) => { this.#fanOut(r); });
-    this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r));
+    // Pushes never wait for a proxy to read (see Connection.park); the slot timeout is a second bound.
+    this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r), { slotTimeoutMs: 5_000 });
+    this.#caps = new StreamCaps(this.#limits.maxStreamsPerConnection, this.#limits.maxStreamsPerIdentity);
+    this.#refusals = new AggregatedLog(opts.log);
     this.debug = new DebugTypes({
       connections: () => this.connections(),
       currentConfig: (conn, t) => {
@@ -122,19 +132,47 @@ export class AdsServer {
   }
 
   async #stream(call: AdsCall, authenticate: ((call: AdsCall) => Promise<Identity | undefined>) | undefined): Promise<void> {
-    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
-    if (this.#conns.size >= this.#limits.maxConnections) { fail(status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${this.#limits.maxConnections})`); return; }
+    // Details go to the caller: never more than a bounded message.
+    const fail = (code: status, details: string) => { call.emit('error', { code, details: details.length > 1024 ? `${details.slice(0, 1024)}...` : details } satisfies Partial<ServiceError>); };
+    const refuse = (reason: string, code: status, details: string, msg: string, fields: Record<string, string | number | undefined>) => {
+      this.#opts.metrics.streamsRefused.inc({ reason });
+      this.#refusals.warn(msg, { peer: call.getPeer(), ...fields });
+      fail(code, details);
+    };
+    if (this.#conns.size >= this.#limits.maxConnections) { refuse('connections', status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${this.#limits.maxConnections})`, 'xDS stream refused: connection limit', {}); return; }
+    const peer = call.getPeer();
+    const slot = this.#caps.open(peer);
+    if (!slot) {
+      refuse('per_connection', status.RESOURCE_EXHAUSTED, `too many ADS streams on one connection (limit ${this.#limits.maxStreamsPerConnection}, ISTHMUS_XDS_MAX_STREAMS_PER_CONNECTION)`, 'xDS stream refused: too many streams on one connection', { limit: this.#limits.maxStreamsPerConnection });
+      return;
+    }
+    let released = false;
+    const release = () => { if (!released) { released = true; slot.release(); } };
+    call.once('close', release);
+    call.once('cancelled', release);
+    call.once('error', release);
+    call.once('finish', release);
     let identity: Identity | undefined;
     try {
       identity = await authenticate?.(call);
     } catch (err) {
-      this.#opts.log.warn('xDS stream refused: authentication failed', { peer: call.getPeer(), reason: errorMessage(err) });
-      fail(status.UNAUTHENTICATED, 'authentication failure');
+      release();
+      refuse('authentication', status.UNAUTHENTICATED, 'authentication failure', 'xDS stream refused: authentication failed', { reason: errorMessage(err) });
+      return;
+    }
+    if (identity && !slot.claim(`${identity.cluster}/${identity.spiffe}`)) {
+      release();
+      refuse('per_identity', status.RESOURCE_EXHAUSTED, `too many ADS streams for ${identity.spiffe} (limit ${this.#limits.maxStreamsPerIdentity}, ISTHMUS_XDS_MAX_STREAMS_PER_IDENTITY)`, 'xDS stream refused: too many streams for one identity', { identity: identity.spiffe, cluster: identity.cluster, limit: this.#limits.maxStreamsPerIdentity });
       return;
     }
     let conn: Connection | undefined;
     let chain: Promise<void> = Promise.resolve();
+    // Requests waiting behind the one being handled: past a few, stop reading the stream (HTTP/2 flow
+    // control then slows the client) instead of queueing without bound.
+    let backlog = 0;
+    let paused = false;
     const close = () => {
+      release();
       if (!conn || conn.isClosed()) return;
       conn.markClosed();
       this.#conns.delete(conn);
@@ -143,19 +181,26 @@ export class AdsServer {
       this.#opts.log.info('ADS: disconnected', { conId: conn.conId });
     };
     call.on('data', (req: DiscoveryRequest) => {
+      backlog++;
+      if (backlog >= 16 && !paused) { paused = true; call.pause(); }
       chain = chain.then(async () => {
-        if (conn?.isClosed()) return;
         try {
+          if (conn?.isClosed() || released) return;
           if (!conn) {
             conn = this.#connect(call, req, identity);
-            if (!conn) return;
+            if (!conn) { release(); return; }
           }
           await this.#onRequest(conn, req);
         } catch (err) {
+          if (conn?.isClosed()) return;
           const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
-          this.#opts.log.warn('ADS: request failed', { conId: conn?.conId, error: errorMessage(err) });
+          if (conn) this.#opts.log.warn('ADS: request failed', { conId: conn.conId, error: errorMessage(err) });
+          else this.#refusals.warn('ADS: first request refused', { peer, error: errorMessage(err) });
           close();
           fail(code, errorMessage(err));
+        } finally {
+          backlog--;
+          if (paused && backlog < 8) { paused = false; call.resume(); }
         }
       });
     });
@@ -169,13 +214,25 @@ export class AdsServer {
     const node = req.node;
     if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
+    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
+    if (problem !== undefined) {
+      this.#opts.metrics.streamsRefused.inc({ reason: 'node' });
+      throw new XdsStatusError(status.INVALID_ARGUMENT, problem);
+    }
     const proxy = parseProxy(node.id, metadata);
     if (identity && this.#opts.identityCheck && proxy.namespace !== identity.namespace) {
-      this.#opts.log.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
-      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${proxy.namespace}` });
+      this.#opts.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
+      this.#refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
+      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
       return undefined;
     }
-    const conn = new Connection(call, proxy, identity, new Date(this.#clock.now()));
+    const conn: Connection = new Connection(call, proxy, identity, new Date(this.#clock.now()), {
+      timeoutMs: this.#opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+      onTimeout: (stalledMs, unflushed) => {
+        this.#opts.metrics.writeTimeouts.inc();
+        this.#opts.log.warn('ADS: send timeout, closing the stream (the proxy reads nothing)', { conId: conn.conId, peer: conn.peer, stalledMs, unflushed });
+      },
+    });
     this.#conns.add(conn);
     this.#opts.metrics.connections.set(this.#conns.size);
     this.#opts.log.info('ADS: new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });
@@ -204,7 +261,7 @@ export class AdsServer {
       this.#opts.metrics.rejects.inc({ type: t });
       this.#opts.log.warn('ADS: NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
     }
-    if (decision.respond) await this.#respond(conn, watch, undefined);
+    if (decision.respond) await this.#respond(conn, watch, undefined, 'request');
   }
 
   #subscriptionKey(sub: Subscription): string {
@@ -242,8 +299,12 @@ export class AdsServer {
     return { key, ...out };
   }
 
-  /** Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts. */
-  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined): Promise<void> {
+  /**
+   * Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts.
+   * A `push` hands the response over without waiting; a `request` answer waits (bounded) for earlier
+   * responses to be read, so a client that sends without reading cannot make us buffer without bound.
+   */
+  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request'): Promise<void> {
     const started = this.#clock.now();
     const view = this.#opts.view();
     const full = this.#generate(conn, watch, view);
@@ -254,7 +315,9 @@ export class AdsServer {
       throw new Error(`response for ${watch.typeUrl} is ${size} bytes (limit ${this.#limits.maxResponseBytes})`);
     }
     const nonce = conn.nextNonce(view.version);
-    await conn.send({ versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources });
+    const resp = { versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources };
+    if (mode === 'push') conn.write(resp);
+    else await conn.send(resp);
     recordSent(watch, nonce, view.version, names, new Date(this.#clock.now()));
     this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
     this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
@@ -279,16 +342,22 @@ export class AdsServer {
 
   async #pushConnection(conn: Connection, req: PushRequest): Promise<void> {
     if (conn.isClosed()) return;
+    if (conn.sendBusy) {
+      // The proxy has not read the previous responses yet: keep this push (merged) for when it has,
+      // and give the slot to the next proxy now.
+      conn.park(req, (r) => { this.#queue.enqueue(conn, r); });
+      return;
+    }
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
     try {
       for (const t of types) {
         const watch = conn.watches.get(t);
         if (!watch || conn.isClosed()) continue;
         if (req.full) {
-          await this.#respond(conn, watch, undefined);
+          await this.#respond(conn, watch, undefined, 'push');
         } else if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) {
           // Endpoint-only push: just the load assignments of the changed hostnames.
-          await this.#respond(conn, watch, req);
+          await this.#respond(conn, watch, req, 'push');
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);
