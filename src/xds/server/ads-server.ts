@@ -230,7 +230,7 @@ export class AdsServer {
       timeoutMs: this.#opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
       onTimeout: (stalledMs, unflushed) => {
         this.#opts.metrics.writeTimeouts.inc();
-        this.#opts.log.warn('ADS: send timeout, closing the stream (the proxy reads nothing)', { conId: conn.conId, peer: conn.peer, stalledMs, unflushed });
+        this.#refusals.warn('ADS: send timeout, closing the stream (the proxy reads nothing)', { conId: conn.conId, peer: conn.peer, stalledMs, unflushed });
       },
     });
     this.#conns.add(conn);
