@@ -27,12 +27,14 @@ export interface RawStream {
 
 export interface Http2Target {
   readonly address: string;
-  readonly rootPem: string;
+  /** The root to trust over TLS; absent: plaintext (15010). */
+  readonly rootPem?: string;
   readonly servername?: string;
 }
 
 export async function openSession(t: Http2Target): Promise<ClientHttp2Session> {
-  const session = connect(`https://${t.address}`, { ca: t.rootPem, servername: t.servername ?? 'istiod.istio-system.svc' });
+  const session = t.rootPem === undefined ? connect(`http://${t.address}`)
+    : connect(`https://${t.address}`, { ca: t.rootPem, servername: t.servername ?? 'istiod.istio-system.svc' });
   await new Promise<void>((resolve, reject) => {
     session.once('connect', () => { resolve(); });
     session.once('error', reject);
