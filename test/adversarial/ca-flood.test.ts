@@ -153,9 +153,13 @@ test('junk tokens cost the API servers ~0 TokenReviews; real tokens of both clus
     junk.push({ kind: 'forged issuer', headers: { authorization: `Bearer ${c2.signToken(claims('https://attacker.example', { jti: rnd }))}`, clusterid: 'cluster2' } });
   }
   const [r1, r2] = [await tokenReviews(c1), await tokenReviews(c2)];
+  const [ours0, local0] = [await discoveryMetric('isthmus_token_review_count'), await discoveryMetric('isthmus_token_refused_locally_count')];
   const codes = await burst(junk.map((j) => j.headers));
   const [d1, d2] = [(await tokenReviews(c1)) - r1, (await tokenReviews(c2)) - r2];
-  t.diagnostic(`${junk.length} junk tokens (${[...new Set(junk.map((j) => j.kind))].join(', ')}) -> TokenReviews: cluster1 +${d1}, cluster2 +${d2}`);
+  const [ours, local] = [(await discoveryMetric('isthmus_token_review_count')) - ours0, (await discoveryMetric('isthmus_token_refused_locally_count')) - local0];
+  t.diagnostic(`${junk.length} junk tokens (${[...new Set(junk.map((j) => j.kind))].join(', ')}) -> TokenReviews: cluster1 +${d1}, cluster2 +${d2}; discovery: isthmus_token_review_count +${ours}, isthmus_token_refused_locally_count +${local}`);
+  assert.equal(ours, d1 + d2, 'discovery counts the reviews the API servers counted');
+  assert.equal(local + ours, junk.length, 'every other junk token was refused locally');
   assert.ok(codes.every((c) => c === status.UNAUTHENTICATED), 'every junk token is refused');
   // At most one probe review per cluster per 5 s for an issuer the cluster does not use.
   assert.ok(d1 + d2 <= 4, `~0 TokenReviews for ${junk.length} junk tokens, got ${d1 + d2}`);
