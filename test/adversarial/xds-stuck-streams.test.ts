@@ -27,7 +27,7 @@ import { openSession, stuckStream, type RawStream } from './xds-h2.ts';
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-adv-stuck-'));
 const HOST = 'helloworld.sample.svc.cluster.local';
 const EDS_NAME = `outbound|5000||${HOST}`;
-const SEND_TIMEOUT_S = 20;
+const SEND_TIMEOUT_S = 30;
 const PER_IDENTITY = 150;
 let bed: Testbed;
 let c1: TestbedCluster;
