@@ -43,14 +43,15 @@ export class IdentityPlane {
   constructor(opts: IdentityOptions) {
     this.#opts = opts;
     this.store = new CaStore({ client: opts.localClient, namespace: opts.systemNamespace, trustDomain: opts.trustDomain, log: opts.log.scope('ca-store') });
-    this.reviewer = new TokenReviewer({ audiences: opts.tokenAudiences });
+    const caM = caMetrics(opts.metrics);
+    this.reviewer = new TokenReviewer({ audiences: opts.tokenAudiences, onReview: (cluster) => { caM.tokenReviews.inc({ cluster }); }, onRefusedLocally: (reason) => { caM.tokensRefusedLocally.inc({ reason }); } });
     this.authn = new AuthenticatorChain([
       new ClientCertAuthenticator({ issuers: () => this.store.issuerCertsPem(), trustDomains: [opts.trustDomain], localClusterId: opts.localClusterId }),
       new KubeJwtAuthenticator({ clusters: opts.clusters, reviewer: this.reviewer, trustDomain: opts.trustDomain }),
     ]);
     this.ca = new CaService({
       authenticate: (c) => this.authn.authenticate(c), authority: bundleAuthority(() => this.store.current()),
-      trustDomains: [opts.trustDomain], log: opts.log.scope('ca'), metrics: caMetrics(opts.metrics),
+      trustDomains: [opts.trustDomain], log: opts.log.scope('ca'), metrics: caM,
     });
   }
 

@@ -16,13 +16,37 @@ export interface Logger {
 
 const ORDER: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
+/** Longest field value written; longer values are cut (a caller must not be able to write 100 KB lines). */
+export const MAX_FIELD_CHARS = 2048;
+
+/** `s` cut to `max` characters, saying how much was cut. */
+export function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}...(${s.length - max} more chars)`;
+}
+
+/**
+ * One field value as written: cut to MAX_FIELD_CHARS, and quoted as JSON (which escapes NUL, newlines
+ * and every other control character) when it holds spaces, quotes, '=' or control characters, so one
+ * entry is always one line.
+ */
+export function formatValue(v: string): string {
+  const s = truncate(v, MAX_FIELD_CHARS);
+  // eslint-disable-next-line no-control-regex
+  return /[\s"=\u0000-\u001f\u007f-\u009f\u2028\u2029]/.test(s) ? JSON.stringify(s).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : s;
+}
+
+/** The message: cut and with control characters escaped (messages may embed what a caller sent). */
+function formatMessage(msg: string): string {
+  // eslint-disable-next-line no-control-regex
+  return truncate(msg, 4 * MAX_FIELD_CHARS).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
 function format(fields: LogFields | undefined): string {
   if (!fields) return '';
   let out = '';
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined) continue;
-    const s = String(v);
-    out += ` ${k}=${/[\s"=]/.test(s) ? JSON.stringify(s) : s}`;
+    out += ` ${k}=${formatValue(String(v))}`;
   }
   return out;
 }
@@ -30,7 +54,7 @@ function format(fields: LogFields | undefined): string {
 export function streamLogger(scope: string, level: LogLevel = 'info', write: (line: string) => void = (l) => { process.stderr.write(l); }): Logger {
   const at = (lvl: LogLevel) => (msg: string, fields?: LogFields) => {
     if (ORDER[lvl] < ORDER[level]) return;
-    write(`${new Date().toISOString()} ${lvl} ${scope} ${msg}${format(fields)}\n`);
+    write(`${new Date().toISOString()} ${lvl} ${scope} ${formatMessage(msg)}${format(fields)}\n`);
   };
   return {
     debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'),

@@ -97,3 +97,25 @@ test('push queue: one pending push per connection, bounded concurrency', async (
   assert.deepEqual(seen.filter((s) => s.conn === 'p3').map((s) => s.hosts), [['a', 'b']], 'p3 merged while waiting');
   assert.deepEqual(seen.filter((s) => s.conn === 'p1').map((s) => s.hosts), [['a'], ['c', 'd']], 'p1 got one merged push after its running one');
 });
+
+test('a push that outlives the slot timeout gives its slot back; its connection still gets one push at a time', async () => {
+  const started: string[] = [];
+  let releaseStuck: () => void = () => undefined;
+  const q = new PushQueue<string>(1, (c) => {
+    started.push(c);
+    if (c === 'stuck' && started.length === 1) return new Promise<void>((r) => { releaseStuck = r; });
+    return Promise.resolve();
+  }, { slotTimeoutMs: 30 });
+  q.enqueue('stuck', endpointPush(['a'], 0));
+  q.enqueue('healthy', endpointPush(['a'], 0));
+  assert.deepEqual(started, ['stuck']);
+  assert.equal(q.busySlots, 1);
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(started, ['stuck', 'healthy'], 'the healthy connection was pushed while the stuck push still runs');
+  q.enqueue('stuck', endpointPush(['b'], 0));
+  await new Promise((r) => setTimeout(r, 60));
+  assert.deepEqual(started, ['stuck', 'healthy'], 'no second push to a connection whose push is still running');
+  releaseStuck();
+  await q.drained();
+  assert.deepEqual(started, ['stuck', 'healthy', 'stuck']);
+});

@@ -2,6 +2,10 @@
  * Per-connection push queue: at most one pending push per connection (a new request merges into
  * the pending one), at most `concurrency` pushes running at once (istiod's PILOT_PUSH_THROTTLE).
  * A connection whose push is running gets at most one more, merged, after it.
+ *
+ * A push that runs longer than `slotTimeoutMs` gives its slot back (the connection stays marked as
+ * running until the push settles, so it never gets two at once): one stuck connection can never hold
+ * a slot that other connections need.
  */
 import { mergePush, type PushRequest } from './request.ts';
 
@@ -13,11 +17,20 @@ export class PushQueue<C> {
   readonly #pending = new Map<C, PushRequest>();
   readonly #order: C[] = [];
   readonly #running = new Set<C>();
+  /** Running pushes that still hold a slot (a subset of #running). */
+  #slots = 0;
+  readonly #slotTimeoutMs: number;
   #idle: (() => void)[] = [];
 
-  constructor(concurrency: number, work: PushWork<C>) {
+  constructor(concurrency: number, work: PushWork<C>, opts: { readonly slotTimeoutMs?: number } = {}) {
     this.#concurrency = Math.max(1, concurrency);
     this.#work = work;
+    this.#slotTimeoutMs = opts.slotTimeoutMs ?? 0;
+  }
+
+  /** Pushes holding a slot now. */
+  get busySlots(): number {
+    return this.#slots;
   }
 
   enqueue(conn: C, req: PushRequest): void {
@@ -45,14 +58,28 @@ export class PushQueue<C> {
   }
 
   #pump(): void {
-    while (this.#running.size < this.#concurrency) {
+    while (this.#slots < this.#concurrency) {
       const conn = this.#order.shift();
       if (conn === undefined) break;
       const req = this.#pending.get(conn);
       if (!req) continue;
       this.#pending.delete(conn);
       this.#running.add(conn);
+      this.#slots++;
+      let holding = true;
+      const release = () => {
+        if (!holding) return;
+        holding = false;
+        this.#slots--;
+      };
+      let timer: NodeJS.Timeout | undefined;
+      if (this.#slotTimeoutMs > 0) {
+        timer = setTimeout(() => { release(); this.#pump(); }, this.#slotTimeoutMs);
+        timer.unref();
+      }
       void this.#work(conn, req).catch(() => undefined).finally(() => {
+        if (timer) clearTimeout(timer);
+        release();
         this.#running.delete(conn);
         // Anything that arrived while this push ran goes to the back of the line.
         if (this.#pending.has(conn)) this.#order.push(conn);

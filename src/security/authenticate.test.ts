@@ -43,7 +43,9 @@ test('the kube JWT authenticator builds the SPIFFE id from the reviewed token in
   } as unknown as KubeClient;
   const auth = new KubeJwtAuthenticator({ clusters: { ...clusters, client: (id) => (id === 'cluster2' ? client : undefined) }, reviewer: new TokenReviewer(), trustDomain: 'example.org' });
   assert.equal(await auth.authenticate(callWith({})), undefined, 'no token: not applicable');
-  assert.deepEqual(await auth.authenticate(callWith({ authorization: 'Bearer t', clusterid: 'cluster2' })),
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const token = `${enc({ alg: 'RS256' })}.${enc({ iss: 'https://cluster2.example', aud: ['istio-ca'] })}.c2ln`;
+  assert.deepEqual(await auth.authenticate(callWith({ authorization: `Bearer ${token}`, clusterid: 'cluster2' })),
     { namespace: 'sample', serviceAccount: 'sleep', cluster: 'cluster2', spiffe: 'spiffe://example.org/ns/sample/sa/sleep' });
 });
 

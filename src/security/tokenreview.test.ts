@@ -6,9 +6,11 @@ import { identityFromReview, TokenReviewer, unverifiedExpiryMs, type TokenReview
 
 const SA_USER = { username: 'system:serviceaccount:sample:sleep', groups: ['system:serviceaccounts', 'system:serviceaccounts:sample', 'system:authenticated'] };
 
+const ISSUER = 'https://c.testbed.example';
+
 function jwt(claims: Record<string, unknown>): string {
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  return `${enc({ alg: 'ES256' })}.${enc(claims)}.sig`;
+  return `${enc({ alg: 'ES256' })}.${enc({ iss: ISSUER, ...claims })}.sig`;
 }
 
 /** A KubeClient stand-in that answers TokenReviews from a script and records the requests. */
@@ -16,6 +18,7 @@ function fakeClient(answer: (body: { spec: { token: string; audiences: string[] 
   const calls: { spec: { token: string; audiences: string[] } }[] = [];
   const client = {
     request: (_m: string, path: string, body: { spec: { token: string; audiences: string[] } }) => {
+      if (path === '/.well-known/openid-configuration') return Promise.resolve({ issuer: ISSUER });
       assert.equal(path, '/apis/authentication.k8s.io/v1/tokenreviews');
       calls.push(body);
       const a = answer(body);
@@ -68,15 +71,16 @@ test('refusals are cached briefly, transport failures not at all, and concurrent
   let mode: 'refuse' | 'down' | 'ok' = 'refuse';
   const { client, calls } = fakeClient(() => (mode === 'down' ? new Error('connect ECONNREFUSED') : mode === 'refuse' ? { authenticated: false } : { authenticated: true, user: SA_USER }));
   const r = new TokenReviewer({ now: () => now, negativeTtlMs: 1000, audiences: ['aud-x'] });
-  await assert.rejects(r.review(client, 'c', 't1'));
-  await assert.rejects(r.review(client, 'c', 't1'));
+  const t1 = jwt({ aud: ['aud-x'] });
+  await assert.rejects(r.review(client, 'c', t1));
+  await assert.rejects(r.review(client, 'c', t1));
   assert.equal(calls.length, 1);
   assert.deepEqual(calls[0]?.spec.audiences, ['aud-x']);
   now += 1001;
   mode = 'down';
-  await assert.rejects(r.review(client, 'c', 't1'), /TokenReview on cluster c failed: connect ECONNREFUSED/);
+  await assert.rejects(r.review(client, 'c', t1), /TokenReview on cluster c failed: connect ECONNREFUSED/);
   mode = 'ok';
-  const [a, b] = await Promise.all([r.review(client, 'c', 't1'), r.review(client, 'c', 't1')]);
+  const [a, b] = await Promise.all([r.review(client, 'c', t1), r.review(client, 'c', t1)]);
   assert.deepEqual(a, b);
   assert.equal(calls.length, 3, 'down was not cached; the two concurrent reviews made one call');
   await assert.rejects(r.review(client, 'c', ''), /empty bearer token/);
@@ -88,4 +92,41 @@ test('unverifiedExpiryMs reads exp without trusting anything else', () => {
   assert.equal(unverifiedExpiryMs(jwt({})), undefined);
   assert.equal(unverifiedExpiryMs('garbage'), undefined);
   assert.equal(unverifiedExpiryMs('a.!!!.c'), undefined);
+});
+
+test('tokens that cannot be valid are refused without a TokenReview; only a review grants', async () => {
+  const now = 1_700_000_000_000;
+  const { client, calls } = fakeClient((body) => (body.spec.token.endsWith('.good') ? { authenticated: true, user: SA_USER } : { authenticated: false }));
+  const refused: string[] = [];
+  const r = new TokenReviewer({ now: () => now, onRefusedLocally: (why) => { refused.push(why); } });
+  const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const signed = (claims: Record<string, unknown>, sig = 'sig') => `${enc({ alg: 'RS256' })}.${enc(claims)}.${sig}`;
+  const junk: [string, RegExp][] = [
+    ['garbage', /not a JWT \(1 dot-separated/],
+    ['a.b', /not a JWT \(2/],
+    ['!!.e30.sig', /header is not base64url/],
+    [`${enc('x')}.${enc({})}.sig`, /header is not a JSON object/],
+    [`${enc({ alg: 'none' })}.${enc({ iss: ISSUER })}.`, /not a signed JWT/],
+    [`${enc({ alg: 'RS256' })}.bm90IGpzb24.sig`, /payload is not JSON/],
+    [signed({ aud: ['istio-ca'] }), /no issuer/],
+    [signed({ iss: ISSUER, exp: now / 1000 - 3600 }), /expired at/],
+    [signed({ iss: ISSUER, nbf: now / 1000 + 3600 }), /not valid before/],
+    [signed({ iss: ISSUER, aud: ['kubernetes.default.svc'] }), /include none of ours \[istio-ca\]/],
+  ];
+  for (const [token, re] of junk) await assert.rejects(r.review(client, 'c', token), re);
+  assert.equal(calls.length, 0, 'no TokenReview for junk');
+  assert.deepEqual(refused, ['jwt', 'jwt', 'jwt', 'jwt', 'jwt', 'jwt', 'claims', 'claims', 'claims', 'claims']);
+
+  // An issuer the cluster does not use: one probe review, then local refusals until the probe interval passes.
+  await assert.rejects(r.review(client, 'c', signed({ iss: 'https://other', aud: 'istio-ca' }, 'p1')), /not authenticated/);
+  await assert.rejects(r.review(client, 'c', signed({ iss: 'https://other', aud: 'istio-ca' }, 'p2')), /issuer "https:\/\/other" is not one this cluster's API server uses/);
+  assert.equal(calls.length, 1);
+
+  // Well-formed claims are still only a hint: the API server decides.
+  await assert.rejects(r.review(client, 'c', signed({ iss: ISSUER, aud: 'istio-ca', exp: now / 1000 + 600 }, 'forged')), /not authenticated/);
+  const ok = await r.review(client, 'c', signed({ iss: ISSUER, aud: 'istio-ca', exp: now / 1000 + 600 }, 'good'));
+  assert.equal(ok.serviceAccount, 'sleep');
+  assert.equal(calls.length, 3);
+  assert.equal(r.apiCalls, 3);
+  assert.equal(r.refusedLocally, 11);
 });

@@ -9,10 +9,17 @@
  * token's own `exp`; definitive refusals are cached briefly (default 2 s) so a caller retrying a bad token
  * cannot make us hammer the API server; transport failures are never cached. Concurrent reviews of the
  * same token share one API call.
+ *
+ * Before any API call, tokens that cannot be valid are refused locally (jwt-precheck.ts: not a JWT, no
+ * issuer, expired or not yet valid by their own claims, none of our audiences, an issuer the cluster's
+ * API server does not use (issuers.ts)): junk costs the API server nothing. These checks only refuse;
+ * only the TokenReview grants.
  */
 import { createHash } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
+import { IssuerBook } from './issuers.ts';
+import { claimsProblem, unverifiedClaims } from './jwt-precheck.ts';
 
 /** istiod's `TOKEN_AUDIENCES` default. */
 export const DEFAULT_TOKEN_AUDIENCES: readonly string[] = ['istio-ca'];
@@ -59,6 +66,12 @@ export interface TokenReviewerOptions {
   readonly negativeTtlMs?: number;
   /** Cache entries kept at most (oldest evicted first). */
   readonly maxEntries?: number;
+  /** Where the issuers of each cluster are learned (default: a book of its own). */
+  readonly issuers?: IssuerBook;
+  /** Counts a token refused without asking the API server (`reason`: jwt, claims, issuer). */
+  readonly onRefusedLocally?: (reason: 'jwt' | 'claims' | 'issuer') => void;
+  /** Counts a TokenReview sent to the API server. */
+  readonly onReview?: (cluster: string) => void;
 }
 
 function fail(message: string, cause?: unknown): IsthmusError {
@@ -115,7 +128,11 @@ export class TokenReviewer {
   readonly #maxEntries: number;
   readonly #cache = new Map<string, CacheEntry>();
   readonly #inflight = new Map<string, Promise<ReviewedToken>>();
+  readonly #issuers: IssuerBook;
+  readonly #onRefused: (reason: 'jwt' | 'claims' | 'issuer') => void;
+  readonly #onReview: (cluster: string) => void;
   #apiCalls = 0;
+  #refusedLocally = 0;
 
   constructor(opts: TokenReviewerOptions = {}) {
     this.#audiences = opts.audiences && opts.audiences.length > 0 ? [...opts.audiences] : DEFAULT_TOKEN_AUDIENCES;
@@ -123,6 +140,20 @@ export class TokenReviewer {
     this.#positiveTtlMs = Math.max(0, Math.min(opts.positiveTtlMs ?? MAX_POSITIVE_CACHE_MS, MAX_POSITIVE_CACHE_MS));
     this.#negativeTtlMs = Math.max(0, Math.min(opts.negativeTtlMs ?? 2_000, MAX_NEGATIVE_CACHE_MS));
     this.#maxEntries = Math.max(1, opts.maxEntries ?? 10_000);
+    this.#issuers = opts.issuers ?? new IssuerBook({ now: this.#now });
+    this.#onRefused = opts.onRefusedLocally ?? (() => undefined);
+    this.#onReview = opts.onReview ?? (() => undefined);
+  }
+
+  /** Tokens refused without an API call so far. */
+  get refusedLocally(): number {
+    return this.#refusedLocally;
+  }
+
+  #refuseLocally(reason: 'jwt' | 'claims' | 'issuer', cluster: string, why: string): IsthmusError {
+    this.#refusedLocally++;
+    this.#onRefused(reason);
+    return fail(`cluster ${cluster}: ${why} (refused without a TokenReview)`);
   }
 
   get audiences(): readonly string[] {
@@ -141,8 +172,12 @@ export class TokenReviewer {
   async review(client: KubeClient, cluster: string, token: string): Promise<ReviewedToken> {
     if (token === '') throw fail('empty bearer token');
     if (token.length > MAX_TOKEN_BYTES) throw fail(`bearer token of ${token.length} bytes exceeds ${MAX_TOKEN_BYTES}`);
-    const key = createHash('sha256').update(cluster).update('\0').update(token).digest('base64');
     const now = this.#now();
+    const claims = unverifiedClaims(token);
+    if (typeof claims === 'string') throw this.#refuseLocally('jwt', cluster, claims);
+    const problem = claimsProblem(claims, now, this.#audiences);
+    if (problem !== undefined) throw this.#refuseLocally('claims', cluster, problem);
+    const key = createHash('sha256').update(cluster).update('\0').update(token).digest('base64');
     const hit = this.#cache.get(key);
     if (hit) {
       if (hit.expiresAt > now) {
@@ -153,15 +188,23 @@ export class TokenReviewer {
     }
     const pending = this.#inflight.get(key);
     if (pending) return pending;
-    const p = this.#call(client, cluster, token, key).finally(() => { this.#inflight.delete(key); });
+    const iss = claims.iss ?? '';
+    const known = await this.#issuers.issuers(client, cluster);
+    if (known.size > 0 && !known.has(iss) && !this.#issuers.tryProbe(client)) {
+      throw this.#refuseLocally('issuer', cluster, `issuer ${JSON.stringify(iss.slice(0, 128))} is not one this cluster's API server uses (${[...known].join(', ')})`);
+    }
+    const again = this.#inflight.get(key);
+    if (again) return again;
+    const p = this.#call(client, cluster, token, key, iss).finally(() => { this.#inflight.delete(key); });
     this.#inflight.set(key, p);
     return p;
   }
 
-  async #call(client: KubeClient, cluster: string, token: string, key: string): Promise<ReviewedToken> {
+  async #call(client: KubeClient, cluster: string, token: string, key: string, iss: string): Promise<ReviewedToken> {
     let status: TokenReviewStatus | undefined;
     try {
       this.#apiCalls++;
+      this.#onReview(cluster);
       const res = await client.request<{ status?: TokenReviewStatus }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
         apiVersion: 'authentication.k8s.io/v1',
         kind: 'TokenReview',
@@ -175,6 +218,8 @@ export class TokenReviewer {
     const now = this.#now();
     try {
       const who = identityFromReview(status);
+      // The API server vouched for this token, so its issuer is one the cluster uses.
+      this.#issuers.learn(client, iss);
       const exp = unverifiedExpiryMs(token);
       const ttl = Math.min(this.#positiveTtlMs, exp === undefined ? Infinity : exp - now);
       if (ttl > 0) this.#remember(key, { expiresAt: now + ttl, result: who });

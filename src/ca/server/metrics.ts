@@ -8,6 +8,10 @@ export interface CaMetrics {
   readonly signErrors: Counter<'error_type'>;
   readonly successes: Counter;
   readonly rateLimited: Counter;
+  /** TokenReviews sent to a cluster's API server. */
+  readonly tokenReviews: Counter<'cluster'>;
+  /** Bearer tokens refused without a TokenReview (not a JWT, claims, issuer). */
+  readonly tokensRefusedLocally: Counter<'reason'>;
 }
 
 export function caMetrics(registry: Registry): CaMetrics {
@@ -19,5 +23,7 @@ export function caMetrics(registry: Registry): CaMetrics {
     signErrors: new Counter({ name: 'citadel_server_csr_sign_err_count', help: 'The number of errors occurred when signing the CSR.', labelNames: ['error_type'], registers: [registry] }),
     successes: counter('citadel_server_success_cert_issuance_count', 'The number of certificates issuances that have succeeded.'),
     rateLimited: counter('isthmus_ca_rate_limited_count', 'CSRs refused by the CA rate limits.'),
+    tokenReviews: new Counter({ name: 'isthmus_token_review_count', help: 'TokenReviews sent to the API server of a cluster.', labelNames: ['cluster'], registers: [registry] }),
+    tokensRefusedLocally: new Counter({ name: 'isthmus_token_refused_locally_count', help: 'Bearer tokens refused without asking an API server (not a JWT, expired, wrong audience or issuer).', labelNames: ['reason'], registers: [registry] }),
   };
 }

@@ -8,11 +8,17 @@
  * requested identities (a CSR asking for any identity but the caller's is refused: PermissionDenied),
  * TTL (istiod's rules: default when <= 0, refused above the maximum), signing. The certificate carries
  * only the SPIFFE id of the verified caller, in the configured trust domain.
+ *
+ * Refusals are counted in metrics (istiod's names: `citadel_server_authentication_failure_count`, ...)
+ * and logged aggregated (observability/log-limiter.ts): the first of a kind per interval with its
+ * details, then one line with how many followed. Anyone can send CreateCertificate calls; they must
+ * not be able to flood the log.
  */
 import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ErrorCodes, errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { parseSpiffeId, type SpiffeId } from '../../model/ids.ts';
 import type { Logger } from '../../observability/log.ts';
+import { AggregatedLog } from '../../observability/log-limiter.ts';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../../proto/types.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
@@ -60,6 +66,8 @@ export interface CaServiceOptions {
   /** Refuse CSRs whose URI SANs name anybody but the caller (default true; istiod does not refuse). */
   readonly refuseForeignIdentities?: boolean;
   readonly metrics?: CaMetrics;
+  /** Interval of the aggregated refusal log (default 10 s). */
+  readonly refusalLogIntervalMs?: number;
 }
 
 function ttlOf(req: IstioCertificateRequest): number {
@@ -79,10 +87,12 @@ export class CaService {
   readonly #now: () => number;
   readonly #global: TokenBucket | undefined;
   readonly #perIdentity: KeyedRateLimiter | undefined;
+  readonly #refusals: AggregatedLog;
 
   constructor(opts: CaServiceOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? Date.now;
+    this.#refusals = new AggregatedLog(opts.log, { now: this.#now, ...(opts.refusalLogIntervalMs === undefined ? {} : { intervalMs: opts.refusalLogIntervalMs }) });
     const g = opts.globalLimit === undefined ? DEFAULT_GLOBAL_LIMIT : opts.globalLimit;
     const i = opts.identityLimit === undefined ? DEFAULT_IDENTITY_LIMIT : opts.identityLimit;
     this.#global = g ? new TokenBucket(g, this.#now) : undefined;
@@ -107,7 +117,7 @@ export class CaService {
   /** The whole RPC minus transport; throws CaCallError. */
   async createCertificate(call: AuthCall, req: IstioCertificateRequest): Promise<IstioCertificateResponse> {
     const m = this.#opts.metrics;
-    const log = this.#opts.log;
+    const log = this.#refusals;
     m?.csrCount.inc();
     const peer = call.getPeer();
     if (this.#global && !this.#global.tryTake()) {
@@ -164,7 +174,7 @@ export class CaService {
     try {
       const certChain = this.#opts.authority.signWithCertChain({ publicKey: csr.publicKey, identities, ttlSeconds });
       m?.successes.inc();
-      log.debug('CSR signed', { peer, identity: who, cluster: identity.cluster, ttlSeconds });
+      this.#opts.log.debug('CSR signed', { peer, identity: who, cluster: identity.cluster, ttlSeconds });
       return { certChain };
     } catch (err) {
       if (isIsthmusError(err, ErrorCodes.CertTtlInvalid)) {
@@ -173,7 +183,7 @@ export class CaService {
         throw new CaCallError(status.INVALID_ARGUMENT, err.message);
       }
       m?.signErrors.inc({ error_type: isIsthmusError(err) ? err.code : 'internal' });
-      log.error('CSR signing failed', { peer, identity: who, reason: errorMessage(err) });
+      this.#opts.log.error('CSR signing failed', { peer, identity: who, reason: errorMessage(err) });
       throw new CaCallError(status.INTERNAL, 'CSR signing error', errorMessage(err));
     }
   }
@@ -187,7 +197,7 @@ export class CaService {
       throw new CaCallError(status.INTERNAL, 'internal error', errorMessage(err));
     }
     if (!this.#opts.trustDomains.includes(parsed.trustDomain)) {
-      this.#opts.log.warn('CSR refused: identity outside our trust domains', { identity: identity.spiffe });
+      this.#refusals.warn('CSR refused: identity outside our trust domains', { identity: identity.spiffe });
       throw new CaCallError(status.PERMISSION_DENIED, 'identity outside the trust domain');
     }
     return [parsed.id];

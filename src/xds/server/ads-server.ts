@@ -3,9 +3,10 @@
  * responses from generators cached per (type, proxy class, view version) so that every proxy of a
  * class gets the same bytes, and pushes through a debouncer and a per-connection queue.
  */
-import { status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
-import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { AggregatedLog } from '../../observability/log-limiter.ts';
+import { errorMessage } from '../../model/errors.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
@@ -17,15 +18,19 @@ import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
-import { resourcesSize, type PreparedResource } from '../protocol/response.ts';
+import { resourcesSize, type PreparedResource, type PreparedResponse } from '../protocol/response.ts';
 import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
+import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
+import { StreamCaps } from './stream-caps.ts';
+import type { BoundedSenderOptions } from './bounded-send.ts';
 import { Connection, type AdsCall } from './connection.ts';
 import { DeltaConnection, type AnyConnection } from './delta-connection.ts';
 import { DeltaStreams, type DeltaCall } from './delta-stream.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
+import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
 
 export interface AdsServerOptions {
   readonly generators: GeneratorLookup;
@@ -38,6 +43,8 @@ export interface AdsServerOptions {
   readonly debounceAfterMs: number;
   readonly debounceMaxMs: number;
   readonly pushThrottle: number;
+  /** PILOT_XDS_SEND_TIMEOUT: a stream whose proxy reads nothing for this long is ended; 0 disables. */
+  readonly sendTimeoutMs?: number;
   readonly clock?: Clock;
   readonly log: Logger;
   readonly metrics: XdsMetrics;
@@ -73,13 +80,21 @@ export class AdsServer {
   readonly #delta: DeltaStreams;
   /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
   readonly #proxyKeys = new WeakMap<WatchState, string>();
+  readonly #session: SessionHost;
 
   constructor(opts: AdsServerOptions) {
     this.#opts = opts;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#clock = opts.clock ?? systemClock;
     this.#debouncer = new Debouncer({ afterMs: opts.debounceAfterMs, maxMs: opts.debounceMaxMs, clock: this.#clock }, (r) => { this.#fanOut(r); });
-    this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r));
+    // Pushes never wait for a proxy to read (see Connection.park); the slot timeout is a second bound.
+    this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r), { slotTimeoutMs: 5_000 });
+    this.#session = {
+      log: opts.log, metrics: opts.metrics, limits: this.#limits,
+      refusals: new AggregatedLog(opts.log),
+      caps: new StreamCaps(this.#limits.maxStreamsPerConnection, this.#limits.maxStreamsPerIdentity),
+      connectionCount: () => this.#conns.size,
+    };
     this.debug = new DebugTypes({
       connections: () => this.connections(),
       currentConfig: (conn, t) => {
@@ -93,11 +108,12 @@ export class AdsServer {
     this.#delta = new DeltaStreams({
       log: opts.log, metrics: opts.metrics, limits: this.#limits, clock: this.#clock, identityCheck: opts.identityCheck, generators: opts.generators,
       view: () => this.#opts.view(),
-      connectionCount: () => this.#conns.size,
       add: (c) => { this.#conns.add(c); this.#opts.metrics.connections.set(this.#conns.size); },
-      remove: (c) => { this.#conns.delete(c); this.#queue.remove(c); this.#opts.metrics.connections.set(this.#conns.size); },
+      remove: (c) => { this.#forget(c); },
       generate: (c, w, view) => this.#generate(c, w, view).resources,
       computed: (c, w, view) => { this.#noteProxyKey(c, w, view); },
+      sendOptions: (c) => this.#sendOptions(c),
+      refusals: this.#session.refusals,
     });
   }
 
@@ -110,10 +126,17 @@ export class AdsServer {
   }
 
   /** The gRPC handlers for envoy.service.discovery.v3.AggregatedDiscoveryService. */
-  implementation(authenticate?: (call: AdsCall | DeltaCall) => Promise<Identity | undefined>): UntypedServiceImplementation {
+  implementation(authenticate?: Authenticate): UntypedServiceImplementation {
     return {
-      StreamAggregatedResources: (call: AdsCall) => { void this.#stream(call, authenticate); },
-      DeltaAggregatedResources: (call: DeltaCall) => { void this.#delta.stream(call, authenticate); },
+      StreamAggregatedResources: (call: AdsCall) => {
+        void serveStream<DiscoveryRequest, PreparedResponse, Connection>(this.#session, call, authenticate, {
+          label: 'ADS',
+          connect: (req, identity) => this.#connect(call, req, identity),
+          onRequest: (conn, req) => this.#onRequest(conn, req),
+          closed: (conn) => { this.#forget(conn); },
+        });
+      },
+      DeltaAggregatedResources: (call: DeltaCall) => { void serveStream(this.#session, call, authenticate, this.#delta.variant(call)); },
     };
   }
 
@@ -133,61 +156,41 @@ export class AdsServer {
     for (const c of this.#conns) c.markClosed();
   }
 
-  async #stream(call: AdsCall, authenticate: ((call: AdsCall) => Promise<Identity | undefined>) | undefined): Promise<void> {
-    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
-    if (this.#conns.size >= this.#limits.maxConnections) { fail(status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${this.#limits.maxConnections})`); return; }
-    let identity: Identity | undefined;
-    try {
-      identity = await authenticate?.(call);
-    } catch (err) {
-      this.#opts.log.warn('xDS stream refused: authentication failed', { peer: call.getPeer(), reason: errorMessage(err) });
-      fail(status.UNAUTHENTICATED, 'authentication failure');
-      return;
-    }
-    let conn: Connection | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    const close = () => {
-      if (!conn || conn.isClosed()) return;
-      conn.markClosed();
-      this.#conns.delete(conn);
-      this.#queue.remove(conn);
-      this.#opts.metrics.connections.set(this.#conns.size);
-      this.#opts.log.info('ADS: disconnected', { conId: conn.conId });
+  #forget(conn: AnyConnection): void {
+    this.#conns.delete(conn);
+    this.#queue.remove(conn);
+    this.#opts.metrics.connections.set(this.#conns.size);
+  }
+
+  /** The bounded writer's settings for one connection: PILOT_XDS_SEND_TIMEOUT, and what a timeout logs. */
+  #sendOptions(conn: () => AnyConnection): BoundedSenderOptions {
+    return {
+      timeoutMs: this.#opts.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS,
+      onTimeout: (stalledMs, unflushed) => {
+        const c = conn();
+        this.#opts.metrics.writeTimeouts.inc();
+        this.#session.refusals.warn('ADS: send timeout, closing the stream (the proxy reads nothing)', { conId: c.conId, peer: c.peer, stalledMs, unflushed });
+      },
     };
-    call.on('data', (req: DiscoveryRequest) => {
-      chain = chain.then(async () => {
-        if (conn?.isClosed()) return;
-        try {
-          if (!conn) {
-            conn = this.#connect(call, req, identity);
-            if (!conn) return;
-          }
-          await this.#onRequest(conn, req);
-        } catch (err) {
-          const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
-          this.#opts.log.warn('ADS: request failed', { conId: conn?.conId, error: errorMessage(err) });
-          close();
-          fail(code, errorMessage(err));
-        }
-      });
-    });
-    call.on('end', () => { close(); call.end(); });
-    call.on('cancelled', close);
-    call.on('error', close);
-    call.on('close', close);
   }
 
   #connect(call: AdsCall, req: DiscoveryRequest, identity: Identity | undefined): Connection | undefined {
     const node = req.node;
     if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
+    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
+    if (problem !== undefined) {
+      this.#opts.metrics.streamsRefused.inc({ reason: 'node' });
+      throw new XdsStatusError(status.INVALID_ARGUMENT, problem);
+    }
     const proxy = parseProxy(node.id, metadata);
     if (identity && this.#opts.identityCheck && proxy.namespace !== identity.namespace) {
-      this.#opts.log.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
-      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${proxy.namespace}` });
+      this.#opts.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
+      this.#session.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
+      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
       return undefined;
     }
-    const conn = new Connection(call, proxy, identity, new Date(this.#clock.now()));
+    const conn: Connection = new Connection(call, proxy, identity, new Date(this.#clock.now()), this.#sendOptions(() => conn));
     this.#conns.add(conn);
     this.#opts.metrics.connections.set(this.#conns.size);
     this.#opts.log.info('ADS: new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });
@@ -216,7 +219,7 @@ export class AdsServer {
       this.#opts.metrics.rejects.inc({ type: t });
       this.#opts.log.warn('ADS: NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
     }
-    if (decision.respond) await this.#respond(conn, watch, undefined);
+    if (decision.respond) await this.#respond(conn, watch, undefined, 'request');
   }
 
   #subscriptionKey(sub: Subscription): string {
@@ -254,8 +257,12 @@ export class AdsServer {
     return { key, ...out };
   }
 
-  /** Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts. */
-  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined): Promise<void> {
+  /**
+   * Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts.
+   * A `push` hands the response over without waiting; a `request` answer waits (bounded) for earlier
+   * responses to be read, so a client that sends without reading cannot make us buffer without bound.
+   */
+  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request'): Promise<void> {
     const started = this.#clock.now();
     const view = this.#opts.view();
     const full = this.#generate(conn, watch, view);
@@ -266,7 +273,9 @@ export class AdsServer {
       throw new Error(`response for ${watch.typeUrl} is ${size} bytes (limit ${this.#limits.maxResponseBytes})`);
     }
     const nonce = conn.nextNonce(view.version);
-    await conn.send({ versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources });
+    const resp = { versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources };
+    if (mode === 'push') conn.write(resp);
+    else await conn.send(resp);
     this.#noteProxyKey(conn, watch, view);
     recordSent(watch, nonce, view.version, names, new Date(this.#clock.now()));
     this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
@@ -308,6 +317,12 @@ export class AdsServer {
 
   async #pushConnection(conn: AnyConnection, req: PushRequest): Promise<void> {
     if (conn.isClosed()) return;
+    if (conn.sendBusy) {
+      // The proxy has not read the previous responses yet: keep this push (merged) for when it has,
+      // and give the slot to the next proxy now.
+      conn.park(req, (r) => { this.#queue.enqueue(conn, r); });
+      return;
+    }
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
     const view = this.#opts.view();
     try {
@@ -319,10 +334,10 @@ export class AdsServer {
         if (!needed) continue;
         if (conn instanceof DeltaConnection) {
           const dw = this.#delta.watchOf(conn, t);
-          if (dw) await this.#delta.respond(conn, dw, false);
+          if (dw) await this.#delta.respond(conn, dw, 'push');
         } else {
           // Endpoint-only push: just the load assignments of the changed hostnames.
-          await this.#respond(conn, watch, !req.full && eds ? req : undefined);
+          await this.#respond(conn, watch, !req.full && eds ? req : undefined, 'push');
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);

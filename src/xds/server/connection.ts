@@ -1,14 +1,17 @@
 /**
  * One ADS stream: the proxy it speaks for, the caller's verified identity, per-type watch state,
- * and an ordered, back-pressured writer (a slow proxy never makes the server buffer unboundedly:
- * each push waits until the previous write drained).
+ * and a bounded writer (bounded-send.ts): pushes hand their responses to the stream without waiting,
+ * a proxy that has not read the previous push gets the next one only once it has (the push is parked,
+ * merged, and re-queued), and a proxy that reads nothing for the send timeout is disconnected.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TypeUrl } from '../../model/ids.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import type { DiscoveryRequest } from '../../proto/types.ts';
+import { mergePush, type PushRequest } from '../../push/request.ts';
 import type { PreparedResponse } from '../protocol/response.ts';
 import type { WatchState } from '../protocol/watch.ts';
+import { BoundedSender, type BoundedSenderOptions } from './bounded-send.ts';
 import type { Identity } from './types.ts';
 
 export type AdsCall = ServerDuplexStream<DiscoveryRequest, PreparedResponse>;
@@ -24,18 +27,18 @@ export class Connection<Res = PreparedResponse> {
   readonly peer: string;
   readonly connectedAt: Date;
   readonly watches = new Map<TypeUrl, WatchState>();
-  readonly #call: XdsCall<Res>;
+  readonly #sender: BoundedSender<Res>;
   #closed = false;
-  #writeChain: Promise<void> = Promise.resolve();
   #nonce = 0;
+  #parked: PushRequest | undefined;
 
-  constructor(call: XdsCall<Res>, proxy: Proxy, identity: Identity | undefined, now: Date) {
-    this.#call = call;
+  constructor(call: XdsCall<Res>, proxy: Proxy, identity: Identity | undefined, now: Date, send: BoundedSenderOptions) {
     this.proxy = proxy;
     this.identity = identity;
     this.peer = call.getPeer();
     this.connectedAt = now;
     this.conId = `${proxy.id}-${++counter}`;
+    this.#sender = new BoundedSender<Res>(call, send);
   }
 
   isClosed(): boolean {
@@ -44,28 +47,43 @@ export class Connection<Res = PreparedResponse> {
 
   markClosed(): void {
     this.#closed = true;
+    this.#parked = undefined;
+    this.#sender.close();
   }
 
   nextNonce(version: string): string {
     return `${version}-${this.#nonce++}`;
   }
 
-  /** Writes in order; resolves once the message is handed to the transport and the buffer drained. */
-  async send(resp: Res): Promise<void> {
-    const next = this.#writeChain.then(() => this.#write(resp));
-    this.#writeChain = next.catch(() => undefined);
-    return next;
+  /** Whether the proxy has not yet read what was sent before (a push now would only pile up). */
+  get sendBusy(): boolean {
+    return this.#sender.busy;
   }
 
-  async #write(resp: Res): Promise<void> {
+  /** Request-driven response: waits (bounded by the send timeout) until earlier responses flushed, then writes. */
+  async send(resp: Res): Promise<void> {
     if (this.#closed) throw new Error('connection closed');
-    const flushed = this.#call.write(resp);
-    if (!flushed) {
-      await new Promise<void>((resolve) => {
-        const done = () => { this.#call.off('drain', done); this.#call.off('close', done); resolve(); };
-        this.#call.on('drain', done);
-        this.#call.on('close', done);
-      });
-    }
+    await this.#sender.send(resp);
+  }
+
+  /** Push: hands the response to the stream now; the caller never waits for the proxy to read it. */
+  write(resp: Res): void {
+    if (this.#closed) throw new Error('connection closed');
+    this.#sender.write(resp);
+  }
+
+  /**
+   * Keeps `req` (merged with any parked push) until the proxy has read what it was sent, then hands it
+   * to `requeue`. Returns at once: a slow proxy holds no push slot while it catches up.
+   */
+  park(req: PushRequest, requeue: (req: PushRequest) => void): void {
+    const first = this.#parked === undefined;
+    this.#parked = mergePush(this.#parked, req);
+    if (!first) return;
+    this.#sender.idle().then(() => {
+      const r = this.#parked;
+      this.#parked = undefined;
+      if (r && !this.#closed) requeue(r);
+    }, () => { this.#parked = undefined; });
   }
 }

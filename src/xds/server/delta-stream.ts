@@ -5,9 +5,9 @@
  * a hash of its encoded bytes, so a push carries only what changed plus removals.
  */
 import { createHash } from 'node:crypto';
-import { status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
-import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import type { AggregatedLog } from '../../observability/log-limiter.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
@@ -17,11 +17,14 @@ import type { Clock } from '../../push/request.ts';
 import { applyDeltaRequest, deltaDiff, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
 import type { PreparedDeltaResponse } from '../protocol/delta-response.ts';
 import type { PreparedResource } from '../protocol/response.ts';
+import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
+import type { BoundedSenderOptions } from './bounded-send.ts';
 import type { XdsCall } from './connection.ts';
 import { DeltaConnection } from './delta-connection.ts';
 import { isDebugType } from './debug-types.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
+import type { StreamVariant } from './stream-session.ts';
 import type { GeneratorLookup, Identity, ServerLimits } from './types.ts';
 
 export type DeltaCall = XdsCall<PreparedDeltaResponse>;
@@ -35,13 +38,15 @@ export interface DeltaHost {
   readonly identityCheck: boolean;
   readonly generators: GeneratorLookup;
   view(): MeshView;
-  connectionCount(): number;
   add(conn: DeltaConnection): void;
   remove(conn: DeltaConnection): void;
   /** Every resource the watch's subscription covers, from the shared per-class cache. */
   generate(conn: DeltaConnection, watch: DeltaWatch, view: MeshView): readonly PreparedResource[];
   /** Called for every response computed (sent or empty), so pushes can tell when proxy facts change. */
   computed(conn: DeltaConnection, watch: DeltaWatch, view: MeshView): void;
+  /** The bounded writer's settings (send timeout) for a connection. */
+  sendOptions(conn: () => DeltaConnection): BoundedSenderOptions;
+  readonly refusals: AggregatedLog;
 }
 
 /** Per-resource versions: a hash of the encoded bytes, memoized per (shared) byte array. */
@@ -63,48 +68,14 @@ export class DeltaStreams {
     this.#host = host;
   }
 
-  /** Serves one DeltaAggregatedResources call. */
-  async stream(call: DeltaCall, authenticate: ((call: DeltaCall) => Promise<Identity | undefined>) | undefined): Promise<void> {
-    const host = this.#host;
-    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
-    if (host.connectionCount() >= host.limits.maxConnections) { fail(status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${host.limits.maxConnections})`); return; }
-    let identity: Identity | undefined;
-    try {
-      identity = await authenticate?.(call);
-    } catch (err) {
-      host.log.warn('delta xDS stream refused: authentication failed', { peer: call.getPeer(), reason: errorMessage(err) });
-      fail(status.UNAUTHENTICATED, 'authentication failure');
-      return;
-    }
-    let conn: DeltaConnection | undefined;
-    let chain: Promise<void> = Promise.resolve();
-    const close = () => {
-      if (!conn || conn.isClosed()) return;
-      conn.markClosed();
-      host.remove(conn);
-      host.log.info('ADS (delta): disconnected', { conId: conn.conId });
+  /** How the shared stream session serves one DeltaAggregatedResources call. */
+  variant(call: DeltaCall): StreamVariant<DeltaDiscoveryRequest, DeltaConnection> {
+    return {
+      label: 'ADS (delta)',
+      connect: (req, identity) => this.#connect(call, req, identity),
+      onRequest: (conn, req) => this.#onRequest(conn, req),
+      closed: (conn) => { this.#host.remove(conn); },
     };
-    call.on('data', (req: DeltaDiscoveryRequest) => {
-      chain = chain.then(async () => {
-        if (conn?.isClosed()) return;
-        try {
-          if (!conn) {
-            conn = this.#connect(call, req, identity);
-            if (!conn) return;
-          }
-          await this.#onRequest(conn, req);
-        } catch (err) {
-          const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
-          host.log.warn('ADS (delta): request failed', { conId: conn?.conId, error: errorMessage(err) });
-          close();
-          fail(code, errorMessage(err));
-        }
-      });
-    });
-    call.on('end', () => { close(); call.end(); });
-    call.on('cancelled', close);
-    call.on('error', close);
-    call.on('close', close);
   }
 
   #connect(call: DeltaCall, req: DeltaDiscoveryRequest, identity: Identity | undefined): DeltaConnection | undefined {
@@ -112,13 +83,19 @@ export class DeltaStreams {
     const node = req.node;
     if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DeltaDiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
+    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
+    if (problem !== undefined) {
+      host.metrics.streamsRefused.inc({ reason: 'node' });
+      throw new XdsStatusError(status.INVALID_ARGUMENT, problem);
+    }
     const proxy = parseProxy(node.id, metadata);
     if (identity && host.identityCheck && proxy.namespace !== identity.namespace) {
-      host.log.warn('delta xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
-      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${proxy.namespace}` });
+      host.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
+      host.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
+      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
       return undefined;
     }
-    const conn = new DeltaConnection(call, proxy, identity, new Date(host.clock.now()));
+    const conn: DeltaConnection = new DeltaConnection(call, proxy, identity, new Date(host.clock.now()), host.sendOptions(() => conn));
     host.add(conn);
     host.log.info('ADS (delta): new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });
     return conn;
@@ -150,21 +127,22 @@ export class DeltaStreams {
       host.metrics.rejects.inc({ type: t });
       host.log.warn('ADS (delta): NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
     }
-    if (decision.respond) await this.respond(conn, watch, decision.ack === 'initial');
+    if (decision.respond) await this.respond(conn, watch, decision.ack === 'initial' ? 'initial' : 'request');
   }
 
   /**
-   * Sends what changed for one watched type. `always`: answer even when nothing changed (the first
-   * request of a type, so the client's initial fetch completes).
+   * Sends what changed for one watched type. `initial`: answer even when nothing changed (the first
+   * request of a type, so the client's initial fetch completes); `push`: hand the response to the
+   * stream without waiting for the proxy to read it (see Connection.write).
    */
-  async respond(conn: DeltaConnection, watch: DeltaWatch, always: boolean): Promise<void> {
+  async respond(conn: DeltaConnection, watch: DeltaWatch, mode: 'initial' | 'request' | 'push'): Promise<void> {
     const host = this.#host;
     const started = host.clock.now();
     const view = host.view();
     const current: VersionedResource[] = host.generate(conn, watch, view).map((r) => ({ name: r.name, any: r.any, version: resourceVersion(r.any) }));
     const diff = deltaDiff(watch, current);
     host.computed(conn, watch, view);
-    if (isEmptyDiff(diff) && !always) return;
+    if (isEmptyDiff(diff) && mode !== 'initial') return;
     let size = 0;
     for (const r of diff.resources) size += r.any.byteLength;
     if (size > host.limits.maxResponseBytes) {
@@ -174,7 +152,9 @@ export class DeltaStreams {
     const nonce = conn.nextNonce(view.version);
     // Recorded before the write so that a push computed meanwhile diffs against what is on its way.
     recordDeltaSent(watch, nonce, view.version, diff, new Date(host.clock.now()));
-    await conn.send({ systemVersionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources: diff.resources, removedResources: diff.removed });
+    const resp = { systemVersionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources: diff.resources, removedResources: diff.removed };
+    if (mode === 'push') conn.write(resp);
+    else await conn.send(resp);
     host.metrics.pushes.inc({ type: watch.typeUrl });
     host.metrics.pushTime.observe({ type: watch.typeUrl }, (host.clock.now() - started) / 1000);
   }

@@ -8,6 +8,10 @@ export interface XdsMetrics {
   readonly rejects: Counter<'type'>;
   readonly convergence: Histogram;
   readonly pushTime: Histogram<'type'>;
+  /** Streams ended because the proxy read nothing for the send timeout (istiod's name). */
+  readonly writeTimeouts: Counter;
+  /** Streams refused before serving: authentication, stream caps, bad node (`reason`). */
+  readonly streamsRefused: Counter<'reason'>;
 }
 
 export function xdsMetrics(registry: Registry): XdsMetrics {
@@ -18,6 +22,8 @@ export function xdsMetrics(registry: Registry): XdsMetrics {
     pushErrors: new Counter({ name: 'pilot_xds_push_errors', help: 'Number of errors (timeouts) pushing to sidecars.', labelNames: ['type'], registers: [registry] }),
     rejects: new Counter({ name: 'pilot_total_xds_rejects', help: 'Total number of XDS responses from pilot rejected by proxy.', labelNames: ['type'], registers: [registry] }),
     convergence: new Histogram({ name: 'pilot_proxy_convergence_time', help: 'Delay in seconds between config change and a proxy receiving all required configuration.', buckets, registers: [registry] }),
+    writeTimeouts: new Counter({ name: 'pilot_xds_write_timeout', help: 'Pilot XDS response write timeouts.', registers: [registry] }),
+    streamsRefused: new Counter({ name: 'isthmus_xds_stream_refused_count', help: 'xDS streams refused before being served, by reason.', labelNames: ['reason'], registers: [registry] }),
     pushTime: new Histogram({ name: 'pilot_xds_push_time', help: 'Total time in seconds Pilot takes to push lds, rds, cds and eds.', labelNames: ['type'], buckets, registers: [registry] }),
   };
 }

@@ -35,6 +35,10 @@ export interface ServerLimits {
   readonly maxRequestBytes: number;
   /** Largest response message sent (bytes). */
   readonly maxResponseBytes: number;
+  /** ADS streams on one HTTP/2 connection (one client socket); more are refused with RESOURCE_EXHAUSTED. */
+  readonly maxStreamsPerConnection: number;
+  /** ADS streams of one verified identity (cluster + SPIFFE id) at once; more are refused. */
+  readonly maxStreamsPerIdentity: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -43,4 +47,9 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxWatchedTypes: 32,
   maxRequestBytes: 4 * 1024 * 1024,
   maxResponseBytes: 64 * 1024 * 1024,
+  maxStreamsPerConnection: 100,
+  maxStreamsPerIdentity: 1000,
 };
+
+/** istiod's PILOT_XDS_SEND_TIMEOUT as we default it: a proxy that reads nothing for this long is disconnected. */
+export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
