@@ -195,6 +195,23 @@ test('bad requests get a 4xx naming the problem, and the webhook keeps serving',
   assert.ok(r.pod?.spec.containers.some((c) => c.name === 'istio-proxy'), 'still injecting');
 });
 
+test('the webhook path names the cluster and network written into the proxy (a remote\'s injectionPath)', async () => {
+  const mwc = await k1.request<{ webhooks: { clientConfig: { url: string } }[] }>('GET', MWC_PATH);
+  const url = `https://${disc?.httpsAddr ?? ''}/inject/cluster/cluster2/net/network2`;
+  await k1.request('PATCH', MWC_PATH, mwc.webhooks.map((_h, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig/url`, value: url })), 'application/json-patch+json');
+  try {
+    const r = await createPod('sample', 'via-remote-path');
+    assert.equal(r.status, 201, r.body);
+    const env = envOf(r.pod?.spec.containers.find((c) => c.name === 'istio-proxy'));
+    assert.equal(env['ISTIO_META_CLUSTER_ID'], 'cluster2');
+    assert.equal(env['ISTIO_META_NETWORK'], 'network2');
+    assert.equal(r.pod?.metadata.labels?.['topology.istio.io/network'], 'network2');
+  } finally {
+    const back = mwc.webhooks.map((h, i) => ({ op: 'replace', path: `/webhooks/${i}/clientConfig/url`, value: h.clientConfig.url }));
+    await k1.request('PATCH', MWC_PATH, back, 'application/json-patch+json');
+  }
+});
+
 test('a change to the istio-sidecar-injector ConfigMap reaches new pods', async () => {
   const cm = await k1.request<{ data: { values: string } }>('GET', CM_PATH);
   const values = JSON.parse(cm.data.values) as { global: Record<string, unknown> };
