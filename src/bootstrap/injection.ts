@@ -3,6 +3,7 @@
  * the config cluster, namespace look-ups in the cluster a call comes from, and the HTTPS server on
  * `--httpsAddr` with a serving certificate from the mesh CA (re-issued when the CA changes).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Registry } from 'prom-client';
 import type { CaStore } from '../ca/store.ts';
 import { ServingCertificate } from '../ca/server/serving.ts';
@@ -41,6 +42,10 @@ export class Injection {
   async start(): Promise<string> {
     const o = this.#opts;
     this.#source.start();
+    // First pods should see the installed ConfigMap, but a slow API server must not hold the port closed.
+    const wait = new AbortController();
+    await Promise.race([this.#source.synced, sleep(5000, undefined, { signal: wait.signal }).catch(() => undefined)]);
+    wait.abort();
     const cert = await ServingCertificate.create(o.ca.current(), { namespace: o.systemNamespace });
     const lookup = new NamespaceLookup(o.client, o.systemNamespace);
     const server = new InjectionServer({

@@ -109,6 +109,7 @@ test('sidecar template: istio-init, istio-proxy, volumes, labels (§12.2)', () =
   assert.deepEqual(status.containers, ['istio-proxy']);
   assert.ok(status.volumes.includes('istio-token'));
   assert.equal(pod.metadata.annotations?.['kubectl.kubernetes.io/default-container'], 'helloworld');
+  console.log(`sidecar: ${proxy.env?.length ?? 0} env vars on istio-proxy, ${vols.length} volumes, ${init.args.length} istio-iptables args`);
 });
 
 test('re-injection is idempotent: an injected pod comes back unchanged', () => {
