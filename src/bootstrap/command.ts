@@ -18,6 +18,7 @@ interface DiscoveryFlags {
   httpAddr?: string;
   debugAddr?: string;
   monitoringAddr: string;
+  httpsAddr: string;
   meshConfig?: string;
   networksConfig?: string;
   logLevel?: string;
@@ -37,6 +38,7 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
     .option('--httpAddr <addr>', 'debug and readiness HTTP address (default :8080)')
     .option('--debug-addr <addr>', 'alias of --httpAddr')
     .option('--monitoringAddr <addr>', 'metrics address', ':15014')
+    .option('--httpsAddr <addr>', 'HTTPS address of the sidecar injection webhook (/inject); empty to turn it off', ':15017')
     .option('--meshConfig <file>', 'mesh config YAML (trustDomain, ...)')
     .option('--networksConfig <file>', 'meshNetworks YAML')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
@@ -50,7 +52,7 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
         clusterId: flags.clusterId ?? features.clusterId,
         systemNamespace: flags.systemNamespace ?? features.podNamespace,
         podName: features.podName || defaultPodName(),
-        grpcAddr: flags.grpcAddr, secureGRPCAddr: flags.secureGRPCAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr,
+        grpcAddr: flags.grpcAddr, secureGRPCAddr: flags.secureGRPCAddr, httpAddr: flags.httpAddr ?? flags.debugAddr ?? ':8080', monitoringAddr: flags.monitoringAddr, httpsAddr: flags.httpsAddr,
         meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
         generators, version: VERSION, leaderLeaseMs: parseDuration(flags.leaderLeaseDuration, '--leader-lease-duration'),
       }, log);

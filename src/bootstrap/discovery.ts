@@ -30,6 +30,7 @@ import { IdentityPlane, combine } from './identity.ts';
 import { meshView } from './mesh-view.ts';
 import { IstioConfigWatcher, type IstioConfigSnapshot } from '../config/istio-config.ts';
 import { RegistryComponent } from './registry-component.ts';
+import { Injection } from './injection.ts';
 
 export const ANNOTATION_CONTROL_PLANE_CLUSTERS = 'topology.istio.io/controlPlaneClusters';
 
@@ -45,6 +46,8 @@ export interface DiscoveryConfig {
   readonly secureGRPCAddr?: string | undefined;
   readonly httpAddr: string;
   readonly monitoringAddr: string;
+  /** HTTPS injection webhook address (istiod's --httpsAddr, default :15017); empty: not served. */
+  readonly httpsAddr?: string | undefined;
   readonly meshConfigFile?: string | undefined;
   readonly networksConfigFile?: string | undefined;
   readonly generators?: GeneratorLookup;
@@ -91,7 +94,8 @@ export class Discovery {
   #ready = false;
   readonly #managedClusters: Gauge<'cluster_type'>;
   readonly #syncStatus: Gauge<'cluster_id' | 'secret'>;
-  readonly addresses: { grpc?: string; secureGrpc?: string; http?: string; monitoring?: string } = {};
+  readonly addresses: { grpc?: string; secureGrpc?: string; http?: string; monitoring?: string; https?: string } = {};
+  #injection: Injection | undefined;
 
   constructor(cfg: DiscoveryConfig, log: Logger) {
     this.#cfg = cfg;
@@ -240,7 +244,15 @@ export class Discovery {
       { definition: istioCertificateService, implementation: this.identity.ca.implementation() },
     ]);
     this.addresses.secureGrpc = `${secureAddr.replace(/:\d+$/, '')}:${this.#secureGrpc.port}`;
-    this.log.info('control plane listening', { grpc: this.addresses.grpc, secureGrpc: this.addresses.secureGrpc, http: this.addresses.http, monitoring: this.addresses.monitoring, cluster: this.#localId });
+    const httpsAddr = this.#cfg.httpsAddr ?? ':15017';
+    if (httpsAddr !== '') {
+      this.#injection = new Injection({
+        address: httpsAddr, localClient: this.#localClient, localClusterId: this.#localId, systemNamespace: this.#cfg.systemNamespace,
+        trustDomain: this.#mesh.trustDomain, client: (id) => this.client(id ?? ''), ca: this.identity.store, metrics: this.metrics, log: this.log.scope('inject'),
+      });
+      this.addresses.https = await this.#injection.start();
+    }
+    this.log.info('control plane listening', { grpc: this.addresses.grpc, secureGrpc: this.addresses.secureGrpc, https: this.addresses.https, http: this.addresses.http, monitoring: this.addresses.monitoring, cluster: this.#localId });
     void Promise.all([this.#local.synced, this.#secrets.ready()]).then(() => {
       this.#ready = true;
       this.log.info('ready: local cluster synced, remote clusters synced or timed out');
@@ -251,6 +263,7 @@ export class Discovery {
     this.ads.close();
     await this.#grpc?.close();
     await this.#secureGrpc?.close();
+    await this.#injection?.stop();
     await this.#debug?.close();
     await this.#monitoring?.close();
     await this.#secrets.stop();

@@ -57,6 +57,12 @@ export const ErrorCodes = {
   XdsFailed: 'ISTHMUS_XDS_FAILED',
   /** No control plane replica was found (no running pods, no address). */
   NoControlPlane: 'ISTHMUS_NO_CONTROL_PLANE',
+  /** The sidecar injector's ConfigMap (`istio-sidecar-injector`: keys `config`, `values`) or one of its templates is invalid. */
+  InjectConfigInvalid: 'ISTHMUS_INJECT_CONFIG_INVALID',
+  /** An AdmissionReview sent to the injection webhook is malformed, too large, or for an object the webhook does not inject. */
+  InjectBadRequest: 'ISTHMUS_INJECT_BAD_REQUEST',
+  /** Injecting a pod failed (a template could not be rendered for it); the pod is refused with this message. */
+  InjectFailed: 'ISTHMUS_INJECT_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

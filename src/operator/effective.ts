@@ -61,6 +61,21 @@ export interface Effective {
   readonly pilotK8s: JsonObject;
   readonly meshConfig: JsonObject;
   readonly gateways: readonly GatewayDef[];
+  /** The sidecar injector's settings (render/injector.ts). */
+  readonly injector: InjectorSettings;
+}
+
+export interface InjectorSettings {
+  /** values.global.hub / tag as given (empty: the injector's defaults for Istio's proxy image). */
+  readonly hub: string;
+  readonly tag: string;
+  /** values.global.proxy.image (default proxyv2). */
+  readonly proxyImage: string;
+  readonly caAddress: string;
+  /** values.global.omitSidecarInjectorConfigMap. */
+  readonly omitConfigMap: boolean;
+  /** values.sidecarInjectorWebhook.templates: name → template text (Isthmus's format). */
+  readonly templates: Readonly<Record<string, Json>>;
 }
 
 function at(o: Json | undefined, path: string): Json | undefined {
@@ -180,6 +195,14 @@ export function resolve(iop: MergedIop): Effective {
     pilotReplicas: n(v, 'pilot.replicaCount') ?? 1,
     pilotK8s: obj(spec, 'components.pilot.k8s'),
     meshConfig: obj(spec, 'meshConfig'),
+    injector: {
+      hub: s(v, 'global.hub') ?? s(spec, 'hub') ?? '',
+      tag: s(v, 'global.tag') ?? s(spec, 'tag') ?? '',
+      proxyImage: s(v, 'global.proxy.image') ?? 'proxyv2',
+      caAddress: s(v, 'global.caAddress') ?? '',
+      omitConfigMap: b(v, 'global.omitSidecarInjectorConfigMap') ?? false,
+      templates: obj(v, 'sidecarInjectorWebhook.templates'),
+    },
     gateways: gatewayDefs(spec, namespace, s(v, 'global.hub') ?? s(spec, 'hub') ?? 'isthmus', s(v, 'global.tag') ?? s(spec, 'tag') ?? VERSION),
   };
 }

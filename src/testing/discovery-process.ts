@@ -27,16 +27,19 @@ export class DiscoveryProcess {
   readonly grpcAddr: string;
   readonly secureGrpcAddr: string;
   readonly monitoringAddr: string;
+  /** The injection webhook (HTTPS, `/inject`). */
+  readonly httpsAddr: string;
   readonly #child: ChildProcess;
   readonly #log: string[] = [];
   #exit: number | string | undefined;
 
-  private constructor(child: ChildProcess, http: string, grpc: string, secure: string, monitoring: string) {
+  private constructor(child: ChildProcess, http: string, grpc: string, secure: string, monitoring: string, https: string) {
     this.#child = child;
     this.httpAddr = http;
     this.grpcAddr = grpc;
     this.secureGrpcAddr = secure;
     this.monitoringAddr = monitoring;
+    this.httpsAddr = https;
     const keep = (b: Buffer) => { for (const l of b.toString('utf8').split('\n')) if (l) { this.#log.push(l); if (this.#log.length > 2000) this.#log.shift(); } };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
@@ -44,15 +47,16 @@ export class DiscoveryProcess {
   }
 
   static async start(opts: DiscoveryProcessOptions): Promise<DiscoveryProcess> {
-    const [h, g, sg, m] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [h, g, sg, m, wh] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
     const grpcAddr = opts.grpcAddr ?? `127.0.0.1:${g}`;
     const httpAddr = opts.httpAddr ?? `127.0.0.1:${h}`;
     const child = spawn(process.execPath, [...(opts.command ?? [BIN, 'discovery']), '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
-      '--httpAddr', httpAddr, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`, ...(opts.args ?? [])], {
+      '--httpAddr', httpAddr, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`,
+      '--httpsAddr', `127.0.0.1:${wh}`, ...(opts.args ?? [])], {
       env: { ...process.env, POD_NAME: `istiod-${opts.clusterId}-test`, PILOT_DEBOUNCE_AFTER: '10ms', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new DiscoveryProcess(child, httpAddr, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`);
+    return new DiscoveryProcess(child, httpAddr, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`, `127.0.0.1:${wh}`);
   }
 
   /** The child's process id (for /proc CPU and memory readings); undefined if spawning failed. */

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import type { Effective } from '../effective.ts';
 import { namespaceObject, renderBase } from './base.ts';
 import { renderGateways } from './gateways.ts';
+import { injectorConfigMap } from './injector.ts';
 import { renderPilot } from './pilot.ts';
 import type { ComponentName, Manifest, Rendered } from './types.ts';
 
@@ -51,6 +52,7 @@ export function render(e: Effective): Rendered[] {
   if (e.base || e.pilot || e.gateways.some((g) => g.namespace === e.namespace)) add('Base', [namespaceObject(e)]);
   add('Base', renderBase(e));
   add('Pilot', renderPilot(e));
+  add('Pilot', injectorConfigMap(e));
   add('IngressGateways', renderGateways(e));
   // Gateways may live in other namespaces: make sure those exist too.
   for (const ns of new Set(e.gateways.map((g) => g.namespace))) {

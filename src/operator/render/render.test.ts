@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { planInstall } from '../manifest.ts';
 import type { Manifest } from './types.ts';
+import { INJECTOR_WEBHOOK_SUFFIX, REVISION_LABEL, patchCaBundle } from '../../controllers/webhookpatcher.ts';
+import { parseInjectorConfig } from '../../inject/config.ts';
+import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
 
 const PRIMARY = `apiVersion: install.istio.io/v1alpha1
 kind: IstioOperator
@@ -54,7 +57,7 @@ test('default profile: the object set', () => {
     'ClusterRole//istiod-clusterrole-istio-system', 'ClusterRoleBinding//istiod-clusterrole-istio-system',
     'ClusterRole//istio-reader-clusterrole-istio-system', 'ClusterRoleBinding//istio-reader-clusterrole-istio-system',
     'Role/istio-system/istiod', 'RoleBinding/istio-system/istiod',
-    'ConfigMap/istio-system/istio', 'Deployment/istio-system/istiod', 'Service/istio-system/istiod',
+    'ConfigMap/istio-system/istio', 'ConfigMap/istio-system/istio-sidecar-injector', 'Deployment/istio-system/istiod', 'Service/istio-system/istiod',
     'Deployment/istio-system/istio-ingressgateway', 'Service/istio-system/istio-ingressgateway',
     'MutatingWebhookConfiguration//istio-sidecar-injector',
   ]));
@@ -196,4 +199,74 @@ test('every object carries the owner and component labels used for pruning', () 
     assert.equal(r.object.metadata.labels?.['install.operator.istio.io/owning-resource'], 'installed-state');
     assert.equal(r.object.metadata.labels['operator.istio.io/component'], r.component);
   }
+});
+
+interface Hook { name: string; clientConfig: Record<string, unknown>; namespaceSelector: { matchExpressions: { key: string; operator: string; values?: string[] }[] }; objectSelector: { matchExpressions: { key: string; operator: string; values?: string[] }[] }; failurePolicy: string; sideEffects: string; admissionReviewVersions: string[]; rules: { operations: string[]; resources: string[] }[] }
+const hooksOf = (m: Manifest) => m['webhooks'] as Hook[];
+
+/** Would the API server call this webhook for a pod with these labels in a namespace with these labels? (label-selector semantics) */
+function selects(h: Hook, nsLabels: Record<string, string>, podLabels: Record<string, string>): boolean {
+  const match = (sel: Hook['namespaceSelector'], l: Record<string, string>) => sel.matchExpressions.every((x) => {
+    const v = l[x.key];
+    if (x.operator === 'In') return v !== undefined && (x.values ?? []).includes(v);
+    if (x.operator === 'NotIn') return v === undefined || !(x.values ?? []).includes(v);
+    if (x.operator === 'Exists') return v !== undefined;
+    return v === undefined;
+  });
+  return match(h.namespaceSelector, nsLabels) && match(h.objectSelector, podLabels);
+}
+
+test('injection webhook: Istio\'s selectors, Fail policy, no side effects, v1 reviews, and the leader\'s caBundle patcher matches it', () => {
+  const wh = find(objects(PRIMARY), 'MutatingWebhookConfiguration', 'istio-sidecar-injector');
+  const hooks = hooksOf(wh);
+  for (const h of hooks) {
+    assert.equal(h.failurePolicy, 'Fail');
+    assert.equal(h.sideEffects, 'None');
+    assert.deepEqual(h.admissionReviewVersions, ['v1']);
+    assert.deepEqual(h.rules.map((r) => [r.operations, r.resources]), [[['CREATE'], ['pods']]]);
+  }
+  const called = (ns: Record<string, string>, pod: Record<string, string>) => hooks.filter((h) => selects(h, ns, pod)).map((h) => h.name);
+  const rows: [string, Record<string, string>, Record<string, string>, boolean][] = [
+    ['enabled namespace', { 'istio-injection': 'enabled' }, {}, true],
+    ['enabled namespace, pod opts out', { 'istio-injection': 'enabled' }, { 'sidecar.istio.io/inject': 'false' }, false],
+    ['unlabelled namespace', {}, {}, false],
+    ['unlabelled namespace, pod opts in', {}, { 'sidecar.istio.io/inject': 'true' }, true],
+    ['disabled namespace, pod opts in', { 'istio-injection': 'disabled' }, { 'sidecar.istio.io/inject': 'true' }, false],
+    ['istio.io/rev=default namespace', { 'istio.io/rev': 'default' }, {}, true],
+    ['istio.io/rev=canary namespace', { 'istio.io/rev': 'canary' }, {}, false],
+  ];
+  for (const [name, ns, pod, want] of rows) {
+    const c = called(ns, pod);
+    assert.ok(c.length <= 1, `${name}: at most one webhook is called (${c.join(', ')})`);
+    assert.equal(c.length === 1, want, `${name}: ${c.join(', ') || 'none'}`);
+  }
+  assert.equal(wh.metadata.labels?.[REVISION_LABEL], 'default');
+  const patched = patchCaBundle(hooks as unknown as Parameters<typeof patchCaBundle>[0], INJECTOR_WEBHOOK_SUFFIX, 'Q0E=');
+  assert.ok(patched.webhooks.every((h) => h.clientConfig?.caBundle === 'Q0E='), 'the patcher sets caBundle on every rendered injector webhook');
+});
+
+test('the injector ConfigMap carries the templates and the values the injector reads', () => {
+  const cm = find(objects(PRIMARY), 'ConfigMap', 'istio-sidecar-injector');
+  assert.equal(cm.metadata.namespace, 'istio-system');
+  const data = cm['data'] as { config: string; values: string };
+  const cfg = parseInjectorConfig(data, { clusterName: 'x', istioNamespace: 'x', trustDomain: 'x' });
+  assert.deepEqual([...cfg.templates.keys()].sort(), ['gateway', 'grpc-agent', 'sidecar']);
+  assert.deepEqual(cfg.defaultTemplates, ['sidecar']);
+  assert.equal(cfg.values.clusterName, 'cluster1');
+  assert.equal(cfg.values.network, 'network1');
+  assert.equal(cfg.values.meshID, 'mesh1');
+  assert.equal(cfg.values.proxyConfig['discoveryAddress'], 'istiod.istio-system.svc:15012');
+  assert.equal(`${cfg.values.hub}/${cfg.values.proxyImage}:${cfg.values.tag}`, 'docker.io/istio/proxyv2:1.28.0');
+  const hubbed = parseInjectorConfig(find(objects(PRIMARY, ['values.global.hub=registry.local/mesh', 'values.global.tag=1.29.1']), 'ConfigMap', 'istio-sidecar-injector')['data'] as Record<string, string>, { clusterName: 'x', istioNamespace: 'x', trustDomain: 'x' });
+  assert.equal(`${hubbed.values.hub}/${hubbed.values.proxyImage}:${hubbed.values.tag}`, 'registry.local/mesh/proxyv2:1.29.1');
+  assert.ok(!objects(remote('10.20.1.5')).some((o) => o.metadata.name === 'istio-sidecar-injector' && o.kind === 'ConfigMap'), 'a plain remote reads no injector config (its control plane does)');
+  find(objects(remote('10.20.1.5', '      configCluster: true\n')), 'ConfigMap', 'istio-sidecar-injector');
+});
+
+test('sidecarInjectorWebhook.templates adds templates; a bad template fails the install before anything is applied', () => {
+  const ok = objects(PRIMARY, ['values.sidecarInjectorWebhook.templates.custom=spec: {}']);
+  const cfg = parseInjectorConfig(find(ok, 'ConfigMap', 'istio-sidecar-injector')['data'] as Record<string, string>, { clusterName: 'x', istioNamespace: 'x', trustDomain: 'x' });
+  assert.ok(cfg.templates.has('custom'));
+  assert.throws(() => objects(PRIMARY, ['values.sidecarInjectorWebhook.templates.custom=spec: {x: "{{ nope }}"}']),
+    (e: unknown) => isIsthmusError(e, ErrorCodes.OperatorInvalid) && /sidecarInjectorWebhook.templates.*unknown variable \{\{ nope \}\}/s.test(e.message));
 });

@@ -104,7 +104,8 @@ export async function demo(dirArg: string, log: (line: string) => void): Promise
   const [http, grpc, secure, mon] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const logPath = join(dir, 'discovery.log');
   const p = startProcess(process.execPath, [BIN, 'discovery', ...k1, '--cluster-id', 'cluster1',
-    '--httpAddr', `127.0.0.1:${http}`, '--grpcAddr', `127.0.0.1:${grpc}`, '--secureGRPCAddr', `127.0.0.1:${secure}`, '--monitoringAddr', `127.0.0.1:${mon}`],
+    '--httpAddr', `127.0.0.1:${http}`, '--grpcAddr', `127.0.0.1:${grpc}`, '--secureGRPCAddr', `127.0.0.1:${secure}`, '--monitoringAddr', `127.0.0.1:${mon}`,
+    '--httpsAddr', `127.0.0.1:${await freePort()}`],
   logPath, { ...process.env, EXTERNAL_ISTIOD: 'true', POD_NAME: 'istiod-demo-0', POD_NAMESPACE: 'istio-system' });
   recordProcess(dir, 'discovery', p.pid, logPath);
   log(`demo: isthmus discovery started (pid ${p.pid}, log ${logPath})`);
