@@ -30,7 +30,7 @@ function isthmus(args: readonly string[], stdin?: string | Buffer): Promise<Run>
     const p = spawn(process.execPath, ['--max-old-space-size=1024', bin, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
     let stdout = '';
     let stderr = '';
-    p.stdout.on('data', (d: Buffer) => { if (stdout.length < 1_000_000) stdout += d.toString(); });
+    p.stdout.on('data', (d: Buffer) => { if (stdout.length < 64_000_000) stdout += d.toString(); });
     p.stderr.on('data', (d: Buffer) => { if (stderr.length < 1_000_000) stderr += d.toString(); });
     p.on('error', reject);
     p.on('close', (code, signal) => { resolve({ code, signal, stdout, stderr, ms: performance.now() - t0 }); });
