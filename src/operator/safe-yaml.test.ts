@@ -51,3 +51,15 @@ test('nesting estimate counts block indentation and open brackets', () => {
   assert.equal(nestingEstimate('a: [[1]]\nb: 2\n').depth, 3);
   assert.equal(nestingEstimate('# comment\n    \n').depth, 0);
 });
+
+test('with the caps raised, a 4.9 MB mapping parses in linear time (the old path was quadratic)', () => {
+  const lines: string[] = [];
+  for (let i = 0, n = 0; n < 4.9e6; i++) { const l = `k${i}: "x"`; lines.push(l); n += l.length + 1; }
+  const text = lines.join('\n');
+  const t0 = performance.now();
+  const [doc] = parseYamlDocuments(text, 'big.yaml', { maxBytes: 8 * 1024 * 1024, maxNodes: 1_000_000, maxDepth: 64, maxAliases: 100 });
+  const ms = performance.now() - t0;
+  console.log(`4.9 MB, ${lines.length} keys in one mapping: parsed in ${ms.toFixed(0)} ms`);
+  assert.equal(Object.keys(doc?.value as object).length, lines.length);
+  assert.ok(ms < 30_000, `took ${ms.toFixed(0)} ms`);
+});
