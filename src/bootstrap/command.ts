@@ -23,6 +23,7 @@ interface DiscoveryFlags {
   networksConfig?: string;
   logLevel?: string;
   leaderLeaseDuration: string;
+  shutdownTimeout: string;
 }
 
 /** `generators` is replaceable so tests can run the real process with a deliberate fault. */
@@ -43,6 +44,7 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
     .option('--networksConfig <file>', 'meshNetworks YAML')
     .option('--log-level <level>', 'debug, info, warn or error', 'info')
     .option('--leader-lease-duration <duration>', 'lease of the namespace-controller election lock (istiod: 30s)', '30s')
+    .option('--shutdown-timeout <duration>', 'after SIGTERM, exit within this time even when API servers do not answer', '5s')
     .addHelpText('after', `\nEnvironment:\n${describeFeatures()}\n`)
     .action(async (flags: DiscoveryFlags) => {
       const features = loadFeatures(process.env);
@@ -56,9 +58,17 @@ export function discoveryCommand(generators: GeneratorLookup = defaultGenerators
         meshConfigFile: flags.meshConfig, networksConfigFile: flags.networksConfig,
         generators, version: VERSION, leaderLeaseMs: parseDuration(flags.leaderLeaseDuration, '--leader-lease-duration'),
       }, log);
+      const shutdownMs = parseDuration(flags.shutdownTimeout, '--shutdown-timeout');
       await d.start();
       const sig = await untilSignal();
-      log.info('shutting down', { signal: sig });
-      await d.stop();
+      const t0 = Date.now();
+      log.info('shutting down', { signal: sig, budgetMs: shutdownMs });
+      void untilSignal().then((again) => { log.warn('second signal: exiting at once', { signal: again }); process.exit(1); });
+      const late = await d.stop(shutdownMs);
+      log.info('stopped', { ms: Date.now() - t0, abandoned: late.length });
+      // Abandoned calls (and idle keep-alive sockets) could keep the event loop alive: leave now
+      // if anything was abandoned, else give the loop a moment to empty by itself.
+      if (late.length > 0) process.exit(0);
+      setTimeout(() => { process.exit(0); }, 1_000).unref();
     });
 }

@@ -34,6 +34,20 @@ import { Injection } from './injection.ts';
 
 export const ANNOTATION_CONTROL_PLANE_CLUSTERS = 'topology.istio.io/controlPlaneClusters';
 
+/** How long shutdown may take before parts blocked on API servers are abandoned. */
+export const DEFAULT_SHUTDOWN_BUDGET_MS = 5_000;
+
+/** Whether `p` settles within `ms` (it is not cancelled either way). */
+async function settlesWithin(p: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => { timer = setTimeout(() => { resolve(false); }, Math.max(0, ms)); });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export interface DiscoveryConfig {
   readonly kubeconfig?: string | undefined;
   readonly context?: string | undefined;
@@ -259,17 +273,38 @@ export class Discovery {
     });
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops everything within `budgetMs`, whatever the API servers do: listeners first, then every
+   * controller at once (leader locks are released if the server answers quickly; calls in flight
+   * are aborted where the component supports it). Parts still blocked on an unresponsive API
+   * server when the budget runs out are abandoned and named in the log and the result; the caller
+   * then exits the process.
+   */
+  async stop(budgetMs = DEFAULT_SHUTDOWN_BUDGET_MS): Promise<readonly string[]> {
+    const deadline = Date.now() + budgetMs;
+    const late: string[] = [];
+    const bounded = async (part: string, work: () => Promise<unknown> | undefined): Promise<void> => {
+      const done = (async () => {
+        try { await work(); } catch (err) { this.log.warn('shutdown: stopping failed', { part, error: errorMessage(err) }); }
+      })();
+      if (!await settlesWithin(done, deadline - Date.now())) late.push(part);
+    };
     this.ads.close();
-    await this.#grpc?.close();
-    await this.#secureGrpc?.close();
-    await this.#injection?.stop();
-    await this.#debug?.close();
-    await this.#monitoring?.close();
-    await this.#secrets.stop();
-    await this.#local.stop();
-    await this.#config.stop();
-    await this.identity.stop();
+    await Promise.all([
+      bounded('grpc', () => this.#grpc?.close()),
+      bounded('secure grpc', () => this.#secureGrpc?.close()),
+      bounded('injection webhook', () => this.#injection?.stop()),
+      bounded('debug http', () => this.#debug?.close()),
+      bounded('monitoring http', () => this.#monitoring?.close()),
+    ]);
+    await Promise.all([
+      bounded('remote clusters', () => this.#secrets.stop()),
+      bounded('local cluster registry', () => this.#local.stop()),
+      bounded('istio config watcher', () => this.#config.stop()),
+      bounded('identity and leader election', () => this.identity.stop()),
+    ]);
+    if (late.length > 0) this.log.warn('shutdown: gave up waiting (API server not answering)', { parts: late.join(', '), budgetMs });
+    return late;
   }
 
   /**

@@ -153,3 +153,51 @@ test('with election disabled the candidate leads at once and touches no lock', a
   assert.deepEqual(events, ['+', '-']);
   assert.equal(lock.raw, undefined);
 });
+
+/** A lock whose server stops answering when `frozen`: calls hang until their signal aborts them. */
+class FreezableLock extends MemoryLock {
+  frozen = false;
+  hung = 0;
+
+  #hang<T>(signal: AbortSignal | undefined, answer: () => Promise<T>): Promise<T> {
+    if (!this.frozen) return answer();
+    this.hung++;
+    return new Promise((_resolve, reject) => {
+      signal?.addEventListener('abort', () => { reject(new Error('aborted')); }, { once: true });
+    });
+  }
+
+  override get(signal?: AbortSignal): Promise<LockState | undefined> {
+    return this.#hang(signal, () => super.get());
+  }
+
+  override update(record: LeaderElectionRecord, prev: LockState, signal?: AbortSignal): Promise<void> {
+    return this.#hang(signal, () => super.update(record, prev));
+  }
+}
+
+test('stop is bounded when the lock\'s server hangs: the call in flight is aborted, the release gives up', async () => {
+  const lock = new FreezableLock();
+  const timers = new ManualTimers();
+  const events: string[] = [];
+  const e = new LeaderElection({
+    lock, identity: 'a', remote: false, timers, random: () => 0, leaseDurationMs: 30_000, releaseTimeoutMs: 200,
+    onStartedLeading: () => { events.push('+'); }, onStoppedLeading: () => { events.push('-'); },
+  });
+  e.start();
+  await timers.advance(1);
+  assert.equal(e.isLeader(), true);
+  lock.frozen = true;
+  await timers.advance(7_500); // the renewal is now in flight, and hangs
+  assert.equal(lock.hung, 1);
+  const t0 = Date.now();
+  // AbortSignal.timeout does not keep the event loop alive; a process being stopped has other work.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  await e.stop();
+  clearInterval(keepAlive);
+  const ms = Date.now() - t0;
+  console.log(`stop with the lock's server hanging: ${ms} ms (release timeout 200 ms)`);
+  assert.ok(ms < 3_000, `stop took ${ms} ms`);
+  assert.equal(lock.hung, 2, 'the release tried once, then gave up');
+  assert.deepEqual(events, ['+', '-']);
+});

@@ -43,14 +43,15 @@ export interface LockState {
   readonly resourceVersion: string;
 }
 
+/** Every call takes a signal: stopping aborts the call in flight instead of waiting for the server. */
 export interface ElectionLock {
   readonly description: string;
   /** undefined when the lock object does not exist. */
-  get(): Promise<LockState | undefined>;
+  get(signal?: AbortSignal): Promise<LockState | undefined>;
   /** Throws (e.g. 409) when the object exists already. */
-  create(record: LeaderElectionRecord): Promise<void>;
+  create(record: LeaderElectionRecord, signal?: AbortSignal): Promise<void>;
   /** Throws (409) when `prev.resourceVersion` is stale. */
-  update(record: LeaderElectionRecord, prev: LockState): Promise<void>;
+  update(record: LeaderElectionRecord, prev: LockState, signal?: AbortSignal): Promise<void>;
 }
 
 /** RFC 3339 at second precision, as metav1.Time marshals. */
@@ -141,29 +142,29 @@ export class ConfigMapLock implements ElectionLock {
     return item ? `${base}/${encodeURIComponent(this.#name)}` : base;
   }
 
-  async get(): Promise<LockState | undefined> {
-    const cm = await this.#client.getOptional<ConfigMap>(this.#path());
+  async get(signal?: AbortSignal): Promise<LockState | undefined> {
+    const cm = await this.#client.getOptional<ConfigMap>(this.#path(), signal);
     this.#last = cm;
     if (!cm) return undefined;
     const raw = cm.metadata.annotations?.[LEADER_ANNOTATION] ?? '';
     return { record: parseRecord(raw), raw, resourceVersion: cm.metadata.resourceVersion ?? '' };
   }
 
-  async create(record: LeaderElectionRecord): Promise<void> {
+  async create(record: LeaderElectionRecord, signal?: AbortSignal): Promise<void> {
     await this.#client.request('POST', this.#path(false), {
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: { name: this.#name, namespace: this.#ns, annotations: { [LEADER_ANNOTATION]: JSON.stringify(record) } },
-    });
+    }, 'application/json', signal);
   }
 
-  async update(record: LeaderElectionRecord, prev: LockState): Promise<void> {
+  async update(record: LeaderElectionRecord, prev: LockState, signal?: AbortSignal): Promise<void> {
     const base: ConfigMap = this.#last ?? { metadata: { name: this.#name, namespace: this.#ns } };
     const body: ConfigMap = {
       ...base,
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: { ...base.metadata, resourceVersion: prev.resourceVersion, annotations: { ...base.metadata.annotations, [LEADER_ANNOTATION]: JSON.stringify(record) } },
     };
-    await this.#client.request('PUT', this.#path(), body);
+    await this.#client.request('PUT', this.#path(), body, 'application/json', signal);
   }
 }
 
@@ -180,6 +181,8 @@ export interface LeaderElectionOptions {
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;
   readonly retryPeriodMs?: number;
+  /** How long stopping waits to release the lock before leaving it to expire (default 2 s). */
+  readonly releaseTimeoutMs?: number;
   /** ENABLE_LEADER_ELECTION=false: lead at once without a lock. */
   readonly enabled?: boolean;
   readonly timers?: Timers;
@@ -236,7 +239,11 @@ export class LeaderElection {
     this.#loop = this.#run(this.#abort.signal);
   }
 
-  /** Stops campaigning; a leader releases the lock unless `release` is false (as a crash would). */
+  /**
+   * Stops campaigning; a leader releases the lock unless `release` is false (as a crash would).
+   * Bounded whatever the API server does: the call in flight is aborted, and the release gets
+   * `releaseTimeoutMs` before the lock is left to expire.
+   */
   async stop(opts: { readonly release?: boolean } = {}): Promise<void> {
     const abort = this.#abort;
     if (!abort) return;
@@ -254,8 +261,9 @@ export class LeaderElection {
       let ok = false;
       let heldByOther = false;
       try {
-        ({ ok, heldByOther } = await this.#tryAcquireOrRenew());
+        ({ ok, heldByOther } = await this.#tryAcquireOrRenew(signal));
       } catch (err) {
+        if (isAborted(signal)) break;
         this.#log.warn('lock update failed', { lock: this.#opts.lock.description, error: errorMessage(err) });
       }
       if (isAborted(signal)) break;
@@ -272,16 +280,16 @@ export class LeaderElection {
     }
   }
 
-  async #tryAcquireOrRenew(): Promise<{ ok: boolean; heldByOther: boolean }> {
+  async #tryAcquireOrRenew(signal: AbortSignal): Promise<{ ok: boolean; heldByOther: boolean }> {
     const lock = this.#opts.lock;
     const now = this.#timers.now();
     const leaseSeconds = Math.max(1, Math.round(this.#leaseMs / 1000));
-    const state = await lock.get();
+    const state = await lock.get(signal);
     if (!state) {
       const rec = nextRecord(this.#me, undefined, false, now, leaseSeconds);
       if (!rec) return { ok: false, heldByOther: false };
       try {
-        await lock.create(rec);
+        await lock.create(rec, signal);
       } catch (err) {
         if (err instanceof KubeApiError && err.status === 409) return { ok: false, heldByOther: false };
         throw err;
@@ -298,7 +306,7 @@ export class LeaderElection {
     const rec = nextRecord(this.#me, observed, valid, now, leaseSeconds);
     if (!rec) return { ok: false, heldByOther: true };
     try {
-      await lock.update(rec, state);
+      await lock.update(rec, state, signal);
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 409) return { ok: false, heldByOther: false };
       throw err;
@@ -311,13 +319,14 @@ export class LeaderElection {
 
   async #release(): Promise<void> {
     const now = this.#timers.now();
+    const signal = AbortSignal.timeout(this.#opts.releaseTimeoutMs ?? 2_000);
     try {
-      const state = await this.#opts.lock.get();
+      const state = await this.#opts.lock.get(signal);
       if (state?.record?.holderIdentity !== this.#me.identity) return;
       await this.#opts.lock.update({
         holderIdentity: '', holderKey: '', leaseDurationSeconds: 1, acquireTime: metaTime(now), renewTime: metaTime(now),
         leaderTransitions: state.record.leaderTransitions,
-      }, state);
+      }, state, signal);
     } catch (err) {
       this.#log.warn('releasing the lock failed; it will expire', { lock: this.#opts.lock.description, error: errorMessage(err) });
     }
@@ -374,7 +383,7 @@ export async function shouldLeadCluster(
   let delay = 200;
   for (let i = 1; ; i++) {
     try {
-      const ns = await client.getOptional<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/${encodeURIComponent(systemNamespace)}`);
+      const ns = await client.getOptional<{ metadata: { annotations?: Record<string, string> } }>(`/api/v1/namespaces/${encodeURIComponent(systemNamespace)}`, signal);
       return ns ? shouldLead(ns.metadata.annotations, localClusterId, externalIstiod) : false;
     } catch (err) {
       if (i >= attempts || signal.aborted || (err instanceof KubeApiError && err.status === 403)) throw err;

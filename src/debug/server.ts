@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../model/errors.ts';
+import { ConnectionGuard, DEFAULT_GUARD, type ConnectionGuardOptions, type GuardStats } from './connection-guard.ts';
 
 export type DebugResult =
   | { readonly status: number; readonly json: unknown }
@@ -22,7 +23,11 @@ export interface DebugServerOptions {
   /** Paths that need no authorization (e.g. `/ready`). */
   readonly publicPaths?: readonly string[];
   readonly authorize?: DebugAuthorizer;
-  readonly maxConnections?: number;
+  /**
+   * Connection limits and deadlines (see ConnectionGuard): connections beyond them close the
+   * longest-idle ones instead of being refused, so idle clients cannot starve `/ready`.
+   */
+  readonly connections?: Partial<ConnectionGuardOptions>;
 }
 
 export function parseListenAddress(address: string, defaultHost = '0.0.0.0'): { host: string; port: number } {
@@ -36,10 +41,17 @@ export function parseListenAddress(address: string, defaultHost = '0.0.0.0'): { 
 export class DebugServer {
   readonly #handlers = new Map<string, DebugHandler>();
   readonly #opts: DebugServerOptions;
+  readonly #guard: ConnectionGuard;
   #server: Server | undefined;
 
   constructor(opts: DebugServerOptions) {
     this.#opts = opts;
+    this.#guard = new ConnectionGuard({ ...DEFAULT_GUARD, ...opts.connections });
+  }
+
+  /** Open connections, and how many were closed for sending nothing in time or to make room. */
+  connectionStats(): GuardStats {
+    return this.#guard.stats();
   }
 
   handle(path: string, handler: DebugHandler): this {
@@ -53,10 +65,9 @@ export class DebugServer {
 
   async listen(): Promise<AddressInfo> {
     const { host, port } = parseListenAddress(this.#opts.address);
-    const server = createServer((req, res) => { void this.#serve(req, res); });
-    server.maxConnections = this.#opts.maxConnections ?? 64;
-    server.requestTimeout = 30_000;
-    server.headersTimeout = 10_000;
+    // connectionsCheckingInterval: how often Node enforces headersTimeout/requestTimeout (30 s by default).
+    const server = createServer({ connectionsCheckingInterval: 1_000, requestTimeout: 30_000 }, (req, res) => { void this.#serve(req, res); });
+    this.#guard.attach(server);
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -104,10 +104,10 @@ export class KubeClient {
     return ns === undefined || ns === '' ? undefined : ns;
   }
 
-  /** GET that answers undefined for 404 instead of throwing. */
-  async getOptional<T>(path: string): Promise<T | undefined> {
+  /** GET that answers undefined for 404 instead of throwing; `signal` aborts it (e.g. on shutdown). */
+  async getOptional<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     try {
-      return await this.request<T>('GET', path);
+      return await this.request<T>('GET', path, undefined, 'application/json', signal);
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
@@ -144,8 +144,8 @@ export class KubeClient {
     return this.config.getCurrentCluster()?.server ?? '';
   }
 
-  /** A JSON request; throws KubeApiError on a non-2xx answer. */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  /** A JSON request; throws KubeApiError on a non-2xx answer. `signal` aborts it before its timeout. */
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
     const url = `${this.server}${path}`;
     const ctx = new RequestContext(url, HttpMethod[method]);
     await this.config.applySecurityAuthentication(ctx);
@@ -160,7 +160,7 @@ export class KubeClient {
       headers,
       ...(dispatcher ? { dispatcher } : {}),
       body: body === undefined ? null : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.#timeoutMs),
+      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs),
     });
     const text = await res.text();
     if (res.status < 200 || res.status > 299) throw new KubeApiError(method, path, res.status, text);

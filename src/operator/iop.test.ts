@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIsthmusError, ErrorCodes } from '../model/errors.ts';
 import { loadIstioOperator, merge, setsToSpec } from './iop.ts';
+import { iopSpecSchema } from './iop-schema.ts';
+import { validate } from './schema.ts';
 
 const iop = (spec: string) => ({ text: `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n${spec}`, source: 'f.yaml' });
 
@@ -67,4 +69,44 @@ test('gateway lists merge by name', () => {
     [{ name: 'a', enabled: false }, { name: 'b', enabled: true }]);
   const m = loadIstioOperator([iop('  profile: remote\n')], ['profile=minimal']);
   assert.equal(m.profile, 'minimal');
+});
+
+test('--set refuses prototype keys and huge list indexes, quickly, naming the path', () => {
+  for (const set of ['__proto__.hub=evil', 'values.constructor.x=1', 'components.pilot.k8s.prototype=1', 'values.global.__proto__.network=n']) {
+    assert.throws(() => setsToSpec([set]), (e: unknown) => isIsthmusError(e, ErrorCodes.OperatorInvalid) && /is not allowed in a path/.test(e.message), set);
+  }
+  const t0 = performance.now();
+  assert.throws(() => setsToSpec(['components.pilot.k8s.env[99999999].name=x']),
+    /--set "components\.pilot\.k8s\.env\[99999999\]\.name=x": index 99999999 of components\.pilot\.k8s\.env is too large \(at most 999\)/);
+  assert.ok(performance.now() - t0 < 1000);
+  assert.deepEqual(setsToSpec(['components.pilot.k8s.env[0].name=A', 'components.pilot.k8s.env[1].name=B']), { components: { pilot: { k8s: { env: [{ name: 'A' }, { name: 'B' }] } } } });
+});
+
+test('prototype keys in an IstioOperator never change the result: they are refused', () => {
+  invalid(() => loadIstioOperator([iop('  values:\n    __proto__:\n      global:\n        hub: evil\n')]), /f\.yaml: spec\.values\.__proto__: the key "__proto__" is not allowed/);
+  invalid(() => loadIstioOperator([iop('  constructor:\n    x: 1\n')]), /spec\.constructor: the key "constructor" is not allowed/);
+});
+
+test('the schema refuses prototype keys even in values built in code (defence in depth)', () => {
+  const spec: unknown = JSON.parse('{"values":{"pilot":{"env":{"__proto__":"x"}}},"components":{"pilot":{"k8s":{"affinity":{"a":{"constructor":1}}}}},"constructor":{}}');
+  const problems = validate(iopSpecSchema, spec, 'spec').map((p) => `${p.path}: ${p.message}`);
+  assert.deepEqual(problems.sort(), [
+    'spec.components.pilot.k8s.affinity.a.constructor: the key "constructor" is not allowed',
+    'spec.constructor: the key "constructor" is not allowed',
+    'spec.values.pilot.env.__proto__: the key "__proto__" is not allowed',
+  ]);
+});
+
+test('merging many gateways is linear, and merge never copies prototype keys', () => {
+  const over = { ingressGateways: Array.from({ length: 20_000 }, (_, i) => ({ name: `g${i}`, enabled: false })) };
+  const t0 = performance.now();
+  const m = merge({ ingressGateways: [{ name: 'g5', enabled: true, label: { a: 'b' } }] }, over) as { ingressGateways: unknown[] };
+  console.log(`merged 20,000 gateways in ${(performance.now() - t0).toFixed(0)} ms`);
+  assert.equal(m.ingressGateways.length, 20_000);
+  assert.deepEqual(m.ingressGateways[0], { name: 'g5', enabled: false, label: { a: 'b' } });
+  const evil = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') as Record<string, never>;
+  const r = merge({}, evil) as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.equal(r['polluted'], undefined);
+  assert.equal(r['ok'], 1);
 });

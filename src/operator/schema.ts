@@ -47,7 +47,11 @@ function isMapping(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Keys that would reach an object's prototype; refused wherever they appear, even in free-form fields. */
+const PROTOTYPE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 function closest(key: string, known: readonly string[]): string | undefined {
+  if (key.length > 64) return undefined;
   let best: string | undefined;
   let bestD = Math.max(2, Math.floor(key.length / 3)) + 1;
   for (const k of known) {
@@ -71,14 +75,35 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Every problem of `value` against `schema`; `path` names `value` (e.g. `spec`). Null means absent. */
-export function validate(schema: Schema, value: unknown, path: string): SchemaProblem[] {
+export function validate(schema: Schema, value: unknown, path: string, maxProblems = MAX_PROBLEMS): SchemaProblem[] {
   const out: SchemaProblem[] = [];
-  walk(schema, value, path, out);
+  try {
+    walk(schema, value, path, out, maxProblems);
+  } catch (err) {
+    if (!(err instanceof Enough)) throw err;
+  }
   return out;
 }
 
-function walk(s: Schema, v: unknown, path: string, out: SchemaProblem[]): void {
+/** Problems collected before validation stops (a huge bad input must cost little to refuse). */
+export const MAX_PROBLEMS = 100;
+
+/** Thrown inside the walk once enough problems were found. */
+class Enough extends Error {}
+
+/** Refuses prototype keys anywhere inside a free-form value. */
+function walkAny(v: unknown, path: string, out: SchemaProblem[]): void {
+  if (Array.isArray(v)) { v.forEach((item, i) => { walkAny(item, `${path}[${i}]`, out); }); return; }
+  if (!isMapping(v)) return;
+  for (const [k, item] of Object.entries(v)) {
+    if (PROTOTYPE_KEYS.has(k)) out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` });
+    else walkAny(item, `${path}.${k}`, out);
+  }
+}
+
+function walk(s: Schema, v: unknown, path: string, out: SchemaProblem[], max: number): void {
   if (v === null || v === undefined) return;
+  if (out.length >= max) throw new Enough();
   const bad = (message: string) => { out.push({ path, message }); };
   switch (s.t) {
     case 'string':
@@ -100,33 +125,37 @@ function walk(s: Schema, v: unknown, path: string, out: SchemaProblem[]): void {
       if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v))) bad(`must be an integer or a string, got ${describe(v)}`);
       return;
     case 'any':
+      walkAny(v, path, out);
       return;
     case 'unsupported':
       bad(`is not supported by isthmus: ${s.why}`);
       return;
     case 'array':
       if (!Array.isArray(v)) { bad(`must be a list, got ${describe(v)}`); return; }
-      v.forEach((item, i) => { walk(s.items, item, `${path}[${i}]`, out); });
+      v.forEach((item, i) => { walk(s.items, item, `${path}[${i}]`, out, max); });
       return;
     case 'map':
       if (!isMapping(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
       for (const [k, item] of Object.entries(v)) {
+        if (PROTOTYPE_KEYS.has(k)) { out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` }); continue; }
         const km = s.keyCheck?.(k);
         if (km !== undefined) out.push({ path: `${path}.${k}`, message: km });
-        walk(s.values, item, `${path}.${k}`, out);
+        walk(s.values, item, `${path}.${k}`, out, max);
       }
       return;
     case 'object': {
       if (!isMapping(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
       const known = Object.keys(s.fields);
       for (const [k, item] of Object.entries(v)) {
-        const fs = s.fields[k];
+        if (PROTOTYPE_KEYS.has(k)) { out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` }); continue; }
+        const fs = Object.hasOwn(s.fields, k) ? s.fields[k] : undefined;
         if (fs === undefined) {
+          if (out.length >= max) throw new Enough();
           const hint = closest(k, known);
           out.push({ path: `${path}.${k}`, message: `unknown field${hint === undefined ? '' : ` (did you mean ${JSON.stringify(hint)}?)`}` });
           continue;
         }
-        walk(fs, item, `${path}.${k}`, out);
+        walk(fs, item, `${path}.${k}`, out, max);
       }
       return;
     }

@@ -27,10 +27,12 @@ export function gatewayEnv(e: Effective, g: GatewayDef): EnvVar[] {
   ];
   if (e.network !== '') env.push({ name: 'ISTIO_META_NETWORK', value: e.network });
   if (e.meshID !== '') env.push({ name: 'ISTIO_META_MESH_ID', value: e.meshID });
+  const at = new Map(env.map((x, i) => [x.name, i]));
   for (const v of g.env) {
-    const i = env.findIndex((x) => x.name === v.name);
-    if (i >= 0) env[i] = v;
-    else env.push(v);
+    const i = at.get(v.name);
+    if (i !== undefined) { env[i] = v; continue; }
+    at.set(v.name, env.length);
+    env.push(v);
   }
   return env;
 }

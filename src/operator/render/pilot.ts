@@ -53,10 +53,12 @@ export function istiodEnv(e: Effective): EnvVar[] {
     { name: 'CLUSTER_ID', value: e.clusterName },
   ];
   if (e.externalIstiod !== undefined && !e.pilotEnv.some((v) => v.name === 'EXTERNAL_ISTIOD')) env.push({ name: 'EXTERNAL_ISTIOD', value: String(e.externalIstiod) });
+  const at = new Map(env.map((x, i) => [x.name, i]));
   for (const v of e.pilotEnv) {
-    const i = env.findIndex((x) => x.name === v.name);
-    if (i >= 0) env[i] = v;
-    else env.push(v);
+    const i = at.get(v.name);
+    if (i !== undefined) { env[i] = v; continue; }
+    at.set(v.name, env.length);
+    env.push(v);
   }
   return env;
 }

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
 import { planInstall } from '../manifest.ts';
+import { resolve } from '../effective.ts';
+import { render } from './index.ts';
 import type { Manifest } from './types.ts';
 import { INJECTOR_WEBHOOK_SUFFIX, REVISION_LABEL, patchCaBundle } from '../../controllers/webhookpatcher.ts';
 import { parseInjectorConfig } from '../../inject/config.ts';
@@ -269,4 +271,27 @@ test('sidecarInjectorWebhook.templates adds templates; a bad template fails the 
   assert.ok(cfg.templates.has('custom'));
   assert.throws(() => objects(PRIMARY, ['values.sidecarInjectorWebhook.templates.custom=spec: {x: "{{ nope }}"}']),
     (e: unknown) => isIsthmusError(e, ErrorCodes.OperatorInvalid) && /sidecarInjectorWebhook.templates.*unknown variable \{\{ nope \}\}/s.test(e.message));
+});
+
+test('merging long env lists into istiod and gateway containers is linear (no per-entry search)', () => {
+  // Built in code, past the input caps, so the renderers themselves are measured.
+  const n = 100_000;
+  const pilotEnv: Record<string, string> = { REVISION: 'overridden' };
+  for (let i = 0; i < n; i++) pilotEnv[`VAR_${i}`] = 'x';
+  const gwEnv = Array.from({ length: n }, (_, i) => ({ name: `GW_${i}`, value: 'y' }));
+  const spec = {
+    components: { base: { enabled: true }, pilot: { enabled: true }, ingressGateways: [{ name: 'istio-ingressgateway', enabled: true, k8s: { env: gwEnv } }] },
+    values: { pilot: { env: pilotEnv } },
+  };
+  const t0 = performance.now();
+  const list = render(resolve({ name: 'big', profile: 'default', spec })).map((r) => r.object);
+  const ms = performance.now() - t0;
+  console.log(`${n} istiod env entries and ${n} gateway env entries rendered in ${ms.toFixed(0)} ms`);
+  const istiod = podSpec(find(list, 'Deployment', 'istiod')).containers[0];
+  assert.ok(istiod);
+  assert.equal(envOf(istiod)['REVISION'], 'overridden', 'a user entry replaces the built-in one in place');
+  assert.equal(istiod.env.filter((e) => e.name === 'REVISION').length, 1);
+  assert.equal(envOf(istiod)[`VAR_${n - 1}`], 'x');
+  const gw = podSpec(find(list, 'Deployment', 'istio-ingressgateway')).containers[0];
+  assert.equal(gw && envOf(gw)[`GW_${n - 1}`], 'y');
 });
