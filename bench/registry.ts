@@ -10,7 +10,7 @@
  *    flight. The same Service names exist in both clusters, as in a multi-primary mesh: the merged
  *    registry has `--services` hostnames, each with a VIP in both clusters and two endpoint shards.
  *    Pods are not created unless `--pods` (then one Pod per address, with status.podIP, referenced by
- *    the slices' targetRef); without pods every endpoint takes its cluster's network (§7).
+ *    the slices' targetRef); without pods every endpoint takes its cluster's network (docs/istio-compat.md §7).
  *    cluster2 is reached through a remote secret in cluster1 (reader service account bound to `view`).
  * 2. Cold sync: a real `isthmus discovery` process against cluster1. Time from the spawn to `/ready`
  *    200, and to both clusters synced with every service and endpoint visible (checked by counting

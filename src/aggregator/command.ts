@@ -1,5 +1,5 @@
 /**
- * `isthmus xds-proxy`: the aggregating xDS proxy (istioctl-proxy's role, §16) on port 9090.
+ * `isthmus xds-proxy`: the aggregating xDS proxy (istioctl-proxy's role, docs/istio-compat.md §16) on port 9090.
  * Added to the CLI by src/main.ts, next to `discovery`.
  */
 import { Command, Option } from 'commander';

@@ -1,6 +1,6 @@
 /**
  * Merging the replicas' answers into one DiscoveryResponse istioctl reads as if one istiod had
- * answered (istio-compat.md §16.3, without the sample's flaws). Pure.
+ * answered (docs/istio-compat.md §16.3, without the sample's flaws). Pure.
  *
  * - syncz: every ClientConfig once, keyed by `node.id`; when two replicas report the same proxy
  *   (it reconnected and the old stream has not closed yet) the report with the newest

@@ -1,6 +1,6 @@
 /**
  * The xds-proxy's serving certificate: `--cert`/`--key` files, or a self-signed ECDSA P-256
- * certificate made at start (istioctl does not verify the server by default, §14.4; clients that
+ * certificate made at start (istioctl does not verify the server by default, docs/istio-compat.md §14.4; clients that
  * do can pin the PEM the proxy logs/writes).
  */
 import { readFileSync } from 'node:fs';

@@ -80,7 +80,7 @@ function readYamlFile(path: string, what: string): unknown {
   }
 }
 
-/** Whether the namespace annotation lets control plane `self` lead (reference §10.2). */
+/** Whether the namespace annotation lets control plane `self` lead (docs/istio-compat.md §10.2). */
 export function annotationSelects(value: string | undefined, self: string): boolean {
   if (!value) return false;
   return value.split(',').map((s) => s.trim()).some((v) => v === '*' || v === self);
@@ -142,7 +142,7 @@ export class Discovery {
       endpointsChanged: (h) => { this.ads.push(endpointPush([h], Date.now())); },
       networksChanged: () => { this.ads.push(fullPush('networks', Date.now())); },
     });
-    // The config cluster registers first: its Services provide the merged defaults (§7).
+    // The config cluster registers first: its Services provide the merged defaults (docs/istio-compat.md §7).
     this.store.addCluster(this.#localId);
     const registryOpts = { store: this.store, systemNamespace: cfg.systemNamespace, domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, meshNetworks: networks, log: log.scope('registry') };
     this.#local = new KubeRegistry({

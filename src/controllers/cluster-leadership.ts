@@ -1,6 +1,6 @@
 /**
  * What one control-plane replica runs for one cluster it may lead: decide whether to lead it at all
- * (§10.2), campaign for istiod's namespace-controller lock in that cluster, and while leading run the
+ * (docs/istio-compat.md §10.2), campaign for istiod's namespace-controller lock in that cluster, and while leading run the
  * namespace controller and the webhook patcher there. Fits the secret controller's `ClusterComponent`
  * (synced / activate / stop), so the composition root can create one per remote cluster and one for the
  * local cluster.

@@ -1,5 +1,5 @@
 /**
- * istiod's leader election (istio-compat.md §10.1), wire-compatible with its lock so Isthmus and istiod
+ * istiod's leader election (docs/istio-compat.md §10.1), wire-compatible with its lock so Isthmus and istiod
  * replicas can share one: a ConfigMap (default `istio-namespace-controller-election`) in the system
  * namespace of the cluster being LED, annotation `control-plane.alpha.kubernetes.io/leader` holding
  * client-go's LeaderElectionRecord JSON plus Istio's `holderKey`.
@@ -351,7 +351,7 @@ export class LeaderElection {
 }
 
 /**
- * Should this control plane lead a cluster (§10.2)? Its own (config) cluster: always. Another cluster:
+ * Should this control plane lead a cluster (docs/istio-compat.md §10.2)? Its own (config) cluster: always. Another cluster:
  * only with EXTERNAL_ISTIOD=true, and only when that cluster's system Namespace annotation
  * `topology.istio.io/controlPlaneClusters` (comma-separated) names our cluster id or `*`.
  */

@@ -1,5 +1,5 @@
 /**
- * istiod's namespace controller (istio-compat.md §10.3), run by the leader of a cluster: every namespace
+ * istiod's namespace controller (docs/istio-compat.md §10.3), run by the leader of a cluster: every namespace
  * (except `kube-public`, `kube-node-lease`, `local-path-storage`; kube-system is NOT skipped) holds
  * ConfigMap `istio-ca-root-cert` labelled `istio.io/config: "true"` whose `root-cert.pem` is the mesh's
  * current root bundle. Deleted ConfigMaps are recreated, edited ones restored, new namespaces get one,

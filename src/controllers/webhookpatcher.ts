@@ -1,5 +1,5 @@
 /**
- * The webhook caBundle patcher (istio-compat.md §10.4, `pkg/webhooks/webhookpatch.go`), run by the
+ * The webhook caBundle patcher (docs/istio-compat.md §10.4, `pkg/webhooks/webhookpatch.go`), run by the
  * leader of a cluster: in MutatingWebhookConfigurations labelled `istio.io/rev=<revision>`, every webhook
  * whose name ends in `sidecar-injector.istio.io` gets `clientConfig.caBundle` = the mesh root bundle.
  *

@@ -1,5 +1,5 @@
 /**
- * The gateway's routing table, from the reference (istio-compat.md §3.4): SNI
+ * The gateway's routing table, from the reference (docs/istio-compat.md §3.4): SNI
  * `outbound_.<port>_.<subset>_.<host>` names the SNI-DNAT cluster of the same name; the bare-host
  * alias (our deviation for grpc-js, which sends the target host as SNI) exists only when the port
  * is unambiguous.

@@ -1,6 +1,6 @@
 /**
  * A minimal east-west gateway data plane (the AUTO_PASSTHROUGH part of an Istio east-west gateway,
- * istio-compat.md §3.4): a TCP listener (15443) that reads the SNI of each TLS ClientHello without
+ * docs/istio-compat.md §3.4): a TCP listener (15443) that reads the SNI of each TLS ClientHello without
  * terminating TLS, maps it to an SNI-DNAT cluster `outbound_.<port>_.<subset>_.<host>` and
  * TCP-proxies the still-encrypted bytes to one of that cluster's endpoints (round robin). Its
  * configuration comes over xDS from the control plane, as a `router` proxy whose

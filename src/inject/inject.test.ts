@@ -1,6 +1,6 @@
 /**
  * The templates and the AdmissionReview handling, table-driven. Expectations come from Istio's
- * documented sidecar (istio-compat.md §12.2, §13; /work/shared/reference/real-nodes.md: what a real
+ * documented sidecar (docs/istio-compat.md §12.2, §13; docs/architecture.md, "The test bed and tests": what a real
  * pilot-agent needed), not from the renderer.
  */
 import { test } from 'node:test';
@@ -52,7 +52,7 @@ const appPod = (o: Partial<Pod['metadata']> = {}): Obj => ({
 const envOf = (c: Container | undefined) => Object.fromEntries((c?.env ?? []).map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath ?? 'resource'}`]));
 const byName = <T extends { name: string }>(l: T[] | undefined, n: string): T | undefined => l?.find((x) => x.name === n);
 
-test('sidecar template: istio-init, istio-proxy, volumes, labels (§12.2)', () => {
+test('sidecar template: istio-init, istio-proxy, volumes, labels (docs/istio-compat.md §12.2)', () => {
   const { pod, injected } = run(appPod());
   assert.ok(injected);
   const init = byName(pod.spec.initContainers, 'istio-init');
@@ -120,7 +120,7 @@ test('re-injection is idempotent: an injected pod comes back unchanged', () => {
   assert.equal(twice.response['allowed'], true);
 });
 
-test('cluster and network: path > values; pod label > path > namespace label > values (§12.1)', () => {
+test('cluster and network: path > values; pod label > path > namespace label > values (docs/istio-compat.md §12.1)', () => {
   const rows: { name: string; path: InjectPath; podNet?: string; nsNet?: string; sysNet?: string; cluster: string; network: string }[] = [
     { name: 'values', path: { env: [], warnings: [] }, cluster: 'cluster1', network: 'network1' },
     { name: 'path', path: parseInjectPath('/inject/cluster/cluster2/net/network2') ?? { env: [], warnings: [] }, cluster: 'cluster2', network: 'network2' },

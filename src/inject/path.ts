@@ -1,5 +1,5 @@
 /**
- * The webhook path (istio-compat.md §12.1): `/inject` and everything below `/inject/`; the rest is
+ * The webhook path (docs/istio-compat.md §12.1): `/inject` and everything below `/inject/`; the rest is
  * key/value pairs (`/inject/cluster/c2/net/n2`), `--slash--` in a value stands for `/`, an odd last
  * key is ignored. `cluster` → ISTIO_META_CLUSTER_ID, `net` → ISTIO_META_NETWORK, any other key is an
  * env var named by the key upper-cased. The old `/inject/:ENV:cluster=c2:ENV:net=n2` form is read

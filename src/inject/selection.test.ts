@@ -1,6 +1,6 @@
 /**
  * Selection rules and webhook paths, table-driven. Expectations from Istio's documented behaviour
- * ("Installing the Sidecar" → "Controlling the injection policy"; istio-compat.md §12.1), not from
+ * ("Installing the Sidecar" → "Controlling the injection policy"; docs/istio-compat.md §12.1), not from
  * the code.
  */
 import { test } from 'node:test';
@@ -46,7 +46,7 @@ test('templates: inject.istio.io/templates label or annotation, else the default
   assert.deepEqual(templatesFor({ labels: {}, annotations: { 'inject.istio.io/templates': 'grpc-agent, custom' } }, ['sidecar']), ['grpc-agent', 'custom']);
 });
 
-test('webhook paths (§12.1)', () => {
+test('webhook paths (docs/istio-compat.md §12.1)', () => {
   assert.deepEqual(parseInjectPath('/inject'), { env: [], warnings: [] });
   assert.deepEqual(parseInjectPath('/inject/'), { env: [], warnings: [] });
   assert.deepEqual(parseInjectPath('/inject/cluster/cluster2/net/network2'), { clusterId: 'cluster2', network: 'network2', env: [], warnings: [] });

@@ -1,6 +1,6 @@
 /**
  * Whether a pod gets a proxy, and which templates: Istio's documented selection rules
- * ("Installing the Sidecar", "Controlling the injection policy"; istio-compat.md §12). Pure.
+ * ("Installing the Sidecar", "Controlling the injection policy"; docs/istio-compat.md §12). Pure.
  *
  * In order, the first rule that applies decides:
  * 1. `spec.hostNetwork: true` → no (the proxy's iptables would capture the node's traffic).

@@ -22,7 +22,7 @@ export interface Endpoint {
   /** Endpoint (target) port by Service port name; `''` names a single unnamed port. */
   readonly ports: Readonly<Record<string, number>>;
   readonly cluster: ClusterId;
-  /** Resolved network (§7); `''` when no rule matched. */
+  /** Resolved network (docs/istio-compat.md §7); `''` when no rule matched. */
   readonly network: NetworkId;
   readonly locality: Locality;
   /** Kubernetes service-account name of the pod (in `pod.namespace`); `''` without a pod. */

@@ -1,11 +1,11 @@
 /**
  * Label and annotation keys, and well-known ports, that Istio defines and Isthmus reads or writes
- * (reference: istio-compat.md §4, §8, §13). One place, so a typo cannot split behaviour.
+ * (reference: docs/istio-compat.md §4, §8, §13). One place, so a typo cannot split behaviour.
  */
 
-/** Label on the system namespace (cluster default), a pod (override) or a gateway Service (§4). */
+/** Label on the system namespace (cluster default), a pod (override) or a gateway Service (docs/istio-compat.md §4). */
 export const LABEL_TOPOLOGY_NETWORK = 'topology.istio.io/network';
-/** Virtual label carrying an endpoint's cluster id; a real pod label of this name is overridden (§4). */
+/** Virtual label carrying an endpoint's cluster id; a real pod label of this name is overridden (docs/istio-compat.md §4). */
 export const LABEL_TOPOLOGY_CLUSTER = 'topology.istio.io/cluster';
 /** Locality subzone (Istio reads it from the Node). */
 export const LABEL_TOPOLOGY_SUBZONE = 'topology.istio.io/subzone';
@@ -18,16 +18,16 @@ export const LABEL_KUBE_HOSTNAME = 'kubernetes.io/hostname';
 export const LABEL_ISTIO_LOCALITY = 'istio-locality';
 /** Pod label set by the injector: `istio` when the pod has a sidecar that accepts Istio mTLS. */
 export const LABEL_TLS_MODE = 'security.istio.io/tlsMode';
-/** Label on a gateway Service overriding the mTLS gateway port 15443 (§4, §8). */
+/** Label on a gateway Service overriding the mTLS gateway port 15443 (docs/istio-compat.md §4, §8). */
 export const LABEL_GATEWAY_PORT = 'networking.istio.io/gatewayPort';
 
-/** Service annotation: visibility (`*`, `.`, `~`, namespace list) (§4). */
+/** Service annotation: visibility (`*`, `.`, `~`, namespace list) (docs/istio-compat.md §4). */
 export const ANNOTATION_EXPORT_TO = 'networking.istio.io/exportTo';
 /** Service annotation: comma-separated identities, used as-is. */
 export const ANNOTATION_CANONICAL_SERVICE_ACCOUNTS = 'alpha.istio.io/canonical-serviceaccounts';
 /** Service annotation: comma-separated Kubernetes service-account names of the service's namespace. */
 export const ANNOTATION_KUBERNETES_SERVICE_ACCOUNTS = 'alpha.istio.io/kubernetes-serviceaccounts';
-/** NodePort gateway Service annotation: node-label selector (§4, §8; not implemented yet). */
+/** NodePort gateway Service annotation: node-label selector (docs/istio-compat.md §4, §8; not implemented yet). */
 export const ANNOTATION_TRAFFIC_NODE_SELECTOR = 'traffic.istio.io/nodeSelector';
 
 /** EndpointSlice label naming the Service it belongs to. */
@@ -35,7 +35,7 @@ export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';
 /** EndpointSlice label of MCS-derived slices, which Istio's kube registry ignores. */
 export const LABEL_MCS_SERVICE_NAME = 'multicluster.kubernetes.io/service-name';
 
-/** Default mTLS (AUTO_PASSTHROUGH) port of an east-west gateway (§13). */
+/** Default mTLS (AUTO_PASSTHROUGH) port of an east-west gateway (docs/istio-compat.md §13). */
 export const DEFAULT_GATEWAY_PORT = 15443;
-/** HBONE port of an east-west gateway (§13). */
+/** HBONE port of an east-west gateway (docs/istio-compat.md §13). */
 export const DEFAULT_GATEWAY_HBONE_PORT = 15008;

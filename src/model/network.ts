@@ -1,5 +1,5 @@
 /**
- * Networks, network gateways and the meshNetworks configuration (reference: istio-compat.md §7, §8).
+ * Networks, network gateways and the meshNetworks configuration (reference: docs/istio-compat.md §7, §8).
  * Pure data; the resolution rules live in src/registry/network.ts.
  */
 import { ErrorCodes, IsthmusError } from './errors.ts';
@@ -35,13 +35,13 @@ export type GatewaySource =
 
 /**
  * A cross-network gateway: traffic for endpoints of `network` enters that network at `address:port`
- * (Istio's model: `{Network, Cluster, Addr, Port, HBONEPort}`, §8).
+ * (Istio's model: `{Network, Cluster, Addr, Port, HBONEPort}`, docs/istio-compat.md §8).
  */
 export interface NetworkGateway {
   readonly network: NetworkId;
   /** The cluster whose registry found it; absent for static meshNetworks addresses. */
   readonly cluster?: ClusterId;
-  /** IP address or host name (host names are resolved later, §8). */
+  /** IP address or host name (host names are resolved later, docs/istio-compat.md §8). */
   readonly address: string;
   /** mTLS (AUTO_PASSTHROUGH) port; 0 when the gateway has none. */
   readonly port: number;
@@ -50,7 +50,7 @@ export interface NetworkGateway {
   readonly source: GatewaySource;
 }
 
-/** `istio.mesh.v1alpha1.MeshNetworks` as it appears in JSON/YAML (§8). */
+/** `istio.mesh.v1alpha1.MeshNetworks` as it appears in JSON/YAML (docs/istio-compat.md §8). */
 export interface MeshNetworks {
   readonly networks: Readonly<Record<string, MeshNetwork>>;
 }

@@ -85,7 +85,7 @@ export function parseProxy(id: string, metadata: Readonly<Record<string, unknown
   };
 }
 
-/** Whether `proxy` may see endpoints of `network` (§9.2: empty view or empty network = visible). */
+/** Whether `proxy` may see endpoints of `network` (docs/istio-compat.md §9.2: empty view or empty network = visible). */
 export function proxyCanSeeNetwork(proxy: Proxy, network: NetworkId): boolean {
   return proxy.requestedNetworkView.length === 0 || network === NO_NETWORK || proxy.requestedNetworkView.includes(network);
 }

@@ -1,4 +1,4 @@
-/** Expectations from §3.1-§3.3 of the compat reference. */
+/** Expectations from docs/istio-compat.md §3.1-docs/istio-compat.md §3.3. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseAllDocuments } from 'yaml';
@@ -6,7 +6,7 @@ import { documents, eastWestGateway, exposeIstiod, exposeServices } from './east
 import { planInstall } from './manifest.ts';
 import { stringify } from 'yaml';
 
-test('gen-eastwest-gateway, multi-network (§3.1)', () => {
+test('gen-eastwest-gateway, multi-network (docs/istio-compat.md §3.1)', () => {
   assert.deepEqual(eastWestGateway({ network: 'network1' }), {
     apiVersion: 'install.istio.io/v1alpha1',
     kind: 'IstioOperator',
@@ -67,14 +67,14 @@ test('the generated gateway installs: LoadBalancer Service with the labels and p
   assert.equal(get('ISTIO_META_MESH_ID'), 'mesh1');
 });
 
-test('expose-services (§3.2)', () => {
+test('expose-services (docs/istio-compat.md §3.2)', () => {
   assert.deepEqual(exposeServices(), [{
     apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'cross-network-gateway' },
     spec: { selector: { istio: 'eastwestgateway' }, servers: [{ port: { number: 15443, name: 'tls', protocol: 'TLS' }, tls: { mode: 'AUTO_PASSTHROUGH' }, hosts: ['*.local'] }] },
   }]);
 });
 
-test('expose-istiod (§3.3)', () => {
+test('expose-istiod (docs/istio-compat.md §3.3)', () => {
   const [gw, vs] = exposeIstiod();
   assert.deepEqual(gw, {
     apiVersion: 'networking.istio.io/v1', kind: 'Gateway', metadata: { name: 'istiod-gateway' },

@@ -1,7 +1,7 @@
 /**
  * The east-west gateway artefacts of Istio's `samples/multicluster`: the IstioOperator that
  * `gen-eastwest-gateway.sh` prints, and the Gateway / VirtualService objects of
- * `expose-services.yaml` and `expose-istiod.yaml` (§3 of the compat reference). Pure.
+ * `expose-services.yaml` and `expose-istiod.yaml` (docs/istio-compat.md §3). Pure.
  */
 import { stringify } from 'yaml';
 import type { Manifest } from './render/types.ts';

@@ -1,4 +1,4 @@
-/** The remote secret layout of §5.1. */
+/** The remote secret layout of docs/istio-compat.md §5.1. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';

@@ -1,5 +1,5 @@
 /**
- * The Secret that `create-remote-secret` prints (§5.1 of the compat reference): a kubeconfig
+ * The Secret that `create-remote-secret` prints (docs/istio-compat.md §5.1): a kubeconfig
  * whose cluster, context and user are all named after the cluster ID, under label
  * `istio/multiCluster=true`. Pure.
  */

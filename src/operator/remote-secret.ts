@@ -1,6 +1,6 @@
 /**
  * The remote-cluster side of `create-remote-secret`: make sure the reader service account and its
- * RBAC exist (§5.3-§5.4), find or create a long-lived token Secret for it, wait until the token
+ * RBAC exist (docs/istio-compat.md §5.3-§5.4), find or create a long-lived token Secret for it, wait until the token
  * controller has filled in `token` and `ca.crt`, and build the Secret to apply on the primary.
  */
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -1,4 +1,4 @@
-/** Expectations written from istio-compat.md §7 (endpoint network precedence) and §8 (gateway discovery). */
+/** Expectations written from docs/istio-compat.md §7 (endpoint network precedence) and §8 (gateway discovery). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { clusterId } from '../model/ids.ts';
@@ -24,7 +24,7 @@ const mesh: MeshNetworks = {
   },
 };
 
-test('endpoint network precedence: pod label > system namespace label > meshNetworks > empty (§7)', () => {
+test('endpoint network precedence: pod label > system namespace label > meshNetworks > empty (docs/istio-compat.md §7)', () => {
   const m1 = compileMeshNetworks(mesh, c1);
   const m2 = compileMeshNetworks(mesh, c2);
   const table: [what: string, address: string, podLabel: string | undefined, system: string, compiled: typeof m1, want: string][] = [
@@ -77,7 +77,7 @@ function svc(labels: Record<string, string>, ports: number[], external: string[]
 
 const brief = (gws: readonly NetworkGateway[]) => gws.map((g) => `${g.network}@${g.cluster ?? '-'}:${g.address}:${g.port}/${g.hbonePort}`);
 
-test('gateways from Services (§8)', () => {
+test('gateways from Services (docs/istio-compat.md §8)', () => {
   const m2 = compileMeshNetworks(mesh, c2);
   const net = { 'topology.istio.io/network': 'network2' };
   const table: [what: string, s: Service, want: string[], warns: number][] = [

@@ -1,6 +1,6 @@
 /**
  * Endpoint network resolution and network-gateway discovery, as istiod's kube registry does them
- * (reference: istio-compat.md §7 "Endpoint network", §8; istio `pilot/pkg/serviceregistry/kube/controller/network.go`).
+ * (reference: docs/istio-compat.md §7 "Endpoint network", §8; istio `pilot/pkg/serviceregistry/kube/controller/network.go`).
  * Pure functions: the controller feeds them objects and gets answers plus warnings to log.
  */
 import { BlockList, isIP } from 'node:net';
@@ -125,7 +125,7 @@ export interface NetworkInputs {
 }
 
 /**
- * An endpoint's network, in Istio's precedence (§7): pod label `topology.istio.io/network` >
+ * An endpoint's network, in Istio's precedence (docs/istio-compat.md §7): pod label `topology.istio.io/network` >
  * the cluster's system-namespace label > meshNetworks (`fromRegistry`, then `fromCidr`) > `''`.
  */
 export function endpointNetwork(address: string, inputs: NetworkInputs): NetworkId {
@@ -148,7 +148,7 @@ function parseGatewayPort(value: string): number | undefined {
 }
 
 /**
- * The gateways a Service of `cluster` provides (§8):
+ * The gateways a Service of `cluster` provides (docs/istio-compat.md §8):
  * - labelled `topology.istio.io/network=<id>`: port 15443, or the `networking.istio.io/gatewayPort`
  *   label, only if the Service exposes it; HBONE 15008 if exposed; exposing neither → ignored with a
  *   warning. The label wins over meshNetworks.
@@ -194,7 +194,7 @@ export function serviceGateways(svc: Service, cluster: ClusterId, mesh: Compiled
   return { gateways: mergeGateways(out), warnings };
 }
 
-/** Static gateways: meshNetworks `gateways[].address` entries (no cluster), in network-name order (§8). */
+/** Static gateways: meshNetworks `gateways[].address` entries (no cluster), in network-name order (docs/istio-compat.md §8). */
 export function meshNetworksGateways(meshNetworks: MeshNetworks | undefined): NetworkGateway[] {
   const out: NetworkGateway[] = [];
   for (const name of Object.keys(meshNetworks?.networks ?? {}).sort()) {

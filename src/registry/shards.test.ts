@@ -1,4 +1,4 @@
-/** Aggregation per istio-compat.md §7: merge by hostname, first cluster provides defaults, shards per cluster. */
+/** Aggregation per docs/istio-compat.md §7: merge by hostname, first cluster provides defaults, shards per cluster. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Endpoint } from '../model/endpoint.ts';

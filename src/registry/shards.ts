@@ -1,5 +1,5 @@
 /**
- * The aggregate model of all clusters (reference: istio-compat.md §7):
+ * The aggregate model of all clusters (reference: docs/istio-compat.md §7):
  * - services merged by hostname: the first cluster (in registration order) that has the Service
  *   provides it; every cluster adds its VIPs (and external addresses) under its own id; service
  *   accounts are unioned; ports of other clusters are ignored (istiod only logs the mismatch);

@@ -1,6 +1,6 @@
 /**
  * Who is calling a gRPC method on 15012 (CA and secure xDS): istiod's authenticator chain
- * (istio-compat.md §11.3), tried in order, first success wins:
+ * (docs/istio-compat.md §11.3), tried in order, first success wins:
  *
  * 1. `ClientCertAuthenticator`: a TLS client certificate that the server verified against our root
  *    bundle, carrying one SPIFFE URI SAN: certificate-based renewal;

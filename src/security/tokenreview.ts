@@ -1,6 +1,6 @@
 /**
  * Service-account token verification through the Kubernetes TokenReview API (authentication.k8s.io/v1),
- * as istiod's KubeJWTAuthenticator does it (istio-compat.md §11.3): the API server that issued the token
+ * as istiod's KubeJWTAuthenticator does it (docs/istio-compat.md §11.3): the API server that issued the token
  * says whether it is valid for the audiences we accept (default `istio-ca`), and who it belongs to. We
  * require `status.authenticated`, the group `system:serviceaccounts` and a username
  * `system:serviceaccount:<ns>:<sa>`.

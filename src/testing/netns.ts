@@ -1,5 +1,5 @@
 /**
- * Network namespaces for tests (DESIGN.md "Networks"): each mesh network is an `ip netns`, linked
+ * Network namespaces for tests (docs/architecture.md, "Networks"): each mesh network is an `ip netns`, linked
  * to the root namespace or to each other by veth pairs; pod IPs live on the namespace's `lo`, so a
  * network's pods are reachable only from inside it (no routes, no forwarding). Needs root and
  * iproute2.

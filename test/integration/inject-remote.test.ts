@@ -1,5 +1,5 @@
 /**
- * Injection in a remote cluster (primary-remote, §2.3): cluster2 is installed with `isthmus install`
+ * Injection in a remote cluster (primary-remote, docs/istio-compat.md §2.3): cluster2 is installed with `isthmus install`
  * and the `remote` profile, its webhook URL naming the control plane that runs for cluster1
  * (`istiodRemote.injectionURL=https://<discovery>/inject/cluster/cluster2`). The control plane reads
  * cluster2 through a remote secret, leads it (EXTERNAL_ISTIOD, controlPlaneClusters=cluster1) and so

@@ -12,7 +12,7 @@ const INT2 = pem(3);
 const ROOT_A = pem(4);
 const ROOT_B = pem(5);
 
-describe('assembleCertChain (istio-compat.md §11.1)', () => {
+describe('assembleCertChain (docs/istio-compat.md §11.1)', () => {
   test('self-signed CA: [leaf, root]', () => {
     assert.deepEqual(assembleCertChain({ leafPem: LEAF, certChainPem: '', rootCertPem: ROOT_A }), [LEAF, ROOT_A]);
   });

@@ -1,5 +1,5 @@
 /**
- * The `cert_chain` of an `IstioCertificateResponse` (istio-compat.md §11.1): leaf first; then the CA's
+ * The `cert_chain` of an `IstioCertificateResponse` (docs/istio-compat.md §11.1): leaf first; then the CA's
  * cert chain split into one certificate per element, each ending with a newline; then the root bundle
  * as the final element, unsplit, so that a client can tell the root(s) apart. Agents treat a chain of
  * one element or fewer as an error.

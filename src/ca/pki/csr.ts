@@ -3,7 +3,7 @@
  * ECDSA P-256 (or P-384) or RSA >= 2048, self-signed with SHA-256/384/512.
  *
  * Like istiod we use only the public key: the CA decides subject and SANs from the authenticated caller
- * (istio-compat.md §11.1). The SANs the CSR asks for are exposed so that a server can choose to refuse a
+ * (docs/istio-compat.md §11.1). The SANs the CSR asks for are exposed so that a server can choose to refuse a
  * CSR asking for somebody else's identity (`checkRequestedIdentities`); istiod itself does not refuse.
  */
 import { createPublicKey, verify } from 'node:crypto';
@@ -147,7 +147,7 @@ function requestedSans(der: DerReader, attributes: Tlv): { uris: string[]; dns: 
  * Refuses a CSR that asks for a URI SAN other than the caller's identities. A CSR with no URI SANs is
  * accepted (only the public key is used). Throws `CsrIdentityMismatch`.
  *
- * Note: istiod does not do this (it overwrites the SANs, §11.1); servers that want strict Istio
+ * Note: istiod does not do this (it overwrites the SANs, docs/istio-compat.md §11.1); servers that want strict Istio
  * behaviour can skip this check.
  */
 export function checkRequestedIdentities(csr: ParsedCsr, identities: readonly SpiffeId[]): void {

@@ -143,7 +143,7 @@ describe('root CA and workload leaf', () => {
 });
 
 describe('control plane serving certificate', () => {
-  test('istiodDnsNames gives the §2.3 names, sorted, with revision and custom hosts', () => {
+  test('istiodDnsNames gives the docs/istio-compat.md §2.3 names, sorted, with revision and custom hosts', () => {
     assert.deepEqual(istiodDnsNames({ namespace: 'istio-system' }), [
       'istio-pilot.istio-system.svc', 'istiod-remote.istio-system.svc', 'istiod.istio-system.svc',
     ]);

@@ -205,7 +205,7 @@ export interface IstiodNamesOptions {
 }
 
 /**
- * The DNS names of istiod's serving certificate (istio-compat.md §2.3, `getDNSNames`): `istiod`,
+ * The DNS names of istiod's serving certificate (docs/istio-compat.md §2.3, `getDNSNames`): `istiod`,
  * `istiod-remote`, `istio-pilot` and, for a revision, `istiod-<rev>`, each as `<name>.<ns>.svc`, plus
  * custom hosts; sorted and de-duplicated as istiod does.
  */

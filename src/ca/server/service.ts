@@ -1,5 +1,5 @@
 /**
- * `istio.v1.auth.IstioCertificateService/CreateCertificate` (istio-compat.md §11): transport and
+ * `istio.v1.auth.IstioCertificateService/CreateCertificate` (docs/istio-compat.md §11): transport and
  * policy only; signing is behind `CertificateAuthority`, authentication behind an injected function.
  *
  * Order of checks: global rate limit, size, authentication (opaque `Unauthenticated` "request

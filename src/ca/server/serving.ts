@@ -1,6 +1,6 @@
 /**
  * The control plane's own serving certificate for 15012 (xDS + CA over TLS), signed by the mesh CA with
- * the names Istio's agents check (istio-compat.md §2.3: `istiod.<ns>.svc`, `istiod-remote.<ns>.svc`,
+ * the names Istio's agents check (docs/istio-compat.md §2.3: `istiod.<ns>.svc`, `istiod-remote.<ns>.svc`,
  * `istio-pilot.<ns>.svc`, `istiod-<rev>.<ns>.svc`, custom hosts) plus `localhost` and `127.0.0.1` by
  * default, so local clients and tests can connect by address.
  *

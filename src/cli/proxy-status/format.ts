@@ -1,5 +1,5 @@
 /**
- * proxy-status output (istio-compat.md §14.8), pure:
+ * proxy-status output (docs/istio-compat.md §14.8), pure:
  *
  * - default (istioctl 1.27+): `NAME CLUSTER ISTIOD VERSION SUBSCRIBED TYPES`, the last column
  *   `N (CDS,LDS,EDS,RDS,<others sorted>)` over the types that are not IGNORED, or `0`;

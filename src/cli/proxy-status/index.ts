@@ -1,6 +1,6 @@
 /**
  * `isthmus proxy-status [<pod>[.<ns>]]` (alias `ps`) and `isthmus x proxy-status`: istioctl's
- * xDS-based proxy-status (istio-compat.md §14). Both are the xDS variant (stable since istioctl
+ * xDS-based proxy-status (docs/istio-compat.md §14). Both are the xDS variant (stable since istioctl
  * 1.22), so `ISTIOCTL_PREFER_EXPERIMENTAL`, which makes istioctl mount `x proxy-status` at the top
  * level, changes nothing here: the top-level verb already is the experimental one.
  *

@@ -1,5 +1,5 @@
 /**
- * From syncz answers to proxy-status rows (istio-compat.md §14.7-§14.9). Pure: the clock is passed in.
+ * From syncz answers to proxy-status rows (docs/istio-compat.md §14.7-§14.9). Pure: the clock is passed in.
  *
  * - NAME = `node.id`, CLUSTER = metadata `CLUSTER_ID`, VERSION = metadata `ISTIO_VERSION` (the proxy's),
  *   ISTIOD = the `ID` of the answering control plane (or, behind the xds-proxy with

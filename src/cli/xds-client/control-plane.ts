@@ -1,6 +1,6 @@
 /**
  * `DiscoveryResponse.control_plane.identifier`: istiod's JSON `{"Component":"istiod","ID":<pod>,
- * "Info":{version,...}}` (istio-compat.md §14.6), which istioctl reads for the ISTIOD column
+ * "Info":{version,...}}` (docs/istio-compat.md §14.6), which istioctl reads for the ISTIOD column
  * (absent: `MISSING`, not JSON: `INVALID`).
  *
  * The aggregating xds-proxy answers with the same object, `ID` = `<external>` (or the answering

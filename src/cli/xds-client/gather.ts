@@ -1,5 +1,5 @@
 /**
- * Asking "the control plane" the way istioctl's multixds does (istio-compat.md §14.3):
+ * Asking "the control plane" the way istioctl's multixds does (docs/istio-compat.md §14.3):
  *
  * - with an xDS address: one exchange with that address (an istiod, a load balancer, or our
  *   aggregating xds-proxy);

@@ -1,5 +1,5 @@
 /**
- * istioctl's xDS client settings (istio-compat.md §14.2): each has a flag and an `ISTIOCTL_*`
+ * istioctl's xDS client settings (docs/istio-compat.md §14.2): each has a flag and an `ISTIOCTL_*`
  * environment variable (viper: an explicitly given flag wins over the variable, the variable over
  * the default; an empty variable counts as set). Pure: the environment is passed in.
  */

@@ -1,5 +1,5 @@
 /**
- * The bearer token istioctl sends to the control plane (istio-compat.md §14.4): minted through the
+ * The bearer token istioctl sends to the control plane (docs/istio-compat.md §14.4): minted through the
  * TokenRequest API of the current kube context for service account `default` of the istio
  * namespace, audience `istio-ca`, one hour, renewed when less than a minute is left.
  */

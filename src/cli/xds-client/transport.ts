@@ -1,5 +1,5 @@
 /**
- * How istioctl dials an xDS server (istio-compat.md §14.4), as grpc-js channel credentials:
+ * How istioctl dials an xDS server (docs/istio-compat.md §14.4), as grpc-js channel credentials:
  *
  * | mode          | when                                   | TLS                                               | token |
  * | plaintext     | `--plaintext`                          | none (h2c)                                        | no    |

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { istiodRbac, readerRbac } from './rbac.ts';
 import type { Manifest } from './types.ts';
 
-/** The address proxies use for xDS and the CA: always the in-cluster name (§2.3). */
+/** The address proxies use for xDS and the CA: always the in-cluster name (docs/istio-compat.md §2.3). */
 export function discoveryAddress(e: Effective): string {
   return `${istiodName(e)}.${e.namespace}.svc:15012`;
 }

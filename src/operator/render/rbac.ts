@@ -1,6 +1,6 @@
 /**
  * Least-privilege RBAC: what the control plane needs in its own cluster, and the reader role that
- * a remote secret's service account gets in a remote cluster (§5.4 of the compat reference).
+ * a remote secret's service account gets in a remote cluster (docs/istio-compat.md §5.4).
  */
 import { istiodName, type Effective } from '../effective.ts';
 import type { Manifest } from './types.ts';
@@ -14,7 +14,7 @@ interface Rule {
 const READ = ['get', 'list', 'watch'];
 const ISTIO_GROUPS = ['config.istio.io', 'security.istio.io', 'networking.istio.io', 'authentication.istio.io', 'rbac.istio.io', 'telemetry.istio.io', 'extensions.istio.io'];
 
-/** The reader rules of §5.4; `remote` adds what a control plane leading that cluster writes. */
+/** The reader rules of docs/istio-compat.md §5.4; `remote` adds what a control plane leading that cluster writes. */
 export function readerRules(remote: boolean): Rule[] {
   const rules: Rule[] = [
     { apiGroups: ISTIO_GROUPS, resources: ['*'], verbs: READ },

@@ -1,6 +1,6 @@
 /**
- * Golden expectations per profile, written from the compat reference (§2.2-§2.3, §5.4, §12.1,
- * §13) and DESIGN.md, not from the renderer's output.
+ * Golden expectations per profile, written from the compat reference (docs/istio-compat.md §2.2-§2.3, §5.4, §12.1,
+ * docs/istio-compat.md §13) and docs/architecture.md, not from the renderer's output.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -65,7 +65,7 @@ test('default profile: the object set', () => {
   ]));
 });
 
-test('default profile: istiod runs `isthmus discovery` with the ports, flags and env of DESIGN.md / §2.2', () => {
+test('default profile: istiod runs `isthmus discovery` with the ports, flags and env of docs/architecture.md / docs/istio-compat.md §2.2', () => {
   const list = objects(PRIMARY);
   const dep = find(list, 'Deployment', 'istiod');
   const pod = podSpec(dep);
@@ -87,7 +87,7 @@ test('default profile: istiod runs `isthmus discovery` with the ports, flags and
   assert.deepEqual(new Set(ports), new Set(['15010->15010', '15012->15012', '443->15017', '15014->15014']));
 });
 
-test('pilot.env wins over global.externalIstiod (§2.2), and the image comes from values.global.hub/tag', () => {
+test('pilot.env wins over global.externalIstiod (docs/istio-compat.md §2.2), and the image comes from values.global.hub/tag', () => {
   const list = objects(PRIMARY, ['values.pilot.env.EXTERNAL_ISTIOD=false', 'values.global.hub=registry.local/mesh', 'values.global.tag=9.9']);
   const c = podSpec(find(list, 'Deployment', 'istiod')).containers[0];
   assert.ok(c);
@@ -118,7 +118,7 @@ test('minimal profile: the control plane without a gateway; empty profile: nothi
   assert.deepEqual(objects(PRIMARY, ['profile=empty']), []);
 });
 
-test('remote profile with an IP: selector-less Service + EndpointSlice, injectionPath, reader RBAC, no control plane (§2.3)', () => {
+test('remote profile with an IP: selector-less Service + EndpointSlice, injectionPath, reader RBAC, no control plane (docs/istio-compat.md §2.3)', () => {
   const list = objects(remote('10.20.1.5'));
   assert.ok(!list.some((o) => o.kind === 'Deployment'), 'no Deployment');
   assert.ok(!list.some((o) => o.kind === 'ConfigMap'), 'no mesh ConfigMap (pilot.configMap=false in the remote profile)');

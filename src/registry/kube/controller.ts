@@ -3,11 +3,11 @@
  * the system Namespace, Services, EndpointSlices and Pods; every event is converted and written into
  * the aggregate through a `RegistrySink` under this cluster's id.
  *
- * - A Service event rewrites that Service and its gateways (§8).
+ * - A Service event rewrites that Service and its gateways (docs/istio-compat.md §8).
  * - An EndpointSlice event, or an event of a Pod that a slice references (by `targetRef`, or by IP
  *   for endpoints without one), recomputes the endpoints of the affected Services.
  * - A change of the system namespace's `topology.istio.io/network` label, or of meshNetworks,
- *   re-resolves the network of every endpoint (§7).
+ *   re-resolves the network of every endpoint (docs/istio-compat.md §7).
  * Nothing is written until all informers have listed; then the whole cluster is written at once.
  * `stop()` stops the informers and leaves the written state alone: whoever owns the cluster decides
  * whether to `removeCluster` it or let a successor overwrite it.

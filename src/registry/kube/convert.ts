@@ -95,7 +95,7 @@ export function convertService(svc: KubeService, opts: ServiceConvertOptions): S
   const external: string[] = [];
   if (spec.type === 'LoadBalancer') {
     for (const ingress of svc.status?.loadBalancer?.ingress ?? []) {
-      // Host names are kept as-is: they are resolved where they are used (§8), never here.
+      // Host names are kept as-is: they are resolved where they are used (docs/istio-compat.md §8), never here.
       if (ingress.ip) external.push(ingress.ip);
       else if (ingress.hostname) external.push(ingress.hostname);
     }

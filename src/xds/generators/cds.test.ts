@@ -1,4 +1,4 @@
-/** Envoy CDS: sidecar and east-west gateway clusters. Expectations from istio-compat.md §3.4, §9.4. */
+/** Envoy CDS: sidecar and east-west gateway clusters. Expectations from docs/istio-compat.md §3.4, §9.4. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterCodec, unpackAny, upstreamTlsContextCodec } from '../../proto/codec.ts';

@@ -1,4 +1,4 @@
-/** EDS generator: names, subsets, SNI-DNAT names, network views. Expectations from istio-compat.md §3.4/§9. */
+/** EDS generator: names, subsets, SNI-DNAT names, network views. Expectations from docs/istio-compat.md §3.4/docs/istio-compat.md §9. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
@@ -15,7 +15,7 @@ function addrs(cla: T.ClusterLoadAssignment | undefined): string[] {
 
 const cases: { name: string; proxy: ReturnType<typeof proxy>; cluster: string; want: string[] }[] = [
   {
-    // locals 2 each (lcm 2); network2: 3x2 -> gwB 6; network3: 2/2 -> 1 each (§9.3).
+    // locals 2 each (lcm 2); network2: 3x2 -> gwB 6; network3: 2/2 -> 1 each (docs/istio-compat.md §9.3).
     name: 'sidecar in network1, whole service',
     proxy: proxy({ network: 'network1' }),
     cluster: `outbound|5000||${HW}`,
@@ -29,7 +29,7 @@ const cases: { name: string; proxy: ReturnType<typeof proxy>; cluster: string; w
     want: ['10.1.0.1:5000=2', '198.51.100.2:15443=2', '203.0.113.31:15443=1', '203.0.113.32:15443=1'],
   },
   {
-    // The e/w gateway of network2 (REQUESTED_NETWORK_VIEW=network2) sees only network2 pods (§9.2).
+    // The e/w gateway of network2 (REQUESTED_NETWORK_VIEW=network2) sees only network2 pods (docs/istio-compat.md §9.2).
     name: 'east-west gateway of network2, SNI-DNAT name',
     proxy: proxy({ type: 'router', network: 'network2', networkView: 'network2', cluster: 'cluster2', labels: { istio: 'eastwestgateway' } }),
     cluster: `outbound_.5000_._.${HW}`,

@@ -1,7 +1,7 @@
 /**
- * Test data: the primary-remote, multi-network mesh of DESIGN.md scenario 1 in miniature, as plain
+ * Test data: the primary-remote, multi-network mesh of docs/architecture.md "Scenarios", scenario 1 in miniature, as plain
  * arrays (cluster1/network1 with the control plane, cluster2/network2, plus cluster3/network3 with two
- * gateways so the §9.3 arithmetic shows up). For unit tests only.
+ * gateways so the docs/istio-compat.md §9.3 arithmetic shows up). For unit tests only.
  */
 import type { IstioGateway, MeshView } from '../../model/mesh-view.ts';
 import { ep, fakeMeshView, gw, svc } from './testing.ts';
@@ -18,7 +18,7 @@ export const gwB = gw('network2', '198.51.100.2', 'cluster2');
 export const gwC1 = gw('network3', '203.0.113.31', 'cluster3');
 export const gwC2 = gw('network3', '203.0.113.32', 'cluster3');
 
-/** samples/multicluster/expose-services.yaml (§3.2). */
+/** samples/multicluster/expose-services.yaml (docs/istio-compat.md §3.2). */
 export const crossNetworkGateway: IstioGateway = {
   name: 'cross-network-gateway',
   namespace: 'istio-system',

@@ -1,6 +1,6 @@
 /**
  * Which Istio Gateways apply to a router proxy and what their AUTO_PASSTHROUGH servers expose
- * (istio-compat.md §3.4): a Gateway applies when every selector label is on the proxy; a server
+ * (docs/istio-compat.md §3.4): a Gateway applies when every selector label is on the proxy; a server
  * host `[<namespace>/]<host>` matches a service when the namespace part is `*`, `.` (the Gateway's
  * namespace) or the service's namespace, and the host part is `*`, `*.<suffix>` or the hostname.
  */

@@ -1,5 +1,5 @@
 /**
- * LDS for routers (gateways). Only AUTO_PASSTHROUGH servers are served (istio-compat.md §3.4): per
+ * LDS for routers (gateways). Only AUTO_PASSTHROUGH servers are served (docs/istio-compat.md §3.4): per
  * server port a listener `0.0.0.0_<port>` with the TLS inspector and, per target (service matching a
  * server host, non-UDP port, no subset + each DestinationRule subset), a filter chain matching
  * SNI `outbound_.<port>_.<subset>_.<host>` and Istio's mTLS ALPNs, with no TLS context of its own

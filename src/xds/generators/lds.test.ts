@@ -1,4 +1,4 @@
-/** Envoy LDS: sidecar listeners and the east-west gateway's AUTO_PASSTHROUGH listener (§3.4). */
+/** Envoy LDS: sidecar listeners and the east-west gateway's AUTO_PASSTHROUGH listener (docs/istio-compat.md §3.4). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

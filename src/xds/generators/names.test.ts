@@ -1,4 +1,4 @@
-/** Istio's name formats (istio-compat.md §3.4: BuildDNSSrvSubsetKey, cluster keys). */
+/** Istio's name formats (docs/istio-compat.md §3.4: BuildDNSSrvSubsetKey, cluster keys). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterName, parseClusterName, parseSniName, sniName } from './names.ts';

@@ -1,5 +1,5 @@
 /**
- * Istio's resource-name conventions (istio-compat.md §3.4): cluster keys
+ * Istio's resource-name conventions (docs/istio-compat.md §3.4): cluster keys
  * `<direction>|<port>|<subset>|<host>`, the DNS-SRV style SNI / SNI-DNAT cluster name
  * `outbound_.<port>_.<subset>_.<host>`, the well-known cluster names, listener names and ALPNs.
  */
@@ -18,7 +18,7 @@ export const SDS_ROOT_SECRET = 'ROOTCA';
 
 /** ALPN a client sidecar offers for Istio mTLS (peer metadata exchange, then `istio`). */
 export const ALPN_IN_MESH = ['istio-peer-exchange', 'istio'] as const;
-/** ALPN an Istio mTLS client may present; the AUTO_PASSTHROUGH chains match any of them (§3.4). */
+/** ALPN an Istio mTLS client may present; the AUTO_PASSTHROUGH chains match any of them (docs/istio-compat.md §3.4). */
 export const ALPN_ISTIO_MTLS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] as const;
 
 /** Listener name prefix proxyless gRPC servers use (`server_listener_resource_name_template`). */

@@ -1,5 +1,5 @@
 /**
- * Split-horizon EDS, table-driven. Expectations are computed by hand from istio-compat.md §9.2/§9.3,
+ * Split-horizon EDS, table-driven. Expectations are computed by hand from docs/istio-compat.md §9.2/docs/istio-compat.md §9.3,
  * not copied from output.
  */
 import assert from 'node:assert/strict';
@@ -43,9 +43,9 @@ interface Case {
 
 const cases: Case[] = [
   {
-    // §9.3: groups {1 (network2), 2 (network3)} -> lcm 2; locals 1x2; network2: 3 x 2 / 1 gateway = 6;
+    // docs/istio-compat.md §9.3: groups {1 (network2), 2 (network3)} -> lcm 2; locals 1x2; network2: 3 x 2 / 1 gateway = 6;
     // network3: 1 x 2 / 2 gateways = 1 each; locality weight 2+2+6+1+1 = 12.
-    name: 'worked example §9.3',
+    name: 'worked example docs/istio-compat.md §9.3',
     proxy: sidecar('network1'),
     endpoints: [
       cep('10.1.0.1', 'network1', 'cluster1'), cep('10.1.0.2', 'network1', 'cluster1'),

@@ -1,5 +1,5 @@
 /**
- * Network-aware ("split horizon") endpoints, istio-compat.md §9.2: for one cluster's endpoints,
+ * Network-aware ("split horizon") endpoints, docs/istio-compat.md §9.2: for one cluster's endpoints,
  * group them by locality, hide networks outside the proxy's network view, and replace endpoints on
  * other networks by that network's gateways (mTLS port, normally 15443) with weights scaled by the
  * lcm of the gateway group sizes and divided evenly among the gateways.

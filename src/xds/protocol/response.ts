@@ -1,7 +1,7 @@
 /**
  * DiscoveryResponses built from resources that were encoded once: each resource's `Any` bytes are
  * copied into the response as they are, so a resource shared by many proxies is encoded one time
- * and the same bytes go to every stream (DESIGN.md, "encoding strategy").
+ * and the same bytes go to every stream (docs/architecture.md, "Encoding once").
  *
  * Wire layout of envoy.service.discovery.v3.DiscoveryResponse used here:
  * version_info = 1, resources = 2 (repeated Any), type_url = 4, nonce = 5,

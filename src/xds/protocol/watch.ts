@@ -121,7 +121,7 @@ export function recordSent(watch: WatchState, nonce: string, version: string, na
 
 export type ConfigStatus = 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR';
 
-/** Istio's sync status of one type (reference §14.9). */
+/** Istio's sync status of one type (docs/istio-compat.md §14.9). */
 export function configStatus(w: WatchState): ConfigStatus {
   if (w.lastError !== '') return 'ERROR';
   if (w.nonceSent === '') return 'NOT_SENT';

@@ -1,5 +1,5 @@
 /**
- * Istio's debug types over ADS (reference §14-§15): `istio.io/debug/syncz` (one ClientConfig per
+ * Istio's debug types over ADS (docs/istio-compat.md §14-§15): `istio.io/debug/syncz` (one ClientConfig per
  * proxy connected to this replica), `istio.io/debug/config_dump` (one proxy's generated config)
  * and `istio.io/connections`. Callers need a verified identity (istiod 1.28+); a caller outside the
  * system namespace sees only proxies of its own namespace.
