@@ -76,6 +76,7 @@ export class KubeClient {
   readonly config: KubeConfig;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
+  #lastAnswerAt = 0;
   #dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
   constructor(config: KubeConfig, opts: ClientOptions = {}) {
@@ -180,6 +181,16 @@ export class KubeClient {
     }
   }
 
+  /** When the server last sent anything (response headers, watch bytes), ms since the epoch; 0 if never. */
+  get lastAnswerAt(): number {
+    return this.#lastAnswerAt;
+  }
+
+  /** Records that the server just sent something (watch readers call this per chunk). */
+  noteAnswer(): void {
+    this.#lastAnswerAt = Date.now();
+  }
+
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? '';
   }
@@ -225,13 +236,15 @@ export class KubeClient {
     // reused (the TLS material of a client does not change; credentials travel in headers).
     this.#dispatcher ??= ctx.getDispatcher();
     const dispatcher = this.#dispatcher;
-    return fetch(url, {
+    const res = await fetch(url, {
       method,
       headers,
       ...(dispatcher ? { dispatcher } : {}),
       body: body === undefined ? null : body.body,
       signal,
     });
+    this.noteAnswer();
+    return res;
   }
 
   /** A Watch bound to this client's credentials. */

@@ -160,7 +160,7 @@ export class Informer<T extends KubeObject> {
     let cont = '';
     let rv = '';
     let pageSize = this.#opts.pageSize;
-    do {
+    for (;;) {
       const q: Record<string, string> = { limit: String(pageSize) };
       if (cont) q['continue'] = cont;
       let page: KubeList<T>;
@@ -186,7 +186,8 @@ export class Informer<T extends KubeObject> {
       }
       cont = page.metadata?.continue ?? '';
       rv = page.metadata?.resourceVersion ?? '';
-    } while (cont);
+      if (!cont) break;
+    }
     if (this.#stopped) return;
     const old = this.#store;
     this.#store = next;

@@ -3,7 +3,9 @@
  * quiet cluster quickly (bookmarks come about once a minute), so a cheap probe does: `GET /readyz`
  * every `intervalMs`, each with a `timeoutMs` deadline. Any answer below 500 counts as alive (401/403
  * still mean the server is running); a 5xx (`/readyz` fails while etcd is unreachable) or no answer
- * in time counts as down. A down server is noticed within `intervalMs + timeoutMs`.
+ * in time counts as down. A down server is noticed within `intervalMs + timeoutMs`. Anything the
+ * server sends afterwards on any request of the client (a watch event, a list) counts as alive
+ * again at once, without waiting for the next probe.
  */
 import { errorMessage } from '../model/errors.ts';
 import type { KubeClient } from './client.ts';
@@ -28,6 +30,8 @@ export class LivenessProbe {
   readonly #client: KubeClient;
   readonly #opts: LivenessOptions;
   #status: LivenessStatus = { alive: true, since: Date.now() };
+  /** When the last failing probe concluded. */
+  #failedAt = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #abort = new AbortController();
   #stopped = false;
@@ -38,6 +42,7 @@ export class LivenessProbe {
   }
 
   status(): LivenessStatus {
+    if (!this.#status.alive && this.#client.lastAnswerAt > this.#failedAt) return { alive: true, since: this.#client.lastAnswerAt };
     return this.#status;
   }
 
@@ -70,6 +75,7 @@ export class LivenessProbe {
     }
     if (this.#stopped) return;
     const alive = failure === undefined;
+    if (!alive) this.#failedAt = Date.now();
     if (alive !== this.#status.alive) {
       this.#status = { alive, since: started, ...(failure === undefined ? {} : { lastError: failure }) };
       this.#opts.onChange?.(alive, failure ?? 'answering again');

@@ -70,6 +70,7 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
         throw err;
       }
       arm();
+      client.noteAnswer();
       let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
         const head = buf.subarray(0, nl);
