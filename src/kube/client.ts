@@ -3,7 +3,7 @@
  * and makes JSON requests and watches with the kubeconfig's credentials. Everything else in the
  * project talks to Kubernetes through this class.
  */
-import { HttpMethod, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 
@@ -245,10 +245,5 @@ export class KubeClient {
     });
     this.noteAnswer();
     return res;
-  }
-
-  /** A Watch bound to this client's credentials. */
-  watcher(): Watch {
-    return new Watch(this.config);
   }
 }
