@@ -141,3 +141,24 @@ test('the liveness probe reports a server that stops answering, and its return',
     for (const r of held) r.destroy();
   }
 });
+
+test('the informer caps the JSON bytes it caches, for lists and watch events alike', async () => {
+  const pad = 'p'.repeat(1000);
+  const held: ServerResponse[] = [];
+  handler = (_q, res, url) => {
+    if (url.searchParams.get('watch') !== 'true') { res.writeHead(200).end(listOf([obj('listed', { pad })])); return; }
+    held.push(res);
+    res.writeHead(200);
+    for (const name of ['w1', 'w2', 'w3']) res.write(`${JSON.stringify({ type: 'ADDED', object: { ...obj(name, { pad }), metadata: { name, namespace: 'ns', resourceVersion: '11' } } })}\n`);
+  };
+  const inf = new Informer<KubeObject>(client, { path: '/api/v1/configmaps', maxBytes: 3000 });
+  inf.start();
+  await inf.synced;
+  const t0 = Date.now();
+  while ((inf.status().refused ?? 0) < 2 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+  await inf.stop();
+  for (const r of held) r.destroy();
+  assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['listed', 'w1']);
+  assert.equal(inf.status().refused, 2);
+  assert.match(inf.status().overflow ?? '', /more than 3000 bytes of objects/);
+});

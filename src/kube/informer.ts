@@ -4,7 +4,8 @@
  * difference as events; on any other error it backs off and resumes. It never gives up while running.
  *
  * What one API server can make it hold is bounded: list pages and watch events by size (the
- * client's response limit, `maxEventBytes`), the cache by `maxObjects`, and single objects by
+ * client's response limit, `maxEventBytes`), the cache by `maxObjects` and `maxBytes` (JSON size
+ * as received), and single objects by
  * `refuse` (e.g. an EndpointSlice above Kubernetes' 1,000 endpoints). Whatever is refused is left
  * out, counted and reported in `status()`; the rest keeps working. `stop()` aborts requests in
  * flight, so it never waits on a server that does not answer.
@@ -31,6 +32,8 @@ export interface InformerOptions {
   readonly maxBackoffMs?: number;
   /** Most objects cached (default 100,000); more are left out and reported. */
   readonly maxObjects?: number;
+  /** Most JSON bytes (as received) of cached objects (default 256 MiB); more are left out and reported. */
+  readonly maxBytes?: number;
   /** Largest single watch event (default 4 MiB; etcd refuses objects above 1.5 MiB by default). */
   readonly maxEventBytes?: number;
   /** A watch that delivered nothing (not even a bookmark) for this long is re-opened (default 30 s). */
@@ -61,7 +64,7 @@ class Gone extends Error {}
 
 export class Informer<T extends KubeObject> {
   readonly #client: KubeClient;
-  readonly #opts: Required<Pick<InformerOptions, 'pageSize' | 'minBackoffMs' | 'maxBackoffMs' | 'maxObjects' | 'maxEventBytes' | 'idleTimeoutMs'>> & InformerOptions;
+  readonly #opts: Required<Pick<InformerOptions, 'pageSize' | 'minBackoffMs' | 'maxBackoffMs' | 'maxObjects' | 'maxBytes' | 'maxEventBytes' | 'idleTimeoutMs'>> & InformerOptions;
   readonly #handlers: InformerHandlers<T>[] = [];
   #store = new Map<string, T>();
   #rv = '';
@@ -72,13 +75,16 @@ export class Informer<T extends KubeObject> {
   /** Keys of objects left out (too many, or refused). */
   readonly #refused = new Set<string>();
   #lastOverflow = '';
+  /** JSON size of each cached object, and their sum. */
+  #sizes = new Map<string, number>();
+  #bytes = 0;
   #resolveSynced: () => void = () => undefined;
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
 
   constructor(client: KubeClient, opts: InformerOptions) {
     this.#client = client;
-    this.#opts = { pageSize: 500, minBackoffMs: 200, maxBackoffMs: 10_000, maxObjects: 100_000, maxEventBytes: 4 * 1024 * 1024, idleTimeoutMs: 30_000, ...opts };
+    this.#opts = { pageSize: 500, minBackoffMs: 200, maxBackoffMs: 10_000, maxObjects: 100_000, maxBytes: 256 * 1024 * 1024, maxEventBytes: 4 * 1024 * 1024, idleTimeoutMs: 30_000, ...opts };
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
   }
 
@@ -155,6 +161,8 @@ export class Informer<T extends KubeObject> {
    */
   async #relist(): Promise<void> {
     const next = new Map<string, T>();
+    const sizes = new Map<string, number>();
+    let bytes = 0;
     const refused = new Set<string>();
     let overflow: string | undefined;
     let cont = '';
@@ -163,9 +171,14 @@ export class Informer<T extends KubeObject> {
     for (;;) {
       const q: Record<string, string> = { limit: String(pageSize) };
       if (cont) q['continue'] = cont;
+      const path = `${this.#opts.path}?${this.#query(q)}`;
       let page: KubeList<T>;
+      let pageBytes: number;
       try {
-        page = await this.#client.request<KubeList<T>>('GET', `${this.#opts.path}?${this.#query(q)}`, undefined, undefined, { signal: this.#abort.signal });
+        const res = await this.#client.requestText('GET', path, undefined, undefined, { signal: this.#abort.signal });
+        if (res.status < 200 || res.status > 299) throw new KubeApiError('GET', path, res.status, res.text);
+        pageBytes = res.text.length;
+        page = JSON.parse(res.text) as KubeList<T>;
       } catch (err) {
         if (isIsthmusError(err, ErrorCodes.KubeResponseTooLarge) && pageSize > 1) {
           pageSize = Math.max(1, Math.floor(pageSize / 10));
@@ -175,13 +188,18 @@ export class Informer<T extends KubeObject> {
       }
       const items: unknown = page.items;
       if (!Array.isArray(items)) throw new Error(`list ${this.#opts.path}: the answer has no items`);
+      // Each item's share of the page: the size the server made us read for it.
+      const size = Math.ceil(pageBytes / Math.max(1, items.length));
       for (const item of items as T[]) {
-        const why = this.#refusal(item, next.size);
+        const why = this.#refusal(item, next.size, bytes, size);
         if (why) {
           refused.add(objectKeySafe(item));
           overflow = why;
         } else {
-          next.set(objectKey(item), item);
+          const key = objectKey(item);
+          bytes += size - (sizes.get(key) ?? 0);
+          sizes.set(key, size);
+          next.set(key, item);
         }
       }
       cont = page.metadata?.continue ?? '';
@@ -191,6 +209,8 @@ export class Informer<T extends KubeObject> {
     if (this.#stopped) return;
     const old = this.#store;
     this.#store = next;
+    this.#sizes = sizes;
+    this.#bytes = bytes;
     this.#rv = rv;
     this.#refused.clear();
     for (const k of refused) this.#refused.add(k);
@@ -209,13 +229,14 @@ export class Informer<T extends KubeObject> {
     }
   }
 
-  /** Why an object must be left out, given how many are cached besides it. */
-  #refusal(obj: T, cached: number): string | undefined {
+  /** Why an object of `size` JSON bytes must be left out, given how many objects and bytes are cached besides it. */
+  #refusal(obj: T, cached: number, cachedBytes: number, size: number): string | undefined {
     const meta: unknown = (obj as unknown as { metadata?: unknown } | null)?.metadata;
     if (meta === null || typeof meta !== 'object' || typeof (meta as { name?: unknown }).name !== 'string') return `${this.#opts.path}: an item has no metadata.name`;
     const why = this.#opts.refuse?.(obj);
     if (why) return `${this.#opts.path} ${objectKey(obj)}: ${why}`;
     if (cached >= this.#opts.maxObjects) return `${this.#opts.path}: more than ${this.#opts.maxObjects} objects; the rest are left out`;
+    if (cachedBytes + size > this.#opts.maxBytes) return `${this.#opts.path}: more than ${this.#opts.maxBytes} bytes of objects; the rest are left out`;
     return undefined;
   }
 
@@ -233,7 +254,7 @@ export class Informer<T extends KubeObject> {
       maxEventBytes: this.#opts.maxEventBytes, idleTimeoutMs: this.#opts.idleTimeoutMs,
       // The server answered the watch: it is streaming again.
       onOpen: () => { this.#markHealthy(); },
-      onEvent: ({ type, object }) => {
+      onEvent: ({ type, object, bytes }) => {
         if (this.#stopped) return;
         if (type === 'ERROR') {
           const status = object as { code?: number; message?: string };
@@ -246,7 +267,7 @@ export class Informer<T extends KubeObject> {
         delivered = true;
         this.#markHealthy();
         if (type === 'BOOKMARK') return;
-        this.#apply(type, o);
+        this.#apply(type, o, bytes);
       },
     });
     return delivered;
@@ -264,29 +285,38 @@ export class Informer<T extends KubeObject> {
     this.#status = { ...rest, healthy: true };
   }
 
-  #apply(type: string, o: T): void {
+  #forget(key: string): void {
+    this.#store.delete(key);
+    this.#bytes -= this.#sizes.get(key) ?? 0;
+    this.#sizes.delete(key);
+  }
+
+  #apply(type: string, o: T, size: number): void {
     const key = objectKey(o);
     const prev = this.#store.get(key);
     if (type === 'DELETED') {
       this.#refused.delete(key);
-      this.#store.delete(key);
+      this.#forget(key);
       if (prev) this.#emit('delete', prev);
       return;
     }
-    const why = this.#refusal(o, prev ? this.#store.size - 1 : this.#store.size);
+    const prevSize = this.#sizes.get(key) ?? 0;
+    const why = this.#refusal(o, prev ? this.#store.size - 1 : this.#store.size, this.#bytes - prevSize, size);
     if (why) {
       // Left out: an object that became too large is removed, as if deleted.
       this.#refused.add(key);
       this.#status = { ...this.#status, overflow: why };
       this.#overflowed(why);
       if (prev) {
-        this.#store.delete(key);
+        this.#forget(key);
         this.#emit('delete', prev);
       }
       return;
     }
     this.#refused.delete(key);
     this.#store.set(key, o);
+    this.#bytes += size - prevSize;
+    this.#sizes.set(key, size);
     if (prev) this.#emit('update', o, prev);
     else this.#emit('add', o);
   }

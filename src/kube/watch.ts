@@ -11,6 +11,8 @@ import type { KubeClient } from './client.ts';
 export interface WatchEvent {
   readonly type: string;
   readonly object: unknown;
+  /** Size of the event's JSON line. */
+  readonly bytes: number;
 }
 
 export interface WatchRequest {
@@ -55,7 +57,7 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
     if (e === null || typeof e !== 'object' || typeof e.type !== 'string' || e.object === null || typeof e.object !== 'object') {
       throw new Error(`watch ${req.path}: an event has no type or object`);
     }
-    req.onEvent({ type: e.type, object: e.object });
+    req.onEvent({ type: e.type, object: e.object, bytes: line.length });
   };
   try {
     arm();
