@@ -107,7 +107,7 @@ export class Discovery {
   readonly identity: IdentityPlane;
   #ready = false;
   readonly #managedClusters: Gauge<'cluster_type'>;
-  readonly #syncStatus: Gauge<'cluster_id' | 'secret'>;
+  readonly #syncStatus: Gauge<'cluster_id' | 'secret' | 'status' | 'reason'>;
   readonly addresses: { grpc?: string; secureGrpc?: string; http?: string; monitoring?: string; https?: string } = {};
   #injection: Injection | undefined;
 
@@ -177,7 +177,7 @@ export class Discovery {
     const managed = new Gauge({ name: 'istiod_managed_clusters', help: 'Number of clusters managed by istiod', labelNames: ['cluster_type'], registers: [this.metrics] });
     managed.set({ cluster_type: 'local' }, 1);
     this.#managedClusters = managed;
-    this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, error)', labelNames: ['cluster_id', 'secret'], registers: [this.metrics] });
+    this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, unhealthy, error); reason names a refused kubeconfig field or the error code', labelNames: ['cluster_id', 'secret', 'status', 'reason'], registers: [this.metrics] });
   }
 
   #lastView: { snapshot: RegistrySnapshot; config: IstioConfigSnapshot; view: MeshView } | undefined;
@@ -212,9 +212,13 @@ export class Discovery {
       const annotation = comp.registry.systemNamespaceAnnotations()[ANNOTATION_CONTROL_PLANE_CLUSTERS];
       const st = comp.registry.status();
       const informerError = Object.entries(st.informers).find(([, i]) => !i.healthy && i.lastError);
+      const overflow = Object.entries(st.informers).find(([, i]) => i.overflow !== undefined);
+      const where = `secret ${s.secret} key ${JSON.stringify(s.id)}`;
+      const problem = informerError ? { lastError: `${where}: ${informerError[0]}: ${informerError[1].lastError ?? ''}`, reason: informerError[1].lastErrorCode ?? 'ISTHMUS_KUBE_UNREACHABLE' }
+        : overflow ? { lastError: `${where}: ${overflow[0]}: ${overflow[1].overflow ?? ''}`, reason: ErrorCodes.KubeResponseTooLarge } : undefined;
       out.push({
-        ...s, healthy: st.healthy, shouldLead: this.#cfg.features.externalIstiod && annotationSelects(annotation, this.#localId), leading: this.identity.isLeading(s.id),
-        ...(s.lastError === undefined && informerError ? { lastError: `secret ${s.secret} key ${JSON.stringify(s.id)}: ${informerError[0]}: ${informerError[1].lastError ?? ''}` } : {}),
+        ...s, healthy: st.healthy && s.syncStatus !== 'unhealthy', shouldLead: this.#cfg.features.externalIstiod && annotationSelects(annotation, this.#localId), leading: this.identity.isLeading(s.id),
+        ...(s.lastError === undefined && problem ? problem : {}),
       });
     }
     return out;
@@ -231,10 +235,10 @@ export class Discovery {
     });
     const monitoring = new DebugServer({ address: this.#cfg.monitoringAddr, publicPaths: ['/metrics'] });
     monitoring.handle('/metrics', async () => {
-      const statuses = this.#secrets.statuses();
+      const statuses = this.clusters().filter((x) => x.secret !== '');
       this.#managedClusters.set({ cluster_type: 'remote' }, statuses.filter((x) => x.syncStatus !== 'error').length);
       this.#syncStatus.reset();
-      for (const st of statuses) this.#syncStatus.set({ cluster_id: st.id, secret: st.secret }, st.syncStatus === 'synced' ? 1 : 0);
+      for (const st of statuses) this.#syncStatus.set({ cluster_id: st.id, secret: st.secret, status: st.syncStatus, reason: st.reason ?? '' }, st.syncStatus === 'synced' ? 1 : 0);
       return { status: 200, text: await this.metrics.metrics() };
     });
 

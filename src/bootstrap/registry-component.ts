@@ -46,8 +46,13 @@ export class RegistryComponent implements ClusterComponent {
     this.#staging.activate();
   }
 
+  /**
+   * Drops the cluster's state first, synchronously, then stops the informers (which abort their
+   * requests): removal never waits on an API server that does not answer.
+   */
   async stop(removeState: boolean): Promise<void> {
-    await this.registry.stop();
+    this.#staging.close();
     if (removeState) this.#store.removeCluster(this.#cluster);
+    await this.registry.stop();
   }
 }

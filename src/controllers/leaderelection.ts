@@ -154,7 +154,7 @@ export class ConfigMapLock implements ElectionLock {
     await this.#client.request('POST', this.#path(false), {
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: { name: this.#name, namespace: this.#ns, annotations: { [LEADER_ANNOTATION]: JSON.stringify(record) } },
-    }, 'application/json', signal);
+    }, 'application/json', signal ? { signal } : {});
   }
 
   async update(record: LeaderElectionRecord, prev: LockState, signal?: AbortSignal): Promise<void> {
@@ -164,7 +164,7 @@ export class ConfigMapLock implements ElectionLock {
       apiVersion: 'v1', kind: 'ConfigMap',
       metadata: { ...base.metadata, resourceVersion: prev.resourceVersion, annotations: { ...base.metadata.annotations, [LEADER_ANNOTATION]: JSON.stringify(record) } },
     };
-    await this.#client.request('PUT', this.#path(), body, 'application/json', signal);
+    await this.#client.request('PUT', this.#path(), body, 'application/json', signal ? { signal } : {});
   }
 }
 

@@ -3,8 +3,8 @@
  * and makes JSON requests and watches with the kubeconfig's credentials. Everything else in the
  * project talks to Kubernetes through this class.
  */
-import { HttpMethod, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { fetch, type Response } from 'undici';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 
 export interface KubeStatus {
@@ -32,16 +32,57 @@ export class KubeApiError extends Error {
 export interface ClientOptions {
   /** Per-request timeout for non-watch calls. */
   readonly timeoutMs?: number;
+  /**
+   * Largest response body read for one non-watch call (default 64 MiB); beyond it the call fails
+   * with ISTHMUS_KUBE_RESPONSE_TOO_LARGE instead of buffering whatever a server sends.
+   */
+  readonly maxResponseBytes?: number;
+}
+
+export interface RequestOptions {
+  /** Ends the call early (e.g. when the informer making it stops). */
+  readonly signal?: AbortSignal;
+  /** Overrides the client's per-request timeout. */
+  readonly timeoutMs?: number;
+}
+
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** Reads a response body up to `max` bytes; a longer body is cancelled and refused. */
+export async function readBounded(res: Response, max: number, what: string): Promise<string> {
+  const declared = Number(res.headers.get('content-length') ?? '0');
+  if (declared > max) {
+    await res.body?.cancel();
+    throw new IsthmusError(ErrorCodes.KubeResponseTooLarge, `${what}: response of ${declared} bytes is larger than the ${max}-byte limit`);
+  }
+  if (!res.body) return '';
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel();
+      throw new IsthmusError(ErrorCodes.KubeResponseTooLarge, `${what}: response is larger than the ${max}-byte limit`);
+    }
+    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 export class KubeClient {
   readonly config: KubeConfig;
   readonly #timeoutMs: number;
+  readonly #maxBytes: number;
+  #lastAnswerAt = 0;
   #dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
   constructor(config: KubeConfig, opts: ClientOptions = {}) {
     this.config = config;
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
+    this.#maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** From a kubeconfig file; `context` overrides its current context. */
@@ -107,7 +148,7 @@ export class KubeClient {
   /** GET that answers undefined for 404 instead of throwing; `signal` aborts it (e.g. on shutdown). */
   async getOptional<T>(path: string, signal?: AbortSignal): Promise<T | undefined> {
     try {
-      return await this.request<T>('GET', path, undefined, 'application/json', signal);
+      return await this.request<T>('GET', path, undefined, 'application/json', signal ? { signal } : {});
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
@@ -140,17 +181,57 @@ export class KubeClient {
     }
   }
 
+  /** When the server last sent anything (response headers, watch bytes), ms since the epoch; 0 if never. */
+  get lastAnswerAt(): number {
+    return this.#lastAnswerAt;
+  }
+
+  /** Records that the server just sent something (watch readers call this per chunk). */
+  noteAnswer(): void {
+    this.#lastAnswerAt = Date.now();
+  }
+
   get server(): string {
     return this.config.getCurrentCluster()?.server ?? '';
   }
 
-  /** A JSON request; throws KubeApiError on a non-2xx answer. `signal` aborts it before its timeout. */
-  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
+  /** A JSON request; throws KubeApiError on a non-2xx answer. */
+  async request<T>(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', opts: RequestOptions = {}): Promise<T> {
+    const { status, text } = await this.requestText(method, path, body, contentType, opts);
+    if (status < 200 || status > 299) throw new KubeApiError(method, path, status, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A request answering the status and the (bounded) body text, whatever the status. */
+  async requestText(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
+    const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
+    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    const res = await this.#send(method, path, signal, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
+    return { status: res.status, text: await readBounded(res, this.#maxBytes, `${method} ${this.server}${path}`) };
+  }
+
+  /**
+   * A streaming GET (a watch): answers the response once the headers arrived with status 2xx; the
+   * caller reads and bounds the body. `signal` ends it; the headers must arrive within the timeout.
+   */
+  async stream(path: string, signal: AbortSignal, connectTimeoutMs = this.#timeoutMs): Promise<Response> {
+    const connect = new AbortController();
+    const timer = setTimeout(() => { connect.abort(new DOMException(`no answer within ${connectTimeoutMs} ms`, 'TimeoutError')); }, connectTimeoutMs);
+    try {
+      const res = await this.#send('GET', path, AbortSignal.any([signal, connect.signal]));
+      if (res.status < 200 || res.status > 299) throw new KubeApiError('GET', path, res.status, await readBounded(res, 64 * 1024, `GET ${path}`).catch(() => ''));
+      return res;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }): Promise<Response> {
     const url = `${this.server}${path}`;
-    const ctx = new RequestContext(url, HttpMethod[method]);
+    const ctx = new RequestContext(url, HttpMethod[method as keyof typeof HttpMethod]);
     await this.config.applySecurityAuthentication(ctx);
     const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
-    if (body !== undefined) headers['content-type'] = contentType;
+    if (body !== undefined) headers['content-type'] = body.contentType;
     // client-node builds a new TLS agent for every request; keep the first one so connections are
     // reused (the TLS material of a client does not change; credentials travel in headers).
     this.#dispatcher ??= ctx.getDispatcher();
@@ -159,16 +240,10 @@ export class KubeClient {
       method,
       headers,
       ...(dispatcher ? { dispatcher } : {}),
-      body: body === undefined ? null : JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, AbortSignal.timeout(this.#timeoutMs)]) : AbortSignal.timeout(this.#timeoutMs),
+      body: body === undefined ? null : body.body,
+      signal,
     });
-    const text = await res.text();
-    if (res.status < 200 || res.status > 299) throw new KubeApiError(method, path, res.status, text);
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  /** A Watch bound to this client's credentials. */
-  watcher(): Watch {
-    return new Watch(this.config);
+    this.noteAnswer();
+    return res;
   }
 }

@@ -63,6 +63,12 @@ export const ErrorCodes = {
   InjectBadRequest: 'ISTHMUS_INJECT_BAD_REQUEST',
   /** Injecting a pod failed (a template could not be rendered for it); the pod is refused with this message. */
   InjectFailed: 'ISTHMUS_INJECT_FAILED',
+  /** A remote secret's kubeconfig uses a field outside the allow list (files, programs, proxies, ...); the cluster is refused. */
+  RemoteKubeconfigRefused: 'ISTHMUS_REMOTE_KUBECONFIG_REFUSED',
+  /** A Kubernetes API response, watch event or object count exceeded the bound one cluster may cost. */
+  KubeResponseTooLarge: 'ISTHMUS_KUBE_RESPONSE_TOO_LARGE',
+  /** A remote cluster's API server stopped answering its liveness probe; its last state is kept. */
+  RemoteClusterUnhealthy: 'ISTHMUS_REMOTE_CLUSTER_UNHEALTHY',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

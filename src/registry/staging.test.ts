@@ -56,3 +56,25 @@ test('a staging sink refuses writes for another cluster', () => {
   const staging = new StagingSink(new ShardStore(), c2);
   assert.throws(() => { staging.upsertService(clusterId('cluster1'), svc(a, 'a')); }, /got a write for cluster1/);
 });
+
+test('a closed sink drops every later write, so a removed cluster cannot come back from a late event', () => {
+  const store = new ShardStore();
+  const staging = new StagingSink(store, c2);
+  staging.activate();
+  staging.upsertService(c2, svc(a, 'a'));
+  staging.setEndpoints(c2, a, 'sample', [ep(c2, '10.2.0.1')]);
+  staging.close();
+  store.removeCluster(c2);
+  staging.upsertService(c2, svc(b, 'b'));
+  staging.setEndpoints(c2, a, 'sample', [ep(c2, '10.2.0.2')]);
+  staging.setGateways(c2, []);
+  assert.deepEqual(store.services(), []);
+  assert.deepEqual(store.endpoints(a), []);
+  assert.equal(store.clusters().includes(c2), false);
+
+  const unused = new StagingSink(store, c2);
+  unused.upsertService(c2, svc(c, 'c'));
+  unused.close();
+  unused.activate();
+  assert.deepEqual(store.services(), [], 'a closed replacement never publishes');
+});

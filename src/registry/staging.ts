@@ -27,24 +27,42 @@ export class StagingSink implements RegistrySink {
     return this.#active;
   }
 
+  #closed = false;
+
+  /** Whether writes are still accepted; after `close()` every write is dropped. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Drops every later write: the registry behind it is stopping (removed or replaced). */
+  close(): void {
+    this.#closed = true;
+    this.#services.clear();
+    this.#shards.clear();
+    this.#gateways = undefined;
+  }
+
   #check(cluster: ClusterId): void {
     if (cluster !== this.#cluster) throw new Error(`staging sink of ${this.#cluster} got a write for ${cluster}`);
   }
 
   upsertService(cluster: ClusterId, svc: Service): void {
     this.#check(cluster);
+    if (this.#closed) return;
     if (this.#active) this.#store.upsertService(cluster, svc);
     else this.#services.set(svc.hostname, svc);
   }
 
   deleteService(cluster: ClusterId, hostname: Hostname): void {
     this.#check(cluster);
+    if (this.#closed) return;
     if (this.#active) this.#store.deleteService(cluster, hostname);
     else this.#services.delete(hostname);
   }
 
   setEndpoints(cluster: ClusterId, hostname: Hostname, namespace: string, endpoints: readonly Endpoint[]): void {
     this.#check(cluster);
+    if (this.#closed) return;
     if (this.#active) { this.#store.setEndpoints(cluster, hostname, namespace, endpoints); return; }
     const key = `${hostname}\u0000${namespace}`;
     if (endpoints.length === 0) this.#shards.delete(key);
@@ -53,13 +71,14 @@ export class StagingSink implements RegistrySink {
 
   setGateways(cluster: ClusterId, gateways: readonly NetworkGateway[]): void {
     this.#check(cluster);
+    if (this.#closed) return;
     if (this.#active) this.#store.setGateways(cluster, gateways);
     else this.#gateways = gateways;
   }
 
   /** Publishes the staged state as the cluster's whole state; later writes go straight through. */
   activate(): void {
-    if (this.#active) return;
+    if (this.#active || this.#closed) return;
     this.#active = true;
     const before = this.#store.clusterContents(this.#cluster);
     this.#store.addCluster(this.#cluster);

@@ -110,7 +110,7 @@ test('remote secrets add, rotate, reject and remove clusters', async () => {
     });
     assert.match(bad.find((s) => s.id === 'cluster1')?.lastError ?? '', /secret istio-system\/bad-secrets key "cluster1": names the local cluster/);
     assert.match(bad.find((s) => s.id === 'cluster3')?.lastError ?? '', /key "cluster3": not valid YAML/);
-    assert.match(bad.find((s) => s.id === 'cluster4')?.lastError ?? '', /certificate-authority \(a file path\) is not allowed/);
+    assert.match(bad.find((s) => s.id === 'cluster4')?.lastError ?? '', /clusters\[0\]\.cluster\.certificate-authority is not allowed/);
     assert.equal(made.length, 2, 'no component was built for a rejected key');
     assert.equal(status('cluster2')?.syncStatus, 'synced');
 

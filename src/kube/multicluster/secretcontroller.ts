@@ -3,16 +3,28 @@
  * key is a cluster id, each value a kubeconfig. Clusters are added, replaced and removed while the
  * control plane runs. A replacement is built beside the running component and swapped in only once
  * it has synced, so rotating a secret's token never drops what the old component served.
+ *
+ * A removed cluster's state goes at once: removal never waits on the remote API server. A cluster
+ * whose API server stops answering (a liveness probe, see `LivenessProbe`) is reported `unhealthy`
+ * and keeps serving its last state. A kubeconfig outside the allow list is refused with the field
+ * named (`reason`), in the log and in `statuses()`.
  */
 import { createHash } from 'node:crypto';
 import { clusterId as parseClusterId, type ClusterId } from '../../model/ids.ts';
-import { errorMessage } from '../../model/errors.ts';
+import { ErrorCodes, errorMessage, isIsthmusError } from '../../model/errors.ts';
 import type { KubeClient, ClientOptions } from '../client.ts';
 import { Informer } from '../informer.ts';
+import { LivenessProbe } from '../liveness.ts';
 import type { KubeObject } from '../types.ts';
-import { clientFromUntrustedKubeconfig } from './kubeconfig.ts';
+import { RefusedKubeconfigField, clientFromUntrustedKubeconfig } from './kubeconfig.ts';
 
 export const MULTICLUSTER_SECRET_LABEL = 'istio/multiCluster';
+/**
+ * Largest list page read from a remote API server (16 MiB). Informers ask a too-large page again
+ * with a tenth of the page size, so an honest cluster with big objects still lists; a server that
+ * sends more than this for a single object is refused and reported.
+ */
+export const REMOTE_MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
 
 /** What the control plane runs per remote cluster (a registry, a namespace controller, ...). */
 export interface ClusterComponent {
@@ -20,13 +32,18 @@ export interface ClusterComponent {
   readonly synced: Promise<void>;
   /** Start publishing into the shared model (called once; for a replacement, after it synced). */
   activate(): void;
-  /** Stop; `removeState` is false when a successor has taken over the cluster's state. */
+  /**
+   * Stop; `removeState` is false when a successor has taken over the cluster's state. The state
+   * must be gone (and no write may follow) when the call returns its promise, before any await:
+   * a removed cluster must not linger while its API server fails to answer.
+   */
   stop(removeState: boolean): Promise<void>;
 }
 
 export type ComponentFactory = (id: ClusterId, client: KubeClient) => ClusterComponent;
 
-export type SyncStatus = 'syncing' | 'synced' | 'timeout' | 'closed' | 'error';
+/** `unhealthy`: synced once, but its API server does not answer now (its last state is kept). */
+export type SyncStatus = 'syncing' | 'synced' | 'timeout' | 'closed' | 'error' | 'unhealthy';
 
 export interface RemoteClusterStatus {
   readonly id: string;
@@ -35,6 +52,8 @@ export interface RemoteClusterStatus {
   readonly server?: string;
   readonly syncStatus: SyncStatus;
   readonly lastError?: string;
+  /** Short, bounded cause for metrics: an error code, with the refused field for refusals. */
+  readonly reason?: string;
 }
 
 interface SecretObject extends KubeObject {
@@ -49,8 +68,10 @@ interface Entry {
   component: ClusterComponent;
   status: SyncStatus;
   lastError?: string;
+  reason?: string;
+  probe: LivenessProbe;
   /** A replacement being built; swapped in once it syncs. */
-  pending?: { hash: string; server: string; component: ClusterComponent };
+  pending?: { hash: string; server: string; component: ClusterComponent; probe: LivenessProbe };
 }
 
 export interface SecretControllerOptions {
@@ -60,6 +81,13 @@ export interface SecretControllerOptions {
   readonly factory: ComponentFactory;
   /** istiod's PILOT_REMOTE_CLUSTER_TIMEOUT: how long readiness waits for a remote cluster. */
   readonly syncTimeoutMs?: number;
+  /**
+   * Liveness probe of each remote API server: period and deadline. Defaults derive from the sync
+   * timeout, so a frozen server is reported within it: each is a sixth and a third of it, at
+   * least 1 s and at most 5 s (with the default 30 s: unhealthy within 10 s).
+   */
+  readonly livenessIntervalMs?: number;
+  readonly livenessTimeoutMs?: number;
   readonly clientOptions?: ClientOptions;
   readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
 }
@@ -109,7 +137,16 @@ export class SecretController {
   statuses(): RemoteClusterStatus[] {
     const out: RemoteClusterStatus[] = [...this.#rejected.values()];
     for (const e of this.#clusters.values()) {
-      out.push({ id: e.id, secret: e.secret, server: e.server, syncStatus: e.status, ...(e.lastError === undefined ? {} : { lastError: e.lastError }) });
+      const live = e.probe.status();
+      if (e.status === 'synced' && !live.alive) {
+        const msg = `secret ${e.secret} key ${JSON.stringify(e.id)}: API server ${e.server} is not answering (${live.lastError ?? 'probe failed'}) since ${new Date(live.since).toISOString()}; serving its last known state`;
+        out.push({ id: e.id, secret: e.secret, server: e.server, syncStatus: 'unhealthy', lastError: msg, reason: ErrorCodes.RemoteClusterUnhealthy });
+        continue;
+      }
+      out.push({
+        id: e.id, secret: e.secret, server: e.server, syncStatus: e.status,
+        ...(e.lastError === undefined ? {} : { lastError: e.lastError }), ...(e.reason === undefined ? {} : { reason: e.reason }),
+      });
     }
     return out.sort((a, b) => a.id.localeCompare(b.id) || a.secret.localeCompare(b.secret));
   }
@@ -123,9 +160,22 @@ export class SecretController {
     this.#opts.log?.(level, msg);
   }
 
-  #reject(secret: string, key: string, msg: string): void {
+  #reject(secret: string, key: string, msg: string, reason?: string): void {
     this.#log('error', msg);
-    this.#rejected.set(`${secret}#${key}`, { id: key, secret, syncStatus: 'error', lastError: msg });
+    this.#rejected.set(`${secret}#${key}`, { id: key, secret, syncStatus: 'error', lastError: msg, ...(reason === undefined ? {} : { reason }) });
+  }
+
+  #probe(id: ClusterId, client: KubeClient): LivenessProbe {
+    const timeout = this.#opts.syncTimeoutMs ?? 30_000;
+    const clamp = (v: number) => Math.min(5_000, Math.max(1_000, Math.floor(v)));
+    return new LivenessProbe(client, {
+      intervalMs: this.#opts.livenessIntervalMs ?? clamp(timeout / 6),
+      timeoutMs: this.#opts.livenessTimeoutMs ?? clamp(timeout / 3),
+      onChange: (alive, detail) => {
+        if (alive) this.#log('info', `cluster ${id}: API server ${client.server} answers again`);
+        else this.#log('warn', `cluster ${id}: API server ${client.server} is not answering (${detail}); marked unhealthy, serving its last known state`);
+      },
+    });
   }
 
   #reconcile(s: SecretObject): void {
@@ -135,7 +185,7 @@ export class SecretController {
     const keys = new Set(Object.keys(data));
     // Clusters this secret used to define whose key is gone.
     for (const e of [...this.#clusters.values()]) {
-      if (e.secret === secret && !keys.has(e.id)) void this.#remove(e, `key removed from secret ${secret}`);
+      if (e.secret === secret && !keys.has(e.id)) this.#remove(e, `key removed from secret ${secret}`);
     }
     for (const key of keys) {
       const where = `secret ${secret} key ${JSON.stringify(key)}`;
@@ -160,25 +210,29 @@ export class SecretController {
       if (existing && (existing.hash === hash || existing.pending?.hash === hash)) continue;
       let client: KubeClient;
       try {
-        client = clientFromUntrustedKubeconfig(text, where, this.#opts.clientOptions);
+        client = clientFromUntrustedKubeconfig(text, where, { maxResponseBytes: REMOTE_MAX_RESPONSE_BYTES, ...this.#opts.clientOptions });
       } catch (err) {
         const msg = errorMessage(err);
+        const reason = err instanceof RefusedKubeconfigField ? `${err.code} ${err.field}` : isIsthmusError(err) ? err.code : ErrorCodes.KubeConfig;
         if (existing) {
           existing.lastError = `${msg} (still serving the previous kubeconfig)`;
+          existing.reason = reason;
           this.#log('error', existing.lastError);
         } else {
-          this.#reject(secret, key, msg);
+          this.#reject(secret, key, msg, reason);
         }
         continue;
       }
       const component = this.#opts.factory(id, client);
-      if (existing) this.#replace(existing, { hash, server: client.server, component });
-      else this.#add(id, secret, hash, client.server, component);
+      const probe = this.#probe(id, client);
+      if (existing) this.#replace(existing, { hash, server: client.server, component, probe });
+      else this.#add(id, secret, hash, client.server, component, probe);
     }
   }
 
-  #add(id: ClusterId, secret: string, hash: string, server: string, component: ClusterComponent): void {
-    const entry: Entry = { id, secret, hash, server, component, status: 'syncing' };
+  #add(id: ClusterId, secret: string, hash: string, server: string, component: ClusterComponent, probe: LivenessProbe): void {
+    const entry: Entry = { id, secret, hash, server, component, probe, status: 'syncing' };
+    probe.start();
     this.#clusters.set(id, entry);
     this.#log('info', `adding cluster ${id} from secret ${secret} (${server})`);
     // A new cluster has nothing to preserve: it publishes as soon as it has data.
@@ -187,21 +241,28 @@ export class SecretController {
     if (!this.#listed) this.#initial.push(waited);
   }
 
-  #replace(entry: Entry, next: { hash: string; server: string; component: ClusterComponent }): void {
+  #replace(entry: Entry, next: { hash: string; server: string; component: ClusterComponent; probe: LivenessProbe }): void {
     const superseded = entry.pending;
     entry.pending = next;
-    if (superseded) void superseded.component.stop(false);
+    next.probe.start();
+    if (superseded) {
+      superseded.probe.stop();
+      void superseded.component.stop(false);
+    }
     this.#log('info', `secret ${entry.secret} changed cluster ${entry.id}; building a replacement, the current one serves until it has synced`);
     next.component.synced.then(() => {
       if (entry.pending !== next || this.#clusters.get(entry.id) !== entry) return;
       const old = entry.component;
       next.component.activate();
+      entry.probe.stop();
+      entry.probe = next.probe;
       entry.component = next.component;
       entry.hash = next.hash;
       entry.server = next.server;
       entry.status = 'synced';
       delete entry.pending;
       delete entry.lastError;
+      delete entry.reason;
       this.#log('info', `cluster ${entry.id} switched to the new kubeconfig`);
       void old.stop(false);
     }, (err: unknown) => {
@@ -227,18 +288,24 @@ export class SecretController {
 
   #removeSecret(secret: string, why: string): void {
     for (const k of [...this.#rejected.keys()]) if (k.startsWith(`${secret}#`)) this.#rejected.delete(k);
-    for (const e of [...this.#clusters.values()]) if (e.secret === secret) void this.#remove(e, why);
+    for (const e of [...this.#clusters.values()]) if (e.secret === secret) this.#remove(e, why);
   }
 
-  async #remove(entry: Entry, why: string): Promise<void> {
+  /**
+   * Forgets the cluster now. Components drop their state synchronously when stopped (before any
+   * await), so nothing here waits on the remote API server, which may never answer.
+   */
+  #remove(entry: Entry, why: string): void {
     this.#clusters.delete(entry.id);
     entry.status = 'closed';
     this.#log('info', `removing cluster ${entry.id}: ${why}`);
-    await stopEntry(entry);
+    stopEntry(entry).catch((err: unknown) => { this.#log('warn', `cluster ${entry.id}: stopping after removal: ${errorMessage(err)}`); });
   }
 }
 
 async function stopEntry(e: Entry): Promise<void> {
+  e.probe.stop();
+  e.pending?.probe.stop();
   await Promise.all([e.component.stop(true), ...(e.pending ? [e.pending.component.stop(true)] : [])]);
 }
 

@@ -96,6 +96,16 @@ function podIps(pod: KubePod): string[] {
   return [...ips];
 }
 
+/** Kubernetes' own validation caps an EndpointSlice at 1,000 endpoints; a remote claiming more is refused. */
+export const MAX_ENDPOINTS_PER_SLICE = 1000;
+
+function sliceRefusal(obj: KubeObject): string | undefined {
+  const endpoints: unknown = (obj as { endpoints?: unknown }).endpoints;
+  if (endpoints === undefined || endpoints === null) return undefined;
+  if (!Array.isArray(endpoints)) return 'endpoints is not a list';
+  return endpoints.length > MAX_ENDPOINTS_PER_SLICE ? `has ${endpoints.length} endpoints; Kubernetes allows at most ${MAX_ENDPOINTS_PER_SLICE} per slice (slice ignored)` : undefined;
+}
+
 /** Whether a pod update can change the endpoints built from it. */
 function podMatters(a: KubePod, b: KubePod): boolean {
   return !isDeepStrictEqual(a.metadata.labels ?? {}, b.metadata.labels ?? {})
@@ -142,10 +152,11 @@ export class KubeRegistry {
     this.#mesh = this.#compile(opts.meshNetworks);
     const source = opts.source;
     const make = typeof source === 'function' ? source : <T extends KubeObject>(o: InformerOptions) => new Informer<T>(source, o);
-    this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}` });
-    this.#services = make<KubeService>({ path: INFORMER_PATHS.services });
-    this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices });
-    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods });
+    const onOverflow = (m: string) => { this.#warn(`cluster ${this.cluster}: ${m}`); };
+    this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}`, onOverflow });
+    this.#services = make<KubeService>({ path: INFORMER_PATHS.services, onOverflow });
+    this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, onOverflow });
+    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, onOverflow });
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
 
     this.#namespaces.on(this.#handlers('namespace', (key) => { if (key === this.#systemNamespace) this.#syncSystemNamespace(); }));
