@@ -57,6 +57,10 @@ export const ErrorCodes = {
   XdsFailed: 'ISTHMUS_XDS_FAILED',
   /** No control plane replica was found (no running pods, no address). */
   NoControlPlane: 'ISTHMUS_NO_CONTROL_PLANE',
+  /** A test-bed node (its containerd, kubelet or network) failed to start or never became Ready. */
+  NodeStart: 'ISTHMUS_NODE_START',
+  /** An image could not be imported into a test-bed node's containerd. */
+  ImageImport: 'ISTHMUS_IMAGE_IMPORT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

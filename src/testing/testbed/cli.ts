@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
-import { ensureBinaries } from './binaries.ts';
+import { ensureBinaries, ensureNodeBinaries } from './binaries.ts';
 import { ensureIstioctl } from '../interop/istioctl.ts';
 import { demo } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
@@ -26,9 +26,9 @@ function printStatus(dir: string): number {
   return 0;
 }
 
-async function up(clusters: string, dir: string): Promise<Testbed> {
+async function up(clusters: string, dir: string, nodes: boolean): Promise<Testbed> {
   const started = Date.now();
-  const bed = await Testbed.up({ dir, clusters: clusters.split(',').map((s) => s.trim()).filter(Boolean), log });
+  const bed = await Testbed.up({ dir, clusters: clusters.split(',').map((s) => s.trim()).filter(Boolean), log, nodes });
   log(`testbed: ${bed.clusters.length} cluster(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return bed;
 }
@@ -42,9 +42,11 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   program.command('build')
     .description('build (or find cached) kube-apiserver, kube-controller-manager and etcd; print their paths')
-    .action(async () => {
+    .option('--nodes', 'also kubelet, kube-scheduler, kube-proxy, the pause and busybox images, and the Debian packages nodes need')
+    .action(async (o: { nodes?: true }) => {
       const bins = await ensureBinaries(log);
       process.stdout.write(`${bins.kubeApiserver}\n${bins.kubeControllerManager}\n${bins.etcd}\n`);
+      if (o.nodes) process.stdout.write(`${Object.values(await ensureNodeBinaries(log)).join('\n')}\n`);
     });
 
   program.command('build-istioctl')
@@ -56,9 +58,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   program.command('up')
     .description('build (once) and start the named clusters')
     .option('--clusters <names>', 'comma-separated cluster names', 'cluster1,cluster2')
+    .option('--nodes', 'real nodes: a kube-scheduler and one node (containerd + kubelet) per cluster (root only)')
     .option(...dirOpt)
-    .action(async (o: { clusters: string; dir: string }) => {
-      await up(o.clusters, o.dir);
+    .action(async (o: { clusters: string; dir: string; nodes?: true }) => {
+      await up(o.clusters, o.dir, o.nodes === true);
       code = printStatus(o.dir);
     });
 

@@ -1,0 +1,177 @@
+/**
+ * Real nodes in the test bed: one cluster with a kube-scheduler and a node (containerd + kubelet),
+ * a Pod from a locally built busybox image runs on it, `kubectl logs` and `kubectl exec` work, and
+ * `down` leaves nothing behind: no process, network namespace, link, 198.18.0.0/15 address, mount
+ * or cgroup the bed created. Prints the time to node Ready, to pod Running, and the bed's memory.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUSYBOX_IMAGE } from '../../src/testing/testbed/binaries.ts';
+import { cgroupPids, mountsUnder, rssBytes, shimPids } from '../../src/testing/testbed/node-host.ts';
+import { inBenchmarkRange } from '../../src/testing/testbed/node-net.ts';
+import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
+import { isAlive } from '../../src/testing/testbed/procs.ts';
+import { until } from '../../src/testing/wait.ts';
+
+// A short directory: containerd's socket path must fit a unix socket address.
+const dir = mkdtempSync('/tmp/itb-');
+let bed: Testbed | undefined;
+
+after(async () => {
+  await bed?.down();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface PodStatus { status?: { phase?: string; podIP?: string; hostIP?: string; containerStatuses?: { state?: Record<string, { reason?: string; message?: string }> }[] } }
+
+function kubectl(c: TestbedCluster, args: readonly string[]): string {
+  return execFileSync('kubectl', [`--kubeconfig=${c.kubeconfigPath}`, ...args], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Processes whose command line mentions the bed's directory (containerd, kubelet, shims, etcd...). */
+function processesMentioning(path: string): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmd.includes(path)) out.push(`${pid} ${cmd.slice(0, 120)}`);
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+function ipv4Addresses(): { dev: string; addr: string }[] {
+  return execFileSync('ip', ['-o', '-4', 'addr', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    .map((l) => { const f = l.split(/\s+/); return { dev: f[1] ?? '', addr: (f[3] ?? '').split('/')[0] ?? '' }; });
+}
+
+function linkNames(): string[] {
+  return execFileSync('ip', ['-o', 'link', 'show'], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
+}
+
+function nsfsMountsUnder(path: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .filter((l) => l.includes(' - nsfs ') && (l.split(' ')[4] ?? '').startsWith(path)).map((l) => l.split(' ')[4] ?? '');
+}
+
+function procStatus(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Entries of a directory outside the bed where the runtime leaves files (shim sockets, CNI results). */
+function entries(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+const OUTSIDE = ['/run/containerd/s', '/var/lib/cni/results', '/var/log/containers'];
+
+test('a pod runs on a real test-bed node; logs and exec work; down removes everything', { timeout: 600_000 }, async (t) => {
+  const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
+  const t0 = Date.now();
+  bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
+  const upMs = Date.now() - t0;
+  const c = bed.cluster('nodes1');
+  const node = c.node;
+  assert.ok(node, 'the cluster has a node record');
+  t.diagnostic(`up with a Ready node: ${(upMs / 1000).toFixed(1)} s`);
+  console.log(`testbed-nodes: node Ready ${(upMs / 1000).toFixed(1)} s after up started (cached binaries)`);
+
+  // The node as the API server sees it.
+  const nodeObj = await c.requestOk('GET', `/api/v1/nodes/${node.name}`) as { status: { addresses: { type: string; address: string }[]; conditions: { type: string; status: string }[] } };
+  assert.equal(nodeObj.status.conditions.find((x) => x.type === 'Ready')?.status, 'True');
+  const internal = nodeObj.status.addresses.find((a) => a.type === 'InternalIP')?.address ?? '';
+  assert.equal(internal, node.net.nodeIp);
+  assert.ok(inBenchmarkRange(internal), `node IP ${internal} lies in 198.18.0.0/15`);
+
+  // A pod from the locally built image, never pulled.
+  await c.ensureNamespace('demo');
+  const script = 'echo "hello from $(hostname)"; trap "exit 0" TERM; while true; do sleep 1; done';
+  await c.requestOk('POST', '/api/v1/namespaces/demo/pods', {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'hello' },
+    spec: {
+      terminationGracePeriodSeconds: 2,
+      containers: [{ name: 'main', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['/bin/sh', '-c', script] }],
+    },
+  });
+  const t1 = Date.now();
+  const pod = await until('pod demo/hello Running', async () => {
+    const p = await c.requestOk('GET', '/api/v1/namespaces/demo/pods/hello') as PodStatus;
+    const waiting = p.status?.containerStatuses?.[0]?.state?.['waiting'];
+    if (waiting?.reason && /Err|BackOff|Invalid/.test(waiting.reason)) throw new Error(`pod stuck: ${waiting.reason} ${waiting.message ?? ''}`);
+    return p.status?.phase === 'Running' ? p : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 200 });
+  const runMs = Date.now() - t1;
+  console.log(`testbed-nodes: pod Running ${(runMs / 1000).toFixed(1)} s after it was created`);
+  const podIP = pod.status?.podIP ?? '';
+  assert.ok(inBenchmarkRange(podIP), `pod IP ${podIP} lies in 198.18.0.0/15`);
+  assert.equal(pod.status?.hostIP, node.net.nodeIp);
+  assert.equal(podIP.split('.').slice(0, 3).join('.'), node.net.podCidr.split('.').slice(0, 3).join('.'), `pod IP ${podIP} is in the node's pod range ${node.net.podCidr}`);
+
+  const logs = await until('hello in the pod log', () => {
+    const out = kubectl(c, ['logs', '-n', 'demo', 'hello']);
+    return out.includes('hello from hello') ? out : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 500 });
+  assert.match(logs, /^hello from hello$/m);
+
+  const execOut = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', '/bin/sh', '-c', 'echo "exec in $(hostname)"; ip -4 -o addr show eth0']);
+  assert.match(execOut, /^exec in hello$/m);
+  assert.ok(execOut.includes(`inet ${podIP}/24`), `exec ran inside the pod's network namespace:\n${execOut}`);
+
+  // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
+  const rec = c.record;
+  const pids = [rec.pids.etcd, rec.pids.apiserver, rec.pids.controllerManager, rec.pids.scheduler ?? 0,
+    node.pids.containerd, node.pids.kubelet, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
+  const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
+  const parts = { etcd: rec.pids.etcd, 'kube-apiserver': rec.pids.apiserver, 'kube-controller-manager': rec.pids.controllerManager,
+    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet };
+  const total = [...new Set(pids)].reduce((s, p) => s + rssBytes(p), 0);
+  console.log(`testbed-nodes: bed memory (RSS) ${mib(total)} MiB: ${Object.entries(parts).map(([k, p]) => `${k} ${mib(rssBytes(p))}`).join(', ')} MiB, ` +
+    `shims+pod ${mib([...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)].reduce((s, p) => s + rssBytes(p), 0))} MiB`);
+
+  // What must exist now, so that its absence after `down` means something.
+  const podLinks = execFileSync('ip', ['-o', 'link', 'show', 'master', node.net.bridge], { encoding: 'utf8' }).split('\n').filter(Boolean)
+    .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
+  assert.ok(podLinks.length >= 1, 'the pod has a veth on the node bridge');
+  assert.ok(nsfsMountsUnder(dir).length >= 1, 'the pod network namespace is mounted under the bed directory');
+  assert.ok(mountsUnder(dir).length >= 3, 'containerd has rootfs/shm mounts under the bed directory');
+  assert.ok(ipv4Addresses().some((a) => a.addr === node.net.nodeIp), 'the node address exists');
+  const cgroupBefore = cgroupPids(node.cgroupRoot);
+  assert.ok(cgroupBefore.length >= 2, 'pause and the container run in the node cgroup');
+  const everyPid = [...pids];
+  const outsideDuring = OUTSIDE.flatMap((p) => entries(p).filter((e) => !outsideBefore.get(p)?.has(e)).map((e) => join(p, e)));
+  assert.ok(outsideDuring.length >= 3, `the runtime wrote shim sockets, CNI results and log links: ${outsideDuring.join(', ')}`);
+
+  const t2 = Date.now();
+  await bed.down();
+  bed = undefined;
+  console.log(`testbed-nodes: down took ${((Date.now() - t2) / 1000).toFixed(1)} s`);
+
+  // Killed orphans are reaped by the machine's init, which may take a moment.
+  const lingering = () => everyPid.filter((p) => p > 0 && isAlive(p) && !/^State:\s+Z/m.test(procStatus(p)));
+  await until('the bed\'s processes to exit', () => (lingering().length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
+    .catch(() => undefined);
+  assert.deepEqual(lingering().map((p) => `${p} ${procStatus(p).split('\n')[0] ?? ''}`), [], 'no process of the bed is left');
+  assert.deepEqual(processesMentioning(dir), [], 'no process mentions the bed directory');
+  assert.deepEqual(shimPids(node.socket), [], 'no containerd shim is left');
+  assert.deepEqual(mountsUnder(dir), [], 'no mount is left under the bed directory');
+  assert.deepEqual(nsfsMountsUnder(dir), [], 'no network namespace is left');
+  const links = linkNames();
+  assert.deepEqual([node.net.bridge, ...podLinks].filter((l) => links.includes(l)), [], 'the bridge and pod veths are gone');
+  const mine = ipv4Addresses().filter((a) => a.addr === node.net.nodeIp || a.addr === podIP || a.dev === node.net.bridge);
+  assert.deepEqual(mine, [], 'no address of the bed is left');
+  assert.deepEqual(cgroupPids(node.cgroupRoot), [], 'no process is left in the node cgroup');
+  assert.equal(existsSync(join('/sys/fs/cgroup/pids', node.cgroupRoot)), false, 'the node cgroup is removed');
+  assert.deepEqual(outsideDuring.filter((p) => existsSync(p)), [], 'no shim socket, CNI result or log link is left outside the bed');
+});
