@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE } from '../../src/testing/testbed/binaries.ts';
 import { cgroupPids, mountsUnder, rssBytes, shimPids } from '../../src/testing/testbed/node-host.ts';
-import { inBenchmarkRange } from '../../src/testing/testbed/node-net.ts';
+import { inBenchmarkRange, nftTablePresent } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { isAlive } from '../../src/testing/testbed/procs.ts';
 import { until } from '../../src/testing/wait.ts';
@@ -147,6 +147,7 @@ test('a pod runs on a real test-bed node; logs and exec work; down removes every
   assert.ok(nsfsMountsUnder(dir).length >= 1, 'the pod network namespace is mounted under the bed directory');
   assert.ok(mountsUnder(dir).length >= 3, 'containerd has rootfs/shm mounts under the bed directory');
   assert.ok(ipv4Addresses().some((a) => a.addr === node.net.nodeIp), 'the node address exists');
+  assert.ok(nftTablePresent(node.net), 'the node slot\'s nftables table exists');
   const cgroupBefore = cgroupPids(node.cgroupRoot);
   assert.ok(cgroupBefore.length >= 2, 'pause and the container run in the node cgroup');
   const everyPid = [...pids];
@@ -171,6 +172,7 @@ test('a pod runs on a real test-bed node; logs and exec work; down removes every
   assert.deepEqual([node.net.bridge, ...podLinks].filter((l) => links.includes(l)), [], 'the bridge and pod veths are gone');
   const mine = ipv4Addresses().filter((a) => a.addr === node.net.nodeIp || a.addr === podIP || a.dev === node.net.bridge);
   assert.deepEqual(mine, [], 'no address of the bed is left');
+  assert.equal(nftTablePresent(node.net), false, 'the node slot\'s nftables table is removed');
   assert.deepEqual(cgroupPids(node.cgroupRoot), [], 'no process is left in the node cgroup');
   assert.equal(existsSync(join('/sys/fs/cgroup/pids', node.cgroupRoot)), false, 'the node cgroup is removed');
   assert.deepEqual(outsideDuring.filter((p) => existsSync(p)), [], 'no shim socket, CNI result or log link is left outside the bed');

@@ -101,15 +101,16 @@ export function cachedNodeBinaries(): NodeBinaries | undefined {
 /**
  * kubelet, kube-scheduler, kube-proxy and the local images a real node needs, built once per machine;
  * also installs the Debian packages nodes need (containerd, runc, CNI plugins, umoci, skopeo, ...).
- * Even when everything is cached, checks that those tools are still installed.
+ * Even when everything is cached, checks that those tools are still installed (and installs them if not).
  */
 export async function ensureNodeBinaries(log: (line: string) => void = (l) => { process.stderr.write(`${l}\n`); }): Promise<NodeBinaries> {
   const scripts = fileURLToPath(new URL('../../../scripts/', import.meta.url));
   const have = cachedNodeBinaries();
   if (have) {
-    const { code, output } = await runBuildScript(join(scripts, 'testbed-node-packages.sh'), ['--check'], 'testbed:', () => undefined);
+    // The cache may outlive the packages (another machine image): install what is missing.
+    const { code, output } = await runBuildScript(join(scripts, 'testbed-node-packages.sh'), [], 'testbed:', log);
     if (code === 0) return have;
-    throw new IsthmusError(ErrorCodes.ToolMissing, `${output.join('\n')}\n(\`npm run testbed -- build --nodes\` installs them)`);
+    throw new IsthmusError(ErrorCodes.ToolMissing, `real nodes need Debian packages that could not be installed:\n${output.slice(-20).join('\n')}`);
   }
   const dir = nodeCacheDir();
   const started = Date.now();

@@ -9,7 +9,9 @@
  * A slot is claimed by creating its bridge `itb<s>`: the kernel refuses a second link of that name, so
  * beds in other processes (or other directories) never share a slot. Pods get a route to
  * 198.18.0.0/15 only (no default route) and the bed never turns on IP forwarding, so nothing a pod
- * sends leaves the machine.
+ * sends leaves the machine. An nftables table per slot (`inet isthmus_itb<s>`) also drops what a pod
+ * sends to another slot's node address (all node addresses are local to the host) and anything that
+ * would be forwarded off the bridge, should forwarding ever be on.
  */
 import { execFileSync } from 'node:child_process';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
@@ -57,6 +59,22 @@ export function run(cmd: string, args: readonly string[]): string {
   }
 }
 
+function nftTable(net: NodeNetwork): string {
+  return `isthmus_${net.bridge}`;
+}
+
+/** The slot's isolation rules (see the file comment). */
+export function nftRules(net: NodeNetwork): string {
+  const br = JSON.stringify(net.bridge);
+  return [
+    `table inet ${nftTable(net)} {`,
+    `  chain input { type filter hook input priority 0; policy accept; iifname ${br} ip daddr 198.18.0.0/15 ip daddr != ${net.nodeIp} drop; }`,
+    `  chain forward { type filter hook forward priority 0; policy accept; iifname ${br} oifname != ${br} drop; oifname ${br} iifname != ${br} drop; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
 function tryRun(cmd: string, args: readonly string[]): boolean {
   try {
     run(cmd, args);
@@ -79,6 +97,8 @@ export function claimNodeNetwork(): NodeNetwork {
     try {
       run('ip', ['addr', 'add', `${net.nodeIp}/24`, 'dev', net.bridge]);
       run('ip', ['link', 'set', net.bridge, 'up']);
+      tryRun('nft', ['delete', 'table', 'inet', nftTable(net)]); // a stale one of a crashed bed
+      execFileSync('nft', ['-f', '-'], { input: nftRules(net), stdio: ['pipe', 'pipe', 'pipe'] });
     } catch (err) {
       releaseNodeNetwork(net);
       throw new IsthmusError(ErrorCodes.NodeStart, `could not set up the node bridge ${net.bridge}: ${(err as Error).message}`);
@@ -88,9 +108,15 @@ export function claimNodeNetwork(): NodeNetwork {
   throw new IsthmusError(ErrorCodes.NodeStart, `all ${SLOTS} node network slots (bridges itb0..itb${SLOTS - 1}) are taken; run \`npm run testbed -- down\` for old beds`);
 }
 
-/** Deletes the bridge (and with it its address). Veths of pods die with their network namespaces. */
+/** Deletes the bridge (and with it its address) and the slot's nftables table. Veths of pods die with their network namespaces. */
 export function releaseNodeNetwork(net: NodeNetwork): void {
+  tryRun('nft', ['delete', 'table', 'inet', nftTable(net)]);
   tryRun('ip', ['link', 'delete', net.bridge]);
+}
+
+/** Whether the slot's nftables table exists. */
+export function nftTablePresent(net: NodeNetwork): boolean {
+  return tryRun('nft', ['list', 'table', 'inet', nftTable(net)]);
 }
 
 /**
