@@ -7,9 +7,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUSYBOX_IMAGE } from '../../src/testing/testbed/binaries.ts';
+import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
+import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
 import { cgroupPids, mountsUnder, rssBytes, shimPids } from '../../src/testing/testbed/node-host.ts';
 import { inBenchmarkRange, nftTablePresent } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
@@ -176,4 +177,27 @@ test('a pod runs on a real test-bed node; logs and exec work; down removes every
   assert.deepEqual(cgroupPids(node.cgroupRoot), [], 'no process is left in the node cgroup');
   assert.equal(existsSync(join('/sys/fs/cgroup/pids', node.cgroupRoot)), false, 'the node cgroup is removed');
   assert.deepEqual(outsideDuring.filter((p) => existsSync(p)), [], 'no shim socket, CNI result or log link is left outside the bed');
+});
+
+test('a kubelet that dies fails up with its log named, and up tears down what it started', { timeout: 300_000 }, async () => {
+  const failDir = mkdtempSync('/tmp/itbf-');
+  try {
+    const real = await ensureNodeBinaries();
+    const kubelet = join(failDir, 'broken-kubelet');
+    writeFileSync(kubelet, '#!/bin/sh\necho "broken kubelet: cannot start (on purpose)" >&2\nexit 1\n', { mode: 0o755 });
+    const linksBefore = new Set(linkNames());
+    const err = await Testbed.up({ dir: failDir, clusters: ['broken'], nodes: true, nodeBinaries: { ...real, kubelet } })
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
+    assert.match(err.message, /node broken-node: kubelet exited/);
+    assert.ok(err.message.includes(join(failDir, 'broken', 'node', 'kubelet.log')), 'the message names the kubelet log');
+    assert.match(err.message, /broken kubelet: cannot start \(on purpose\)/);
+    assert.deepEqual(linkNames().filter((l) => !linksBefore.has(l)), [], 'no new link is left');
+    assert.deepEqual(mountsUnder(failDir), [], 'no mount is left');
+    await until('no process of the failed bed', () => (processesMentioning(failDir).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
+      .catch(() => undefined);
+    assert.deepEqual(processesMentioning(failDir), [], 'no process is left');
+  } finally {
+    rmSync(failDir, { recursive: true, force: true });
+  }
 });
