@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a test-bed node needs, when a tool is missing: the container
-# runtime (containerd, runc), pod networking (CNI plugins, iptables, nftables, conntrack) and the
+# runtime (containerd, runc), pod networking (CNI plugins, iptables, nftables, conntrack, socat) and the
 # local image tooling (umoci, skopeo, busybox-static, a C compiler with static glibc for pause).
 # Usage: testbed-node-packages.sh [--check]   (--check only reports what is missing, exit 5 if any)
 set -euo pipefail
@@ -21,6 +21,8 @@ wanted=(
   iptables:iptables
   nft:nftables
   conntrack:conntrack
+  socat:socat
+  nsenter:util-linux
   /bin/busybox:busybox-static
   cc:gcc
   /usr/lib/x86_64-linux-gnu/libc.a:libc6-dev

@@ -1,6 +1,7 @@
 /**
- * Real nodes in the test bed: one cluster with a kube-scheduler and a node (containerd + kubelet),
- * a Pod from a locally built busybox image runs on it, `kubectl logs` and `kubectl exec` work, and
+ * Real nodes in the test bed: one cluster with a kube-scheduler and a node (containerd, kubelet,
+ * kube-proxy), a Pod from a locally built busybox image runs on it, `kubectl logs` and `kubectl exec`
+ * work, a Deployment's two replicas answer on their Service's ClusterIP, and
  * `down` leaves nothing behind: no process, network namespace, link, 198.18.0.0/15 address, mount
  * or cgroup the bed created. Prints the time to node Ready, to pod Running, and the bed's memory.
  */
@@ -12,7 +13,7 @@ import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
 import { cgroupPids, mountsUnder, rssBytes, shimPids } from '../../src/testing/testbed/node-host.ts';
-import { inBenchmarkRange, nftTablePresent } from '../../src/testing/testbed/node-net.ts';
+import { inBenchmarkRange, NODE_BRIDGE } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { isAlive } from '../../src/testing/testbed/procs.ts';
 import { until } from '../../src/testing/wait.ts';
@@ -54,6 +55,14 @@ function linkNames(): string[] {
     .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
 }
 
+function netnsNames(): string[] {
+  return execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map((l) => l.split(' ')[0] ?? '').filter(Boolean);
+}
+
+function routesVia(gw: string): string[] {
+  return execFileSync('ip', ['-4', 'route', 'show'], { encoding: 'utf8' }).split('\n').filter((l) => l.includes(`via ${gw} `));
+}
+
 function nsfsMountsUnder(path: string): string[] {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
     .filter((l) => l.includes(' - nsfs ') && (l.split(' ')[4] ?? '').startsWith(path)).map((l) => l.split(' ')[4] ?? '');
@@ -78,7 +87,7 @@ function entries(path: string): string[] {
 
 const OUTSIDE = ['/run/containerd/s', '/var/lib/cni/results', '/var/log/containers'];
 
-test('a pod runs on a real test-bed node; logs and exec work; down removes everything', { timeout: 600_000 }, async (t) => {
+test('a pod runs on a real test-bed node; logs, exec and a ClusterIP work; down removes everything', { timeout: 600_000 }, async (t) => {
   const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
   const t0 = Date.now();
   bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
@@ -130,25 +139,66 @@ test('a pod runs on a real test-bed node; logs and exec work; down removes every
   assert.match(execOut, /^exec in hello$/m);
   assert.ok(execOut.includes(`inet ${podIP}/24`), `exec ran inside the pod's network namespace:\n${execOut}`);
 
+  // A Deployment of two replicas behind a Service: the controller manager writes the EndpointSlice,
+  // kube-proxy the ClusterIP's rules, and a pod reaches both replicas through the ClusterIP.
+  const web = 'mkdir -p /www && echo "hello from $(hostname)" > /www/index.html && exec httpd -f -p 8080 -h /www';
+  await c.requestOk('POST', '/apis/apps/v1/namespaces/demo/deployments', {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' },
+    spec: {
+      replicas: 2, selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          terminationGracePeriodSeconds: 1,
+          containers: [{ name: 'web', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['/bin/sh', '-c', web], ports: [{ containerPort: 8080 }] }],
+        },
+      },
+    },
+  });
+  const svc = await c.requestOk('POST', '/api/v1/namespaces/demo/services', {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' },
+    spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+  }) as { spec: { clusterIP: string } };
+  const clusterIP = svc.spec.clusterIP;
+  assert.ok(inBenchmarkRange(clusterIP), `ClusterIP ${clusterIP} lies in 198.18.0.0/15`);
+  const t3 = Date.now();
+  const slice = await until('an EndpointSlice with two ready endpoints', async () => {
+    const list = await c.requestOk('GET', '/apis/discovery.k8s.io/v1/namespaces/demo/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb') as
+      { items: { metadata: { labels?: Record<string, string> }; endpoints?: { addresses: string[]; conditions?: { ready?: boolean } }[] }[] };
+    const ready = list.items.flatMap((i) => i.endpoints ?? []).filter((e) => e.conditions?.ready === true);
+    return ready.length === 2 ? list.items[0] : undefined;
+  }, { timeoutMs: 120_000, intervalMs: 250 });
+  console.log(`testbed-nodes: Deployment of 2 replicas ready in its EndpointSlice ${((Date.now() - t3) / 1000).toFixed(1)} s after creation`);
+  assert.equal(slice.metadata.labels?.['endpointslice.kubernetes.io/managed-by'], 'endpointslice-controller.k8s.io');
+  const seen = new Set<string>();
+  await until('both replicas answering on the ClusterIP', () => {
+    const out = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', '/bin/sh', '-c', `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 ${clusterIP} 80`]);
+    const m = /hello from (web-[a-z0-9-]+)/.exec(out);
+    if (m?.[1]) seen.add(m[1]);
+    return seen.size === 2 ? true : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  console.log(`testbed-nodes: pod -> ClusterIP ${clusterIP}:80 answered by ${[...seen].join(' and ')}`);
+
   // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
   const rec = c.record;
   const pids = [rec.pids.etcd, rec.pids.apiserver, rec.pids.controllerManager, rec.pids.scheduler ?? 0,
-    node.pids.containerd, node.pids.kubelet, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
+    node.pids.containerd, node.pids.kubelet, node.pids.kubeProxy, node.pids.relayRoot, node.pids.relayNode, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
   const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
   const parts = { etcd: rec.pids.etcd, 'kube-apiserver': rec.pids.apiserver, 'kube-controller-manager': rec.pids.controllerManager,
-    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet };
+    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet, 'kube-proxy': node.pids.kubeProxy };
   const total = [...new Set(pids)].reduce((s, p) => s + rssBytes(p), 0);
   console.log(`testbed-nodes: bed memory (RSS) ${mib(total)} MiB: ${Object.entries(parts).map(([k, p]) => `${k} ${mib(rssBytes(p))}`).join(', ')} MiB, ` +
-    `shims+pod ${mib([...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)].reduce((s, p) => s + rssBytes(p), 0))} MiB`);
+    `socat relays ${mib(rssBytes(node.pids.relayRoot) + rssBytes(node.pids.relayNode))}, shims+pods ${mib([...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)].reduce((s, p) => s + rssBytes(p), 0))} MiB`);
 
   // What must exist now, so that its absence after `down` means something.
-  const podLinks = execFileSync('ip', ['-o', 'link', 'show', 'master', node.net.bridge], { encoding: 'utf8' }).split('\n').filter(Boolean)
+  const podLinks = execFileSync('ip', ['-n', node.net.netns, '-o', 'link', 'show', 'master', NODE_BRIDGE], { encoding: 'utf8' }).split('\n').filter(Boolean)
     .map((l) => (l.split(': ')[1] ?? '').split('@')[0] ?? '');
   assert.ok(podLinks.length >= 1, 'the pod has a veth on the node bridge');
+  assert.ok(netnsNames().includes(node.net.netns), 'the node network namespace exists');
+  assert.ok(linkNames().includes(node.net.netns), 'the node veth exists in the root namespace');
   assert.ok(nsfsMountsUnder(dir).length >= 1, 'the pod network namespace is mounted under the bed directory');
   assert.ok(mountsUnder(dir).length >= 3, 'containerd has rootfs/shm mounts under the bed directory');
   assert.ok(ipv4Addresses().some((a) => a.addr === node.net.nodeIp), 'the node address exists');
-  assert.ok(nftTablePresent(node.net), 'the node slot\'s nftables table exists');
   const cgroupBefore = cgroupPids(node.cgroupRoot);
   assert.ok(cgroupBefore.length >= 2, 'pause and the container run in the node cgroup');
   const everyPid = [...pids];
@@ -169,11 +219,11 @@ test('a pod runs on a real test-bed node; logs and exec work; down removes every
   assert.deepEqual(shimPids(node.socket), [], 'no containerd shim is left');
   assert.deepEqual(mountsUnder(dir), [], 'no mount is left under the bed directory');
   assert.deepEqual(nsfsMountsUnder(dir), [], 'no network namespace is left');
-  const links = linkNames();
-  assert.deepEqual([node.net.bridge, ...podLinks].filter((l) => links.includes(l)), [], 'the bridge and pod veths are gone');
-  const mine = ipv4Addresses().filter((a) => a.addr === node.net.nodeIp || a.addr === podIP || a.dev === node.net.bridge);
+  assert.equal(netnsNames().includes(node.net.netns), false, 'the node network namespace is gone (with its bridge, pod veths and rules)');
+  assert.equal(linkNames().includes(node.net.netns), false, 'the node veth is gone');
+  const mine = ipv4Addresses().filter((a) => [node.net.nodeIp, node.net.uplinkIp, node.net.gatewayIp, podIP].includes(a.addr) || a.dev === node.net.netns);
   assert.deepEqual(mine, [], 'no address of the bed is left');
-  assert.equal(nftTablePresent(node.net), false, 'the node slot\'s nftables table is removed');
+  assert.deepEqual(routesVia(node.net.uplinkIp), [], 'no route of the bed is left');
   assert.deepEqual(cgroupPids(node.cgroupRoot), [], 'no process is left in the node cgroup');
   assert.equal(existsSync(join('/sys/fs/cgroup/pids', node.cgroupRoot)), false, 'the node cgroup is removed');
   assert.deepEqual(outsideDuring.filter((p) => existsSync(p)), [], 'no shim socket, CNI result or log link is left outside the bed');
@@ -185,14 +235,17 @@ test('a kubelet that dies fails up with its log named, and up tears down what it
     const real = await ensureNodeBinaries();
     const kubelet = join(failDir, 'broken-kubelet');
     writeFileSync(kubelet, '#!/bin/sh\necho "broken kubelet: cannot start (on purpose)" >&2\nexit 1\n', { mode: 0o755 });
-    const linksBefore = new Set(linkNames());
+    const linksBefore = new Set([...linkNames(), ...netnsNames()]);
     const err = await Testbed.up({ dir: failDir, clusters: ['broken'], nodes: true, nodeBinaries: { ...real, kubelet } })
       .then(() => undefined, (e: unknown) => e);
     assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
     assert.match(err.message, /node broken-node: kubelet exited/);
     assert.ok(err.message.includes(join(failDir, 'broken', 'node', 'kubelet.log')), 'the message names the kubelet log');
     assert.match(err.message, /broken kubelet: cannot start \(on purpose\)/);
-    assert.deepEqual(linkNames().filter((l) => !linksBefore.has(l)), [], 'no new link is left');
+    // Other tests on the machine make links and namespaces of their own: look only at the bed's names.
+    const bedNames = (names: string[]) => names.filter((l) => /^itb\d+$/.test(l) && !linksBefore.has(l));
+    assert.deepEqual(bedNames(linkNames()), [], 'no node veth is left');
+    assert.deepEqual(bedNames(netnsNames()), [], 'no node network namespace is left');
     assert.deepEqual(mountsUnder(failDir), [], 'no mount is left');
     await until('no process of the failed bed', () => (processesMentioning(failDir).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
       .catch(() => undefined);

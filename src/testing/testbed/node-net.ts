@@ -1,29 +1,40 @@
 /**
- * The address plan and host network of test-bed nodes. Everything lies in 198.18.0.0/15 (RFC 2544,
- * never routed on the internet) and on links the test bed creates:
+ * The address plan and networks of test-bed nodes. Everything lies in 198.18.0.0/15 (RFC 2544,
+ * never routed on the internet) on links and namespaces the test bed creates.
  *
- *   slot s (0..127) owns 198.18.0.0 + s*1024, a /22:
- *     first /24   pods of the node (CNI bridge + host-local); .1 is the bridge's address = the node IP
- *     second /24  the cluster's Service ClusterIPs (--service-cluster-ip-range)
+ * Each node is a network namespace `itb<s>` (its "host network": containerd, its pods' bridge and
+ * kube-proxy's rules live there), joined to the root namespace by one veth pair. Slot s (0..127)
+ * owns 198.18.0.0 + s*1024, a /22:
  *
- * A slot is claimed by creating its bridge `itb<s>`: the kernel refuses a second link of that name, so
- * beds in other processes (or other directories) never share a slot. Pods get a route to
- * 198.18.0.0/15 only (no default route) and the bed never turns on IP forwarding, so nothing a pod
- * sends leaves the machine. An nftables table per slot (`inet isthmus_itb<s>`) also drops what a pod
- * sends to another slot's node address (all node addresses are local to the host) and anything that
- * would be forwarded off the bridge, should forwarding ever be on.
+ *   first /24    pods (CNI bridge `cbr0` + host-local); .1 is the bridge, the pods' gateway
+ *   second /24   the cluster's Service ClusterIPs (--service-cluster-ip-range)
+ *   fourth /24   .1/30 the veth: .1 in the root namespace = the node IP (the kubelet serves there),
+ *                .2 in the node's namespace
+ *
+ * The root namespace routes the node's pod range over the veth (the API server, the kubelet's probes
+ * and tests reach pods) and never forwards, so nodes (clusters) cannot reach each other's pods or
+ * node addresses. Inside a node, forwarding is on (ClusterIPs are DNATed there) but an nftables table
+ * drops connections that pods open towards the veth: a pod reaches nothing outside its node. The
+ * namespace takes all of it with it when `down` deletes it.
  */
 import { execFileSync } from 'node:child_process';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 
 export const SLOTS = 128;
 const BASE = (198 << 24 >>> 0) + (18 << 16);
+export const NODE_BRIDGE = 'cbr0';
+const NODE_UPLINK = 'uplink0';
 
 export interface NodeNetwork {
   readonly slot: number;
-  readonly bridge: string;
-  /** The node's address (on the bridge), also the pods' gateway. */
+  /** The node's network namespace (`ip netns`), also the root end of its veth. */
+  readonly netns: string;
+  /** The node address (root namespace end of the veth): the kubelet's InternalIP. */
   readonly nodeIp: string;
+  /** The node namespace's end of the veth. */
+  readonly uplinkIp: string;
+  /** The pods' gateway: the bridge address inside the node's namespace. */
+  readonly gatewayIp: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
 }
@@ -37,8 +48,10 @@ export function slotNetwork(slot: number): NodeNetwork {
   const base = BASE + slot * 1024;
   return {
     slot,
-    bridge: `itb${slot}`,
-    nodeIp: dotted(base + 1),
+    netns: `itb${slot}`,
+    nodeIp: dotted(base + 769),
+    uplinkIp: dotted(base + 770),
+    gatewayIp: dotted(base + 1),
     podCidr: `${dotted(base)}/24`,
     serviceCidr: `${dotted(base + 256)}/24`,
   };
@@ -50,29 +63,13 @@ export function inBenchmarkRange(addr: string): boolean {
   return p.length === 4 && p[0] === 198 && (p[1] === 18 || p[1] === 19);
 }
 
-export function run(cmd: string, args: readonly string[]): string {
+export function run(cmd: string, args: readonly string[], input?: string): string {
   try {
-    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(input === undefined ? {} : { input }) });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${cmd} ${args.join(' ')}: ${e.stderr?.trim() || e.message}`, { cause: err });
   }
-}
-
-function nftTable(net: NodeNetwork): string {
-  return `isthmus_${net.bridge}`;
-}
-
-/** The slot's isolation rules (see the file comment). */
-export function nftRules(net: NodeNetwork): string {
-  const br = JSON.stringify(net.bridge);
-  return [
-    `table inet ${nftTable(net)} {`,
-    `  chain input { type filter hook input priority 0; policy accept; iifname ${br} ip daddr 198.18.0.0/15 ip daddr != ${net.nodeIp} drop; }`,
-    `  chain forward { type filter hook forward priority 0; policy accept; iifname ${br} oifname != ${br} drop; oifname ${br} iifname != ${br} drop; }`,
-    '}',
-    '',
-  ].join('\n');
 }
 
 function tryRun(cmd: string, args: readonly string[]): boolean {
@@ -84,57 +81,90 @@ function tryRun(cmd: string, args: readonly string[]): boolean {
   }
 }
 
-/** Claims the first free slot by creating its bridge, then gives the bridge the node address. */
+/**
+ * Inside the node: pods may answer, but not open connections, through the uplink, nor reach the
+ * node namespace's own uplink address (containerd's streaming server listens there).
+ */
+export function nftRules(net: NodeNetwork): string {
+  return [
+    'table inet isthmus_node {',
+    `  chain forward { type filter hook forward priority 0; policy accept; iifname "${NODE_BRIDGE}" oifname "${NODE_UPLINK}" ct state new drop; }`,
+    `  chain input { type filter hook input priority 0; policy accept; iifname "${NODE_BRIDGE}" ip daddr ${net.uplinkIp} drop; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** Path of the node namespace for `nsenter --net=`. */
+export function netnsPath(net: NodeNetwork): string {
+  return `/var/run/netns/${net.netns}`;
+}
+
+/**
+ * Claims the first free slot by creating its namespace (`ip netns add` refuses an existing name, so
+ * beds in other processes never share a slot), then builds the node's network in it.
+ */
 export function claimNodeNetwork(): NodeNetwork {
   for (let slot = 0; slot < SLOTS; slot++) {
     const net = slotNetwork(slot);
     try {
-      run('ip', ['link', 'add', net.bridge, 'type', 'bridge']);
+      run('ip', ['netns', 'add', net.netns]);
     } catch (err) {
       if (/exists/i.test((err as Error).message)) continue;
-      throw new IsthmusError(ErrorCodes.NodeStart, `could not create the node bridge ${net.bridge} (root and iproute2 are needed): ${(err as Error).message}`);
+      throw new IsthmusError(ErrorCodes.NodeStart, `could not create the node network namespace ${net.netns} (root and iproute2 are needed): ${(err as Error).message}`);
     }
     try {
-      run('ip', ['addr', 'add', `${net.nodeIp}/24`, 'dev', net.bridge]);
-      run('ip', ['link', 'set', net.bridge, 'up']);
-      tryRun('nft', ['delete', 'table', 'inet', nftTable(net)]); // a stale one of a crashed bed
-      execFileSync('nft', ['-f', '-'], { input: nftRules(net), stdio: ['pipe', 'pipe', 'pipe'] });
+      buildNodeNetwork(net);
     } catch (err) {
       releaseNodeNetwork(net);
-      throw new IsthmusError(ErrorCodes.NodeStart, `could not set up the node bridge ${net.bridge}: ${(err as Error).message}`);
+      throw new IsthmusError(ErrorCodes.NodeStart, `could not set up the network of node namespace ${net.netns}: ${(err as Error).message}`);
     }
     return net;
   }
-  throw new IsthmusError(ErrorCodes.NodeStart, `all ${SLOTS} node network slots (bridges itb0..itb${SLOTS - 1}) are taken; run \`npm run testbed -- down\` for old beds`);
+  throw new IsthmusError(ErrorCodes.NodeStart, `all ${SLOTS} node network slots (namespaces itb0..itb${SLOTS - 1}) are taken; run \`npm run testbed -- down\` for old beds`);
 }
 
-/** Deletes the bridge (and with it its address) and the slot's nftables table. Veths of pods die with their network namespaces. */
+function buildNodeNetwork(net: NodeNetwork): void {
+  const ns = (args: readonly string[]) => run('ip', ['-n', net.netns, ...args]);
+  const sysctl = (key: string, value: string) => run('ip', ['netns', 'exec', net.netns, 'sysctl', '-qw', `${key}=${value}`]);
+  tryRun('ip', ['link', 'delete', net.netns]); // a stale veth of a crashed bed
+  run('ip', ['link', 'add', net.netns, 'type', 'veth', 'peer', 'name', NODE_UPLINK, 'netns', net.netns]);
+  run('ip', ['addr', 'add', `${net.nodeIp}/30`, 'dev', net.netns]);
+  run('ip', ['link', 'set', net.netns, 'up']);
+  ns(['link', 'set', 'lo', 'up']);
+  ns(['addr', 'add', `${net.uplinkIp}/30`, 'dev', NODE_UPLINK]);
+  ns(['link', 'set', NODE_UPLINK, 'up']);
+  ns(['link', 'add', NODE_BRIDGE, 'type', 'bridge']);
+  ns(['addr', 'add', `${net.gatewayIp}/24`, 'dev', NODE_BRIDGE]);
+  ns(['link', 'set', NODE_BRIDGE, 'up']);
+  run('ip', ['route', 'add', net.podCidr, 'via', net.uplinkIp, 'dev', net.netns]);
+  sysctl('net.ipv4.ip_forward', '1');
+  try { sysctl('net.bridge.bridge-nf-call-iptables', '1'); } catch { /* br_netfilter not loaded: hairpin to a ClusterIP may fail */ }
+  run('ip', ['netns', 'exec', net.netns, 'nft', '-f', '-'], nftRules(net));
+}
+
+/** Deletes the node's namespace: its bridge, veth (both ends), routes and rules go with it. */
 export function releaseNodeNetwork(net: NodeNetwork): void {
-  tryRun('nft', ['delete', 'table', 'inet', nftTable(net)]);
-  tryRun('ip', ['link', 'delete', net.bridge]);
-}
-
-/** Whether the slot's nftables table exists. */
-export function nftTablePresent(net: NodeNetwork): boolean {
-  return tryRun('nft', ['list', 'table', 'inet', nftTable(net)]);
+  tryRun('ip', ['netns', 'delete', net.netns]);
+  tryRun('ip', ['link', 'delete', net.netns]);
 }
 
 /**
- * The CNI network of a node: a bridge (not the pods' gateway as far as the plugin knows, so it never
- * turns on forwarding), host-local addresses from the node's pod range with a route to 198.18.0.0/15
- * only, and portmap for hostPorts.
+ * The CNI network of a node: the namespace's bridge (the plugin is told it is not the gateway, so it
+ * leaves forwarding alone), host-local addresses from the node's pod range with a route to
+ * 198.18.0.0/15 only (no default route), and portmap for hostPorts.
  */
 export function cniConfig(net: NodeNetwork, ipamDir: string): string {
   return `${JSON.stringify({
     cniVersion: '0.4.0',
-    name: `isthmus-${net.bridge}`,
+    name: `isthmus-${net.netns}`,
     plugins: [
       {
-        type: 'bridge', bridge: net.bridge, isGateway: false, isDefaultGateway: false, ipMasq: false, hairpinMode: true,
+        type: 'bridge', bridge: NODE_BRIDGE, isGateway: false, isDefaultGateway: false, ipMasq: false, hairpinMode: true,
         ipam: {
           type: 'host-local', dataDir: ipamDir,
-          ranges: [[{ subnet: net.podCidr, rangeStart: dotted(BASE + net.slot * 1024 + 10), gateway: net.nodeIp }]],
-          routes: [{ dst: '198.18.0.0/15', gw: net.nodeIp }],
+          ranges: [[{ subnet: net.podCidr, rangeStart: dotted(BASE + net.slot * 1024 + 10), gateway: net.gatewayIp }]],
+          routes: [{ dst: '198.18.0.0/15', gw: net.gatewayIp }],
         },
       },
       { type: 'portmap', capabilities: { portMappings: true } },

@@ -22,7 +22,7 @@ import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconf
 import {
   createCgroup, killPid, ownCgroup, removeCgroups, removeLinksInto, shimPids, unmountUnder,
 } from './node-host.ts';
-import { cniConfig, releaseNodeNetwork, type NodeNetwork } from './node-net.ts';
+import { cniConfig, netnsPath, releaseNodeNetwork, run, type NodeNetwork } from './node-net.ts';
 import { isAlive, startProcess, stopProcess, tail, type Started } from './procs.ts';
 
 /** What state.json keeps about a node so any process can tear it down. */
@@ -34,7 +34,7 @@ export interface NodeRecord {
   readonly cgroupRoot: string;
   /** cgroup directories the bed created for `cgroupRoot` (removed on down). */
   readonly cgroupsCreated: readonly string[];
-  readonly pids: { containerd: number; kubelet: number };
+  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number };
 }
 
 export function nodeFiles(dir: string) {
@@ -50,6 +50,11 @@ export function nodeFiles(dir: string) {
     kubeletConfig: join(dir, 'kubelet-config.yaml'),
     kubeconfig: join(dir, 'kubelet.kubeconfig'),
     kubeletLog: join(dir, 'kubelet.log'),
+    proxyConfig: join(dir, 'kube-proxy-config.yaml'),
+    proxyKubeconfig: join(dir, 'kube-proxy.kubeconfig'),
+    proxyLog: join(dir, 'kube-proxy.log'),
+    relaySocket: join(dir, 'apiserver.sock'),
+    relayLog: join(dir, 'apiserver-relay.log'),
     podLogs: join(dir, 'pod-logs'),
   };
 }
@@ -57,7 +62,7 @@ export function nodeFiles(dir: string) {
 const exec = promisify(execFile);
 const CNI_BIN = '/usr/lib/cni';
 
-function containerdConfig(dir: string): string {
+function containerdConfig(dir: string, net: NodeNetwork): string {
   const f = nodeFiles(dir);
   const q = (s: string) => JSON.stringify(s);
   return [
@@ -74,7 +79,7 @@ function containerdConfig(dir: string): string {
     '  restrict_oom_score_adj = true',
     '  netns_mounts_under_state_dir = true',
     '  disable_apparmor = true',
-    '  stream_server_address = "127.0.0.1"',
+    `  stream_server_address = ${q(net.uplinkIp)}`,
     '  [plugins."io.containerd.grpc.v1.cri".containerd]',
     '    snapshotter = "overlayfs"',
     '    default_runtime_name = "runc"',
@@ -134,8 +139,8 @@ export interface NodeClusterInfo {
 /** The node's names and places, before anything starts (so a failed start can be torn down). */
 export function planNode(name: string, dir: string, net: NodeNetwork): NodeRecord {
   return {
-    name, dir, net, socket: nodeFiles(dir).socket, cgroupRoot: join(ownCgroup(), `isthmus-testbed-${net.bridge}`),
-    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0 },
+    name, dir, net, socket: nodeFiles(dir).socket, cgroupRoot: join(ownCgroup(), `isthmus-testbed-${net.netns}`),
+    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0, kubeProxy: 0, relayRoot: 0, relayNode: 0 },
   };
 }
 
@@ -154,9 +159,11 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
   let record: NodeRecord = { ...plan, cgroupsCreated: createCgroup(cgroupRoot) };
   onRecord(record);
 
-  writeFileSync(f.containerdConfig, containerdConfig(dir));
+  writeFileSync(f.containerdConfig, containerdConfig(dir, net));
   writeFileSync(join(f.cniConfDir, '10-isthmus.conflist'), cniConfig(net, f.ipamDir));
-  const containerd = startProcess('containerd', [`--config=${f.containerdConfig}`, '--log-level=warn'], f.containerdLog);
+  // containerd (and so the CNI plugins it runs) lives in the node's network namespace; nsenter changes
+  // nothing else, so the kubelet and containerd still see the same mounts.
+  const containerd = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'containerd', `--config=${f.containerdConfig}`, '--log-level=warn'], f.containerdLog);
   record = { ...record, pids: { ...record.pids, containerd: containerd.pid } };
   onRecord(record);
   await waitFor(`node ${name}: containerd`, containerd, async () => {
@@ -181,7 +188,47 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
   record = { ...record, pids: { ...record.pids, kubelet: kubelet.pid } };
   onRecord(record);
   await waitFor(`node ${name}: kubelet`, kubelet, async () => nodeReady(cluster.creds, name), timeoutMs);
+
+  // kube-proxy programs the node namespace's iptables; it reaches the loopback API server through a
+  // unix socket (sockets in the file system cross network namespaces): two socat relays.
+  const apiPort = new URL(cluster.server).port;
+  const relayRoot = startProcess('socat', [`UNIX-LISTEN:${f.relaySocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${apiPort}`], f.relayLog);
+  const relayNode = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'socat',
+    `TCP-LISTEN:${NODE_API_PORT},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
+  record = { ...record, pids: { ...record.pids, relayRoot: relayRoot.pid, relayNode: relayNode.pid } };
+  onRecord(record);
+  const proxyCert = await issueFromCa(cluster.caCertPem, cluster.caKeyPem, 'CN=system:kube-proxy', 'client');
+  writeFileSync(f.proxyKubeconfig, adminKubeconfig(`${name}-proxy`, {
+    server: `https://127.0.0.1:${NODE_API_PORT}`, caCertPem: cluster.caCertPem, clientCertPem: proxyCert.certPem, clientKeyPem: proxyCert.keyPem,
+  }), { mode: 0o600 });
+  writeFileSync(f.proxyConfig, kubeProxyConfig(name, net, f.proxyKubeconfig));
+  const proxy = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', bins.kubeProxy, `--config=${f.proxyConfig}`, '--v=1'], f.proxyLog);
+  record = { ...record, pids: { ...record.pids, kubeProxy: proxy.pid } };
+  onRecord(record);
+  await waitFor(`node ${name}: kube-proxy`, proxy, () => {
+    run('ip', ['netns', 'exec', net.netns, 'iptables', '-t', 'nat', '-S', 'KUBE-SERVICES']);
+    return Promise.resolve(true);
+  }, 60_000);
   return record;
+}
+
+/** The API server's port inside each node namespace (a relay to the loopback API server). */
+const NODE_API_PORT = 6443;
+
+function kubeProxyConfig(name: string, net: NodeNetwork, kubeconfig: string): string {
+  return stringify({
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    clientConnection: { kubeconfig },
+    mode: 'iptables',
+    hostnameOverride: name,
+    clusterCIDR: net.podCidr,
+    healthzBindAddress: '127.0.0.1:10256',
+    metricsBindAddress: '127.0.0.1:10249',
+    // 0: leave the (host-wide) conntrack table size and timeouts as they are.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    iptables: { syncPeriod: '10s', minSyncPeriod: '0s' },
+  });
 }
 
 /** Ready, and schedulable: the node-lifecycle controller has lifted the `not-ready` taint. */
@@ -217,13 +264,14 @@ async function waitFor(what: string, p: Started, cond: () => Promise<boolean>, t
 }
 
 /**
- * Tears a node down without its API server: the kubelet first (so it restarts nothing), then every
+ * Tears a node down without its API server: kube-proxy and its relays, the kubelet (so it restarts nothing), then every
  * process in the node's cgroup (the pods), containerd and its shims, every mount under the node's
  * directory (rootfs, shm, network namespaces: their veths go with them), the cgroups, the kubelet's
- * log links, the shims' sockets, CNI's cached results and finally the bridge.
+ * log links, the shims' sockets, CNI's cached results and finally the node's network namespace.
  */
 export async function stopNode(rec: NodeRecord): Promise<void> {
   const ids = sandboxAndContainerIds(rec.dir);
+  await Promise.all([rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p)));
   await stopProcess(rec.pids.kubelet);
   await removeCgroups(rec.cgroupRoot, []);
   for (const pid of shimPids(rec.socket)) killPid(pid);
