@@ -3,6 +3,7 @@
 #   - kubelet, kube-scheduler and kube-proxy from k8s.io/kubernetes (same wrapper module and version
 #     as scripts/testbed-build.sh builds kube-apiserver with);
 #   - pause, compiled statically from build/pause/linux/pause.c of that module with the system C compiler;
+#   - CoreDNS (github.com/coredns/coredns, only the plugins cluster DNS needs), run per node as cluster DNS;
 #   - two images as docker archives, built without a registry (umoci, then skopeo):
 #     localhost/pause:<tag> (the sandbox image) and localhost/busybox:<tag> (busybox-static with its applets).
 # Installs the Debian packages it needs first (scripts/testbed-node-packages.sh).
@@ -24,6 +25,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The image tags are part of the cache: src/testing/testbed/nodes.ts names the same ones.
 pause_tag=3.10.1
+coredns=v1.15.0
 busybox_tag=static
 
 step() { step_name=$1; step_start=$(date +%s); echo "testbed: $1" >&2; }
@@ -109,4 +111,38 @@ if [ ! -x "$out/kubelet" ] || [ ! -x "$out/kube-scheduler" ] || [ ! -x "$out/kub
   done_step
 fi
 
+if [ ! -x "$out/coredns" ]; then
+  step "building CoreDNS $coredns with the plugins cluster DNS needs (bind, ready, errors, log, cache, kubernetes)"
+  mkdir -p "$work/coredns"
+  cd "$work/coredns"
+  printf 'module isthmus.local/testbed-coredns\n\ngo 1.24\n' > go.mod
+  # Only the plugins the test bed uses: the full set pulls in every cloud provider's SDK. The list
+  # keeps the order of CoreDNS's plugin.cfg, which is the order plugins run in.
+  cat > main.go <<'GO'
+package main
+
+import (
+	"github.com/coredns/coredns/core/dnsserver"
+	"github.com/coredns/coredns/coremain"
+
+	_ "github.com/coredns/coredns/plugin/bind"
+	_ "github.com/coredns/coredns/plugin/cache"
+	_ "github.com/coredns/coredns/plugin/errors"
+	_ "github.com/coredns/coredns/plugin/kubernetes"
+	_ "github.com/coredns/coredns/plugin/log"
+	_ "github.com/coredns/coredns/plugin/ready"
+)
+
+func init() {
+	dnsserver.Directives = []string{"bind", "ready", "errors", "log", "cache", "kubernetes"}
+}
+
+func main() { coremain.Run() }
+GO
+  go get "github.com/coredns/coredns@$coredns"
+  go mod tidy
+  nice -n 10 go build -trimpath -ldflags='-s -w' -o coredns .
+  mv coredns "$out/coredns"
+  done_step
+fi
 "$out/kubelet" --version >&2

@@ -1,7 +1,7 @@
 /**
  * Real nodes in the test bed: one cluster with a kube-scheduler and a node (containerd, kubelet,
  * kube-proxy), a Pod from a locally built busybox image runs on it, `kubectl logs` and `kubectl exec`
- * work, a Deployment's two replicas answer on their Service's ClusterIP, and
+ * work, a Deployment's two replicas answer on their Service's ClusterIP, CoreDNS resolves its name, and
  * `down` leaves nothing behind: no process, network namespace, link, 198.18.0.0/15 address, mount
  * or cgroup the bed created. Prints the time to node Ready, to pod Running, and the bed's memory.
  */
@@ -87,7 +87,7 @@ function entries(path: string): string[] {
 
 const OUTSIDE = ['/run/containerd/s', '/var/lib/cni/results', '/var/log/containers'];
 
-test('a pod runs on a real test-bed node; logs, exec and a ClusterIP work; down removes everything', { timeout: 600_000 }, async (t) => {
+test('a pod runs on a real test-bed node; logs, exec, a ClusterIP and cluster DNS work; down removes everything', { timeout: 600_000 }, async (t) => {
   const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
   const t0 = Date.now();
   bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
@@ -179,13 +179,21 @@ test('a pod runs on a real test-bed node; logs, exec and a ClusterIP work; down 
   }, { timeoutMs: 60_000, intervalMs: 100 });
   console.log(`testbed-nodes: pod -> ClusterIP ${clusterIP}:80 answered by ${[...seen].join(' and ')}`);
 
+  // Cluster DNS: the pod's resolver is the node's CoreDNS, which answers the Service's name.
+  const resolvConf = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', 'cat', '/etc/resolv.conf']);
+  assert.match(resolvConf, new RegExp(`^nameserver ${node.net.gatewayIp.replaceAll('.', '\\.')}$`, 'm'));
+  assert.match(resolvConf, /^search demo\.svc\.cluster\.local svc\.cluster\.local cluster\.local/m);
+  const lookup = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', 'nslookup', 'web.demo.svc.cluster.local']);
+  assert.ok(lookup.includes(`Address: ${clusterIP}`), `web.demo.svc.cluster.local resolves to ${clusterIP}:\n${lookup}`);
+  console.log(`testbed-nodes: web.demo.svc.cluster.local -> ${clusterIP} from the pod through CoreDNS at ${node.net.gatewayIp}`);
+
   // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
   const rec = c.record;
   const pids = [rec.pids.etcd, rec.pids.apiserver, rec.pids.controllerManager, rec.pids.scheduler ?? 0,
-    node.pids.containerd, node.pids.kubelet, node.pids.kubeProxy, node.pids.relayRoot, node.pids.relayNode, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
+    node.pids.containerd, node.pids.kubelet, node.pids.kubeProxy, node.pids.relayRoot, node.pids.relayNode, node.pids.coredns, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
   const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
   const parts = { etcd: rec.pids.etcd, 'kube-apiserver': rec.pids.apiserver, 'kube-controller-manager': rec.pids.controllerManager,
-    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet, 'kube-proxy': node.pids.kubeProxy };
+    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet, 'kube-proxy': node.pids.kubeProxy, coredns: node.pids.coredns };
   const total = [...new Set(pids)].reduce((s, p) => s + rssBytes(p), 0);
   console.log(`testbed-nodes: bed memory (RSS) ${mib(total)} MiB: ${Object.entries(parts).map(([k, p]) => `${k} ${mib(rssBytes(p))}`).join(', ')} MiB, ` +
     `socat relays ${mib(rssBytes(node.pids.relayRoot) + rssBytes(node.pids.relayNode))}, shims+pods ${mib([...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)].reduce((s, p) => s + rssBytes(p), 0))} MiB`);

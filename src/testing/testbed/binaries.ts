@@ -72,6 +72,8 @@ export interface NodeBinaries {
   readonly kubelet: string;
   readonly kubeScheduler: string;
   readonly kubeProxy: string;
+  /** CoreDNS with the plugins cluster DNS needs, run per node. */
+  readonly coredns: string;
   /** Docker archives for `ctr images import`: the sandbox image and a busybox-static image. */
   readonly pauseImage: string;
   readonly busyboxImage: string;
@@ -88,18 +90,18 @@ export function nodeCacheDir(): string {
 
 function nodePaths(dir: string): NodeBinaries {
   return {
-    kubelet: join(dir, 'kubelet'), kubeScheduler: join(dir, 'kube-scheduler'), kubeProxy: join(dir, 'kube-proxy'),
+    kubelet: join(dir, 'kubelet'), kubeScheduler: join(dir, 'kube-scheduler'), kubeProxy: join(dir, 'kube-proxy'), coredns: join(dir, 'coredns'),
     pauseImage: join(dir, 'images', 'pause.tar'), busyboxImage: join(dir, 'images', 'busybox.tar'),
   };
 }
 
 export function cachedNodeBinaries(): NodeBinaries | undefined {
   const p = nodePaths(nodeCacheDir());
-  return [p.kubelet, p.kubeScheduler, p.kubeProxy, p.pauseImage, p.busyboxImage].every((f) => existsSync(f)) ? p : undefined;
+  return [p.kubelet, p.kubeScheduler, p.kubeProxy, p.coredns, p.pauseImage, p.busyboxImage].every((f) => existsSync(f)) ? p : undefined;
 }
 
 /**
- * kubelet, kube-scheduler, kube-proxy and the local images a real node needs, built once per machine;
+ * kubelet, kube-scheduler, kube-proxy, CoreDNS and the local images a real node needs, built once per machine;
  * also installs the Debian packages nodes need (containerd, runc, CNI plugins, umoci, skopeo, ...).
  * Even when everything is cached, checks that those tools are still installed (and installs them if not).
  */

@@ -22,7 +22,7 @@ import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconf
 import {
   createCgroup, killPid, ownCgroup, removeCgroups, removeLinksInto, shimPids, unmountUnder,
 } from './node-host.ts';
-import { cniConfig, netnsPath, releaseNodeNetwork, run, type NodeNetwork } from './node-net.ts';
+import { cniConfig, netnsPath, releaseNodeNetwork, type NodeNetwork } from './node-net.ts';
 import { isAlive, startProcess, stopProcess, tail, type Started } from './procs.ts';
 
 /** What state.json keeps about a node so any process can tear it down. */
@@ -34,7 +34,7 @@ export interface NodeRecord {
   readonly cgroupRoot: string;
   /** cgroup directories the bed created for `cgroupRoot` (removed on down). */
   readonly cgroupsCreated: readonly string[];
-  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number };
+  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number; coredns: number };
 }
 
 export function nodeFiles(dir: string) {
@@ -55,6 +55,9 @@ export function nodeFiles(dir: string) {
     proxyLog: join(dir, 'kube-proxy.log'),
     relaySocket: join(dir, 'apiserver.sock'),
     relayLog: join(dir, 'apiserver-relay.log'),
+    corefile: join(dir, 'Corefile'),
+    corednsKubeconfig: join(dir, 'coredns.kubeconfig'),
+    corednsLog: join(dir, 'coredns.log'),
     podLogs: join(dir, 'pod-logs'),
   };
 }
@@ -117,6 +120,7 @@ function kubeletConfig(dir: string, net: NodeNetwork, cgroupRoot: string, caFile
     authentication: { anonymous: { enabled: false }, webhook: { enabled: false }, x509: { clientCAFile: caFile } },
     authorization: { mode: 'AlwaysAllow' },
     clusterDomain: 'cluster.local',
+    clusterDNS: [net.gatewayIp],
     resolvConf: '',
     volumePluginDir: join(dir, 'volume-plugins'),
     podLogsDir: f.podLogs,
@@ -140,7 +144,7 @@ export interface NodeClusterInfo {
 export function planNode(name: string, dir: string, net: NodeNetwork): NodeRecord {
   return {
     name, dir, net, socket: nodeFiles(dir).socket, cgroupRoot: join(ownCgroup(), `isthmus-testbed-${net.netns}`),
-    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0, kubeProxy: 0, relayRoot: 0, relayNode: 0 },
+    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0, kubeProxy: 0, relayRoot: 0, relayNode: 0, coredns: 0 },
   };
 }
 
@@ -188,47 +192,7 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
   record = { ...record, pids: { ...record.pids, kubelet: kubelet.pid } };
   onRecord(record);
   await waitFor(`node ${name}: kubelet`, kubelet, async () => nodeReady(cluster.creds, name), timeoutMs);
-
-  // kube-proxy programs the node namespace's iptables; it reaches the loopback API server through a
-  // unix socket (sockets in the file system cross network namespaces): two socat relays.
-  const apiPort = new URL(cluster.server).port;
-  const relayRoot = startProcess('socat', [`UNIX-LISTEN:${f.relaySocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${apiPort}`], f.relayLog);
-  const relayNode = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'socat',
-    `TCP-LISTEN:${NODE_API_PORT},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
-  record = { ...record, pids: { ...record.pids, relayRoot: relayRoot.pid, relayNode: relayNode.pid } };
-  onRecord(record);
-  const proxyCert = await issueFromCa(cluster.caCertPem, cluster.caKeyPem, 'CN=system:kube-proxy', 'client');
-  writeFileSync(f.proxyKubeconfig, adminKubeconfig(`${name}-proxy`, {
-    server: `https://127.0.0.1:${NODE_API_PORT}`, caCertPem: cluster.caCertPem, clientCertPem: proxyCert.certPem, clientKeyPem: proxyCert.keyPem,
-  }), { mode: 0o600 });
-  writeFileSync(f.proxyConfig, kubeProxyConfig(name, net, f.proxyKubeconfig));
-  const proxy = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', bins.kubeProxy, `--config=${f.proxyConfig}`, '--v=1'], f.proxyLog);
-  record = { ...record, pids: { ...record.pids, kubeProxy: proxy.pid } };
-  onRecord(record);
-  await waitFor(`node ${name}: kube-proxy`, proxy, () => {
-    run('ip', ['netns', 'exec', net.netns, 'iptables', '-t', 'nat', '-S', 'KUBE-SERVICES']);
-    return Promise.resolve(true);
-  }, 60_000);
   return record;
-}
-
-/** The API server's port inside each node namespace (a relay to the loopback API server). */
-const NODE_API_PORT = 6443;
-
-function kubeProxyConfig(name: string, net: NodeNetwork, kubeconfig: string): string {
-  return stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-    kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig },
-    mode: 'iptables',
-    hostnameOverride: name,
-    clusterCIDR: net.podCidr,
-    healthzBindAddress: '127.0.0.1:10256',
-    metricsBindAddress: '127.0.0.1:10249',
-    // 0: leave the (host-wide) conntrack table size and timeouts as they are.
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-    iptables: { syncPeriod: '10s', minSyncPeriod: '0s' },
-  });
 }
 
 /** Ready, and schedulable: the node-lifecycle controller has lifted the `not-ready` taint. */
@@ -246,7 +210,7 @@ async function nodeReady(creds: AdminCredentials, name: string): Promise<boolean
   return true;
 }
 
-async function waitFor(what: string, p: Started, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitFor(what: string, p: Started, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
@@ -264,14 +228,14 @@ async function waitFor(what: string, p: Started, cond: () => Promise<boolean>, t
 }
 
 /**
- * Tears a node down without its API server: kube-proxy and its relays, the kubelet (so it restarts nothing), then every
+ * Tears a node down without its API server: CoreDNS, kube-proxy and the relays, the kubelet (so it restarts nothing), then every
  * process in the node's cgroup (the pods), containerd and its shims, every mount under the node's
  * directory (rootfs, shm, network namespaces: their veths go with them), the cgroups, the kubelet's
  * log links, the shims' sockets, CNI's cached results and finally the node's network namespace.
  */
 export async function stopNode(rec: NodeRecord): Promise<void> {
   const ids = sandboxAndContainerIds(rec.dir);
-  await Promise.all([rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p)));
+  await Promise.all([rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p)));
   await stopProcess(rec.pids.kubelet);
   await removeCgroups(rec.cgroupRoot, []);
   for (const pid of shimPids(rec.socket)) killPid(pid);

@@ -18,6 +18,7 @@ import {
   waitApiserver, waitControllerManager, waitEtcd, writeClusterFiles, type ClusterRecord,
 } from './cluster.ts';
 import { planNode, startNode, type NodeRecord } from './node.ts';
+import { startNodeServices } from './node-services.ts';
 import { unmountUnder } from './node-host.ts';
 import { claimNodeNetwork } from './node-net.ts';
 import { adminRequest, tokenKubeconfig, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
@@ -289,7 +290,9 @@ async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, 
     pids.scheduler = startScheduler(nodeBins, dir).pid;
     report();
     const cluster = { server, caFile: clusterFiles(dir).ca, caCertPem: certs.caCertPem, caKeyPem: certs.caKeyPem, creds };
-    const node = await startNode(nodeBins, plan, cluster, [nodeBins.pauseImage, nodeBins.busyboxImage], (n) => { record = { ...record, node: n }; report(); });
+    const onNode = (n: NodeRecord) => { record = { ...record, node: n }; report(); };
+    const ready = await startNode(nodeBins, plan, cluster, [nodeBins.pauseImage, nodeBins.busyboxImage], onNode);
+    const node = await startNodeServices(nodeBins, ready, cluster, onNode);
     record = { ...record, node };
     if (!isAlive(pids.scheduler)) {
       throw new IsthmusError(ErrorCodes.ClusterStart, `kube-scheduler of ${name} exited. Last lines of ${clusterFiles(dir).schedulerLog}:\n${tail(clusterFiles(dir).schedulerLog)}`);
