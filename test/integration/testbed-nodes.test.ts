@@ -186,6 +186,8 @@ test('a pod runs on a real test-bed node; logs, exec, a ClusterIP and cluster DN
   const lookup = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', 'nslookup', 'web.demo.svc.cluster.local']);
   assert.ok(lookup.includes(`Address: ${clusterIP}`), `web.demo.svc.cluster.local resolves to ${clusterIP}:\n${lookup}`);
   console.log(`testbed-nodes: web.demo.svc.cluster.local -> ${clusterIP} from the pod through CoreDNS at ${node.net.gatewayIp}`);
+  const byName = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', '/bin/sh', '-c', `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 web 80`]);
+  assert.match(byName, /^hello from web-/m, 'the short name `web` (through the search path) answers on port 80');
 
   // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
   const rec = c.record;

@@ -3,7 +3,7 @@
  * containerd and kubelet leave behind, found precisely (by cgroup path, mount prefix or socket path)
  * so that `down` removes what this bed created and nothing else.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { type Dirent, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from './node-net.ts';
@@ -49,8 +49,14 @@ export function createCgroup(path: string): string[] {
 function cgroupTrees(path: string): string[] {
   const out: string[] = [];
   const walk = (dir: string) => {
+    let list: Dirent[];
+    try {
+      list = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // removed meanwhile (runc and the kubelet remove cgroups too)
+    }
     out.push(dir);
-    for (const e of readdirSync(dir, { withFileTypes: true })) if (e.isDirectory()) walk(join(dir, e.name));
+    for (const e of list) if (e.isDirectory()) walk(join(dir, e.name));
   };
   for (const mount of cgroupMounts()) {
     const root = join(mount, path);
