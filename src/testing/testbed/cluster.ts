@@ -188,10 +188,12 @@ export async function waitControllerManager(p: Started, creds: AdminCredentials,
 
 export async function stopRecord(rec: ClusterRecord): Promise<void> {
   // Reverse start order: the node, the scheduler and the controller manager, the API server, its storage.
-  await Promise.all([rec.node && stopNode(rec.node), rec.pids.scheduler !== undefined && stopProcess(rec.pids.scheduler),
+  const first = await Promise.allSettled([rec.node && stopNode(rec.node), rec.pids.scheduler !== undefined && stopProcess(rec.pids.scheduler),
     stopProcess(rec.pids.controllerManager)]);
   await stopProcess(rec.pids.apiserver);
   await stopProcess(rec.pids.etcd);
+  const failed = first.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export { files as clusterFiles };

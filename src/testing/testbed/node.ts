@@ -235,17 +235,23 @@ export async function waitFor(what: string, p: Started, cond: () => Promise<bool
  */
 export async function stopNode(rec: NodeRecord): Promise<void> {
   const ids = sandboxAndContainerIds(rec.dir);
-  await Promise.all([rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p)));
-  await stopProcess(rec.pids.kubelet);
-  await removeCgroups(rec.cgroupRoot, []);
-  for (const pid of shimPids(rec.socket)) killPid(pid);
-  await stopProcess(rec.pids.containerd);
-  for (const pid of shimPids(rec.socket)) killPid(pid);
-  await unmountUnder(rec.dir);
-  await removeCgroups(rec.cgroupRoot, rec.cgroupsCreated);
-  removeLinksInto('/var/log/containers', nodeFiles(rec.dir).podLogs);
-  removeRuntimeLeftovers(rec.socket, ids);
-  releaseNodeNetwork(rec.net);
+  // Every step runs even if one before it failed, so one surprise never leaves the rest behind.
+  const failures: string[] = [];
+  const step = async (what: string, fn: () => unknown) => {
+    try { await fn(); } catch (err) { failures.push(`${what}: ${errorMessage(err)}`); }
+  };
+  await step('stop services', () => Promise.all([rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p))));
+  await step('stop kubelet', () => stopProcess(rec.pids.kubelet));
+  await step('kill pods', () => removeCgroups(rec.cgroupRoot, []));
+  await step('kill shims', () => { for (const pid of shimPids(rec.socket)) killPid(pid); });
+  await step('stop containerd', () => stopProcess(rec.pids.containerd));
+  await step('kill shims', () => { for (const pid of shimPids(rec.socket)) killPid(pid); });
+  await step('unmount', () => unmountUnder(rec.dir));
+  await step('remove cgroups', () => removeCgroups(rec.cgroupRoot, rec.cgroupsCreated));
+  await step('remove log links', () => { removeLinksInto('/var/log/containers', nodeFiles(rec.dir).podLogs); });
+  await step('remove runtime files', () => { removeRuntimeLeftovers(rec.socket, ids); });
+  await step('delete network namespace', () => { releaseNodeNetwork(rec.net); });
+  if (failures.length > 0) throw new IsthmusError(ErrorCodes.NodeStart, `node ${rec.name}: down left work undone (run down again):\n${failures.join('\n')}`);
 }
 
 /** Ids of the tasks containerd ran: one directory each in its (the bed's) state directory. */
