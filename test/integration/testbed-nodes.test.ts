@@ -1,13 +1,14 @@
 /**
  * Real nodes in the test bed: one cluster with a kube-scheduler and a node (containerd, kubelet,
  * kube-proxy), a Pod from a locally built busybox image runs on it, `kubectl logs` and `kubectl exec`
- * work, a Deployment's two replicas answer on their Service's ClusterIP, CoreDNS resolves its name, and
+ * work, a Deployment's two replicas answer on their Service's ClusterIP, CoreDNS resolves its name,
+ * `kubectl port-forward` reaches a replica, and
  * `down` leaves nothing behind: no process, network namespace, link, 198.18.0.0/15 address, mount
  * or cgroup the bed created. Prints the time to node Ready, to pod Running, and the bed's memory.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
@@ -87,7 +88,7 @@ function entries(path: string): string[] {
 
 const OUTSIDE = ['/run/containerd/s', '/var/lib/cni/results', '/var/log/containers'];
 
-test('a pod runs on a real test-bed node; logs, exec, a ClusterIP and cluster DNS work; down removes everything', { timeout: 600_000 }, async (t) => {
+test('a pod runs on a real test-bed node; logs, exec, port-forward, a ClusterIP and cluster DNS work; down removes everything', { timeout: 600_000 }, async (t) => {
   const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
   const t0 = Date.now();
   bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
@@ -188,6 +189,20 @@ test('a pod runs on a real test-bed node; logs, exec, a ClusterIP and cluster DN
   console.log(`testbed-nodes: web.demo.svc.cluster.local -> ${clusterIP} from the pod through CoreDNS at ${node.net.gatewayIp}`);
   const byName = kubectl(c, ['exec', '-n', 'demo', 'hello', '--', '/bin/sh', '-c', `printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 3 web 80`]);
   assert.match(byName, /^hello from web-/m, 'the short name `web` (through the search path) answers on port 80');
+
+  // kubectl port-forward: API server -> kubelet -> containerd's streaming server in the node namespace.
+  const pf = spawn('kubectl', [`--kubeconfig=${c.kubeconfigPath}`, 'port-forward', '-n', 'demo', 'deployment/web', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let pfOut = '';
+    pf.stdout.on('data', (b: Buffer) => { pfOut += b.toString(); });
+    pf.stderr.on('data', (b: Buffer) => { pfOut += b.toString(); });
+    const localPort = await until('kubectl port-forward listening', () => /Forwarding from 127\.0\.0\.1:(\d+)/.exec(pfOut)?.[1], { timeoutMs: 30_000, intervalMs: 100 });
+    const body = await (await fetch(`http://127.0.0.1:${localPort}/`)).text();
+    assert.match(body, /^hello from web-/, `port-forward reaches a web pod: ${body}`);
+    console.log(`testbed-nodes: kubectl port-forward 127.0.0.1:${localPort} -> deployment/web:8080 answered "${body.trim()}"`);
+  } finally {
+    pf.kill();
+  }
 
   // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
   const rec = c.record;
