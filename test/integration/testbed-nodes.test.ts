@@ -13,7 +13,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
-import { cgroupPids, mountsUnder, rssBytes, shimPids } from '../../src/testing/testbed/node-host.ts';
+import { cgroupPids, mountsUnder, rssBytes, shimPids, testbedKubelets } from '../../src/testing/testbed/node-host.ts';
 import { inBenchmarkRange, NODE_BRIDGE } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { isAlive } from '../../src/testing/testbed/procs.ts';
@@ -69,6 +69,10 @@ function nsfsMountsUnder(path: string): string[] {
     .filter((l) => l.includes(' - nsfs ') && (l.split(' ')[4] ?? '').startsWith(path)).map((l) => l.split(' ')[4] ?? '');
 }
 
+function kernelTunables(): Record<string, string> {
+  return Object.fromEntries(['vm/overcommit_memory', 'kernel/panic', 'kernel/panic_on_oops'].map((k) => [k, readFileSync(`/proc/sys/${k}`, 'utf8').trim()]));
+}
+
 function procStatus(pid: number): string {
   try {
     return readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -90,6 +94,7 @@ const OUTSIDE = ['/run/containerd/s', '/var/lib/cni/results', '/var/log/containe
 
 test('a pod runs on a real test-bed node; logs, exec, port-forward, a ClusterIP and cluster DNS work; down removes everything', { timeout: 600_000 }, async (t) => {
   const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
+  const tunablesBefore = kernelTunables();
   const t0 = Date.now();
   bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
   const upMs = Date.now() - t0;
@@ -252,6 +257,8 @@ test('a pod runs on a real test-bed node; logs, exec, port-forward, a ClusterIP 
   assert.deepEqual(cgroupPids(node.cgroupRoot), [], 'no process is left in the node cgroup');
   assert.equal(existsSync(join('/sys/fs/cgroup/pids', node.cgroupRoot)), false, 'the node cgroup is removed');
   assert.deepEqual(outsideDuring.filter((p) => existsSync(p)), [], 'no shim socket, CNI result or log link is left outside the bed');
+  // The kubelet sets these host-wide; the bed puts them back when its last kubelet stops.
+  if (testbedKubelets().length === 0) assert.deepEqual(kernelTunables(), tunablesBefore, 'kernel settings are as before');
 });
 
 test('a kubelet that dies fails up with its log named, and up tears down what it started', { timeout: 300_000 }, async () => {

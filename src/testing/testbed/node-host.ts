@@ -168,3 +168,38 @@ export function rssBytes(pid: number): number {
     return 0;
   }
 }
+
+/**
+ * Kernel settings the kubelet sets host-wide at start (unless protectKernelDefaults, which would
+ * refuse to start instead): saved before the first test-bed kubelet starts, restored when the last
+ * one stops.
+ */
+const KERNEL_TUNABLES = ['vm/overcommit_memory', 'vm/panic_on_oom', 'kernel/panic', 'kernel/panic_on_oops',
+  'kernel/keys/root_maxkeys', 'kernel/keys/root_maxbytes'];
+const TUNABLES_SAVED = '/run/isthmus-testbed-kernel-tunables.json';
+
+export function saveKernelTunables(): void {
+  if (existsSync(TUNABLES_SAVED)) return; // a running bed saved the originals already
+  const values: Record<string, string> = {};
+  for (const k of KERNEL_TUNABLES) {
+    try { values[k] = readFileSync(`/proc/sys/${k}`, 'utf8').trim(); } catch { /* not on this kernel */ }
+  }
+  writeFileSync(TUNABLES_SAVED, `${JSON.stringify(values)}\n`);
+}
+
+/** Test-bed kubelets still running (any bed on the machine): recognised by their flags. */
+export function testbedKubelets(): number[] {
+  return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((pid) => {
+    const args = cmdline(pid);
+    return (args[0] ?? '').endsWith('kubelet') && args.some((a) => a.startsWith('--config=') && a.endsWith('/kubelet-config.yaml'));
+  }).map(Number);
+}
+
+export function restoreKernelTunablesIfLast(): void {
+  if (!existsSync(TUNABLES_SAVED) || testbedKubelets().length > 0) return;
+  const values = JSON.parse(readFileSync(TUNABLES_SAVED, 'utf8')) as Record<string, string>;
+  for (const [k, v] of Object.entries(values)) {
+    try { writeFileSync(`/proc/sys/${k}`, v); } catch { /* read-only here */ }
+  }
+  unlinkSync(TUNABLES_SAVED);
+}

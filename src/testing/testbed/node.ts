@@ -20,7 +20,7 @@ import { PAUSE_IMAGE, type NodeBinaries } from './binaries.ts';
 import { issueFromCa } from './certs.ts';
 import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconfig.ts';
 import {
-  createCgroup, killPid, ownCgroup, removeCgroups, removeLinksInto, shimPids, unmountUnder,
+  createCgroup, killPid, ownCgroup, removeCgroups, removeLinksInto, restoreKernelTunablesIfLast, saveKernelTunables, shimPids, unmountUnder,
 } from './node-host.ts';
 import { cniConfig, netnsPath, releaseNodeNetwork, type NodeNetwork } from './node-net.ts';
 import { isAlive, startProcess, stopProcess, tail, type Started } from './procs.ts';
@@ -185,6 +185,7 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
   const cert = await issueFromCa(cluster.caCertPem, cluster.caKeyPem, `CN=system:node:${name}, O=system:nodes`, 'client');
   writeFileSync(f.kubeconfig, adminKubeconfig(name, { server: cluster.server, caCertPem: cluster.caCertPem, clientCertPem: cert.certPem, clientKeyPem: cert.keyPem }), { mode: 0o600 });
   writeFileSync(f.kubeletConfig, kubeletConfig(dir, net, cgroupRoot, cluster.caFile));
+  saveKernelTunables();
   const kubelet = startProcess(bins.kubelet, [
     `--config=${f.kubeletConfig}`, `--kubeconfig=${f.kubeconfig}`, `--root-dir=${f.kubeletRoot}`,
     `--cert-dir=${join(f.kubeletRoot, 'pki')}`, `--hostname-override=${name}`, `--node-ip=${net.nodeIp}`, '--v=1',
@@ -242,6 +243,7 @@ export async function stopNode(rec: NodeRecord): Promise<void> {
   };
   await step('stop services', () => Promise.all([rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p))));
   await step('stop kubelet', () => stopProcess(rec.pids.kubelet));
+  await step('restore kernel settings', () => { restoreKernelTunablesIfLast(); });
   await step('kill pods', () => removeCgroups(rec.cgroupRoot, []));
   await step('kill shims', () => { for (const pid of shimPids(rec.socket)) killPid(pid); });
   await step('stop containerd', () => stopProcess(rec.pids.containerd));
