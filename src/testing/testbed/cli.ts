@@ -19,8 +19,8 @@ function printStatus(dir: string): number {
     process.stdout.write(`no test-bed clusters in ${resolve(dir)}\n`);
     return 0;
   }
-  const rows = [['CLUSTER', 'STATE', 'SERVER', 'ISSUER', 'KUBECONFIG']];
-  for (const r of recs) rows.push([r.name, recordAlive(r) ? 'running' : 'stopped', r.server, r.issuer, r.kubeconfig]);
+  const rows = [['CLUSTER', 'STATE', 'SERVER', 'ISSUER', 'KUBECONFIG', 'NODE']];
+  for (const r of recs) rows.push([r.name, recordAlive(r) ? 'running' : 'stopped', r.server, r.issuer, r.kubeconfig, r.node ? `${r.node.name} ${r.node.net.nodeIp}` : '-']);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}\n`);
   return 0;
