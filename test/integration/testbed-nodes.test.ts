@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
 import { cgroupPids, mountsUnder, rssBytes, shimPids, testbedKubelets } from '../../src/testing/testbed/node-host.ts';
-import { inBenchmarkRange, NODE_BRIDGE } from '../../src/testing/testbed/node-net.ts';
+import { inBenchmarkRange, NODE_BRIDGE, rootTablePresent } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { isAlive } from '../../src/testing/testbed/procs.ts';
 import { until } from '../../src/testing/wait.ts';
@@ -212,10 +212,10 @@ test('a pod runs on a real test-bed node; logs, exec, port-forward, a ClusterIP 
   // Memory of the whole bed: control plane, containerd, kubelet, shims and the pod's processes.
   const rec = c.record;
   const pids = [rec.pids.etcd, rec.pids.apiserver, rec.pids.controllerManager, rec.pids.scheduler ?? 0,
-    node.pids.containerd, node.pids.kubelet, node.pids.kubeProxy, node.pids.relayRoot, node.pids.relayNode, node.pids.coredns, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
+    node.pids.containerd, node.pids.kubelet, node.pids.kubeProxy, node.pids.relayRoot, node.pids.relayNode, node.pids.coredns, node.pids.lbAllocator, ...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)];
   const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
   const parts = { etcd: rec.pids.etcd, 'kube-apiserver': rec.pids.apiserver, 'kube-controller-manager': rec.pids.controllerManager,
-    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet, 'kube-proxy': node.pids.kubeProxy, coredns: node.pids.coredns };
+    'kube-scheduler': rec.pids.scheduler ?? 0, containerd: node.pids.containerd, kubelet: node.pids.kubelet, 'kube-proxy': node.pids.kubeProxy, coredns: node.pids.coredns, 'lb-allocator': node.pids.lbAllocator };
   const total = [...new Set(pids)].reduce((s, p) => s + rssBytes(p), 0);
   console.log(`testbed-nodes: bed memory (RSS) ${mib(total)} MiB: ${Object.entries(parts).map(([k, p]) => `${k} ${mib(rssBytes(p))}`).join(', ')} MiB, ` +
     `socat relays ${mib(rssBytes(node.pids.relayRoot) + rssBytes(node.pids.relayNode))}, shims+pods ${mib([...shimPids(node.socket), ...cgroupPids(node.cgroupRoot)].reduce((s, p) => s + rssBytes(p), 0))} MiB`);
@@ -284,5 +284,65 @@ test('a kubelet that dies fails up with its log named, and up tears down what it
     assert.deepEqual(processesMentioning(failDir), [], 'no process is left');
   } finally {
     rmSync(failDir, { recursive: true, force: true });
+  }
+});
+
+test('networks: a pod of cluster1 reaches a LoadBalancer address of cluster2 and nothing else of it', { timeout: 600_000 }, async () => {
+  const netDir = mkdtempSync('/tmp/itbn-');
+  let two: Testbed | undefined;
+  try {
+    const t0 = Date.now();
+    two = await Testbed.up({ dir: netDir, clusters: ['net1', 'net2'], nodes: true });
+    console.log(`testbed-nodes: two clusters with Ready nodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const [c1, c2] = [two.cluster('net1'), two.cluster('net2')];
+    const n2 = c2.node;
+    assert.ok(n2 && c1.node);
+    const pod = (c: TestbedCluster, name: string, script: string, labels: Record<string, string> = {}) => c.requestOk('POST', '/api/v1/namespaces/default/pods', {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'main', image: BUSYBOX_IMAGE, imagePullPolicy: 'Never', command: ['/bin/sh', '-c', script] }] },
+    });
+    await pod(c2, 'web', 'mkdir -p /www && echo "hello from net2" > /www/index.html && exec httpd -f -p 8080 -h /www', { app: 'web' });
+    await pod(c1, 'client', 'trap "exit 0" TERM; while true; do sleep 1; done');
+    const svc = await c2.requestOk('POST', '/api/v1/namespaces/default/services', {
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'web' },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] },
+    }) as { spec: { clusterIP: string } };
+    const lbIP = await until('a LoadBalancer address in the status of net2/web', async () => {
+      const s = await c2.requestOk('GET', '/api/v1/namespaces/default/services/web') as { status?: { loadBalancer?: { ingress?: { ip?: string }[] } } };
+      return s.status?.loadBalancer?.ingress?.[0]?.ip;
+    }, { timeoutMs: 30_000, intervalMs: 200 });
+    assert.equal(lbIP.split('.').slice(0, 3).join('.'), n2.net.lbPool.split('.').slice(0, 3).join('.'), `${lbIP} comes from net2's pool ${n2.net.lbPool}`);
+    const running = async (c: TestbedCluster, name: string) => until(`${c.name}/${name} Running`, async () => {
+      const p = await c.requestOk('GET', `/api/v1/namespaces/default/pods/${name}`) as PodStatus;
+      return p.status?.phase === 'Running' ? p.status.podIP : undefined;
+    }, { timeoutMs: 120_000, intervalMs: 200 });
+    const webIP = await running(c2, 'web');
+    await running(c1, 'client');
+    const fromClient = (host: string, port: number) => kubectl(c1, ['exec', 'client', '--', '/bin/sh', '-c',
+      `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${host} ${port}; echo "exit=$?"`]);
+    const viaLb = await until('net2/web through its LoadBalancer address from net1', () => {
+      const out = fromClient(lbIP, 80);
+      return out.includes('hello from net2') ? out : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500 });
+    assert.match(viaLb, /hello from net2/);
+    console.log(`testbed-nodes: net1 pod -> net2 LoadBalancer ${lbIP}:80 answered`);
+    // Everything else of net2 is out of reach: its pod, its node address, its ClusterIP, its DNS.
+    for (const [host, port] of [[webIP, 8080], [n2.net.nodeIp, 10250], [svc.spec.clusterIP, 80], [n2.net.gatewayIp, 53]] as const) {
+      const out = fromClient(host, port);
+      assert.doesNotMatch(out, /hello from net2|HTTP\//, `${host}:${port} of net2 must be unreachable from net1`);
+      assert.doesNotMatch(out, /exit=0/, `${host}:${port} of net2 must be unreachable from net1:\n${out}`);
+    }
+    assert.equal(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim(), '0', 'host-wide forwarding stays off');
+    const nets = [c1.node.net, n2.net];
+    await two.down();
+    two = undefined;
+    for (const n of nets) {
+      assert.equal(rootTablePresent(n), false, `the root nftables table of ${n.netns} is removed`);
+      assert.deepEqual(routesVia(n.uplinkIp), [], `no route via ${n.netns} is left`);
+      assert.equal(netnsNames().includes(n.netns), false, `namespace ${n.netns} is gone`);
+    }
+  } finally {
+    await two?.down();
+    rmSync(netDir, { recursive: true, force: true });
   }
 });

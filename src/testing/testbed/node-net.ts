@@ -10,14 +10,18 @@
  *   second /24   the cluster's Service ClusterIPs (--service-cluster-ip-range)
  *   fourth /24   .1/30 the veth: .1 in the root namespace = the node IP (the kubelet serves there),
  *                .2 in the node's namespace
+ *   and 198.19.128.0 + s*256, a /24 in LB_RANGE: the cluster's LoadBalancer addresses
  *
- * The root namespace routes the node's pod range over the veth (the API server, the kubelet's probes
- * and tests reach pods) and never forwards, so nodes (clusters) cannot reach each other's pods or
- * node addresses. Inside a node, forwarding is on (ClusterIPs are DNATed there) but an nftables table
- * drops connections that pods open towards the veth: a pod reaches nothing outside its node. The
- * namespace takes all of it with it when `down` deletes it.
+ * The root namespace routes the node's pod range and LoadBalancer pool over the veth (the API
+ * server, the kubelet's probes and tests reach pods). It forwards only between node veths, only new
+ * connections to a LoadBalancer pool (and their replies): nftables tables per slot drop the rest, so
+ * one cluster's pods reach another cluster's LoadBalancer addresses and nothing else of it (its
+ * pods, node address, ClusterIPs). Inside a node, forwarding is on (kube-proxy DNATs there) and a
+ * table drops connections that pods open through the veth to anything but LB_RANGE. Deleting the
+ * namespace on `down` takes most of it along; the root table and route are deleted explicitly.
  */
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 
 export const SLOTS = 128;
@@ -37,7 +41,12 @@ export interface NodeNetwork {
   readonly gatewayIp: string;
   readonly podCidr: string;
   readonly serviceCidr: string;
+  /** LoadBalancer addresses of the node's cluster (all slots' pools lie in LB_RANGE). */
+  readonly lbPool: string;
 }
+
+/** Where every slot's LoadBalancer pool lies: the one range other networks may reach. */
+export const LB_RANGE = '198.19.128.0/17';
 
 function dotted(n: number): string {
   return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
@@ -54,6 +63,7 @@ export function slotNetwork(slot: number): NodeNetwork {
     gatewayIp: dotted(base + 1),
     podCidr: `${dotted(base)}/24`,
     serviceCidr: `${dotted(base + 256)}/24`,
+    lbPool: `${dotted(BASE + 65536 + 32768 + slot * 256)}/24`,
   };
 }
 
@@ -82,14 +92,31 @@ function tryRun(cmd: string, args: readonly string[]): boolean {
 }
 
 /**
- * Inside the node: pods may answer, but not open connections, through the uplink, nor reach the
- * node namespace's own uplink address (containerd's streaming server listens there).
+ * Inside the node: pods may open connections through the uplink only to LoadBalancer pools, and may
+ * not reach the namespace's own uplink address (containerd's streaming server listens there).
  */
 export function nftRules(net: NodeNetwork): string {
   return [
     'table inet isthmus_node {',
-    `  chain forward { type filter hook forward priority 0; policy accept; iifname "${NODE_BRIDGE}" oifname "${NODE_UPLINK}" ct state new drop; }`,
+    `  chain forward { type filter hook forward priority 0; policy accept; iifname "${NODE_BRIDGE}" oifname "${NODE_UPLINK}" ct state new ip daddr != ${LB_RANGE} drop; }`,
     `  chain input { type filter hook input priority 0; policy accept; iifname "${NODE_BRIDGE}" ip daddr ${net.uplinkIp} drop; }`,
+    '}',
+    '',
+  ].join('\n');
+}
+
+/** In the root namespace: what may be forwarded from and to this node's veth. */
+export function rootNftRules(net: NodeNetwork): string {
+  const v = JSON.stringify(net.netns);
+  return [
+    `table inet isthmus_${net.netns} {`,
+    '  chain forward {',
+    '    type filter hook forward priority 0; policy accept;',
+    `    iifname ${v} ct state established,related accept;`,
+    `    iifname ${v} ip daddr != ${LB_RANGE} drop;`,
+    `    oifname ${v} ct state established,related accept;`,
+    `    oifname ${v} ip daddr != ${net.lbPool} drop;`,
+    '  }',
     '}',
     '',
   ].join('\n');
@@ -138,13 +165,20 @@ function buildNodeNetwork(net: NodeNetwork): void {
   ns(['addr', 'add', `${net.gatewayIp}/24`, 'dev', NODE_BRIDGE]);
   ns(['link', 'set', NODE_BRIDGE, 'up']);
   run('ip', ['route', 'add', net.podCidr, 'via', net.uplinkIp, 'dev', net.netns]);
+  run('ip', ['route', 'add', net.lbPool, 'via', net.uplinkIp, 'dev', net.netns]);
+  ns(['route', 'add', '198.18.0.0/15', 'via', net.nodeIp, 'dev', NODE_UPLINK]);
+  tryRun('nft', ['delete', 'table', 'inet', `isthmus_${net.netns}`]); // a stale one of a crashed bed
+  run('nft', ['-f', '-'], rootNftRules(net));
+  // Forwarding on this veth only (the host-wide switch and every other interface stay as they are).
+  writeFileSync(`/proc/sys/net/ipv4/conf/${net.netns}/forwarding`, '1');
   sysctl('net.ipv4.ip_forward', '1');
   try { sysctl('net.bridge.bridge-nf-call-iptables', '1'); } catch { /* br_netfilter not loaded: hairpin to a ClusterIP may fail */ }
   run('ip', ['netns', 'exec', net.netns, 'nft', '-f', '-'], nftRules(net));
 }
 
-/** Deletes the node's namespace: its bridge, veth (both ends), routes and rules go with it. */
+/** Deletes the node's root nftables table and namespace: its bridge, veth (both ends), routes and rules go with it. */
 export function releaseNodeNetwork(net: NodeNetwork): void {
+  tryRun('nft', ['delete', 'table', 'inet', `isthmus_${net.netns}`]);
   tryRun('ip', ['netns', 'delete', net.netns]);
   tryRun('ip', ['link', 'delete', net.netns]);
 }
@@ -170,4 +204,15 @@ export function cniConfig(net: NodeNetwork, ipamDir: string): string {
       { type: 'portmap', capabilities: { portMappings: true } },
     ],
   }, null, 2)}\n`;
+}
+
+/** Whether the slot's table in the root namespace exists. */
+export function rootTablePresent(net: NodeNetwork): boolean {
+  return tryRun('nft', ['list', 'table', 'inet', `isthmus_${net.netns}`]);
+}
+
+/** The addresses of a /24 pool that the allocator hands out (.10 to .250). */
+export function poolAddresses(pool: string): string[] {
+  const prefix = pool.split('.').slice(0, 3).join('.');
+  return Array.from({ length: 241 }, (_, i) => `${prefix}.${i + 10}`);
 }

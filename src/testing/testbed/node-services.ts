@@ -3,10 +3,13 @@
  * that give the namespace the loopback API server at 127.0.0.1:6443 (a unix socket joins them:
  * sockets in the file system cross network namespaces), kube-proxy in iptables mode (its rules stay
  * in the namespace, so clusters never rewrite each other's chains) and CoreDNS serving
- * `cluster.local` on the pods' gateway address (the kubelet's clusterDNS).
+ * `cluster.local` on the pods' gateway address (the kubelet's clusterDNS); and, in the root
+ * namespace, the LoadBalancer address allocator (lb-allocator.ts) of the cluster.
  */
 import { Resolver } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { NodeBinaries } from './binaries.ts';
 import { issueFromCa } from './certs.ts';
@@ -51,6 +54,11 @@ export async function startNodeServices(bins: NodeBinaries, rec: NodeRecord, clu
   const resolver = new Resolver({ timeout: 1000, tries: 1 });
   resolver.setServers([net.gatewayIp]);
   await waitFor(`node ${name}: CoreDNS`, dns, async () => (await resolver.resolve4('kubernetes.default.svc.cluster.local')).length > 0, 60_000);
+
+  // LoadBalancer addresses from the node slot's pool.
+  const lb = startProcess(process.execPath, [fileURLToPath(new URL('./lb-allocator.ts', import.meta.url)), cluster.server, join(dir, '..'), net.lbPool], f.lbLog);
+  record = { ...record, pids: { ...record.pids, lbAllocator: lb.pid } };
+  onRecord(record);
   return record;
 }
 

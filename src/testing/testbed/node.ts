@@ -34,7 +34,7 @@ export interface NodeRecord {
   readonly cgroupRoot: string;
   /** cgroup directories the bed created for `cgroupRoot` (removed on down). */
   readonly cgroupsCreated: readonly string[];
-  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number; coredns: number };
+  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number; coredns: number; lbAllocator: number };
 }
 
 export function nodeFiles(dir: string) {
@@ -58,6 +58,7 @@ export function nodeFiles(dir: string) {
     corefile: join(dir, 'Corefile'),
     corednsKubeconfig: join(dir, 'coredns.kubeconfig'),
     corednsLog: join(dir, 'coredns.log'),
+    lbLog: join(dir, 'lb-allocator.log'),
     podLogs: join(dir, 'pod-logs'),
   };
 }
@@ -144,7 +145,7 @@ export interface NodeClusterInfo {
 export function planNode(name: string, dir: string, net: NodeNetwork): NodeRecord {
   return {
     name, dir, net, socket: nodeFiles(dir).socket, cgroupRoot: join(ownCgroup(), `isthmus-testbed-${net.netns}`),
-    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0, kubeProxy: 0, relayRoot: 0, relayNode: 0, coredns: 0 },
+    cgroupsCreated: [], pids: { containerd: 0, kubelet: 0, kubeProxy: 0, relayRoot: 0, relayNode: 0, coredns: 0, lbAllocator: 0 },
   };
 }
 
@@ -241,7 +242,7 @@ export async function stopNode(rec: NodeRecord): Promise<void> {
   const step = async (what: string, fn: () => unknown) => {
     try { await fn(); } catch (err) { failures.push(`${what}: ${errorMessage(err)}`); }
   };
-  await step('stop services', () => Promise.all([rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p))));
+  await step('stop services', () => Promise.all([rec.pids.lbAllocator, rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p))));
   await step('stop kubelet', () => stopProcess(rec.pids.kubelet));
   await step('restore kernel settings', () => { restoreKernelTunablesIfLast(); });
   await step('kill pods', () => removeCgroups(rec.cgroupRoot, []));
