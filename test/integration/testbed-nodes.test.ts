@@ -346,3 +346,26 @@ test('networks: a pod of cluster1 reaches a LoadBalancer address of cluster2 and
     rmSync(netDir, { recursive: true, force: true });
   }
 });
+
+test('an image that fails to import fails up naming the image and containerd\'s log, and leaves nothing', { timeout: 300_000 }, async () => {
+  const failDir = mkdtempSync('/tmp/itbi-');
+  try {
+    const real = await ensureNodeBinaries();
+    const busyboxImage = join(failDir, 'not-an-image.tar');
+    writeFileSync(busyboxImage, 'this is not a docker archive\n');
+    const before = new Set([...linkNames(), ...netnsNames()]);
+    const err = await Testbed.up({ dir: failDir, clusters: ['badimage'], nodes: true, nodeBinaries: { ...real, busyboxImage } })
+      .then(() => undefined, (e: unknown) => e);
+    assert.ok(isIsthmusError(err, ErrorCodes.ImageImport), `an ImageImport error, got ${String(err)}`);
+    assert.ok(err.message.includes(busyboxImage), 'the message names the image archive');
+    assert.ok(err.message.includes(join(failDir, 'badimage', 'node', 'containerd.log')), 'the message names containerd\'s log');
+    const bedNames = (names: string[]) => names.filter((l) => /^itb\d+$/.test(l) && !before.has(l));
+    assert.deepEqual(bedNames([...linkNames(), ...netnsNames()]), [], 'no node veth or namespace is left');
+    assert.deepEqual(mountsUnder(failDir), [], 'no mount is left');
+    await until('no process of the failed bed', () => (processesMentioning(failDir).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
+      .catch(() => undefined);
+    assert.deepEqual(processesMentioning(failDir), [], 'no process is left');
+  } finally {
+    rmSync(failDir, { recursive: true, force: true });
+  }
+});
