@@ -1,12 +1,14 @@
 /**
  * One real node of a test-bed cluster: its own containerd (root, state, socket and config under the
- * cluster's directory) and a kubelet registered with the cluster's API server, pods networked by the
- * CNI bridge of the node's slot (node-net.ts). Images come from local archives (`ctr images import`),
- * never from a registry.
+ * cluster's directory, running in the node's network namespace) and a kubelet registered with the
+ * cluster's API server (in the root namespace, serving on the node IP), pods networked by the CNI
+ * bridge of the node's namespace (node-net.ts). Images come from local archives
+ * (`ctr images import`), never from a registry. kube-proxy, CoreDNS and the LoadBalancer allocator
+ * are started by node-services.ts once the node is Ready.
  *
  * Settings this machine needs (measured, see the README): containerd with `restrict_oom_score_adj`
  * (root lacks CAP_SYS_RESOURCE), runc v2 without the systemd cgroup driver; the kubelet on cgroupfs,
- * cgroup v1 allowed, no swap check, eviction and image GC off, node IP on the bridge.
+ * cgroup v1 allowed, no swap check, eviction and image GC off, no iptables chains of its own.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
