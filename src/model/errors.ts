@@ -69,6 +69,10 @@ export const ErrorCodes = {
   KubeResponseTooLarge: 'ISTHMUS_KUBE_RESPONSE_TOO_LARGE',
   /** A remote cluster's API server stopped answering its liveness probe; its last state is kept. */
   RemoteClusterUnhealthy: 'ISTHMUS_REMOTE_CLUSTER_UNHEALTHY',
+  /** A test-bed node (its containerd, kubelet or network) failed to start or never became Ready. */
+  NodeStart: 'ISTHMUS_NODE_START',
+  /** An image could not be imported into a test-bed node's containerd. */
+  ImageImport: 'ISTHMUS_IMAGE_IMPORT',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

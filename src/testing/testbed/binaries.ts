@@ -68,6 +68,66 @@ export async function ensureBinaries(log: (line: string) => void = (l) => { proc
   return built;
 }
 
+export interface NodeBinaries {
+  readonly kubelet: string;
+  readonly kubeScheduler: string;
+  readonly kubeProxy: string;
+  /** CoreDNS with the plugins cluster DNS needs, run per node. */
+  readonly coredns: string;
+  /** Docker archives for `ctr images import`: the sandbox image and a busybox-static image. */
+  readonly pauseImage: string;
+  readonly busyboxImage: string;
+}
+
+/** The image names inside those archives (scripts/testbed-node-build.sh tags them so). */
+export const PAUSE_IMAGE = 'localhost/pause:3.10.1';
+export const BUSYBOX_IMAGE = 'localhost/busybox:static';
+
+/** Node parts live in their own subdirectory, so the API-server-only cache check is unchanged. */
+export function nodeCacheDir(): string {
+  return join(cacheDir(), 'node');
+}
+
+function nodePaths(dir: string): NodeBinaries {
+  return {
+    kubelet: join(dir, 'kubelet'), kubeScheduler: join(dir, 'kube-scheduler'), kubeProxy: join(dir, 'kube-proxy'), coredns: join(dir, 'coredns'),
+    pauseImage: join(dir, 'images', 'pause.tar'), busyboxImage: join(dir, 'images', 'busybox.tar'),
+  };
+}
+
+export function cachedNodeBinaries(): NodeBinaries | undefined {
+  const p = nodePaths(nodeCacheDir());
+  return [p.kubelet, p.kubeScheduler, p.kubeProxy, p.coredns, p.pauseImage, p.busyboxImage].every((f) => existsSync(f)) ? p : undefined;
+}
+
+/**
+ * kubelet, kube-scheduler, kube-proxy, CoreDNS and the local images a real node needs, built once per machine;
+ * also installs the Debian packages nodes need (containerd, runc, CNI plugins, umoci, skopeo, ...).
+ * Even when everything is cached, checks that those tools are still installed (and installs them if not).
+ */
+export async function ensureNodeBinaries(log: (line: string) => void = (l) => { process.stderr.write(`${l}\n`); }): Promise<NodeBinaries> {
+  const scripts = fileURLToPath(new URL('../../../scripts/', import.meta.url));
+  const have = cachedNodeBinaries();
+  if (have) {
+    // The cache may outlive the packages (another machine image): install what is missing.
+    const { code, output } = await runBuildScript(join(scripts, 'testbed-node-packages.sh'), [], 'testbed:', log);
+    if (code === 0) return have;
+    throw new IsthmusError(ErrorCodes.ToolMissing, `real nodes need Debian packages that could not be installed:\n${output.slice(-20).join('\n')}`);
+  }
+  const dir = nodeCacheDir();
+  const started = Date.now();
+  log(`testbed: node binaries not cached in ${dir}; building them (only once per machine)`);
+  const { code, output } = await runBuildScript(join(scripts, 'testbed-node-build.sh'), [dir, K8S_VERSION], 'testbed:', log);
+  if (code !== 0) {
+    throw new IsthmusError(code === 5 ? ErrorCodes.ToolMissing : ErrorCodes.BuildFailed,
+      `building the test-bed node binaries failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}`);
+  }
+  log(`testbed: built node binaries in ${Math.round((Date.now() - started) / 1000)} s`);
+  const built = cachedNodeBinaries();
+  if (!built) throw new IsthmusError(ErrorCodes.BuildFailed, `the node build finished but files are missing from ${dir}`);
+  return built;
+}
+
 /**
  * Runs a `scripts/*-build.sh` with bash; lines starting with `prefix` go to `log`, the last 200
  * lines of all output are returned for error messages.

@@ -43,6 +43,49 @@ function serial(): string {
   return Buffer.from(webcrypto.getRandomValues(new Uint8Array(16))).toString('hex').replace(/^[89a-f]/, '1');
 }
 
+interface Issuer {
+  readonly cert: x509.X509Certificate;
+  readonly key: webcrypto.CryptoKey;
+  readonly publicKey: webcrypto.CryptoKey;
+}
+
+async function issueLeaf(ca: Issuer, subject: string, usage: 'server' | 'client', sans: x509.JsonGeneralNames,
+  notBefore: Date, notAfter: Date): Promise<{ certPem: string; keyPem: string }> {
+  const keys = await keyPair();
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+    new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
+    await x509.AuthorityKeyIdentifierExtension.create(ca.publicKey),
+  ];
+  if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: ca.cert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: ca.key,
+    signingAlgorithm: EC,
+    extensions,
+  });
+  return { certPem: cert.toString('pem'), keyPem: await privatePem(keys.privateKey) };
+}
+
+/**
+ * A certificate from an existing cluster CA (PEM cert and PKCS#8 key), e.g. a kubelet's client
+ * certificate `CN=system:node:<name>, O=system:nodes`, valid for a year.
+ */
+export async function issueFromCa(caCertPem: string, caKeyPem: string, subject: string, usage: 'server' | 'client',
+  sans: x509.JsonGeneralNames = []): Promise<{ certPem: string; keyPem: string }> {
+  const cert = new x509.X509Certificate(caCertPem);
+  const key = await webcrypto.subtle.importKey('pkcs8', x509.PemConverter.decodeFirst(caKeyPem), EC, true, ['sign']);
+  const publicKey = await webcrypto.subtle.importKey('spki', cert.publicKey.rawData, EC, true, ['verify']);
+  const now = Date.now();
+  return issueLeaf({ cert, key, publicKey }, subject, usage, sans, new Date(now - 3600 * 1000), new Date(now + 365 * DAY_MS));
+}
+
 export async function generateClusterCerts(clusterName: string): Promise<ClusterCerts> {
   const now = Date.now();
   const notBefore = new Date(now - 3600 * 1000);
@@ -63,28 +106,8 @@ export async function generateClusterCerts(clusterName: string): Promise<Cluster
     ],
   });
 
-  const leaf = async (subject: string, usage: 'server' | 'client', sans: x509.JsonGeneralNames) => {
-    const keys = await keyPair();
-    const extensions: x509.Extension[] = [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ];
-    if (sans.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(sans));
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject,
-      issuer: ca.subject,
-      notBefore,
-      notAfter,
-      publicKey: keys.publicKey,
-      signingKey: caKeys.privateKey,
-      signingAlgorithm: EC,
-      extensions,
-    });
-    return { certPem: cert.toString('pem'), keyPem: await privatePem(keys.privateKey) };
-  };
+  const leaf = async (subject: string, usage: 'server' | 'client', sans: x509.JsonGeneralNames) =>
+    issueLeaf({ cert: ca, key: caKeys.privateKey, publicKey: caKeys.publicKey }, subject, usage, sans, notBefore, notAfter);
 
   const server = await leaf(`CN=kube-apiserver-${clusterName}`, 'server', [
     { type: 'dns', value: 'localhost' },

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { errorMessage, isIsthmusError } from '../../model/errors.ts';
-import { ensureBinaries } from './binaries.ts';
+import { ensureBinaries, ensureNodeBinaries } from './binaries.ts';
 import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
 import { ensureEnvoy } from '../envoy/binary.ts';
 import { demo } from './demo.ts';
@@ -20,16 +20,16 @@ function printStatus(dir: string): number {
     process.stdout.write(`no test-bed clusters in ${resolve(dir)}\n`);
     return 0;
   }
-  const rows = [['CLUSTER', 'STATE', 'SERVER', 'ISSUER', 'KUBECONFIG']];
-  for (const r of recs) rows.push([r.name, recordAlive(r) ? 'running' : 'stopped', r.server, r.issuer, r.kubeconfig]);
+  const rows = [['CLUSTER', 'STATE', 'SERVER', 'ISSUER', 'KUBECONFIG', 'NODE']];
+  for (const r of recs) rows.push([r.name, recordAlive(r) ? 'running' : 'stopped', r.server, r.issuer, r.kubeconfig, r.node ? `${r.node.name} ${r.node.net.nodeIp}` : '-']);
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
   for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i] ?? 0)).join('   ').trimEnd()}\n`);
   return 0;
 }
 
-async function up(clusters: string, dir: string): Promise<Testbed> {
+async function up(clusters: string, dir: string, nodes: boolean): Promise<Testbed> {
   const started = Date.now();
-  const bed = await Testbed.up({ dir, clusters: clusters.split(',').map((s) => s.trim()).filter(Boolean), log });
+  const bed = await Testbed.up({ dir, clusters: clusters.split(',').map((s) => s.trim()).filter(Boolean), log, nodes });
   log(`testbed: ${bed.clusters.length} cluster(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return bed;
 }
@@ -43,9 +43,11 @@ export async function run(argv: readonly string[]): Promise<number> {
 
   program.command('build')
     .description('build (or find cached) kube-apiserver, kube-controller-manager and etcd; print their paths')
-    .action(async () => {
+    .option('--nodes', 'also kubelet, kube-scheduler, kube-proxy, the pause and busybox images, and the Debian packages nodes need')
+    .action(async (o: { nodes?: true }) => {
       const bins = await ensureBinaries(log);
       process.stdout.write(`${bins.kubeApiserver}\n${bins.kubeControllerManager}\n${bins.etcd}\n`);
+      if (o.nodes) process.stdout.write(`${Object.values(await ensureNodeBinaries(log)).join('\n')}\n`);
     });
 
   program.command('build-istioctl')
@@ -69,9 +71,10 @@ export async function run(argv: readonly string[]): Promise<number> {
   program.command('up')
     .description('build (once) and start the named clusters')
     .option('--clusters <names>', 'comma-separated cluster names', 'cluster1,cluster2')
+    .option('--nodes', 'real nodes: a kube-scheduler and one node (containerd + kubelet) per cluster (root only)')
     .option(...dirOpt)
-    .action(async (o: { clusters: string; dir: string }) => {
-      await up(o.clusters, o.dir);
+    .action(async (o: { clusters: string; dir: string; nodes?: true }) => {
+      await up(o.clusters, o.dir, o.nodes === true);
       code = printStatus(o.dir);
     });
 

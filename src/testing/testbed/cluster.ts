@@ -1,16 +1,21 @@
 /**
  * One test-bed cluster: its own etcd, kube-apiserver and kube-controller-manager on loopback ports,
- * its own CA, service-account signing key and issuer. The controller manager runs only the
- * controllers a node-less cluster needs (service accounts and their tokens, namespaces, garbage
- * collection, cluster-role aggregation); pods are written by tests, never run.
+ * its own CA, service-account signing key and issuer. Without nodes, the controller manager runs only
+ * the controllers a node-less cluster needs (service accounts and their tokens, namespaces, garbage
+ * collection, cluster-role aggregation) and pods are written by tests, never run. With nodes
+ * (node.ts), a kube-scheduler runs too and the controller manager also runs the workload controllers
+ * (deployments, replica sets, endpoints, endpoint slices, the root-CA publisher, node lifecycle, which
+ * lifts the not-ready taint of a new node); they stay off
+ * without nodes because tests there write pods and EndpointSlices by hand.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
-import type { Binaries } from './binaries.ts';
+import type { Binaries, NodeBinaries } from './binaries.ts';
 import type { ClusterCerts } from './certs.ts';
 import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconfig.ts';
+import { stopNode, type NodeRecord } from './node.ts';
 import { freePort, isAlive, startProcess, stopProcess, tail, type Started } from './procs.ts';
 
 export interface ClusterPorts {
@@ -27,7 +32,9 @@ export interface ClusterRecord {
   readonly kubeconfig: string;
   readonly issuer: string;
   readonly ports: ClusterPorts;
-  readonly pids: { etcd: number; apiserver: number; controllerManager: number };
+  readonly pids: { etcd: number; apiserver: number; controllerManager: number; scheduler?: number };
+  /** Set when the cluster has a real node. */
+  readonly node?: NodeRecord;
 }
 
 export function issuerFor(name: string): string {
@@ -42,11 +49,14 @@ function files(dir: string) {
     serverKey: join(dir, 'pki', 'apiserver.key'),
     saKey: join(dir, 'pki', 'sa.key'),
     saPub: join(dir, 'pki', 'sa.pub'),
+    adminCert: join(dir, 'pki', 'admin.crt'),
+    adminKey: join(dir, 'pki', 'admin.key'),
     kubeconfig: join(dir, 'kubeconfig'),
     etcdData: join(dir, 'etcd'),
     etcdLog: join(dir, 'etcd.log'),
     apiserverLog: join(dir, 'kube-apiserver.log'),
     kcmLog: join(dir, 'kube-controller-manager.log'),
+    schedulerLog: join(dir, 'kube-scheduler.log'),
   };
 }
 
@@ -59,6 +69,8 @@ export function writeClusterFiles(name: string, dir: string, certs: ClusterCerts
   writeFileSync(f.serverKey, certs.serverKeyPem, { mode: 0o600 });
   writeFileSync(f.saKey, certs.saKeyPem, { mode: 0o600 });
   writeFileSync(f.saPub, certs.saPubPem);
+  writeFileSync(f.adminCert, certs.adminCertPem);
+  writeFileSync(f.adminKey, certs.adminKeyPem, { mode: 0o600 });
   writeFileSync(f.kubeconfig, adminKubeconfig(name, credentials(certs, server)), { mode: 0o600 });
 }
 
@@ -82,28 +94,52 @@ export function startEtcd(bins: Binaries, dir: string, ports: ClusterPorts): Sta
   ], f.etcdLog);
 }
 
-export function startApiserver(bins: Binaries, name: string, dir: string, ports: ClusterPorts): Started {
+/** API server settings of a cluster with nodes. */
+export interface ApiserverNodeOptions {
+  readonly serviceCidr: string;
+}
+
+export function startApiserver(bins: Binaries, name: string, dir: string, ports: ClusterPorts, nodes?: ApiserverNodeOptions): Started {
   const f = files(dir);
+  // With nodes: the Node authorizer for kubelets, the API server dials kubelets by their node IP with the
+  // admin client certificate, and ClusterIPs come from the node slot's range (inside 198.18.0.0/15).
+  const nodeArgs = nodes === undefined ? [] : [
+    '--enable-admission-plugins=NodeRestriction',
+    '--kubelet-preferred-address-types=InternalIP',
+    `--kubelet-client-certificate=${f.adminCert}`, `--kubelet-client-key=${f.adminKey}`,
+  ];
   return startProcess(bins.kubeApiserver, [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,
     '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${ports.apiserver}`,
     `--tls-cert-file=${f.serverCert}`, `--tls-private-key-file=${f.serverKey}`, `--client-ca-file=${f.ca}`,
     `--service-account-issuer=${issuerFor(name)}`, `--service-account-key-file=${f.saPub}`,
     `--service-account-signing-key-file=${f.saKey}`,
-    '--authorization-mode=RBAC', '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
+    `--authorization-mode=${nodes ? 'Node,RBAC' : 'RBAC'}`, `--service-cluster-ip-range=${nodes?.serviceCidr ?? '10.96.0.0/16'}`,
+    '--allow-privileged=true',
     '--endpoint-reconciler-type=none', '--enable-priority-and-fairness=false', '--profiling=false',
-    '--watch-cache=true', '--v=1',
+    '--watch-cache=true', '--v=1', ...nodeArgs,
   ], f.apiserverLog);
 }
 
-export function startControllerManager(bins: Binaries, dir: string): Started {
+const BASE_CONTROLLERS = 'serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller';
+const NODE_CONTROLLERS = 'endpointslice-controller,endpoints-controller,replicaset-controller,deployment-controller,' +
+  'root-ca-certificate-publisher-controller,pod-garbage-collector-controller,node-lifecycle-controller';
+
+export function startControllerManager(bins: Binaries, dir: string, nodes = false): Started {
   const f = files(dir);
   return startProcess(bins.kubeControllerManager, [
     `--kubeconfig=${f.kubeconfig}`, '--leader-elect=false', '--secure-port=0',
-    '--controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,garbage-collector-controller,clusterrole-aggregation-controller',
+    `--controllers=${BASE_CONTROLLERS}${nodes ? `,${NODE_CONTROLLERS}` : ''}`,
     `--service-account-private-key-file=${f.saKey}`, `--root-ca-file=${f.ca}`,
     '--use-service-account-credentials=false', '--v=1',
   ], f.kcmLog);
+}
+
+export function startScheduler(bins: NodeBinaries, dir: string): Started {
+  const f = files(dir);
+  return startProcess(bins.kubeScheduler, [
+    `--kubeconfig=${f.kubeconfig}`, '--leader-elect=false', '--secure-port=0', '--v=1',
+  ], f.schedulerLog);
 }
 
 async function failFast(what: string, p: Started, cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
@@ -151,10 +187,13 @@ export async function waitControllerManager(p: Started, creds: AdminCredentials,
 }
 
 export async function stopRecord(rec: ClusterRecord): Promise<void> {
-  // Reverse start order: the controller manager, then the API server, then its storage.
-  await stopProcess(rec.pids.controllerManager);
+  // Reverse start order: the node, the scheduler and the controller manager, the API server, its storage.
+  const first = await Promise.allSettled([rec.node && stopNode(rec.node), rec.pids.scheduler !== undefined && stopProcess(rec.pids.scheduler),
+    stopProcess(rec.pids.controllerManager)]);
   await stopProcess(rec.pids.apiserver);
   await stopProcess(rec.pids.etcd);
+  const failed = first.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 export { files as clusterFiles };

@@ -3,6 +3,7 @@
  * find them again from another process (state.json), stop them, and mint service-account tokens.
  *
  *   const bed = await Testbed.up({ dir: '.testbed', clusters: ['cluster1', 'cluster2'] });
+ *   const real = await Testbed.up({ dir: '.testbed', clusters: ['cluster1'], nodes: true }); // + scheduler, a node
  *   const token = await bed.cluster('cluster2').mintToken('sample', 'sleep', { audience: 'istio-ca' });
  *   await bed.down();
  */
@@ -10,14 +11,18 @@ import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
-import { ensureBinaries, type Binaries } from './binaries.ts';
+import { ensureBinaries, ensureNodeBinaries, type Binaries, type NodeBinaries } from './binaries.ts';
 import { generateClusterCerts } from './certs.ts';
 import {
-  allocatePorts, clusterFiles, issuerFor, startApiserver, startControllerManager, startEtcd, stopRecord,
+  allocatePorts, clusterFiles, issuerFor, startApiserver, startControllerManager, startEtcd, startScheduler, stopRecord,
   waitApiserver, waitControllerManager, waitEtcd, writeClusterFiles, type ClusterRecord,
 } from './cluster.ts';
+import { planNode, startNode, type NodeRecord } from './node.ts';
+import { startNodeServices } from './node-services.ts';
+import { unmountUnder } from './node-host.ts';
+import { claimNodeNetwork } from './node-net.ts';
 import { adminRequest, tokenKubeconfig, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
-import { isAlive, stopProcess } from './procs.ts';
+import { isAlive, stopProcess, tail } from './procs.ts';
 
 export interface UpOptions {
   readonly dir: string;
@@ -25,6 +30,12 @@ export interface UpOptions {
   readonly log?: (line: string) => void;
   /** Use these binaries instead of the cached build (tests of start-up failures). */
   readonly binaries?: Binaries;
+  /**
+   * Real nodes: per cluster a kube-scheduler, the workload controllers and one node (containerd +
+   * kubelet) on a bridge in 198.18.0.0/15 (node.ts). Off by default: the API-server-only bed is faster.
+   */
+  readonly nodes?: boolean;
+  readonly nodeBinaries?: NodeBinaries;
 }
 
 interface StateFile {
@@ -51,7 +62,8 @@ function writeState(dir: string, state: StateFile): void {
 }
 
 export function recordAlive(rec: ClusterRecord): boolean {
-  return isAlive(rec.pids.apiserver) || isAlive(rec.pids.etcd) || isAlive(rec.pids.controllerManager);
+  return isAlive(rec.pids.apiserver) || isAlive(rec.pids.etcd) || isAlive(rec.pids.controllerManager) ||
+    (rec.node !== undefined && (isAlive(rec.node.pids.kubelet) || isAlive(rec.node.pids.containerd)));
 }
 
 export interface TokenOptions {
@@ -75,6 +87,8 @@ export class TestbedCluster {
   get kubeconfigPath(): string { return this.#record.kubeconfig; }
   get issuer(): string { return this.#record.issuer; }
   get record(): ClusterRecord { return this.#record; }
+  /** The cluster's real node (`up({ nodes: true })`), if any. */
+  get node(): NodeRecord | undefined { return this.#record.node; }
 
   /** A request to this cluster's API server as cluster admin. */
   async request(method: string, path: string, body?: unknown): Promise<ApiResponse> {
@@ -146,7 +160,8 @@ export class TestbedCluster {
   /** Starts the API server again on the same port with the same data. */
   async startApiServer(): Promise<void> {
     if (isAlive(this.#record.pids.apiserver)) return;
-    const p = startApiserver(this.#bins, this.name, this.#record.dir, this.#record.ports);
+    const node = this.#record.node;
+    const p = startApiserver(this.#bins, this.name, this.#record.dir, this.#record.ports, node && { serviceCidr: node.net.serviceCidr });
     this.#record = { ...this.#record, pids: { ...this.#record.pids, apiserver: p.pid } };
     await waitApiserver(p, this.creds);
   }
@@ -187,18 +202,25 @@ export class Testbed {
         throw new IsthmusError(ErrorCodes.ClusterExists, `cluster ${n} is already running in ${dir} (server ${rec.server}); run \`npm run testbed -- down\` first or pick another name`);
       }
     }
+    // A dead cluster's node may have left mounts, cgroups and its bridge behind: remove them first.
+    for (const n of names) {
+      const rec = state.clusters[n];
+      if (rec?.node) await stopRecord(rec);
+    }
     const bins = opts.binaries ?? await ensureBinaries(log);
-    const started: ClusterRecord[] = [];
+    const nodeBins = opts.nodes === true ? opts.nodeBinaries ?? await ensureNodeBinaries(log) : undefined;
+    // Each cluster reports its record as it grows, so a failure stops exactly what was started.
+    const started = new Map<string, ClusterRecord>();
     const result = new Map<string, TestbedCluster>();
-    try {
-      await Promise.all(names.map(async (name) => {
-        const c = await startCluster(bins, name, join(dir, name), (rec) => { started.push(rec); });
-        result.set(name, c);
-        log(`testbed: ${name} ready at ${c.server} (kubeconfig ${c.kubeconfigPath})`);
-      }));
-    } catch (err) {
-      await Promise.all(started.map((r) => stopRecord(r)));
-      throw err;
+    const results = await Promise.allSettled(names.map(async (name) => {
+      const c = await startCluster(bins, nodeBins, name, join(dir, name), (rec) => { started.set(name, rec); }, log);
+      result.set(name, c);
+      log(`testbed: ${name} ready at ${c.server} (kubeconfig ${c.kubeconfigPath})`);
+    }));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all([...started.values()].map((r) => stopRecord(r)));
+      throw failed.reason;
     }
     const next = readState(dir);
     for (const c of result.values()) next.clusters[c.name] = c.record;
@@ -232,7 +254,10 @@ export async function downAll(dir: string, keepData = false): Promise<string[]> 
   return names;
 }
 
-async function startCluster(bins: Binaries, name: string, dir: string, onStarted: (r: ClusterRecord) => void): Promise<TestbedCluster> {
+async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, name: string, dir: string,
+  onRecord: (r: ClusterRecord) => void, log: (line: string) => void): Promise<TestbedCluster> {
+  const left = await unmountUnder(dir);
+  if (left.length > 0) throw new IsthmusError(ErrorCodes.ClusterStart, `cannot reuse ${dir}: still mounted: ${left.join(', ')}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const certs = await generateClusterCerts(name);
@@ -240,19 +265,39 @@ async function startCluster(bins: Binaries, name: string, dir: string, onStarted
   const server = `https://127.0.0.1:${ports.apiserver}`;
   writeClusterFiles(name, dir, certs, server);
   const creds: AdminCredentials = { server, caCertPem: certs.caCertPem, clientCertPem: certs.adminCertPem, clientKeyPem: certs.adminKeyPem };
-  // One record whose pids fill in as processes start, so a failure stops exactly what was started.
-  const pids = { etcd: 0, apiserver: 0, controllerManager: 0 };
-  const record: ClusterRecord = { name, dir, server, kubeconfig: clusterFiles(dir).kubeconfig, issuer: issuerFor(name), ports, pids };
-  onStarted(record);
+  const pids: ClusterRecord['pids'] = { etcd: 0, apiserver: 0, controllerManager: 0 };
+  let record: ClusterRecord = { name, dir, server, kubeconfig: clusterFiles(dir).kubeconfig, issuer: issuerFor(name), ports, pids };
+  // The node's network slot comes first: the API server's Service range lies in it.
+  const plan = nodeBins && planNode(`${name}-node`, join(dir, 'node'), claimNodeNetwork());
+  if (plan) record = { ...record, node: plan };
+  const report = () => { onRecord({ ...record, pids: { ...pids } }); };
+  report();
 
   const etcd = startEtcd(bins, dir, ports);
   pids.etcd = etcd.pid;
+  report();
   await waitEtcd(etcd, ports);
-  const api = startApiserver(bins, name, dir, ports);
+  const api = startApiserver(bins, name, dir, ports, plan && { serviceCidr: plan.net.serviceCidr });
   pids.apiserver = api.pid;
+  report();
   await waitApiserver(api, creds);
-  const kcm = startControllerManager(bins, dir);
+  const kcm = startControllerManager(bins, dir, plan !== undefined);
   pids.controllerManager = kcm.pid;
+  report();
   await waitControllerManager(kcm, creds);
+  if (nodeBins && plan) {
+    const started = Date.now();
+    pids.scheduler = startScheduler(nodeBins, dir).pid;
+    report();
+    const cluster = { server, caFile: clusterFiles(dir).ca, caCertPem: certs.caCertPem, caKeyPem: certs.caKeyPem, creds };
+    const onNode = (n: NodeRecord) => { record = { ...record, node: n }; report(); };
+    const ready = await startNode(nodeBins, plan, cluster, [nodeBins.pauseImage, nodeBins.busyboxImage], onNode);
+    const node = await startNodeServices(nodeBins, ready, cluster, onNode);
+    record = { ...record, node };
+    if (!isAlive(pids.scheduler)) {
+      throw new IsthmusError(ErrorCodes.ClusterStart, `kube-scheduler of ${name} exited. Last lines of ${clusterFiles(dir).schedulerLog}:\n${tail(clusterFiles(dir).schedulerLog)}`);
+    }
+    log(`testbed: ${name}: node ${node.name} Ready at ${node.net.nodeIp} (pods ${node.net.podCidr}, services ${node.net.serviceCidr}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
   return new TestbedCluster(bins, { ...record, pids: { ...pids } }, creds);
 }
