@@ -7,7 +7,7 @@ import { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
-import { parseGoDuration } from '../cli/xds-client/options.ts';
+import { parseDuration } from '../model/duration.ts';
 import { untilSignal } from '../cli/signals.ts';
 import { kubeReplicas, staticReplicas } from './replicas.ts';
 import { XdsProxy } from './server.ts';
@@ -77,7 +77,7 @@ export function xdsProxyCommand(): Command {
         describeSource: useKube ? `${JSON.stringify(namespace)} (selector ${flags.selector})` : `the --replica list`,
         plaintextUpstream: flags.plaintextUpstream === true,
         upstreamServerName: `istiod.${namespace}.svc`,
-        replicaTimeoutMs: parseGoDuration(flags.replicaTimeout, '--replica-timeout'),
+        replicaTimeoutMs: parseDuration(flags.replicaTimeout, '--replica-timeout'),
         attributeReplicas: flags.attributeReplicas === true,
         limits: {
           maxConcurrentRequests: positiveInt(flags.maxConcurrent, '--max-concurrent'),

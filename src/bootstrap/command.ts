@@ -1,6 +1,7 @@
 /** The server verbs (`isthmus discovery`), added to the CLI by src/main.ts. */
 import { Command } from 'commander';
-import { describeFeatures, loadFeatures, parseDuration } from '../config/features.ts';
+import { describeFeatures, loadFeatures } from '../config/features.ts';
+import { parseDuration } from '../model/duration.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
 import { untilSignal } from '../cli/signals.ts';

@@ -3,6 +3,7 @@
  * (istiod's pilot/pkg/features). Parsed once at start-up into a plain object that is passed down;
  * nothing reads process.env at import time.
  */
+import { parseDuration } from '../model/duration.ts';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 
 type Kind = 'string' | 'bool' | 'duration' | 'int';
@@ -39,22 +40,6 @@ export const FEATURES = {
 
 export type FeatureName = keyof typeof FEATURES;
 export type Features = { readonly [K in FeatureName]: (typeof FEATURES)[K]['default'] extends boolean ? boolean : (typeof FEATURES)[K]['default'] extends string ? string : number };
-
-/** `100ms`, `10s`, `1m`, `1h`, `1.5s`, or bare milliseconds, as Go's time.ParseDuration mostly. */
-export function parseDuration(value: string, name: string): number {
-  const v = value.trim();
-  if (/^\d+$/.test(v)) return Number(v);
-  let total = 0;
-  let rest = v;
-  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  while (rest.length > 0) {
-    const m = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/.exec(rest);
-    if (!m?.[1] || !m[2]) throw new IsthmusError(ErrorCodes.Usage, `${name}=${JSON.stringify(value)}: not a duration (want e.g. 100ms, 10s, 1m)`);
-    total += Number(m[1]) * (unit[m[2]] ?? 0);
-    rest = rest.slice(m[0].length);
-  }
-  return total;
-}
 
 function parseOne(spec: FeatureSpec<Kind>, raw: string): boolean | string | number {
   switch (spec.kind) {

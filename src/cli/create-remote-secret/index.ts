@@ -8,7 +8,7 @@ import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { createRemoteSecret } from '../../operator/remote-secret.ts';
 import { isLoopbackServer, type RemoteSecretType } from '../../operator/remote-secret-render.ts';
-import { parseDuration } from '../install/inputs.ts';
+import { parseDuration } from '../../model/duration.ts';
 
 interface Flags {
   context?: string;
@@ -44,7 +44,7 @@ export async function runCreateRemoteSecret(f: Flags): Promise<void> {
     server: f.server,
     tlsServerName: f.tlsServerName,
     secretName: f.secretName,
-    tokenTimeoutMs: parseDuration(f.timeout),
+    tokenTimeoutMs: parseDuration(f.timeout, '--timeout'),
     log: (l) => { err(l); },
   });
   if (isLoopbackServer(result.server)) {

@@ -11,7 +11,8 @@ import { applyAll, summarize } from '../../operator/apply.ts';
 import { checkReachable } from '../../operator/kube-errors.ts';
 import { planInstall } from '../../operator/manifest.ts';
 import { waitReady } from '../../operator/wait.ts';
-import { collect, parseDuration, readInputs } from './inputs.ts';
+import { parseDuration } from '../../model/duration.ts';
+import { collect, readInputs } from './inputs.ts';
 
 interface InstallFlags {
   filename: string[];
@@ -39,7 +40,7 @@ export async function runInstall(f: InstallFlags): Promise<void> {
   const plan = planInstall(await readInputs(f.filename), f.set);
   const e = plan.effective;
   const objects = plan.rendered.map((r) => r.object);
-  const timeoutMs = parseDuration(f.readinessTimeout);
+  const timeoutMs = parseDuration(f.readinessTimeout, '--readiness-timeout');
   const client = KubeClient.load({ kubeconfig: f.kubeconfig, context: f.context });
   if (!f.yes && !f.dryRun) {
     const reading = f.filename.includes('-');

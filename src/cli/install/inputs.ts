@@ -54,18 +54,3 @@ export async function readInputs(files: readonly string[]): Promise<IopInput[]> 
   return out;
 }
 
-/** `300`, `300s`, `5m`, `1m30s`, `500ms` to milliseconds. */
-export function parseDuration(text: string): number {
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
-  let total = 0;
-  let consumed = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const n = Number(m[1]);
-    const unit = m[2];
-    total += unit === 'ms' ? n : unit === 's' ? n * 1000 : unit === 'm' ? n * 60_000 : n * 3_600_000;
-    consumed = re.lastIndex;
-  }
-  if (consumed !== text.length || text === '') throw new IsthmusError(ErrorCodes.Usage, `invalid duration ${JSON.stringify(text)} (use e.g. 300s, 5m, 1m30s)`);
-  return Math.round(total);
-}

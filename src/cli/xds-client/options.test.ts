@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
 import { classifyXdsError } from './exchange.ts';
-import { expectedAuthority, parseBool, parseGoDuration, preferExperimental, resolveXdsConfig, type Env, type XdsFlags } from './options.ts';
+import { expectedAuthority, parseBool, preferExperimental, resolveXdsConfig, type Env, type XdsFlags } from './options.ts';
 import { hostOf, transportFor } from './transport.ts';
 
 test('resolveXdsConfig: flag over env over default, as viper does', () => {
@@ -40,9 +40,6 @@ test('resolveXdsConfig: usage errors', () => {
 test('small parsers', () => {
   assert.equal(parseBool('T', 'x'), true);
   assert.equal(parseBool('False', 'x'), false);
-  assert.equal(parseGoDuration('500ms', 'x'), 500);
-  assert.equal(parseGoDuration('2', 'x'), 2000);
-  assert.equal(parseGoDuration('1h2m3s', 'x'), 3_723_000);
   assert.equal(preferExperimental({ ISTIOCTL_PREFER_EXPERIMENTAL: 'true' }), true);
   assert.equal(preferExperimental({}), false);
   assert.equal(expectedAuthority({ authority: '', revision: '', istioNamespace: 'external-istiod' }), 'istiod.external-istiod.svc');

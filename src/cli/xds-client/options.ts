@@ -4,6 +4,7 @@
  * the default; an empty variable counts as set). Pure: the environment is passed in.
  */
 import type { Command } from 'commander';
+import { parseDuration } from '../../model/duration.ts';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 
 /** The flags as commander hands them over: absent when not given (no commander defaults). */
@@ -59,23 +60,6 @@ export function parseBool(value: string, what: string): boolean {
   throw usage(`${what}: ${JSON.stringify(value)} is not a boolean (use true or false)`);
 }
 
-const UNIT_MS: Readonly<Record<string, number>> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** A Go duration (`30s`, `1m30s`, `500ms`) in milliseconds; a bare number counts as seconds. */
-export function parseGoDuration(text: string, what: string): number {
-  const t = text.trim();
-  if (/^\d+(\.\d+)?$/.test(t)) return Number(t) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  let total = 0;
-  let matched = 0;
-  for (let m = re.exec(t); m; m = re.exec(t)) {
-    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0);
-    matched = re.lastIndex;
-  }
-  if (t === '' || matched !== t.length) throw usage(`${what}: ${JSON.stringify(text)} is not a duration (e.g. 30s, 1m, 500ms)`);
-  return total;
-}
-
 function port(value: string, what: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw usage(`${what}: ${JSON.stringify(value)} is not a port`);
@@ -107,7 +91,7 @@ export function resolveXdsConfig(flags: XdsFlags, env: Env): XdsClientConfig {
     certDir: pick(flags.certDir, env, 'ISTIOCTL_CERT_DIR') ?? '',
     insecure: pickBool(flags.insecure, env, 'ISTIOCTL_INSECURE'),
     plaintext: pickBool(flags.plaintext, env, 'ISTIOCTL_PLAINTEXT'),
-    timeoutMs: timeout === undefined ? DEFAULT_TIMEOUT_MS : parseGoDuration(timeout, '--timeout'),
+    timeoutMs: timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration(timeout, '--timeout'),
     revision: flags.revision ?? '',
     context: flags.context,
     kubeconfig: flags.kubeconfig,
