@@ -63,6 +63,8 @@ export const ErrorCodes = {
   InjectBadRequest: 'ISTHMUS_INJECT_BAD_REQUEST',
   /** Injecting a pod failed (a template could not be rendered for it); the pod is refused with this message. */
   InjectFailed: 'ISTHMUS_INJECT_FAILED',
+  /** `isthmus check` found at least one error-severity problem (the report lists them). */
+  CheckFailed: 'ISTHMUS_CHECK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
