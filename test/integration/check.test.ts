@@ -167,6 +167,11 @@ test('remote secret key that is not the remote\'s cluster id', async () => {
   const f = await expectFinding('cluster-id-mismatch', { cluster: 'cluster1', namespace: 'istio-system', object: 'Secret/istio-remote-secret-cluster-2', field: 'data["cluster-2"]' },
     /delete secret istio-remote-secret-cluster-2 && isthmus create-remote-secret --context cluster2 --name cluster2 \| kubectl --context cluster1 apply -f -/);
   assert.match(f.message, /"cluster2" \(MutatingWebhookConfiguration\/istio-sidecar-injector webhooks\[0\]\.clientConfig\.service\.path\)/);
+  const table = await m.isthmus(['check', '--context', 'cluster1', '--context', 'cluster2', '--debug-addr', debugAddr()]);
+  console.log(table.stdout.trim());
+  assert.equal(table.code, 1);
+  assert.match(table.stdout, /^ERROR {3}cluster-id-mismatch: remote secret key "cluster-2" names cluster cluster2/m);
+  assert.match(table.stdout, /^ {2}where: cluster1, namespace istio-system, Secret\/istio-remote-secret-cluster-2, field data\["cluster-2"\]$/m);
   await fix(f);
   await waitSynced('cluster2');
   await clean('after re-creating the secret as cluster2');

@@ -3,7 +3,7 @@
  * `ISTIO_META_CLUSTER_ID`, and whether a remote secret's credentials still work. Pure.
  */
 import type { ClusterFacts, Finding, MeshFacts, RemoteSecretKeyFacts } from './types.ts';
-import { CONTROL_PLANE, declaredClusterId, isPrimary, kubectl, remoteSecretKeys, secretTarget, shellQuote } from './topology.ts';
+import { CONTROL_PLANE, declaredClusterId, declaredClusterIds, isPrimary, kubectl, remoteSecretKeys, secretTarget, shellQuote } from './topology.ts';
 
 const secretWhere = (p: ClusterFacts, k: RemoteSecretKeyFacts) => ({
   cluster: p.context, namespace: k.namespace, object: `Secret/${k.secret}`, field: `data[${JSON.stringify(k.key)}]`,
@@ -143,11 +143,38 @@ export function proxyClusterIdRules(m: MeshFacts): Finding[] {
         fix,
       });
     } else if (!known.has(p.clusterId)) {
+      const cp = m.clusters.find(isPrimary);
+      const homeDeclared = home ? declaredClusterId(home)?.id : undefined;
       out.push({
         severity: 'error', rule: 'proxy-cluster-id-unknown', where: { cluster: home?.context ?? CONTROL_PLANE, namespace: ns, object: `Pod/${pod}`, field },
         message: `proxy ${p.proxy} says it is in cluster "${p.clusterId}", which the control plane does not know (known: ${[...known].sort().join(', ')})`,
         why: 'certificate requests and xDS over 15012 from it are refused as unauthenticated ("client claims to be in cluster ...")',
-        fix,
+        // Its own cluster's install says this id: the control plane's remote secret is what is wrong.
+        fix: home && cp && homeDeclared === p.clusterId
+          ? `isthmus create-remote-secret --context ${shellQuote(home.context)} --name ${shellQuote(p.clusterId)} | ${kubectl(cp.context)} apply -f -`
+          : fix,
+      });
+    }
+  }
+  return out;
+}
+
+/** One cluster whose install wrote different ids in different places (e.g. CLUSTER_ID vs the webhook path). */
+export function declaredIdRules(m: MeshFacts): Finding[] {
+  const out: Finding[] = [];
+  for (const c of m.clusters) {
+    if (c.unreachable !== undefined) continue;
+    const ids = declaredClusterIds(c);
+    const first = ids[0];
+    if (!first) continue;
+    for (const d of ids.slice(1)) {
+      if (d.id === first.id) continue;
+      out.push({
+        severity: 'error', rule: 'cluster-id-inconsistent',
+        where: { cluster: c.context, ...(d.namespace === undefined ? {} : { namespace: d.namespace }), object: d.object, field: d.field },
+        message: `${c.context} is cluster "${d.id}" here but "${first.id}" in ${first.object} (${first.field})`,
+        why: 'pods injected through this path present one id while the control plane and remote secret use the other: their certificate and xDS requests are refused as unauthenticated',
+        fix: `isthmus install -y --context ${shellQuote(c.context)} -f <the cluster's IstioOperator> --set values.global.multiCluster.clusterName=${shellQuote(first.id)}  # and the same id in istiodRemote.injectionPath`,
       });
     }
   }

@@ -100,6 +100,12 @@ test('remote secret key differing from the remote\'s declared id', () => {
   assert.equal(f.fix, 'kubectl --context cluster1 -n istio-system delete secret istio-remote-secret-cluster-2 && isthmus create-remote-secret --context cluster2 --name cluster2 | kubectl --context cluster1 apply -f -');
 });
 
+test('a cluster whose install declares two different ids', () => {
+  const f = only(runRules(mesh(primary({ injectorClusterName: 'cluster-one' }), remote(), null)), 'cluster-id-inconsistent');
+  assert.deepEqual(f.where, { cluster: 'cluster1', namespace: 'istio-system', object: 'ConfigMap/istio-sidecar-injector', field: 'data.values: global.multiCluster.clusterName' });
+  assert.match(f.message, /"cluster-one" here but "cluster1" in Deployment\/istiod/);
+});
+
 test('remote secret key equal to the control plane\'s own id', () => {
   const f = only(runRules(mesh(primary({ remoteSecrets: [secret({ key: 'cluster1' })] }), remote(), null)), 'remote-secret-local-id');
   assert.equal(f.where.field, 'data["cluster1"]');
@@ -111,6 +117,9 @@ test('proxy cluster ids: mismatching its pod\'s cluster, or unknown', () => {
   const unknown = only(runRules(mesh(primary(), remote(), debug({ proxies: [{ proxy: 'elsewhere.ns', clusterId: 'cluster9', types: {} }] }))), 'proxy-cluster-id-unknown');
   assert.equal(unknown.where.cluster, 'control-plane');
   assert.match(unknown.message, /known: cluster1, cluster2/);
+  const noSecret = runRules(mesh(primary({ remoteSecrets: [] }), remote(), debug({ clusters: [] })));
+  const f = noSecret.find((x) => x.rule === 'proxy-cluster-id-unknown');
+  assert.equal(f?.fix, 'isthmus create-remote-secret --context cluster2 --name cluster2 | kubectl --context cluster1 apply -f -', 'the pod\'s own cluster says this id: the secret is missing');
 });
 
 test('remote secret credentials: expired, refused, invalid, unreachable, missing permissions', () => {

@@ -1,6 +1,6 @@
 /** Every rule of `isthmus check`, run over the gathered facts, findings in a stable order. Pure. */
 import type { Finding, MeshFacts } from './types.ts';
-import { clusterzRules, proxyClusterIdRules, secretKeyRules } from './rules-identity.ts';
+import { clusterzRules, declaredIdRules, proxyClusterIdRules, secretKeyRules } from './rules-identity.ts';
 import { gatewayRules, namespaceRules, unreachableRules } from './rules-topology.ts';
 import { rootCertRules, webhookRules } from './rules-trust.ts';
 import { syncRules, tlsModeRules } from './rules-traffic.ts';
@@ -26,6 +26,7 @@ export function runRules(m: MeshFacts): Finding[] {
   return [
     ...unreachableRules(m),
     ...secrets,
+    ...declaredIdRules(m),
     ...clusterzRules(m, explained),
     ...proxyClusterIdRules(m),
     ...namespaceRules(m),

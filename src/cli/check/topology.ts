@@ -25,18 +25,24 @@ export function idFromInjectionPath(path: string | undefined): string | undefine
   return m?.[1];
 }
 
-/** The cluster id the install gave this cluster: istiod's CLUSTER_ID, the injector's clusterName, else the webhook path. */
-export function declaredClusterId(c: ClusterFacts): DeclaredId | undefined {
+/** Every place the install wrote this cluster's id: istiod's CLUSTER_ID, the injector's clusterName, webhook paths. */
+export function declaredClusterIds(c: ClusterFacts): DeclaredId[] {
+  const out: DeclaredId[] = [];
   const env = envValue(c, 'CLUSTER_ID');
-  if (env !== undefined && env !== '') return { id: env, namespace: c.systemNamespace, object: 'Deployment/istiod', field: 'spec.template.spec.containers[discovery].env[CLUSTER_ID]' };
+  if (env !== undefined && env !== '') out.push({ id: env, namespace: c.systemNamespace, object: 'Deployment/istiod', field: 'spec.template.spec.containers[discovery].env[CLUSTER_ID]' });
   if (c.injectorClusterName !== undefined && c.injectorClusterName !== '') {
-    return { id: c.injectorClusterName, namespace: c.systemNamespace, object: 'ConfigMap/istio-sidecar-injector', field: 'data.values: global.multiCluster.clusterName' };
+    out.push({ id: c.injectorClusterName, namespace: c.systemNamespace, object: 'ConfigMap/istio-sidecar-injector', field: 'data.values: global.multiCluster.clusterName' });
   }
   for (const w of c.webhooks) {
     const id = idFromInjectionPath(w.path ?? w.url);
-    if (id !== undefined) return { id, object: `MutatingWebhookConfiguration/${w.config}`, field: `webhooks[${w.index}].clientConfig.${w.path !== undefined ? 'service.path' : 'url'}` };
+    if (id !== undefined) out.push({ id, object: `MutatingWebhookConfiguration/${w.config}`, field: `webhooks[${w.index}].clientConfig.${w.path !== undefined ? 'service.path' : 'url'}` });
   }
-  return undefined;
+  return out;
+}
+
+/** The cluster id the install gave this cluster: istiod's CLUSTER_ID, the injector's clusterName, else the webhook path. */
+export function declaredClusterId(c: ClusterFacts): DeclaredId | undefined {
+  return declaredClusterIds(c)[0];
 }
 
 export function clusterNetwork(c: ClusterFacts): string | undefined {
