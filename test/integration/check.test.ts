@@ -229,6 +229,18 @@ test('remote secret without the reader permissions', async () => {
   await clean('after re-installing the remote');
 });
 
+test('a cluster whose API server cannot be reached', async () => {
+  await m.c2.stopApiServer();
+  try {
+    const f = await expectFinding('cluster-unreachable', { cluster: 'cluster2' }, /kubectl --context cluster2 get namespace istio-system/);
+    assert.match(f.message, /ECONNREFUSED/);
+  } finally {
+    await m.c2.startApiServer();
+  }
+  await waitSynced('cluster2');
+  await clean('after the API server is back');
+});
+
 test('webhook caBundle missing or from another root, and a foreign istio-ca-root-cert (control plane stopped)', async () => {
   // A running control plane restores these within milliseconds, so they persist only without it
   // (or in clusters it does not lead).

@@ -34,13 +34,29 @@ export const READER_RESOURCES: readonly (readonly [group: string, resource: stri
 
 const b64 = (s: string | undefined) => (s === undefined ? '' : Buffer.from(s, 'base64').toString('utf8'));
 
-async function optional<T>(p: Promise<T>): Promise<T | undefined> {
+/** 404 is an answer (absent); 403 is recorded in `forbidden` (what could not be checked). */
+async function optional<T>(p: Promise<T>, what: string, forbidden: string[]): Promise<T | undefined> {
   try {
     return await p;
   } catch (err) {
-    if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) return undefined;
+    if (err instanceof KubeApiError && err.status === 404) return undefined;
+    if (err instanceof KubeApiError && err.status === 403) { forbidden.push(what); return undefined; }
     throw err;
   }
+}
+
+/** A list, page by page (500 items), so a large cluster does not need one huge answer within the timeout. */
+async function listAll<T>(client: KubeClient, path: string): Promise<KubeList<T>> {
+  const items: T[] = [];
+  let cont = '';
+  for (let page = 0; page < 1000; page++) {
+    const sep = path.includes('?') ? '&' : '?';
+    const l = await client.request<KubeList<T>>('GET', `${path}${sep}limit=500${cont === '' ? '' : `&continue=${encodeURIComponent(cont)}`}`);
+    items.push(...l.items);
+    cont = l.metadata?.continue ?? '';
+    if (cont === '') break;
+  }
+  return { items };
 }
 
 /** Probes one key of a remote secret: parse, token expiry, then SelfSubjectAccessReviews with its credentials. */
@@ -110,18 +126,19 @@ export async function gatherCluster(context: string, client: KubeClient, o: Gath
   const empty = { context, server: client.server, systemNamespace: ns, webhooks: [], gateways: [], rootCerts: [], remoteSecrets: [], services: [], pods: [] };
   try {
     const get = <T>(path: string) => client.request<T>('GET', path);
+    const forbidden: string[] = [];
     const [istioSystem, istiod, injector, mwcs, services, slices, pods, roots, cacerts, selfSigned, secrets] = await Promise.all([
-      optional(get<Namespace>(`/api/v1/namespaces/${ns}`)),
-      optional(get<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments/istiod`)),
-      optional(get<ConfigMap>(`/api/v1/namespaces/${ns}/configmaps/istio-sidecar-injector`)),
-      optional(get<KubeList<MutatingWebhookConfiguration>>('/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations')),
-      optional(get<KubeList<Service>>('/api/v1/services')),
-      optional(get<KubeList<EndpointSlice>>('/apis/discovery.k8s.io/v1/endpointslices')),
-      optional(get<KubeList<Pod>>('/api/v1/pods')),
-      optional(get<KubeList<ConfigMap>>('/api/v1/configmaps?fieldSelector=metadata.name%3Distio-ca-root-cert')),
-      optional(get<Secret>(`/api/v1/namespaces/${ns}/secrets/cacerts`)),
-      optional(get<Secret>(`/api/v1/namespaces/${ns}/secrets/istio-ca-secret`)),
-      optional(get<KubeList<Secret>>(`/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent('istio/multiCluster=true')}`)),
+      optional(get<Namespace>(`/api/v1/namespaces/${ns}`), `get namespace ${ns}`, forbidden),
+      optional(get<Deployment>(`/apis/apps/v1/namespaces/${ns}/deployments/istiod`), `get deployments in ${ns}`, forbidden),
+      optional(get<ConfigMap>(`/api/v1/namespaces/${ns}/configmaps/istio-sidecar-injector`), `get configmaps in ${ns}`, forbidden),
+      optional(listAll<MutatingWebhookConfiguration>(client, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations'), 'list mutatingwebhookconfigurations', forbidden),
+      optional(listAll<Service>(client, '/api/v1/services'), 'list services', forbidden),
+      optional(listAll<EndpointSlice>(client, '/apis/discovery.k8s.io/v1/endpointslices'), 'list endpointslices', forbidden),
+      optional(listAll<Pod>(client, '/api/v1/pods'), 'list pods', forbidden),
+      optional(listAll<ConfigMap>(client, '/api/v1/configmaps?fieldSelector=metadata.name%3Distio-ca-root-cert'), 'list configmaps', forbidden),
+      optional(get<Secret>(`/api/v1/namespaces/${ns}/secrets/cacerts`), `get secrets in ${ns}`, forbidden),
+      optional(get<Secret>(`/api/v1/namespaces/${ns}/secrets/istio-ca-secret`), `get secrets in ${ns}`, forbidden),
+      optional(listAll<Secret>(client, `/api/v1/namespaces/${ns}/secrets?labelSelector=${encodeURIComponent('istio/multiCluster=true')}`), `list secrets in ${ns}`, forbidden),
     ]);
     const container = istiod?.spec?.template?.spec?.containers?.find((c) => c.name === 'discovery') ?? istiod?.spec?.template?.spec?.containers?.[0];
     const webhooks: WebhookFacts[] = [];
@@ -168,6 +185,7 @@ export async function gatherCluster(context: string, client: KubeClient, o: Gath
       remoteSecrets: await Promise.all(probes),
       services: [...bySvc.values()],
       pods: podFacts,
+      ...(forbidden.length > 0 ? { forbidden: [...new Set(forbidden)] } : {}),
     };
   } catch (err) {
     return { ...empty, unreachable: errorMessage(err) };

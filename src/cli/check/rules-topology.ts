@@ -20,6 +20,15 @@ export function unreachableRules(m: MeshFacts): Finding[] {
       });
     }
   }
+  for (const c of m.clusters) {
+    if (c.unreachable !== undefined || c.forbidden === undefined || c.forbidden.length === 0) continue;
+    out.push({
+      severity: 'warning', rule: 'cluster-partly-readable', where: { cluster: c.context },
+      message: `the credentials of context ${c.context} may not ${c.forbidden.join(', ')}`,
+      why: 'the checks that need those objects were skipped for this cluster, so problems there go unreported',
+      fix: `${kubectl(c.context)} auth can-i --list  # run check with a context that may read these (cluster admin or an Istio operator role)`,
+    });
+  }
   if (m.debug?.unreachable !== undefined) {
     out.push({
       severity: 'warning', rule: 'debug-unreachable', where: { cluster: 'control-plane', object: m.debug.address },

@@ -226,6 +226,11 @@ test('unreachable cluster and debug endpoint are reported, not crashed on', () =
   assert.deepEqual(fs.map((f) => f.rule), ['cluster-unreachable', 'debug-unreachable']);
 });
 
+test('reads a context may not do are reported, not mistaken for absent objects', () => {
+  const f = only(runRules(mesh(primary(), remote({ forbidden: ['list pods', 'list secrets in istio-system'] }))), 'cluster-partly-readable');
+  assert.match(f.message, /may not list pods, list secrets in istio-system/);
+});
+
 test('findings are sorted: errors first, then by cluster, namespace, object, field', () => {
   const fs = runRules(mesh(primary({ gateways: [gw('network1', [15443])] }), remote({ istioSystem: { labels: {}, annotations: {} }, rootCerts: [] })));
   assert.deepEqual(fs.map((f) => `${f.severity} ${f.where.cluster} ${f.rule}`), [

@@ -105,6 +105,8 @@ export interface ClusterFacts {
   readonly server: string;
   /** Set when the API server could not be read at all; nothing else is then meaningful. */
   readonly unreachable?: string;
+  /** Reads the context's credentials were not allowed to do (403): those checks were skipped. */
+  readonly forbidden?: readonly string[];
   readonly systemNamespace: string;
   readonly istioSystem?: NamespaceFacts;
   /** Env of the istiod Deployment's discovery container, when the cluster runs the control plane. */
