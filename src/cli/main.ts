@@ -11,6 +11,7 @@ import { register as registerGenEastWest } from './gen-eastwest-gateway/index.ts
 import { register as registerCreateRemoteSecret } from './create-remote-secret/index.ts';
 import { register as registerRemoteClusters } from './remote-clusters/index.ts';
 import { register as registerProxyStatus } from './proxy-status/index.ts';
+import { register as registerCheck } from './check/index.ts';
 
 export function buildProgram(extra: readonly Command[] = []): Command {
   const program = new Command('isthmus')
@@ -34,6 +35,7 @@ export function buildProgram(extra: readonly Command[] = []): Command {
   registerCreateRemoteSecret(program);
   registerRemoteClusters(program);
   registerProxyStatus(program);
+  registerCheck(program);
   for (const cmd of extra) program.addCommand(cmd);
 
   return program;

@@ -73,6 +73,8 @@ export const ErrorCodes = {
   NodeStart: 'ISTHMUS_NODE_START',
   /** An image could not be imported into a test-bed node's containerd. */
   ImageImport: 'ISTHMUS_IMAGE_IMPORT',
+  /** `isthmus check` found at least one error-severity problem (the report lists them). */
+  CheckFailed: 'ISTHMUS_CHECK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
