@@ -7,7 +7,7 @@
 import { Option, type Command } from 'commander';
 import { KubeClient } from '../../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
-import { parseDuration } from '../install/inputs.ts';
+import { parseDuration } from '../../model/duration.ts';
 import { gatherDebug, isLoopbackAddress } from './debug.ts';
 import { formatJson, formatTable, counts } from './format.ts';
 import { gatherCluster } from './gather.ts';
@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .action(async (opts: { context: string[]; kubeconfig?: string; debugAddr?: string; istioNamespace: string; timeout: string; output: string }) => {
       let r: CheckResult;
       try {
-        r = await runCheck({ contexts: opts.context, kubeconfig: opts.kubeconfig, debugAddr: opts.debugAddr, systemNamespace: opts.istioNamespace, timeoutMs: parseDuration(opts.timeout) });
+        r = await runCheck({ contexts: opts.context, kubeconfig: opts.kubeconfig, debugAddr: opts.debugAddr, systemNamespace: opts.istioNamespace, timeoutMs: parseDuration(opts.timeout, '--timeout') });
       } catch (err) {
         if (err instanceof IsthmusError) throw err;
         throw new IsthmusError(ErrorCodes.Usage, `check: ${errorMessage(err)}`, { cause: err });
