@@ -63,6 +63,9 @@ export const ErrorCodes = {
   InjectBadRequest: 'ISTHMUS_INJECT_BAD_REQUEST',
   /** Injecting a pod failed (a template could not be rendered for it); the pod is refused with this message. */
   InjectFailed: 'ISTHMUS_INJECT_FAILED',
+  // East-west gateways (issue 11, item 4).
+  /** An Istio networking object (Gateway, DestinationRule, VirtualService) does not validate and is ignored; the message names object and field. */
+  IstioConfigInvalid: 'ISTHMUS_ISTIO_CONFIG_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
