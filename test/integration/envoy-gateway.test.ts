@@ -148,9 +148,9 @@ before(async () => {
   const iop = join(dir, 'primary.yaml');
   writeFileSync(iop, PRIMARY);
   await isthmus(['install', '-y', '-f', iop, '--kubeconfig', c1.kubeconfigPath]);
-  // The gateway's Deployment is rendered whole (not injected), so its IstioOperator names the cluster.
-  await isthmus(['install', '-y', '-f', '-', '--kubeconfig', c1.kubeconfigPath, '--set', 'values.global.multiCluster.clusterName=cluster1'],
-    await isthmus(['gen-eastwest-gateway', '--network', 'network1']));
+  // gen-eastwest-gateway names no cluster: the install takes it from the injector, as injection would.
+  const ew = await isthmus(['install', '-y', '-f', '-', '--kubeconfig', c1.kubeconfigPath], await isthmus(['gen-eastwest-gateway', '--network', 'network1']));
+  assert.match(ew, /gateways: cluster name cluster1 \(from ConfigMap istio-system\/istio-sidecar-injector\)/);
   for (const verb of ['expose-services', 'expose-istiod']) await kubectl(['apply', '-n', 'istio-system', '-f', '-'], await isthmus(['manifest', verb]));
 
   // No kubelet: the test plays the pods. istiod's endpoint is a door to the real discovery process;
