@@ -326,6 +326,7 @@ test('15443 (cross-network-gateway, AUTO_PASSTHROUGH): SNI outbound_.5000_._.hel
 
 test('15443: an SNI the gateway does not know is refused and reaches nobody', async () => {
   const before = backend.events.length;
+  // An unknown host, an unknown port, and the bare host name (what proxyless gRPC sends: Istio's chains want outbound_.…).
   for (const sni of [`outbound_.5000_._.nope.sample.svc.cluster.local`, `outbound_.5001_._.${HW}`, HW]) {
     await assert.rejects(dial(15443, { servername: sni, alpn: ALPN, mtls: true, readLine: false }), (e: Error) => /closed|ECONNRESET|socket disconnected|EPIPE/.test(e.message), sni);
   }
