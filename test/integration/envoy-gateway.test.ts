@@ -40,6 +40,8 @@ const PREFIX = 'isthmus-ewgw';
 const GW_IP = '198.18.10.2';
 const ISTIOD_IP = '198.18.12.5';
 const POD_IP = '198.18.20.5';
+/** A pod of network2, never dialled (the address exists nowhere). */
+const OTHER_NETWORK_IP = '198.18.30.5';
 const GW_POD = 'istio-eastwestgateway-0';
 const HW = 'helloworld.sample.svc.cluster.local';
 const HW_SNI = `outbound_.5000_._.${HW}`;
@@ -106,11 +108,11 @@ async function pod(ns: string, name: string, sa: string, ip: string, labels: Rec
   await c1.requestOk('PUT', `/api/v1/namespaces/${ns}/pods/${name}/status`, { ...p, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }], hostIP: ip } });
 }
 
-async function slice(ns: string, service: string, ip: string, ports: { name: string; port: number }[], target?: string): Promise<void> {
+async function slice(ns: string, service: string, eps: { ip: string; pod?: string }[], ports: { name: string; port: number }[]): Promise<void> {
   await c1.requestOk('POST', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, {
     apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${service}-test`, labels: { 'kubernetes.io/service-name': service } },
     addressType: 'IPv4', ports: ports.map((p) => ({ ...p, protocol: 'TCP' })),
-    endpoints: [{ addresses: [ip], conditions: { ready: true }, ...(target === undefined ? {} : { targetRef: { kind: 'Pod', name: target, namespace: ns } }) }],
+    endpoints: eps.map((e) => ({ addresses: [e.ip], conditions: { ready: true }, ...(e.pod === undefined ? {} : { targetRef: { kind: 'Pod', name: e.pod, namespace: ns } }) })),
   });
 }
 
@@ -155,7 +157,7 @@ before(async () => {
 
   // No kubelet: the test plays the pods. istiod's endpoint is a door to the real discovery process;
   // the gateway's LoadBalancer address is its pod address.
-  await slice('istio-system', 'istiod', ISTIOD_IP, [{ name: 'grpc-xds', port: 15010 }, { name: 'https-dns', port: 15012 }, { name: 'https-webhook', port: 15017 }, { name: 'http-monitoring', port: 15014 }]);
+  await slice('istio-system', 'istiod', [{ ip: ISTIOD_IP }], [{ name: 'grpc-xds', port: 15010 }, { name: 'https-dns', port: 15012 }, { name: 'https-webhook', port: 15017 }, { name: 'http-monitoring', port: 15014 }]);
   const gwSvc = await c1.requestOk('GET', '/api/v1/namespaces/istio-system/services/istio-eastwestgateway') as Record<string, unknown>;
   await c1.requestOk('PUT', '/api/v1/namespaces/istio-system/services/istio-eastwestgateway/status', { ...gwSvc, status: { loadBalancer: { ingress: [{ ip: GW_IP }] } } });
   await pod('istio-system', GW_POD, 'istio-eastwestgateway-service-account', GW_IP, { istio: 'eastwestgateway', app: 'istio-eastwestgateway', 'topology.istio.io/network': 'network1' });
@@ -165,7 +167,9 @@ before(async () => {
     spec: { selector: { app: 'helloworld' }, ports: [{ name: 'http', port: 5000 }] },
   });
   await pod('sample', 'helloworld-0', 'helloworld', POD_IP, { app: 'helloworld', version: 'v1', 'security.istio.io/tlsMode': 'istio' });
-  await slice('sample', 'helloworld', POD_IP, [{ name: 'http', port: 5000 }], 'helloworld-0');
+  // A second pod on network2: the gateway of network1 (REQUESTED_NETWORK_VIEW=network1) must not forward to it.
+  await pod('sample', 'helloworld-n2-0', 'helloworld', OTHER_NETWORK_IP, { app: 'helloworld', version: 'v1', 'security.istio.io/tlsMode': 'istio', 'topology.istio.io/network': 'network2' });
+  await slice('sample', 'helloworld', [{ ip: POD_IP, pod: 'helloworld-0' }, { ip: OTHER_NETWORK_IP, pod: 'helloworld-n2-0' }], [{ name: 'http', port: 5000 }]);
   await c1.ensureServiceAccount('sample', 'sleep');
 
   disc = await DiscoveryProcess.start({ kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', env: { POD_NAMESPACE: 'istio-system' } });
@@ -305,6 +309,10 @@ test('pilot-agent in router mode gets the gateway\'s config over delta xDS and E
     return text.includes(`${HW_SNI}::${POD_IP}:5000::`) && text.includes(`outbound|15012||istiod.istio-system.svc.cluster.local::${ISTIOD_IP}:15012::`) ? text : undefined;
   });
   assert.ok(clusters.includes(`outbound|443||istiod.istio-system.svc.cluster.local::${ISTIOD_IP}:15017::`));
+  const sniHosts = [...new Set(clusters.split('\n').filter((l) => l.startsWith(`${HW_SNI}::`) && /::\d+\.\d+\.\d+\.\d+:\d+::/.test(l)).map((l) => l.split('::')[1]))];
+  assert.ok(JSON.stringify(await disc?.json<unknown>('/debug/endpointShardz')).includes(OTHER_NETWORK_IP), 'the control plane knows the network2 pod');
+  assert.deepEqual(sniHosts, [`${POD_IP}:5000`], 'the SNI-DNAT cluster holds only the gateway\'s own network\'s pod');
+  t.diagnostic(`${HW_SNI}: ${sniHosts.join(', ')}`);
 });
 
 test('15443 (cross-network-gateway, AUTO_PASSTHROUGH): SNI outbound_.5000_._.helloworld reaches the pod, TLS untouched', async (t) => {
