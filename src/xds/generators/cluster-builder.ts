@@ -137,6 +137,9 @@ export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): T.Cluste
     typedExtensionProtocolOptions: {
       [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, {
         useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} },
+        // As istiod: idle upstream HTTP connections to original destinations close after 5 minutes
+        // (Envoy's default is an hour), so pooled connections to outside hosts do not pile up.
+        commonHttpProtocolOptions: { idleTimeout: { seconds: '300' } },
       }),
     },
   };
