@@ -45,6 +45,7 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
     for (const r of results) {
       for (const { reason } of r.accepted) used.set(reason, (used.get(reason) ?? 0) + 1);
       for (const f of r.failures) dump.push({ scenario: s.name, role: r.role, ...f });
+      for (const a of r.accepted) dump.push({ scenario: s.name, role: r.role, ...a.d, accepted: a.reason });
       for (const f of r.failures) failures.push(`[${s.name}] ${r.role} ${f.path}\n    istiod:  ${show(f.istiod)}\n    isthmus: ${show(f.isthmus)}`);
     }
     rows.push({
@@ -63,7 +64,7 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
   for (const [reason, n] of [...used.entries()].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(5)}  ${reason}`);
   const unused = ACCEPTED.filter((e) => !used.has(e.reason));
   for (const e of unused) t.diagnostic(`accepted entry never used: ${e.path} (${e.reason})`);
-  // CONFORMANCE_DUMP=<file>: every unexplained difference as JSON, for triage.
+  // CONFORMANCE_DUMP=<file>: every difference as JSON (accepted ones with their reason), for triage.
   const dumpFile = process.env['CONFORMANCE_DUMP'];
   if (dumpFile !== undefined && dumpFile !== '') writeFileSync(dumpFile, JSON.stringify(dump, null, 1));
   if (failures.length > 0) console.log(`\n${failures.length} unexplained differences:\n${failures.slice(0, 300).join('\n')}`);

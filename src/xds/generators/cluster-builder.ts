@@ -50,6 +50,13 @@ function serviceMetadata(svc: Service, subset: string): T.Metadata {
 }
 
 /**
+ * As istiod: balance over every endpoint by its own weight (a gateway endpoint weighs as many as the
+ * remote endpoints behind it), not locality by locality, and never enter panic mode, so endpoints
+ * the control plane left out (not ready) are never used because too few others are healthy.
+ */
+const BALANCE_ALL_ENDPOINTS: NonNullable<T.Cluster['commonLbConfig']> = { healthyPanicThreshold: {} };
+
+/**
  * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
  * for headless services; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
  * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext.
@@ -66,7 +73,7 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
     ...discovery,
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
-    commonLbConfig: { localityWeightedLbConfig: {} },
+    commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
     ...http2Options(port.protocol),
     transportSocketMatches: [
@@ -89,7 +96,7 @@ export function sniDnatCluster(svc: Service, port: ServicePort, subset: string):
     lbPolicy: 'LEAST_REQUEST',
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
-    commonLbConfig: { localityWeightedLbConfig: {} },
+    commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
   };
 }
