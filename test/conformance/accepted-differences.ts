@@ -60,8 +60,6 @@ export const ACCEPTED: readonly AcceptedDifference[] = [
   { path: 'LDS/*/default_filter_chain', reason: 'NOT YET FIXED: item 3, HTTP listener non-HTTP fallback chain (a5)' },
   { path: 'LDS/*/listener_filters', reason: 'NOT YET FIXED: item 3, http_inspector for protocol sniffing (a4, a5)' },
   { path: 'RDS/*', istiod: 'present', isthmus: 'absent', nodes: ['sidecar-c1', 'sidecar-c2'], reason: 'NOT YET FIXED: item 3, protocol sniffing gives unprefixed ports an HTTP route (a4)' },
-  { path: 'RDS/**/retry_policy', reason: 'NOT YET FIXED: item 3, default retry policy (a7)' },
-  { path: 'RDS/**/include_request_attempt_count', reason: 'NOT YET FIXED: item 3, default retry policy (a7)' },
   { path: 'CDS/outbound|8081||hl.sample.svc.cluster.local/**', reason: 'NOT YET FIXED: item 3, headless services (mTLS to sidecar pods, EDS on gateways, a8/a9)' },
   { path: 'CDS/outbound_.8081_._.hl.sample.svc.cluster.local/**', reason: 'NOT YET FIXED: item 3, headless services (EDS on gateways, a9)' },
   { path: 'EDS/outbound*8081*hl.sample.svc.cluster.local', reason: 'NOT YET FIXED: item 3, headless services (EDS on gateways, a9)' },

@@ -1,7 +1,8 @@
 /**
  * Codecs for the small extension configs generated resources pack into `typed_config` Anys: the
  * TLS inspector and original-destination listener filters, the raw-buffer transport socket and the
- * upstream HTTP protocol options (their .proto files are in the shared schema's entry files).
+ * upstream HTTP protocol options, the previous-hosts retry predicate (their .proto files are in the
+ * shared schema's entry files).
  */
 import { codec } from '../../proto/codec.ts';
 
@@ -21,6 +22,7 @@ export const tlsInspectorCodec = codec<EmptyConfig>('envoy.extensions.filters.li
 export const originalDstCodec = codec<EmptyConfig>('envoy.extensions.filters.listener.original_dst.v3.OriginalDst');
 export const rawBufferCodec = codec<EmptyConfig>('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer');
 export const httpProtocolOptionsCodec = codec<HttpProtocolOptions>('envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
+export const previousHostsPredicateCodec = codec<EmptyConfig>('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate');
 
 /** Extension names as Envoy registers them (the `name` next to a `typed_config`). */
 export const EXT = {
@@ -32,4 +34,5 @@ export const EXT = {
   tlsTransportSocket: 'envoy.transport_sockets.tls',
   rawBufferTransportSocket: 'envoy.transport_sockets.raw_buffer',
   httpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+  previousHosts: 'envoy.retry_host_predicates.previous_hosts',
 } as const;

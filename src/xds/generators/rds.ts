@@ -5,6 +5,7 @@
  * namespace may use (scope.shortHostnames), the VIPs of the proxy's cluster, each also with
  * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
+ * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
  */
 import type { MeshView } from '../../model/mesh-view.ts';
@@ -14,6 +15,7 @@ import { ROUTE_CONFIGURATION_TYPE_URL } from '../../model/type-urls.ts';
 import { routeConfigurationCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { PASSTHROUGH_CLUSTER, clusterName } from './names.ts';
+import { defaultRetryPolicy } from './retry.ts';
 import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
@@ -27,7 +29,7 @@ function route(cluster: string, operation: string): T.Route {
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } },
+    route: { cluster, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' }, retryPolicy: defaultRetryPolicy() },
     decorator: { operation },
   };
 }
@@ -51,10 +53,11 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
     virtualHosts.push({
       name: host,
       domains,
+      includeRequestAttemptCount: true,
       routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
     });
   }
-  virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
+  virtualHosts.push({ name: 'allow_any', domains: ['*'], includeRequestAttemptCount: true, routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
 }
 
