@@ -1,6 +1,6 @@
 /**
  * Codecs for the small extension configs generated resources pack into `typed_config` Anys: the
- * TLS inspector and original-destination listener filters, the raw-buffer transport socket and the
+ * TLS inspector, HTTP inspector and original-destination listener filters, the raw-buffer transport socket and the
  * upstream HTTP protocol options, the previous-hosts retry predicate (their .proto files are in the
  * shared schema's entry files).
  */
@@ -20,6 +20,7 @@ export interface HttpProtocolOptions {
 
 export const tlsInspectorCodec = codec<EmptyConfig>('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector');
 export const originalDstCodec = codec<EmptyConfig>('envoy.extensions.filters.listener.original_dst.v3.OriginalDst');
+export const httpInspectorCodec = codec<EmptyConfig>('envoy.extensions.filters.listener.http_inspector.v3.HttpInspector');
 export const rawBufferCodec = codec<EmptyConfig>('envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer');
 export const httpProtocolOptionsCodec = codec<HttpProtocolOptions>('envoy.extensions.upstreams.http.v3.HttpProtocolOptions');
 export const previousHostsPredicateCodec = codec<EmptyConfig>('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate');
@@ -28,6 +29,7 @@ export const previousHostsPredicateCodec = codec<EmptyConfig>('envoy.extensions.
 export const EXT = {
   tlsInspector: 'envoy.filters.listener.tls_inspector',
   originalDst: 'envoy.filters.listener.original_dst',
+  httpInspector: 'envoy.filters.listener.http_inspector',
   httpConnectionManager: 'envoy.filters.network.http_connection_manager',
   tcpProxy: 'envoy.filters.network.tcp_proxy',
   router: 'envoy.filters.http.router',

@@ -48,6 +48,20 @@ test('lds sidecar: HTTP listener = HCM with RDS route config named by port, rout
   assert.equal(hcm.httpFilters[0]?.typedConfig?.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router');
 });
 
+test('lds sidecar: HTTP listener takes plaintext HTTP only (http_inspector), the rest to PassthroughCluster; WebSocket, no idle cut', () => {
+  const l = listeners(generate(proxy(), meshView(), ['0.0.0.0_5000'])).get('0.0.0.0_5000');
+  assert.deepEqual(l?.listenerFilters?.map((f) => [f.name, f.typedConfig?.typeUrl]), [['envoy.filters.listener.http_inspector', 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector']]);
+  assert.equal(l.continueOnListenerFiltersTimeout, true);
+  assert.deepEqual(l.filterChains?.map((c) => c.filterChainMatch), [{ transportProtocol: 'raw_buffer', applicationProtocols: ['http/1.1', 'h2c'] }]);
+  assert.equal(tcpCluster(l.defaultFilterChain?.filters?.[0]), 'PassthroughCluster', 'TLS or other protocols on an HTTP port pass through');
+  const hcm = unpackAny(httpConnectionManagerCodec, l.filterChains[0]?.filters?.[0]?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(hcm.upgradeConfigs, [{ upgradeType: 'websocket' }]);
+  assert.equal(hcm.streamIdleTimeout?.seconds ?? '0', '0', 'idle streams are never cut');
+  assert.deepEqual(hcm.normalizePath, { value: true });
+  assert.equal(hcm.pathWithEscapedSlashesAction, 'KEEP_UNCHANGED');
+  assert.equal(hcm.proxy_100Continue, true);
+});
+
 test('lds sidecar: TCP listener proxies to the outbound cluster', () => {
   const l = listeners(generate(proxy(), meshView(), ['10.96.0.30_3306'])).get('10.96.0.30_3306');
   assert.equal(tcpCluster(l?.filterChains?.[0]?.filters?.[0]), 'outbound|3306||mysql.db.svc.cluster.local');

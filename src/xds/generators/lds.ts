@@ -3,7 +3,8 @@
  * - `virtualOutbound` (0.0.0.0:15001, use_original_dst): hands each captured connection to the
  *   listener of its original destination, else TCP-proxies it to PassthroughCluster;
  * - `0.0.0.0_<port>` for every port some visible service declares with an HTTP protocol: an
- *   HttpConnectionManager with RDS route config `<port>` (bind_to_port false);
+ *   HttpConnectionManager with RDS route config `<port>` for plaintext HTTP, anything else to
+ *   PassthroughCluster (sidecar-http.ts; bind_to_port false);
  * - `<vip>_<port>` for every other (TCP, TLS, undeclared) port of a visible service with a VIP:
  *   tcp_proxy to `outbound|<port>||<host>`. VIPs are those of the proxy's cluster (scope.vipsForCluster);
  *   a name already taken is skipped. Headless services get no TCP listener;
@@ -21,11 +22,12 @@ import { LISTENER_TYPE_URL } from '../../model/type-urls.ts';
 import { listenerCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
-import { hcmFilter, originalDstFilter, rdsConnectionManager, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
+import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
 import {
   PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT,
   clusterName, listenerName,
 } from './names.ts';
+import { outboundHttpListenerParts } from './sidecar-http.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
 import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
@@ -85,7 +87,7 @@ function httpListener(port: number): T.Listener {
     address: socketAddress(WILDCARD, port),
     bindToPort: { value: false },
     trafficDirection: 'OUTBOUND',
-    filterChains: [{ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, String(port)))] }],
+    ...outboundHttpListenerParts(`outbound_${name}`, String(port)),
   };
 }
 
