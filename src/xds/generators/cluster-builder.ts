@@ -36,6 +36,15 @@ function http2Options(protocol: Protocol): Pick<T.Cluster, 'typedExtensionProtoc
   };
 }
 
+/** A sidecar's cluster for a sniffed port speaks upstream whatever HTTP version the client spoke. */
+function sniffedOptions(): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
+  return {
+    typedExtensionProtocolOptions: {
+      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } }),
+    },
+  };
+}
+
 function serviceMetadata(svc: Service, subset: string): T.Metadata {
   const service: T.Struct = {
     fields: {
@@ -59,9 +68,10 @@ const BALANCE_ALL_ENDPOINTS: NonNullable<T.Cluster['commonLbConfig']> = { health
 /**
  * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
  * for headless services; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
- * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext.
+ * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext. On a sidecar, a port declared without a
+ * protocol (sniffed) keeps the client's HTTP version upstream; gateways (`sidecar` false) do not sniff.
  */
-export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string): T.Cluster {
+export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string, sidecar = true): T.Cluster {
   const key: ClusterKey = { direction: 'outbound', port: port.port, subset, host: svc.hostname };
   const name = clusterName(key);
   const tls = istioMutualUpstream(sniName(key), serviceIdentities(view, svc), isHttp2Protocol(port.protocol));
@@ -75,7 +85,7 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
     circuitBreakers: CIRCUIT_BREAKERS,
     commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
-    ...http2Options(port.protocol),
+    ...(sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol)),
     transportSocketMatches: [
       { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transportSocket: tlsTransportSocket(tls) },
       { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },

@@ -67,11 +67,14 @@ test('lds sidecar: TCP listener proxies to the outbound cluster', () => {
   assert.equal(tcpCluster(l?.filterChains?.[0]?.filters?.[0]), 'outbound|3306||mysql.db.svc.cluster.local');
 });
 
-test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to PassthroughCluster', () => {
+test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to PassthroughCluster; 15001 itself is blackholed', () => {
   const l = listeners(generate(proxy(), meshView(), ['virtualOutbound'])).get('virtualOutbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15001 } });
   assert.deepEqual(l.useOriginalDst, { value: true });
-  assert.equal(tcpCluster(l.filterChains?.[0]?.filters?.[0]), 'PassthroughCluster');
+  const catchAll = l.filterChains?.find((c) => c.filterChainMatch === undefined);
+  assert.equal(tcpCluster(catchAll?.filters?.[0]), 'PassthroughCluster');
+  const guard = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort?.value === 15001);
+  assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15001 must not loop through the capture');
 });
 
 test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert required) per own port', () => {

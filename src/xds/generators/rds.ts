@@ -6,6 +6,8 @@
  * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
  * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
+ * A port declared without a protocol is sniffed on its `<vip>_<port>` listener, whose HTTP chain asks
+ * for route configuration `<host>:<port>`: one virtual host for any authority to that service.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
  */
 import type { MeshView } from '../../model/mesh-view.ts';
@@ -61,6 +63,29 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
 }
 
+/** The route configuration of a sniffed port (declared without a protocol): `<host>:<port>`. */
+export function sniffedRouteName(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
+/** One virtual host matching any authority, to the service's cluster (the listener already picked the service by VIP). */
+function sniffedRouteConfig(svc: Service, port: number): T.RouteConfiguration {
+  const name = sniffedRouteName(svc.hostname, port);
+  return {
+    name,
+    virtualHosts: [{ name, domains: ['*'], includeRequestAttemptCount: true, routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${name}/*`)] }],
+    validateClusters: { value: false },
+  };
+}
+
+function sniffedRoutes(view: MeshView, namespace: string): Map<string, T.RouteConfiguration> {
+  const out = new Map<string, T.RouteConfiguration>();
+  for (const svc of visibleServices(view, namespace)) {
+    for (const p of svc.ports) if (p.protocol === 'UnsupportedProtocol') out.set(sniffedRouteName(svc.hostname, p.port), sniffedRouteConfig(svc, p.port));
+  }
+  return out;
+}
+
 function httpPorts(view: MeshView, namespace: string): number[] {
   const ports = new Set<number>();
   for (const svc of visibleServices(view, namespace)) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
@@ -68,11 +93,14 @@ function httpPorts(view: MeshView, namespace: string): number[] {
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.RouteConfiguration>[] {
-  const wanted = names === 'wildcard' ? httpPorts(view, proxy.namespace).map(String) : names;
+  const sniffed = sniffedRoutes(view, proxy.namespace);
+  const wanted = names === 'wildcard' ? [...httpPorts(view, proxy.namespace).map(String), ...sniffed.keys()] : names;
   const out: GeneratedResource<T.RouteConfiguration>[] = [];
   for (const name of new Set(wanted)) {
-    if (!/^[0-9]{1,5}$/.test(name)) continue; // other names (gateway routes) are not served yet
-    out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+    const s = sniffed.get(name);
+    if (s !== undefined) out.push({ name, resource: s });
+    else if (/^[0-9]{1,5}$/.test(name)) out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+    // other names (gateway routes) are not served yet
   }
   return out;
 }

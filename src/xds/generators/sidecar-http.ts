@@ -8,6 +8,9 @@
  * - the connection manager accepts WebSocket upgrades, never cuts idle streams (gRPC streaming,
  *   long polls), normalises paths but keeps escaped slashes, forwards `Expect: 100-continue`, and does
  *   not trust the peer address for X-Forwarded-For (the caller is the local application).
+ * A service port declared without a protocol (`UnsupportedProtocol`) is sniffed the same way on its
+ * `<vip>_<port>` listener: HTTP goes through a connection manager routing by RDS `<host>:<port>`,
+ * anything else is TCP-proxied to the service's cluster.
  */
 import type * as T from '../../proto/types.ts';
 import { packAny } from '../../proto/codec.ts';
@@ -42,5 +45,16 @@ export function outboundHttpListenerParts(statPrefix: string, routeName: string)
     continueOnListenerFiltersTimeout: true,
     filterChains: [{ filterChainMatch: PLAINTEXT_HTTP_MATCH, filters: [hcmFilter(outboundHttpConnectionManager(statPrefix, routeName))] }],
     defaultFilterChain: { name: 'PassthroughFilterChain', filterChainMatch: {}, filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER)] },
+  };
+}
+
+/** The listener fields of a sniffed `<vip>_<port>` listener (protocol not declared). */
+export function sniffedListenerParts(statPrefix: string, routeName: string, cluster: string): Pick<T.Listener, 'listenerFilters' | 'listenerFiltersTimeout' | 'continueOnListenerFiltersTimeout' | 'filterChains' | 'defaultFilterChain'> {
+  return {
+    listenerFilters: [httpInspectorFilter()],
+    listenerFiltersTimeout: { seconds: '0' },
+    continueOnListenerFiltersTimeout: true,
+    filterChains: [{ filterChainMatch: PLAINTEXT_HTTP_MATCH, filters: [hcmFilter(outboundHttpConnectionManager(statPrefix, routeName))] }],
+    defaultFilterChain: { filters: [tcpProxyFilter(cluster)] },
   };
 }
