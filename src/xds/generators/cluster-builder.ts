@@ -67,7 +67,7 @@ const BALANCE_ALL_ENDPOINTS: NonNullable<T.Cluster['commonLbConfig']> = { health
 
 /**
  * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
- * for headless services; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
+ * for headless services on sidecars; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
  * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext. On a sidecar, a port declared without a
  * protocol (sniffed) keeps the client's HTTP version upstream; gateways (`sidecar` false) do not sniff.
  */
@@ -75,7 +75,9 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
   const key: ClusterKey = { direction: 'outbound', port: port.port, subset, host: svc.hostname };
   const name = clusterName(key);
   const tls = istioMutualUpstream(sniName(key), serviceIdentities(view, svc), isHttp2Protocol(port.protocol));
-  const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough'
+  // Sidecars reach a headless service's pods at the address the application dialled; a gateway,
+  // which intercepts nothing, balances over the service's endpoints (EDS) like any other.
+  const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough' && sidecar
     ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
     : { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name }, lbPolicy: 'LEAST_REQUEST' };
   return {

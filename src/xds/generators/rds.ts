@@ -2,7 +2,8 @@
  * RDS for Envoy sidecars: route configuration `<port>` for every port some visible service declares
  * with an HTTP protocol (the name the `0.0.0.0_<port>` listener asks for). One virtual host
  * `<host>:<port>` per such service, with domains: the FQDN, the short names a client in the proxy's
- * namespace may use (scope.shortHostnames), the VIPs of the proxy's cluster, each also with
+ * namespace may use (scope.shortHostnames), for headless services `*.`-prefixed forms of those (pod
+ * names under the service), the VIPs of the proxy's cluster, each also with
  * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
  * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
@@ -37,7 +38,10 @@ function route(cluster: string, operation: string): T.Route {
 }
 
 function domainsFor(svc: Service, port: number, namespace: string, domainSuffix: string, clusterId: string): string[] {
-  const names = [svc.hostname as string, ...shortHostnames(svc.hostname, namespace, domainSuffix), ...vipsForCluster(svc, clusterId)];
+  const hostNames = [svc.hostname as string, ...shortHostnames(svc.hostname, namespace, domainSuffix)];
+  // A headless service's pods have names of their own under it (`<pod>.<service>...`, StatefulSets).
+  const podNames = svc.resolution === 'Passthrough' ? hostNames.map((n) => `*.${n}`) : [];
+  const names = [...hostNames, ...podNames, ...vipsForCluster(svc, clusterId)];
   return names.flatMap((n) => [n, `${n}:${port}`]);
 }
 
