@@ -81,6 +81,8 @@ test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTC
   const l = listeners(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), ['virtualInbound'])).get('virtualInbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15006 } });
   assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+  const guard = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort?.value === 15006);
+  assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15006 must not loop through InboundPassthroughCluster');
   const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls');
   assert.deepEqual(mtls?.filterChainMatch?.destinationPort, { value: 17070 });
   assert.equal(tcpCluster(mtls.filters?.[0]), 'inbound|17070||');

@@ -13,7 +13,8 @@
  * - `virtualInbound` (0.0.0.0:15006, original_dst + tls_inspector listener filters): per own
  *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate required) and a
  *   plaintext chain (PERMISSIVE), both tcp_proxy to `inbound|<port>||`; anything else to
- *   InboundPassthroughCluster. Inbound traffic is proxied as TCP (no inbound HTTP filters yet).
+ *   InboundPassthroughCluster, except connections to 15006 itself (BlackHoleCluster). Inbound
+ *   traffic is proxied as TCP (no inbound HTTP filters yet).
  * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs) and proxy.ip +
  * proxy.clusterId (inbound ports). Routers are served by lds-gateway.ts.
  */
@@ -81,6 +82,8 @@ function virtualInbound(ports: readonly InboundPort[]): T.Listener {
     trafficDirection: 'INBOUND',
     listenerFilters: [originalDstFilter(), tlsInspectorFilter()],
     filterChains: [
+      // A connection addressed to 15006 itself would come back here through InboundPassthroughCluster forever.
+      { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_INBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
       ...ports.flatMap(inboundChains),
       { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
     ],
