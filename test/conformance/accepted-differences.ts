@@ -63,6 +63,7 @@ export const ACCEPTED: readonly AcceptedDifference[] = [
   { path: 'EDS/**/endpoints[*]/load_balancing_weight/value', reason: 'NOT YET FIXED: item 3, region from Nodes: the locality group that absorbed the remote gateway endpoint weighs more (a3)' },
   { path: 'EDS/**/lb_endpoints[*]/load_balancing_weight/value', reason: 'NOT YET FIXED: item 3, unready endpoints: istiod still counts the remote network\'s unready endpoint in the gateway endpoint\'s weight, Isthmus does not (a1)' },
   { path: 'EDS/**/locality/region', reason: 'NOT YET FIXED: item 3, region from Nodes (Isthmus does not watch Nodes, a3)' },
+  { path: 'LDS/virtualInbound/filter_chains[*raw_buffer*]', istiod: 'absent', isthmus: 'present', reason: 'NOT YET FIXED: item 4, PeerAuthentication STRICT: istiod removes the plaintext inbound chains (a14)' },
   { path: 'LDS/virtualInbound/filter_chains[*]', reason: 'NOT YET FIXED: item 3, server-side HTTP chains and mTLS termination on virtualInbound (a11)' },
   { path: 'LDS/virtualInbound/filter_chains[*]/filters[*]', reason: 'NOT YET FIXED: item 3, server-side HTTP chains and mTLS termination on virtualInbound (a11)' },
   { path: 'LDS/virtualInbound/filter_chains[*]/transport_socket/**', reason: 'NOT YET FIXED: item 3, server-side HTTP chains and mTLS termination on virtualInbound (a11)' },
