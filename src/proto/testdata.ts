@@ -49,7 +49,7 @@ export const listener: T.Listener = {
     filters: [{ name: 'envoy.filters.network.http_connection_manager', typedConfig: packAny(httpConnectionManagerCodec, hcm) }],
     name: '0.0.0.0_9080',
   }],
-  listenerFilters: [{ name: 'envoy.filters.listener.http_inspector', typedConfig: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' } }],
+  listenerFilters: [{ name: 'envoy.filters.listener.proxy_protocol', typedConfig: { typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol' } }],
   listenerFiltersTimeout: { seconds: '5' },
   continueOnListenerFiltersTimeout: true,
   bindToPort: { value: true },

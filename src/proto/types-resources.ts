@@ -331,6 +331,7 @@ export interface HttpConnectionManager {
   normalizePath?: BoolValue;
   mergeSlashes?: boolean;
   pathWithEscapedSlashesAction?: OpenEnum<'IMPLEMENTATION_SPECIFIC_DEFAULT' | 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD'>;
+  proxy_100Continue?: boolean;
 }
 
 export interface TcpProxy {

@@ -74,7 +74,7 @@ test('an Any of a type outside the schema is listed as unchecked, not as an issu
   const report = validate(LISTENER, data.listener);
   assert.deepStrictEqual(report.uncheckedAny, [{
     path: 'listener_filters[0].typed_config',
-    typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector',
+    typeUrl: 'type.googleapis.com/envoy.extensions.filters.listener.proxy_protocol.v3.ProxyProtocol',
   }]);
 });
 

@@ -124,3 +124,13 @@ test('cds router: a router no Gateway selects gets no SNI-DNAT clusters', () => 
   assert.ok(!names.some((n) => n.startsWith('outbound_.')));
   assert.ok(names.includes('BlackHoleCluster'));
 });
+
+test('cds: outbound and SNI-DNAT clusters balance over all endpoints with panic mode off, as istiod', () => {
+  const sidecar = byName(generate(proxy(), meshView(), [`outbound|5000||${HW}`]));
+  const gw = byName(generate(proxy({ type: 'router', namespace: 'istio-system', labels: { istio: 'eastwestgateway' }, network: 'network2', networkView: 'network2' }), meshView(), 'wildcard'));
+  const decoded = roundTrip(clusterCodec, [...sidecar.values(), ...gw.values()].filter((c) => c.type === 'EDS').map((resource) => ({ resource })));
+  assert.ok(decoded.length >= 2, `EDS clusters to check: ${decoded.length}`);
+  for (const c of decoded) {
+    assert.deepEqual(c.commonLbConfig, { healthyPanicThreshold: {} }, `${c.name ?? ''}: panic threshold 0, no locality-weighted LB`);
+  }
+});

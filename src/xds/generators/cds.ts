@@ -42,7 +42,7 @@ function outboundClusters(view: MeshView, namespace: string | undefined): Genera
   for (const svc of services) {
     const subsets = ['', ...subsetsFor(view, svc.hostname).map((s) => s.name)];
     for (const port of svc.ports) {
-      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset)));
+      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset, namespace !== undefined)));
     }
   }
   return out;

@@ -36,6 +36,15 @@ function http2Options(protocol: Protocol): Pick<T.Cluster, 'typedExtensionProtoc
   };
 }
 
+/** A sidecar's cluster for a sniffed port speaks upstream whatever HTTP version the client spoke. */
+function sniffedOptions(): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
+  return {
+    typedExtensionProtocolOptions: {
+      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } }),
+    },
+  };
+}
+
 function serviceMetadata(svc: Service, subset: string): T.Metadata {
   const service: T.Struct = {
     fields: {
@@ -50,15 +59,25 @@ function serviceMetadata(svc: Service, subset: string): T.Metadata {
 }
 
 /**
- * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
- * for headless services; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
- * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext.
+ * As istiod: balance over every endpoint by its own weight (a gateway endpoint weighs as many as the
+ * remote endpoints behind it), not locality by locality, and never enter panic mode, so endpoints
+ * the control plane left out (not ready) are never used because too few others are healthy.
  */
-export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string): T.Cluster {
+const BALANCE_ALL_ENDPOINTS: NonNullable<T.Cluster['commonLbConfig']> = { healthyPanicThreshold: {} };
+
+/**
+ * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
+ * for headless services on sidecars; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
+ * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext. On a sidecar, a port declared without a
+ * protocol (sniffed) keeps the client's HTTP version upstream; gateways (`sidecar` false) do not sniff.
+ */
+export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string, sidecar = true): T.Cluster {
   const key: ClusterKey = { direction: 'outbound', port: port.port, subset, host: svc.hostname };
   const name = clusterName(key);
   const tls = istioMutualUpstream(sniName(key), serviceIdentities(view, svc), isHttp2Protocol(port.protocol));
-  const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough'
+  // Sidecars reach a headless service's pods at the address the application dialled; a gateway,
+  // which intercepts nothing, balances over the service's endpoints (EDS) like any other.
+  const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough' && sidecar
     ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
     : { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name }, lbPolicy: 'LEAST_REQUEST' };
   return {
@@ -66,9 +85,9 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
     ...discovery,
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
-    commonLbConfig: { localityWeightedLbConfig: {} },
+    commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
-    ...http2Options(port.protocol),
+    ...(sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol)),
     transportSocketMatches: [
       { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transportSocket: tlsTransportSocket(tls) },
       { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
@@ -89,7 +108,7 @@ export function sniDnatCluster(svc: Service, port: ServicePort, subset: string):
     lbPolicy: 'LEAST_REQUEST',
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
-    commonLbConfig: { localityWeightedLbConfig: {} },
+    commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
   };
 }
@@ -137,6 +156,9 @@ export function passthroughCluster(name: string = PASSTHROUGH_CLUSTER): T.Cluste
     typedExtensionProtocolOptions: {
       [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, {
         useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} },
+        // As istiod: idle upstream HTTP connections to original destinations close after 5 minutes
+        // (Envoy's default is an hour), so pooled connections to outside hosts do not pile up.
+        commonHttpProtocolOptions: { idleTimeout: { seconds: '300' } },
       }),
     },
   };

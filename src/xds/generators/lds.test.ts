@@ -48,22 +48,41 @@ test('lds sidecar: HTTP listener = HCM with RDS route config named by port, rout
   assert.equal(hcm.httpFilters[0]?.typedConfig?.typeUrl, 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router');
 });
 
+test('lds sidecar: HTTP listener takes plaintext HTTP only (http_inspector), the rest to PassthroughCluster; WebSocket, no idle cut', () => {
+  const l = listeners(generate(proxy(), meshView(), ['0.0.0.0_5000'])).get('0.0.0.0_5000');
+  assert.deepEqual(l?.listenerFilters?.map((f) => [f.name, f.typedConfig?.typeUrl]), [['envoy.filters.listener.http_inspector', 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector']]);
+  assert.equal(l.continueOnListenerFiltersTimeout, true);
+  assert.deepEqual(l.filterChains?.map((c) => c.filterChainMatch), [{ transportProtocol: 'raw_buffer', applicationProtocols: ['http/1.1', 'h2c'] }]);
+  assert.equal(tcpCluster(l.defaultFilterChain?.filters?.[0]), 'PassthroughCluster', 'TLS or other protocols on an HTTP port pass through');
+  const hcm = unpackAny(httpConnectionManagerCodec, l.filterChains[0]?.filters?.[0]?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(hcm.upgradeConfigs, [{ upgradeType: 'websocket' }]);
+  assert.equal(hcm.streamIdleTimeout?.seconds ?? '0', '0', 'idle streams are never cut');
+  assert.deepEqual(hcm.normalizePath, { value: true });
+  assert.equal(hcm.pathWithEscapedSlashesAction, 'KEEP_UNCHANGED');
+  assert.equal(hcm.proxy_100Continue, true);
+});
+
 test('lds sidecar: TCP listener proxies to the outbound cluster', () => {
   const l = listeners(generate(proxy(), meshView(), ['10.96.0.30_3306'])).get('10.96.0.30_3306');
   assert.equal(tcpCluster(l?.filterChains?.[0]?.filters?.[0]), 'outbound|3306||mysql.db.svc.cluster.local');
 });
 
-test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to PassthroughCluster', () => {
+test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to PassthroughCluster; 15001 itself is blackholed', () => {
   const l = listeners(generate(proxy(), meshView(), ['virtualOutbound'])).get('virtualOutbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15001 } });
   assert.deepEqual(l.useOriginalDst, { value: true });
-  assert.equal(tcpCluster(l.filterChains?.[0]?.filters?.[0]), 'PassthroughCluster');
+  const catchAll = l.filterChains?.find((c) => c.filterChainMatch === undefined);
+  assert.equal(tcpCluster(catchAll?.filters?.[0]), 'PassthroughCluster');
+  const guard = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort?.value === 15001);
+  assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15001 must not loop through the capture');
 });
 
 test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert required) per own port', () => {
   const l = listeners(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), ['virtualInbound'])).get('virtualInbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15006 } });
   assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+  const guard = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort?.value === 15006);
+  assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15006 must not loop through InboundPassthroughCluster');
   const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls');
   assert.deepEqual(mtls?.filterChainMatch?.destinationPort, { value: 17070 });
   assert.equal(tcpCluster(mtls.filters?.[0]), 'inbound|17070||');

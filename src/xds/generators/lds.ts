@@ -1,16 +1,20 @@
 /**
  * LDS for Envoy sidecars (Istio's sidecar listeners, simplified):
  * - `virtualOutbound` (0.0.0.0:15001, use_original_dst): hands each captured connection to the
- *   listener of its original destination, else TCP-proxies it to PassthroughCluster;
+ *   listener of its original destination, else TCP-proxies it to PassthroughCluster (a connection
+ *   to 15001 itself to BlackHoleCluster);
  * - `0.0.0.0_<port>` for every port some visible service declares with an HTTP protocol: an
- *   HttpConnectionManager with RDS route config `<port>` (bind_to_port false);
+ *   HttpConnectionManager with RDS route config `<port>` for plaintext HTTP, anything else to
+ *   PassthroughCluster (sidecar-http.ts; bind_to_port false);
  * - `<vip>_<port>` for every other (TCP, TLS, undeclared) port of a visible service with a VIP:
- *   tcp_proxy to `outbound|<port>||<host>`. VIPs are those of the proxy's cluster (scope.vipsForCluster);
+ *   tcp_proxy to `outbound|<port>||<host>`, or, for a port declared without a protocol, HTTP sniffing
+ *   (sidecar-http.ts). VIPs are those of the proxy's cluster (scope.vipsForCluster);
  *   a name already taken is skipped. Headless services get no TCP listener;
  * - `virtualInbound` (0.0.0.0:15006, original_dst + tls_inspector listener filters): per own
  *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate required) and a
  *   plaintext chain (PERMISSIVE), both tcp_proxy to `inbound|<port>||`; anything else to
- *   InboundPassthroughCluster. Inbound traffic is proxied as TCP (no inbound HTTP filters yet).
+ *   InboundPassthroughCluster, except connections to 15006 itself (BlackHoleCluster). Inbound
+ *   traffic is proxied as TCP (no inbound HTTP filters yet).
  * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs) and proxy.ip +
  * proxy.clusterId (inbound ports). Routers are served by lds-gateway.ts.
  */
@@ -21,11 +25,13 @@ import { LISTENER_TYPE_URL } from '../../model/type-urls.ts';
 import { listenerCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
-import { hcmFilter, originalDstFilter, rdsConnectionManager, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
+import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
 import {
-  PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT,
+  BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT,
   clusterName, listenerName,
 } from './names.ts';
+import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
+import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
 import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
@@ -44,7 +50,11 @@ function virtualOutbound(): T.Listener {
     address: socketAddress(WILDCARD, VIRTUAL_OUTBOUND_PORT),
     useOriginalDst: { value: true },
     trafficDirection: 'OUTBOUND',
-    filterChains: [{ name: 'virtualOutbound-catchall-tcp', filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER)] }],
+    filterChains: [
+      // A connection addressed to 15001 itself would loop through the capture forever: drop it.
+      { name: 'virtualOutbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_OUTBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
+      { name: 'virtualOutbound-catchall-tcp', filters: [tcpProxyFilter(PASSTHROUGH_CLUSTER)] },
+    ],
   };
 }
 
@@ -72,6 +82,8 @@ function virtualInbound(ports: readonly InboundPort[]): T.Listener {
     trafficDirection: 'INBOUND',
     listenerFilters: [originalDstFilter(), tlsInspectorFilter()],
     filterChains: [
+      // A connection addressed to 15006 itself would come back here through InboundPassthroughCluster forever.
+      { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_INBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
       ...ports.flatMap(inboundChains),
       { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
     ],
@@ -85,17 +97,18 @@ function httpListener(port: number): T.Listener {
     address: socketAddress(WILDCARD, port),
     bindToPort: { value: false },
     trafficDirection: 'OUTBOUND',
-    filterChains: [{ filters: [hcmFilter(rdsConnectionManager(`outbound_${name}`, String(port)))] }],
+    ...outboundHttpListenerParts(`outbound_${name}`, String(port)),
   };
 }
 
-function tcpListener(vip: string, port: number, cluster: string): T.Listener {
+function tcpListener(vip: string, port: number, cluster: string, sniffRoute?: string): T.Listener {
+  const name = listenerName(vip, port);
   return {
-    name: listenerName(vip, port),
+    name,
     address: socketAddress(vip, port),
     bindToPort: { value: false },
     trafficDirection: 'OUTBOUND',
-    filterChains: [{ filters: [tcpProxyFilter(cluster)] }],
+    ...(sniffRoute === undefined ? { filterChains: [{ filters: [tcpProxyFilter(cluster)] }] } : sniffedListenerParts(`outbound_${name}`, sniffRoute, cluster)),
   };
 }
 
@@ -112,7 +125,7 @@ export function outboundListeners(view: MeshView, namespace: string, clusterId: 
       }
       const cluster = clusterName({ direction: 'outbound', port: p.port, subset: '', host: svc.hostname });
       for (const vip of vipsForCluster(svc, clusterId)) {
-        const l = tcpListener(vip, p.port, cluster);
+        const l = tcpListener(vip, p.port, cluster, p.protocol === 'UnsupportedProtocol' ? sniffedRouteName(svc.hostname, p.port) : undefined);
         if (l.name !== undefined && !byName.has(l.name)) byName.set(l.name, l);
       }
     }

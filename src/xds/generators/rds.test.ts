@@ -49,3 +49,17 @@ test('shortHostnames: Istio alternate host rules', () => {
   assert.deepEqual(shortHostnames(HW, 'default', 'cluster.local'), ['helloworld.sample', 'helloworld.sample.svc.cluster', 'helloworld.sample.svc']);
   assert.deepEqual(shortHostnames('foo.example.com', 'default', 'cluster.local'), []);
 });
+
+test('rds: service routes retry as istiod by default (2 retries, other host), every virtual host counts attempts', () => {
+  const rc = roundTrip(routeConfigurationCodec, generate(proxy({ namespace: 'sample' }), meshView(), ['5000']))[0];
+  const vhs = rc?.virtualHosts ?? [];
+  assert.ok(vhs.length >= 2, 'a service host and allow_any');
+  for (const vh of vhs) assert.equal(vh.includeRequestAttemptCount, true, vh.name);
+  const svc = vhs.find((v) => v.name === 'helloworld.sample.svc.cluster.local:5000');
+  const rp = svc?.routes?.[0]?.route?.retryPolicy;
+  assert.equal(rp?.retryOn, 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes');
+  assert.deepEqual(rp.numRetries, { value: 2 });
+  assert.equal(rp.hostSelectionRetryMaxAttempts, '5');
+  assert.deepEqual(rp.retryHostPredicate?.map((p) => [p.name, p.typedConfig?.typeUrl]), [['envoy.retry_host_predicates.previous_hosts', 'type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate']]);
+  assert.equal(vhs.find((v) => v.name === 'allow_any')?.routes?.[0]?.route?.retryPolicy, undefined, 'no retries to unknown destinations');
+});

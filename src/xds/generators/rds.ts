@@ -2,9 +2,13 @@
  * RDS for Envoy sidecars: route configuration `<port>` for every port some visible service declares
  * with an HTTP protocol (the name the `0.0.0.0_<port>` listener asks for). One virtual host
  * `<host>:<port>` per such service, with domains: the FQDN, the short names a client in the proxy's
- * namespace may use (scope.shortHostnames), the VIPs of the proxy's cluster, each also with
+ * namespace may use (scope.shortHostnames), for headless services `*.`-prefixed forms of those (pod
+ * names under the service), the VIPs of the proxy's cluster, each also with
  * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
+ * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
+ * A port declared without a protocol is sniffed on its `<vip>_<port>` listener, whose HTTP chain asks
+ * for route configuration `<host>:<port>`: one virtual host for any authority to that service.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
  */
 import type { MeshView } from '../../model/mesh-view.ts';
@@ -14,6 +18,7 @@ import { ROUTE_CONFIGURATION_TYPE_URL } from '../../model/type-urls.ts';
 import { routeConfigurationCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { PASSTHROUGH_CLUSTER, clusterName } from './names.ts';
+import { defaultRetryPolicy } from './retry.ts';
 import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
@@ -27,13 +32,16 @@ function route(cluster: string, operation: string): T.Route {
   return {
     name: 'default',
     match: { prefix: '/' },
-    route: { cluster, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } },
+    route: { cluster, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' }, retryPolicy: defaultRetryPolicy() },
     decorator: { operation },
   };
 }
 
 function domainsFor(svc: Service, port: number, namespace: string, domainSuffix: string, clusterId: string): string[] {
-  const names = [svc.hostname as string, ...shortHostnames(svc.hostname, namespace, domainSuffix), ...vipsForCluster(svc, clusterId)];
+  const hostNames = [svc.hostname as string, ...shortHostnames(svc.hostname, namespace, domainSuffix)];
+  // A headless service's pods have names of their own under it (`<pod>.<service>...`, StatefulSets).
+  const podNames = svc.resolution === 'Passthrough' ? hostNames.map((n) => `*.${n}`) : [];
+  const names = [...hostNames, ...podNames, ...vipsForCluster(svc, clusterId)];
   return names.flatMap((n) => [n, `${n}:${port}`]);
 }
 
@@ -51,11 +59,35 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
     virtualHosts.push({
       name: host,
       domains,
+      includeRequestAttemptCount: true,
       routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
     });
   }
-  virtualHosts.push({ name: 'allow_any', domains: ['*'], routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
+  virtualHosts.push({ name: 'allow_any', domains: ['*'], includeRequestAttemptCount: true, routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
+}
+
+/** The route configuration of a sniffed port (declared without a protocol): `<host>:<port>`. */
+export function sniffedRouteName(host: string, port: number): string {
+  return `${host}:${port}`;
+}
+
+/** One virtual host matching any authority, to the service's cluster (the listener already picked the service by VIP). */
+function sniffedRouteConfig(svc: Service, port: number): T.RouteConfiguration {
+  const name = sniffedRouteName(svc.hostname, port);
+  return {
+    name,
+    virtualHosts: [{ name, domains: ['*'], includeRequestAttemptCount: true, routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${name}/*`)] }],
+    validateClusters: { value: false },
+  };
+}
+
+function sniffedRoutes(view: MeshView, namespace: string): Map<string, T.RouteConfiguration> {
+  const out = new Map<string, T.RouteConfiguration>();
+  for (const svc of visibleServices(view, namespace)) {
+    for (const p of svc.ports) if (p.protocol === 'UnsupportedProtocol') out.set(sniffedRouteName(svc.hostname, p.port), sniffedRouteConfig(svc, p.port));
+  }
+  return out;
 }
 
 function httpPorts(view: MeshView, namespace: string): number[] {
@@ -65,11 +97,14 @@ function httpPorts(view: MeshView, namespace: string): number[] {
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.RouteConfiguration>[] {
-  const wanted = names === 'wildcard' ? httpPorts(view, proxy.namespace).map(String) : names;
+  const sniffed = sniffedRoutes(view, proxy.namespace);
+  const wanted = names === 'wildcard' ? [...httpPorts(view, proxy.namespace).map(String), ...sniffed.keys()] : names;
   const out: GeneratedResource<T.RouteConfiguration>[] = [];
   for (const name of new Set(wanted)) {
-    if (!/^[0-9]{1,5}$/.test(name)) continue; // other names (gateway routes) are not served yet
-    out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+    const s = sniffed.get(name);
+    if (s !== undefined) out.push({ name, resource: s });
+    else if (/^[0-9]{1,5}$/.test(name)) out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+    // other names (gateway routes) are not served yet
   }
   return out;
 }

@@ -41,6 +41,16 @@ test('grpc rds: one virtual host for the host as written and the FQDN, routing t
   assert.equal(decoded.error, undefined);
 });
 
+test('grpc rds: the default retry policy (2 retries) and attempt count, accepted by grpc-js-xds', () => {
+  const [r] = rds(client, meshView(), [`${HW}:5000`]);
+  const vh = r?.resource.virtualHosts?.[0];
+  assert.equal(vh?.includeRequestAttemptCount, true);
+  const rp = vh.routes?.[0]?.route?.retryPolicy;
+  assert.equal(rp?.retryOn, 'connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes');
+  assert.deepEqual(rp.numRetries, { value: 2 });
+  assert.equal(grpcJsXdsDecode(routeConfigurationCodec, r?.resource ?? {}).error, undefined);
+});
+
 test('grpc cds: EDS over ADS, ROUND_ROBIN, mTLS through certificate provider instances with SANs', () => {
   const [r] = cds(client, meshView(), [`outbound|5000||${HW}`]);
   const c = r?.resource;

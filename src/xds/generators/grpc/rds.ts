@@ -1,7 +1,8 @@
 /**
  * RDS for proxyless gRPC: route configuration `<host>:<port>` (the name the client listener asks
  * for) with one virtual host whose domains are the host as written, the FQDN, and each with
- * `:<port>` (gRPC matches the channel authority), routing prefix `/` to `outbound|<port>||<fqdn>`.
+ * `:<port>` (gRPC matches the channel authority), routing prefix `/` to `outbound|<port>||<fqdn>`
+ * with the default retry policy (retry.ts; gRPC acts on the status codes it knows: unavailable, cancelled).
  * Reads proxy.namespace (short names, visibility).
  */
 import type { MeshView } from '../../../model/mesh-view.ts';
@@ -10,6 +11,7 @@ import { ROUTE_CONFIGURATION_TYPE_URL } from '../../../model/type-urls.ts';
 import { routeConfigurationCodec } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
 import { clusterName } from '../names.ts';
+import { defaultRetryPolicy } from '../retry.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from '../types.ts';
 import { allTargetNames, resolveTarget } from './target.ts';
 
@@ -32,7 +34,7 @@ export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): G
       name,
       resource: {
         name,
-        virtualHosts: [{ name, domains, routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster } }] }],
+        virtualHosts: [{ name, domains, includeRequestAttemptCount: true, routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, retryPolicy: defaultRetryPolicy() } }] }],
       },
     });
   }

@@ -1,0 +1,27 @@
+/** Headless services, as istiod: original destination on sidecars, EDS on gateways, routes for pod names. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { clusterCodec, routeConfigurationCodec } from '../../proto/codec.ts';
+import { generate as cds } from './cds.ts';
+import { crossNetworkGateway } from './fixtures.ts';
+import { generate as rds } from './rds.ts';
+import { fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+
+const hl = svc({ name: 'hl', namespace: 'sample', ports: [[8081, 'HTTP']], vips: {}, resolution: 'Passthrough' });
+const view = () => fakeMeshView({ services: [hl], istioGateways: [crossNetworkGateway] });
+const NAME = 'outbound|8081||hl.sample.svc.cluster.local';
+
+test('headless: ORIGINAL_DST on a sidecar, EDS over ADS on an east-west gateway (it has no original destination)', () => {
+  const [side] = roundTrip(clusterCodec, cds(proxy({ namespace: 'sample' }), view(), [NAME]));
+  assert.equal(side?.type, 'ORIGINAL_DST');
+  const gw = roundTrip(clusterCodec, cds(proxy({ type: 'router', namespace: 'istio-system', network: 'network1', networkView: 'network1', labels: { istio: 'eastwestgateway' } }), view(), [NAME]));
+  assert.equal(gw[0]?.type, 'EDS');
+  assert.equal(gw[0].edsClusterConfig?.serviceName, NAME);
+  assert.equal(gw[0].lbPolicy, 'LEAST_REQUEST');
+});
+
+test('headless: the virtual host also matches pod names under the service (*.hl.sample.svc.cluster.local)', () => {
+  const [rc] = roundTrip(routeConfigurationCodec, rds(proxy({ namespace: 'sample' }), view(), ['8081']));
+  const domains = rc?.virtualHosts?.find((v) => v.name === 'hl.sample.svc.cluster.local:8081')?.domains ?? [];
+  for (const d of ['hl.sample.svc.cluster.local', '*.hl.sample.svc.cluster.local', '*.hl.sample.svc.cluster.local:8081', '*.hl']) assert.ok(domains.includes(d), `${d} in ${domains.join(' ')}`);
+});

@@ -1,0 +1,153 @@
+/**
+ * The conformance scenarios, as data. They run in order against the same two clusters and are
+ * cumulative: each applies its objects on top of what the earlier ones left, then every simulated
+ * proxy connects afresh to istiod and to Isthmus and their answers are compared.
+ *
+ * Topology (the multi-network guide's): cluster1 on network1 runs both control planes (cluster2 joins
+ * through a remote secret); each cluster has `istio-system` labelled with its network, an
+ * `istio-eastwestgateway` LoadBalancer Service labelled with the network, Nodes with region/zone
+ * labels, `sample/helloworld` (v1 x2 in cluster1, v2 in cluster2) and `sample/sleep`. Addresses are
+ * data only: nothing dials them.
+ */
+import { istio, namespace, node, pod, service, serviceAccount, slice, type KubeObject, type PodSpec, type PortSpec } from './lib/objects.ts';
+
+export type ClusterName = 'cluster1' | 'cluster2';
+export type Role = 'sidecar-c1' | 'sidecar-c2' | 'gateway-c1' | 'gateway-c2' | 'grpc-c1';
+
+export interface ProxySpec {
+  readonly role: Role;
+  readonly id: string;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  /** Proxyless gRPC: the listener names it asks for (else: wildcard CDS and LDS, like Envoy). */
+  readonly grpcListeners?: readonly string[];
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly objects: Readonly<Partial<Record<ClusterName, readonly KubeObject[]>>>;
+  /** Resource keys (`TYPE/name`) that must be present in both answers on a node before comparing. */
+  readonly expect?: Readonly<Partial<Record<Role, readonly string[]>>>;
+}
+
+const HW = 'helloworld.sample.svc.cluster.local';
+const ISTIO_VERSION = '1.31.0';
+const zoneOf = (n: string): string => (n.endsWith('-a') ? 'zone1' : 'zone2');
+const region = (c: ClusterName) => (c === 'cluster1' ? 'region1' : 'region2');
+
+const sidecarMeta = (c: ClusterName, net: string, labels: Record<string, string>, ip: string): Record<string, unknown> => ({
+  ISTIO_VERSION, CLUSTER_ID: c, NETWORK: net, NAMESPACE: 'sample', LABELS: labels, INTERCEPTION_MODE: 'REDIRECT',
+  SERVICE_ACCOUNT: 'sleep', WORKLOAD_NAME: 'sleep', INSTANCE_IPS: ip, PROXY_CONFIG: { discoveryAddress: 'istiod.istio-system.svc:15012' },
+});
+
+const routerMeta = (c: ClusterName, net: string, ip: string): Record<string, unknown> => ({
+  ISTIO_VERSION, CLUSTER_ID: c, NETWORK: net, NAMESPACE: 'istio-system', ROUTER_MODE: 'sni-dnat', REQUESTED_NETWORK_VIEW: net,
+  LABELS: { app: 'istio-eastwestgateway', istio: 'eastwestgateway', 'topology.istio.io/network': net },
+  SERVICE_ACCOUNT: 'istio-eastwestgateway', WORKLOAD_NAME: 'istio-eastwestgateway', INSTANCE_IPS: ip, PROXY_CONFIG: {},
+});
+
+export const PROXIES: readonly ProxySpec[] = [
+  { role: 'sidecar-c1', id: 'sidecar~10.10.1.9~sleep-c1.sample~sample.svc.cluster.local', metadata: sidecarMeta('cluster1', 'network1', { app: 'sleep', 'security.istio.io/tlsMode': 'istio' }, '10.10.1.9') },
+  { role: 'sidecar-c2', id: 'sidecar~10.20.1.9~sleep-c2.sample~sample.svc.cluster.local', metadata: sidecarMeta('cluster2', 'network2', { app: 'sleep', 'security.istio.io/tlsMode': 'istio' }, '10.20.1.9') },
+  { role: 'gateway-c1', id: 'router~10.10.1.100~istio-eastwestgateway-c1.istio-system~istio-system.svc.cluster.local', metadata: routerMeta('cluster1', 'network1', '10.10.1.100') },
+  { role: 'gateway-c2', id: 'router~10.20.1.100~istio-eastwestgateway-c2.istio-system~istio-system.svc.cluster.local', metadata: routerMeta('cluster2', 'network2', '10.20.1.100') },
+  {
+    role: 'grpc-c1', id: 'sidecar~10.10.1.10~grpc-client.sample~sample.svc.cluster.local',
+    metadata: { ISTIO_VERSION, CLUSTER_ID: 'cluster1', NETWORK: 'network1', NAMESPACE: 'sample', GENERATOR: 'grpc', LABELS: { app: 'grpc-client' }, INSTANCE_IPS: '10.10.1.10', PROXY_CONFIG: {} },
+    grpcListeners: [`${HW}:5000`],
+  },
+];
+
+const HW_PORTS: PortSpec[] = [{ name: 'http', port: 5000 }];
+const hw = (c: ClusterName, name: string, ip: string, version: string, nodeName: string, ready = true): PodSpec =>
+  ({ ns: 'sample', name, ip, node: nodeName, sa: 'helloworld', ready, labels: { app: 'helloworld', version, 'security.istio.io/tlsMode': 'istio', 'topology.istio.io/network': c === 'cluster1' ? 'network1' : 'network2' } });
+
+const C1_HW = [hw('cluster1', 'helloworld-v1-0', '10.10.1.5', 'v1', 'node1-a'), hw('cluster1', 'helloworld-v1-1', '10.10.1.6', 'v1', 'node1-a')];
+const C2_HW = [hw('cluster2', 'helloworld-v2-0', '10.20.1.5', 'v2', 'node2-a')];
+
+function base(c: ClusterName): KubeObject[] {
+  const net = c === 'cluster1' ? 'network1' : 'network2';
+  const p = c === 'cluster1' ? '10.10' : '10.20';
+  const lb = c === 'cluster1' ? '198.18.101.1' : '198.18.102.1';
+  const sleep: PodSpec = { ns: 'sample', name: `sleep-${c === 'cluster1' ? 'c1' : 'c2'}`, ip: `${p}.1.9`, node: `node${c.slice(-1)}-a`, sa: 'sleep', labels: { app: 'sleep', 'security.istio.io/tlsMode': 'istio' } };
+  const gwPod: PodSpec = { ns: 'istio-system', name: `istio-eastwestgateway-${c === 'cluster1' ? 'c1' : 'c2'}`, ip: `${p}.1.100`, node: `node${c.slice(-1)}-b`, sa: 'istio-eastwestgateway', labels: { app: 'istio-eastwestgateway', istio: 'eastwestgateway', 'topology.istio.io/network': net } };
+  const gwPorts: PortSpec[] = [{ name: 'status-port', port: 15021 }, { name: 'tls', port: 15443 }];
+  const hwPods = c === 'cluster1' ? C1_HW : C2_HW;
+  return [
+    namespace('istio-system', { 'topology.istio.io/network': net }),
+    namespace('sample'),
+    node(`node${c.slice(-1)}-a`, region(c), 'zone1'), node(`node${c.slice(-1)}-b`, region(c), 'zone2'),
+    serviceAccount('sample', 'helloworld'), serviceAccount('sample', 'sleep'), serviceAccount('istio-system', 'istio-eastwestgateway'),
+    service('sample', 'helloworld', HW_PORTS),
+    service('sample', 'sleep', [{ name: 'http', port: 80 }]),
+    service('istio-system', 'istio-eastwestgateway', gwPorts, { selector: { istio: 'eastwestgateway' }, labels: { istio: 'eastwestgateway', 'topology.istio.io/network': net }, lbIp: lb }),
+    ...hwPods.map(pod), pod(sleep), pod(gwPod),
+    slice('helloworld', `helloworld-${c}`, hwPods, HW_PORTS, zoneOf),
+    slice('sleep', `sleep-${c}`, [sleep], [{ name: 'http', port: 80 }], zoneOf),
+    slice('istio-eastwestgateway', `istio-eastwestgateway-${c}`, [gwPod], gwPorts, zoneOf),
+  ];
+}
+
+const crossNetworkGateway = istio('Gateway', 'istio-system', 'cross-network-gateway', {
+  selector: { istio: 'eastwestgateway' },
+  servers: [{ port: { number: 15443, name: 'tls', protocol: 'TLS' }, tls: { mode: 'AUTO_PASSTHROUGH' }, hosts: ['*.local'] }],
+});
+
+const onlyRemotePod: PodSpec = { ns: 'sample', name: 'remote-only-0', ip: '10.20.1.7', node: 'node2-a', sa: 'default', labels: { app: 'remote-only', 'security.istio.io/tlsMode': 'istio' } };
+const tcpPod: PodSpec = { ns: 'sample', name: 'tcp-echo-0', ip: '10.10.1.11', node: 'node1-b', sa: 'default', labels: { app: 'tcp-echo', 'security.istio.io/tlsMode': 'istio' } };
+const hlPod: PodSpec = { ns: 'sample', name: 'hl-0', ip: '10.10.1.12', node: 'node1-a', sa: 'default', labels: { app: 'hl', 'security.istio.io/tlsMode': 'istio' } };
+const privatePod: PodSpec = { ns: 'other', name: 'private-0', ip: '10.10.1.13', node: 'node1-a', sa: 'default', labels: { app: 'private', 'security.istio.io/tlsMode': 'istio' } };
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'two-network topology',
+    objects: { cluster1: [...base('cluster1'), crossNetworkGateway], cluster2: base('cluster2') },
+    expect: { 'sidecar-c1': [`CDS/outbound|5000||${HW}`], 'gateway-c2': [`CDS/outbound_.5000_._.${HW}`] },
+  },
+  {
+    name: 'DestinationRule subsets',
+    objects: { cluster1: [istio('DestinationRule', 'sample', 'helloworld', { host: HW, subsets: [{ name: 'v1', labels: { version: 'v1' } }, { name: 'v2', labels: { version: 'v2' } }] })] },
+    expect: { 'sidecar-c1': [`CDS/outbound|5000|v2|${HW}`], 'gateway-c1': [`CDS/outbound_.5000_.v1_.${HW}`] },
+  },
+  {
+    name: 'not-ready endpoint',
+    objects: { cluster1: [pod({ ...C1_HW[1] as PodSpec, ready: false }), slice('helloworld', 'helloworld-cluster1', [C1_HW[0] as PodSpec, { ...C1_HW[1] as PodSpec, ready: false }], HW_PORTS, zoneOf)] },
+  },
+  {
+    name: 'service only in the remote cluster',
+    objects: { cluster2: [service('sample', 'remote-only', [{ name: 'http', port: 8080 }]), pod(onlyRemotePod), slice('remote-only', 'remote-only-0', [onlyRemotePod], [{ name: 'http', port: 8080 }], zoneOf)] },
+    expect: { 'sidecar-c1': ['CDS/outbound|8080||remote-only.sample.svc.cluster.local'] },
+  },
+  {
+    name: 'unprefixed TCP port',
+    objects: { cluster1: [service('sample', 'tcp-echo', [{ name: 'web', port: 9001 }]), pod(tcpPod), slice('tcp-echo', 'tcp-echo-0', [tcpPod], [{ name: 'web', port: 9001 }], zoneOf)] },
+    expect: { 'sidecar-c1': ['CDS/outbound|9001||tcp-echo.sample.svc.cluster.local'] },
+  },
+  {
+    name: 'headless service',
+    objects: { cluster1: [service('sample', 'hl', [{ name: 'http', port: 8081 }], { headless: true }), pod(hlPod), slice('hl', 'hl-0', [hlPod], [{ name: 'http', port: 8081 }], zoneOf)] },
+    expect: { 'sidecar-c1': ['CDS/outbound|8081||hl.sample.svc.cluster.local'] },
+  },
+  {
+    name: 'exportTo namespace-private service',
+    objects: {
+      cluster1: [namespace('other'), service('other', 'private', [{ name: 'http', port: 8000 }], { annotations: { 'networking.istio.io/exportTo': '.' } }), pod(privatePod), slice('private', 'private-0', [privatePod], [{ name: 'http', port: 8000 }], zoneOf)],
+    },
+  },
+  {
+    name: 'VirtualService split with retries',
+    objects: {
+      cluster1: [istio('VirtualService', 'sample', 'helloworld', {
+        hosts: [HW],
+        http: [{ route: [{ destination: { host: HW, subset: 'v1' }, weight: 80 }, { destination: { host: HW, subset: 'v2' }, weight: 20 }], retries: { attempts: 3, perTryTimeout: '2s' }, timeout: '5s' }],
+      })],
+    },
+  },
+  {
+    name: 'mesh-wide STRICT mTLS',
+    objects: { cluster1: [istio('PeerAuthentication', 'istio-system', 'default', { mtls: { mode: 'STRICT' } })] },
+  },
+  {
+    name: 'Sidecar egress scope',
+    objects: { cluster1: [istio('Sidecar', 'sample', 'default', { egress: [{ hosts: ['./*', 'istio-system/*'] }] })] },
+  },
+];
