@@ -73,6 +73,8 @@ export const ErrorCodes = {
   NodeStart: 'ISTHMUS_NODE_START',
   /** An image could not be imported into a test-bed node's containerd. */
   ImageImport: 'ISTHMUS_IMAGE_IMPORT',
+  /** The test bed's application images (isthmus, proxyv2, samples) could not be built. */
+  ImageBuild: 'ISTHMUS_IMAGE_BUILD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
