@@ -54,7 +54,10 @@ async function readyPod(c: TestbedCluster, ns: string, selector: string, timeout
     for (const p of list.items) {
       for (const s of p.status?.containerStatuses ?? []) {
         const reason = s.state?.['waiting']?.reason ?? '';
-        if (/ErrImage|ImagePull|InvalidImage|CrashLoopBackOff/.test(reason)) throw new Error(`pod ${p.metadata.name} container ${s.name}: ${reason} ${s.state?.['waiting']?.message ?? ''}`);
+        if (/ErrImage|ImagePull|InvalidImage|CrashLoopBackOff/.test(reason)) {
+          const logs = await kubectl(c, ['logs', '-n', ns, p.metadata.name, '-c', s.name, '--previous', '--tail=15']).catch((err: unknown) => String(err));
+          throw new Error(`pod ${p.metadata.name} container ${s.name}: ${reason} ${s.state?.['waiting']?.message ?? ''}\n${logs}`);
+        }
       }
     }
     return list.items.find((p) => p.status?.phase === 'Running' && p.status.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'));

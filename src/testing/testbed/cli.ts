@@ -1,5 +1,5 @@
 /**
- * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|up|status|down|demo`: the multi-cluster test bed from the command line.
+ * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|images|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
 import { Command, CommanderError } from 'commander';
