@@ -99,6 +99,8 @@ build_isthmus() {
   find "$r/app/src" -name '*.test.ts' -delete
   local m
   for m in $(prod_modules); do mkdir -p "$r/app/$m" && cp -r "$project/$m/." "$r/app/$m/"; done
+  # Nothing reads type declarations, source maps or docs at run time: 60 of 134 MB.
+  find "$r/app/node_modules" -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' -o -name '*.md' \) -delete
   chmod -R a+rX "$r"
   derive isthmus
   umoci insert --image "$layout:isthmus" "$r" /
