@@ -11,6 +11,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -143,9 +144,25 @@ test('isthmus install runs the control plane as a pod of the local image; its we
   }
   t.diagnostic(`proxy image ${PROXY_IMAGE} is also tagged localhost/proxyv2:${VERSION}`);
 
-  // The sidecars' certificate came from the control plane's CA, their config over xDS.
-  const proxyLogs = await kubectl(c, ['logs', '-n', 'sample', hello.metadata.name, '-c', 'istio-proxy']);
-  assert.doesNotMatch(proxyLogs, /UNIMPLEMENTED/);
+  // The sidecars' config came over delta xDS (pilot-agent's default), their certificates from the
+  // control plane's CA (its root in istio-ca-secret) with the workload's SPIFFE identity.
+  const cpLogs = await kubectl(c, ['logs', '-n', 'istio-system', istiod.metadata.name]);
+  const secret = await c.requestOk('GET', '/api/v1/namespaces/istio-system/secrets/istio-ca-secret') as { data: Record<string, string> };
+  const caRoot = new X509Certificate(Buffer.from(secret.data['ca-cert.pem'] ?? '', 'base64'));
+  const hex = (x: string) => x.toLowerCase().replace(/^0+/, '');
+  for (const [p, sa] of [[hello, 'default'], [sleep, 'sleep']] as const) {
+    assert.match(cpLogs, new RegExp(`ADS \\(delta\\): new connection conId=sidecar~[0-9.]+~${p.metadata.name}\\.sample~`), `${p.metadata.name} connected over delta xDS`);
+    const proxyLogs = await kubectl(c, ['logs', '-n', 'sample', p.metadata.name, '-c', 'istio-proxy']);
+    assert.doesNotMatch(proxyLogs, /UNIMPLEMENTED/);
+    // pilot-agent logs a line or two before the admin answer.
+    const certsOut = await kubectl(c, ['exec', '-n', 'sample', p.metadata.name, '-c', 'istio-proxy', '--', 'pilot-agent', 'request', 'GET', 'certs']);
+    const certs = JSON.parse(certsOut.slice(certsOut.indexOf('{'))) as
+      { certificates: { ca_cert?: { serial_number: string }[]; cert_chain?: { subject_alt_names?: { uri?: string }[] }[] }[] };
+    const uris = certs.certificates.flatMap((x) => x.cert_chain ?? []).flatMap((x) => x.subject_alt_names ?? []).map((x) => x.uri);
+    assert.ok(uris.includes(`spiffe://cluster.local/ns/sample/sa/${sa}`), `${p.metadata.name}'s certificate names its identity (got ${uris.join(', ')})`);
+    const roots = certs.certificates.flatMap((x) => x.ca_cert ?? []).map((x) => hex(x.serial_number));
+    assert.ok(roots.includes(hex(caRoot.serialNumber)), `${p.metadata.name} trusts the control plane's root ${caRoot.serialNumber} (got ${roots.join(', ')})`);
+  }
 
   // sleep -> helloworld through both sidecars.
   const answers: string[] = [];
