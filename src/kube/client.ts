@@ -3,6 +3,8 @@
  * and makes JSON requests and watches with the kubeconfig's credentials. Everything else in the
  * project talks to Kubernetes through this class.
  */
+import { existsSync } from 'node:fs';
+import { delimiter } from 'node:path';
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
@@ -126,7 +128,11 @@ export class KubeClient {
     if (opts.kubeconfig !== undefined && opts.kubeconfig !== '') return KubeClient.fromFile(opts.kubeconfig, opts.context, clientOpts);
     const kc = new KubeConfig();
     try {
-      kc.loadFromDefault();
+      // As kubectl: files in $KUBECONFIG that do not exist are skipped; when none does and the process
+      // runs in a pod (the control plane's Deployment sets KUBECONFIG to an optional secret), in-cluster.
+      const listed = (process.env['KUBECONFIG'] ?? '').split(delimiter).filter((f) => f !== '');
+      if (listed.length > 0 && !listed.some((f) => existsSync(f)) && process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+      else kc.loadFromDefault();
     } catch (err) {
       throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load the default kubeconfig: ${errorMessage(err)}`, { cause: err });
     }

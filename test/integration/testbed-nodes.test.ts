@@ -5,6 +5,7 @@
  * `kubectl port-forward` reaches a replica, and
  * `down` leaves nothing behind: no process, network namespace, link, 198.18.0.0/15 address, mount
  * or cgroup the bed created. Prints the time to node Ready, to pod Running, and the bed's memory.
+ * The application images (images.ts) are left out here (`images: []`): install-nodes.test.ts uses them.
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,7 +97,7 @@ test('a pod runs on a real test-bed node; logs, exec, port-forward, a ClusterIP 
   const outsideBefore = new Map(OUTSIDE.map((p) => [p, new Set(entries(p))]));
   const tunablesBefore = kernelTunables();
   const t0 = Date.now();
-  bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, log: (l) => { t.diagnostic(l); } });
+  bed = await Testbed.up({ dir, clusters: ['nodes1'], nodes: true, images: [], log: (l) => { t.diagnostic(l); } });
   const upMs = Date.now() - t0;
   const c = bed.cluster('nodes1');
   const node = c.node;
@@ -268,7 +269,7 @@ test('a kubelet that dies fails up with its log named, and up tears down what it
     const kubelet = join(failDir, 'broken-kubelet');
     writeFileSync(kubelet, '#!/bin/sh\necho "broken kubelet: cannot start (on purpose)" >&2\nexit 1\n', { mode: 0o755 });
     const linksBefore = new Set([...linkNames(), ...netnsNames()]);
-    const err = await Testbed.up({ dir: failDir, clusters: ['broken'], nodes: true, nodeBinaries: { ...real, kubelet } })
+    const err = await Testbed.up({ dir: failDir, clusters: ['broken'], nodes: true, images: [], nodeBinaries: { ...real, kubelet } })
       .then(() => undefined, (e: unknown) => e);
     assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
     assert.match(err.message, /node broken-node: kubelet exited/);
@@ -292,7 +293,7 @@ test('networks: a pod of cluster1 reaches a LoadBalancer address of cluster2 and
   let two: Testbed | undefined;
   try {
     const t0 = Date.now();
-    two = await Testbed.up({ dir: netDir, clusters: ['net1', 'net2'], nodes: true });
+    two = await Testbed.up({ dir: netDir, clusters: ['net1', 'net2'], nodes: true, images: [] });
     console.log(`testbed-nodes: two clusters with Ready nodes in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const [c1, c2] = [two.cluster('net1'), two.cluster('net2')];
     const n2 = c2.node;
@@ -354,7 +355,7 @@ test('an image that fails to import fails up naming the image and containerd\'s 
     const busyboxImage = join(failDir, 'not-an-image.tar');
     writeFileSync(busyboxImage, 'this is not a docker archive\n');
     const before = new Set([...linkNames(), ...netnsNames()]);
-    const err = await Testbed.up({ dir: failDir, clusters: ['badimage'], nodes: true, nodeBinaries: { ...real, busyboxImage } })
+    const err = await Testbed.up({ dir: failDir, clusters: ['badimage'], nodes: true, images: [], nodeBinaries: { ...real, busyboxImage } })
       .then(() => undefined, (e: unknown) => e);
     assert.ok(isIsthmusError(err, ErrorCodes.ImageImport), `an ImageImport error, got ${String(err)}`);
     assert.ok(err.message.includes(busyboxImage), 'the message names the image archive');

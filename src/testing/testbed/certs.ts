@@ -86,7 +86,8 @@ export async function issueFromCa(caCertPem: string, caKeyPem: string, subject: 
   return issueLeaf({ cert, key, publicKey }, subject, usage, sans, new Date(now - 3600 * 1000), new Date(now + 365 * DAY_MS));
 }
 
-export async function generateClusterCerts(clusterName: string): Promise<ClusterCerts> {
+/** `extraIps`: more IP SANs of the API server's certificate (with nodes: the `kubernetes` Service's ClusterIP). */
+export async function generateClusterCerts(clusterName: string, extraIps: readonly string[] = []): Promise<ClusterCerts> {
   const now = Date.now();
   const notBefore = new Date(now - 3600 * 1000);
   const notAfter = new Date(now + 365 * DAY_MS);
@@ -116,6 +117,7 @@ export async function generateClusterCerts(clusterName: string): Promise<Cluster
     { type: 'dns', value: 'kubernetes.default.svc' },
     { type: 'dns', value: 'kubernetes.default.svc.cluster.local' },
     { type: 'ip', value: '127.0.0.1' },
+    ...extraIps.map((value) => ({ type: 'ip' as const, value })),
   ]);
   const admin = await leaf('CN=isthmus-admin, O=system:masters', 'client', []);
   const saKeys = await keyPair();

@@ -1,10 +1,11 @@
 /**
- * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|up|status|down|demo`: the multi-cluster test bed from the command line.
+ * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|images|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
-import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, IsthmusError, errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
 import { ensureBinaries, ensureNodeBinaries } from './binaries.ts';
 import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
 import { ensureEnvoy } from '../envoy/binary.ts';
@@ -68,10 +69,20 @@ export async function run(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${await ensureEnvoy(log)}\n`);
     });
 
+  program.command('images')
+    .description('build (or find up to date) the images nodes run: isthmus, proxyv2, helloworld v1/v2, sleep; print their archives')
+    .argument('[names...]', `a subset of ${IMAGE_NAMES.join(', ')}`)
+    .action(async (names: string[]) => {
+      const unknown = names.filter((n) => !(IMAGE_NAMES as readonly string[]).includes(n));
+      if (unknown.length > 0) throw new IsthmusError(ErrorCodes.Usage, `unknown image(s) ${unknown.join(', ')}; have ${IMAGE_NAMES.join(', ')}`);
+      const archives = await ensureImages(names.length > 0 ? names as ImageName[] : IMAGE_NAMES, log);
+      process.stdout.write(`${archives.join('\n')}\n`);
+    });
+
   program.command('up')
     .description('build (once) and start the named clusters')
     .option('--clusters <names>', 'comma-separated cluster names', 'cluster1,cluster2')
-    .option('--nodes', 'real nodes: a kube-scheduler and one node (containerd + kubelet) per cluster (root only)')
+    .option('--nodes', 'real nodes: a kube-scheduler and one node (containerd + kubelet) per cluster, with the images of `images` (root only)')
     .option(...dirOpt)
     .action(async (o: { clusters: string; dir: string; nodes?: true }) => {
       await up(o.clusters, o.dir, o.nodes === true);

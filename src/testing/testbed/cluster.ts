@@ -107,6 +107,10 @@ export function startApiserver(bins: Binaries, name: string, dir: string, ports:
     '--enable-admission-plugins=NodeRestriction',
     '--kubelet-preferred-address-types=InternalIP',
     `--kubelet-client-certificate=${f.adminCert}`, `--kubelet-client-key=${f.adminKey}`,
+    // Webhooks (and aggregated APIs) that name a Service are dialled at one of its endpoints (a pod
+    // address, which the root namespace routes to the node) instead of its ClusterIP, which only
+    // exists in the node's namespace (kube-proxy's rules).
+    '--enable-aggregator-routing=true',
   ];
   return startProcess(bins.kubeApiserver, [
     `--etcd-servers=http://127.0.0.1:${ports.etcdClient}`,

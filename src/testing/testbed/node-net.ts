@@ -67,6 +67,13 @@ export function slotNetwork(slot: number): NodeNetwork {
   };
 }
 
+/** The first address of the Service range: the API server gives it to the `kubernetes` Service. */
+export function kubernetesServiceIp(net: NodeNetwork): string {
+  const [addr] = net.serviceCidr.split('/');
+  const p = (addr ?? '').split('.').map(Number);
+  return [p[0], p[1], p[2], (p[3] ?? 0) + 1].join('.');
+}
+
 /** Whether an IPv4 address lies in 198.18.0.0/15. */
 export function inBenchmarkRange(addr: string): boolean {
   const p = addr.split('.').map(Number);

@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { NodeBinaries } from './binaries.ts';
 import { issueFromCa } from './certs.ts';
-import { adminKubeconfig } from './kubeconfig.ts';
+import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { adminKubeconfig, adminRequest } from './kubeconfig.ts';
 import { netnsPath, run, type NodeNetwork } from './node-net.ts';
 import { nodeFiles, waitFor, type NodeClusterInfo, type NodeRecord } from './node.ts';
 import { startProcess } from './procs.ts';
@@ -28,7 +29,7 @@ export async function startNodeServices(bins: NodeBinaries, rec: NodeRecord, clu
   const apiPort = new URL(cluster.server).port;
   const relayRoot = startProcess('socat', [`UNIX-LISTEN:${f.relaySocket},fork,mode=600,unlink-early`, `TCP:127.0.0.1:${apiPort}`], f.relayLog);
   const relayNode = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'socat',
-    `TCP-LISTEN:${NODE_API_PORT},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
+    `TCP-LISTEN:${NODE_API_PORT},fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
   record = { ...record, pids: { ...record.pids, relayRoot: relayRoot.pid, relayNode: relayNode.pid } };
   onRecord(record);
   const proxyCert = await issueFromCa(cluster.caCertPem, cluster.caKeyPem, 'CN=system:kube-proxy', 'client');
@@ -55,11 +56,36 @@ export async function startNodeServices(bins: NodeBinaries, rec: NodeRecord, clu
   resolver.setServers([net.gatewayIp]);
   await waitFor(`node ${name}: CoreDNS`, dns, async () => (await resolver.resolve4('kubernetes.default.svc.cluster.local')).length > 0, 60_000);
 
+  // In-cluster clients (the control-plane pod) reach the API server at the `kubernetes` Service:
+  // its endpoint is the relay on the pods' gateway (the API server writes none: endpoint reconciler off).
+  await publishApiServerEndpoint(cluster, net.gatewayIp);
+
   // LoadBalancer addresses from the node slot's pool.
   const lb = startProcess(process.execPath, [fileURLToPath(new URL('./lb-allocator.ts', import.meta.url)), cluster.server, join(dir, '..'), net.lbPool], f.lbLog);
   record = { ...record, pids: { ...record.pids, lbAllocator: lb.pid } };
   onRecord(record);
   return record;
+}
+
+async function publishApiServerEndpoint(cluster: NodeClusterInfo, ip: string): Promise<void> {
+  const port = { name: 'https', port: NODE_API_PORT, protocol: 'TCP' };
+  const writes: [string, unknown][] = [
+    ['/api/v1/namespaces/default/endpoints', {
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'kubernetes', namespace: 'default' },
+      subsets: [{ addresses: [{ ip }], ports: [port] }],
+    }],
+    ['/apis/discovery.k8s.io/v1/namespaces/default/endpointslices', {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes', 'endpointslice.kubernetes.io/managed-by': 'isthmus-testbed' } },
+      addressType: 'IPv4', endpoints: [{ addresses: [ip], conditions: { ready: true } }], ports: [port],
+    }],
+  ];
+  for (const [path, body] of writes) {
+    const res = await adminRequest(cluster.creds, 'POST', path, body);
+    if (res.status !== 201 && res.status !== 409) {
+      throw new IsthmusError(ErrorCodes.NodeStart, `could not publish the API server's endpoint ${ip}:${NODE_API_PORT} for pods (POST ${path}: ${res.status} ${res.body.slice(0, 200)})`);
+    }
+  }
 }
 
 function corefile(net: NodeNetwork, kubeconfig: string, context: string): string {

@@ -17,10 +17,11 @@ import {
   allocatePorts, clusterFiles, issuerFor, startApiserver, startControllerManager, startEtcd, startScheduler, stopRecord,
   waitApiserver, waitControllerManager, waitEtcd, writeClusterFiles, type ClusterRecord,
 } from './cluster.ts';
+import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
 import { planNode, startNode, type NodeRecord } from './node.ts';
 import { startNodeServices } from './node-services.ts';
 import { unmountUnder } from './node-host.ts';
-import { claimNodeNetwork } from './node-net.ts';
+import { claimNodeNetwork, kubernetesServiceIp } from './node-net.ts';
 import { adminRequest, tokenKubeconfig, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
 import { isAlive, stopProcess, tail } from './procs.ts';
 
@@ -36,6 +37,11 @@ export interface UpOptions {
    */
   readonly nodes?: boolean;
   readonly nodeBinaries?: NodeBinaries;
+  /**
+   * With nodes: the application images to build (scripts/testbed-images.sh, cached by content hash)
+   * and import into every node besides pause and busybox. Default: all of them (images.ts).
+   */
+  readonly images?: readonly ImageName[];
 }
 
 interface StateFile {
@@ -209,11 +215,12 @@ export class Testbed {
     }
     const bins = opts.binaries ?? await ensureBinaries(log);
     const nodeBins = opts.nodes === true ? opts.nodeBinaries ?? await ensureNodeBinaries(log) : undefined;
+    const images = nodeBins ? await ensureImages(opts.images ?? IMAGE_NAMES, log) : [];
     // Each cluster reports its record as it grows, so a failure stops exactly what was started.
     const started = new Map<string, ClusterRecord>();
     const result = new Map<string, TestbedCluster>();
     const results = await Promise.allSettled(names.map(async (name) => {
-      const c = await startCluster(bins, nodeBins, name, join(dir, name), (rec) => { started.set(name, rec); }, log);
+      const c = await startCluster(bins, nodeBins, images, name, join(dir, name), (rec) => { started.set(name, rec); }, log);
       result.set(name, c);
       log(`testbed: ${name} ready at ${c.server} (kubeconfig ${c.kubeconfigPath})`);
     }));
@@ -254,21 +261,22 @@ export async function downAll(dir: string, keepData = false): Promise<string[]> 
   return names;
 }
 
-async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, name: string, dir: string,
+async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, images: readonly string[], name: string, dir: string,
   onRecord: (r: ClusterRecord) => void, log: (line: string) => void): Promise<TestbedCluster> {
   const left = await unmountUnder(dir);
   if (left.length > 0) throw new IsthmusError(ErrorCodes.ClusterStart, `cannot reuse ${dir}: still mounted: ${left.join(', ')}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const certs = await generateClusterCerts(name);
+  // The node's network slot comes first: the API server's Service range lies in it, and pods reach
+  // the API server at the `kubernetes` Service's ClusterIP, which its certificate must name.
+  const plan = nodeBins && planNode(`${name}-node`, join(dir, 'node'), claimNodeNetwork());
+  const certs = await generateClusterCerts(name, plan ? [kubernetesServiceIp(plan.net)] : []);
   const ports = await allocatePorts();
   const server = `https://127.0.0.1:${ports.apiserver}`;
   writeClusterFiles(name, dir, certs, server);
   const creds: AdminCredentials = { server, caCertPem: certs.caCertPem, clientCertPem: certs.adminCertPem, clientKeyPem: certs.adminKeyPem };
   const pids: ClusterRecord['pids'] = { etcd: 0, apiserver: 0, controllerManager: 0 };
   let record: ClusterRecord = { name, dir, server, kubeconfig: clusterFiles(dir).kubeconfig, issuer: issuerFor(name), ports, pids };
-  // The node's network slot comes first: the API server's Service range lies in it.
-  const plan = nodeBins && planNode(`${name}-node`, join(dir, 'node'), claimNodeNetwork());
   if (plan) record = { ...record, node: plan };
   const report = () => { onRecord({ ...record, pids: { ...pids } }); };
   report();
@@ -291,7 +299,7 @@ async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, 
     report();
     const cluster = { server, caFile: clusterFiles(dir).ca, caCertPem: certs.caCertPem, caKeyPem: certs.caKeyPem, creds };
     const onNode = (n: NodeRecord) => { record = { ...record, node: n }; report(); };
-    const ready = await startNode(nodeBins, plan, cluster, [nodeBins.pauseImage, nodeBins.busyboxImage], onNode);
+    const ready = await startNode(nodeBins, plan, cluster, [nodeBins.pauseImage, nodeBins.busyboxImage, ...images], onNode);
     const node = await startNodeServices(nodeBins, ready, cluster, onNode);
     record = { ...record, node };
     if (!isAlive(pids.scheduler)) {
