@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { DiscoveryProcess } from './discovery-process.ts';
+import { sampleApp, setLoadBalancerIp } from './fake-workloads.ts';
 import { Testbed, type TestbedCluster } from './testbed/testbed.ts';
 
 export interface Run { readonly code: number; readonly stdout: string; readonly stderr: string }
@@ -130,7 +131,7 @@ export class MeshInstall {
     ok(await this.isthmus(['install', '-y', '--context', 'cluster1', '-f', this.file('cluster1.yaml', PRIMARY_IOP)]), 'install primary');
     const ew1 = ok(await this.isthmus(['gen-eastwest-gateway', '--network', 'network1']), 'gen-eastwest-gateway');
     ok(await this.isthmus(['install', '-y', '--context', 'cluster1', '-f', '-'], ew1.stdout), 'install east-west gateway 1');
-    await this.setLoadBalancerIp(this.c1, 'istio-eastwestgateway', '172.18.1.1');
+    await setLoadBalancerIp(this.c1, 'istio-eastwestgateway', '172.18.1.1');
     for (const verb of ['expose-istiod', 'expose-services']) {
       const y = ok(await this.isthmus(['manifest', verb]), verb);
       ok(await k('cluster1', ['apply', '-n', 'istio-system', '-f', '-'], y.stdout), `apply ${verb}`);
@@ -141,40 +142,11 @@ export class MeshInstall {
     ok(await this.isthmus(['install', '-y', '--context', 'cluster2', '-f', this.file('cluster2.yaml', REMOTE_IOP)]), 'install remote');
     const ew2 = ok(await this.isthmus(['gen-eastwest-gateway', '--network', 'network2']), 'gen-eastwest-gateway 2');
     ok(await this.isthmus(['install', '-y', '--context', 'cluster2', '-f', '-'], ew2.stdout), 'install east-west gateway 2');
-    await this.setLoadBalancerIp(this.c2, 'istio-eastwestgateway', '172.18.2.1');
+    await setLoadBalancerIp(this.c2, 'istio-eastwestgateway', '172.18.2.1');
     const rs = ok(await this.isthmus(['create-remote-secret', '--context', 'cluster2', '--name', 'cluster2']), 'create-remote-secret');
     ok(await k('cluster1', ['apply', '-f', '-'], rs.stdout), 'apply remote secret');
-    await this.sampleApp(this.c1, 'v1', ['10.10.1.5', '10.10.1.6']);
-    await this.sampleApp(this.c2, 'v2', ['10.20.1.5']);
-  }
-
-  /** What a load-balancer controller would write (the test bed has none). */
-  async setLoadBalancerIp(c: TestbedCluster, name: string, ip: string | undefined, ns = 'istio-system'): Promise<void> {
-    const svc = await c.requestOk('GET', `/api/v1/namespaces/${ns}/services/${name}`) as Record<string, unknown>;
-    await c.requestOk('PUT', `/api/v1/namespaces/${ns}/services/${name}/status`, { ...svc, status: { loadBalancer: ip === undefined ? {} : { ingress: [{ ip }] } } });
-  }
-
-  /** helloworld `version` in namespace sample: Service, Running pods (tlsMode istio) at `ips`, one EndpointSlice. */
-  async sampleApp(c: TestbedCluster, version: string, ips: readonly string[]): Promise<void> {
-    await c.ensureNamespace('sample');
-    await c.requestOk('POST', '/api/v1/namespaces/sample/services', {
-      apiVersion: 'v1', kind: 'Service', metadata: { name: 'helloworld', labels: { app: 'helloworld' } },
-      spec: { selector: { app: 'helloworld' }, ports: [{ name: 'http', port: 5000 }] },
-    }, true);
-    for (const [i, ip] of ips.entries()) {
-      const name = `helloworld-${version}-${i}`;
-      await c.requestOk('POST', '/api/v1/namespaces/sample/pods', {
-        apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'helloworld', version, 'security.istio.io/tlsMode': 'istio' } },
-        spec: { containers: [{ name: 'helloworld', image: 'docker.io/istio/examples-helloworld-v1:1.0' }] },
-      }, true);
-      const pod = await c.requestOk('GET', `/api/v1/namespaces/sample/pods/${name}`) as Record<string, unknown>;
-      await c.requestOk('PUT', `/api/v1/namespaces/sample/pods/${name}/status`, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
-    }
-    await c.requestOk('POST', '/apis/discovery.k8s.io/v1/namespaces/sample/endpointslices', {
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `helloworld-${version}`, labels: { 'kubernetes.io/service-name': 'helloworld' } },
-      addressType: 'IPv4', ports: [{ name: 'http', port: 5000, protocol: 'TCP' }],
-      endpoints: ips.map((ip, i) => ({ addresses: [ip], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'sample', name: `helloworld-${version}-${i}` } })),
-    }, true);
+    await sampleApp(this.c1, 'v1', ['10.10.1.5', '10.10.1.6']);
+    await sampleApp(this.c2, 'v2', ['10.20.1.5']);
   }
 
   /**

@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshInstall, ok, type Run } from '../../src/testing/mesh-install.ts';
+import { setLoadBalancerIp } from '../../src/testing/fake-workloads.ts';
 import { AdsTestClient } from '../../src/testing/ads-client.ts';
 import { generateRootCa } from '../../src/ca/pki/root.ts';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../src/model/type-urls.ts';
@@ -121,9 +122,9 @@ test('remote system namespace without the controlPlaneClusters annotation', asyn
 });
 
 test('east-west gateway without an external address', async () => {
-  await m.setLoadBalancerIp(m.c1, 'istio-eastwestgateway', undefined);
+  await setLoadBalancerIp(m.c1, 'istio-eastwestgateway', undefined);
   await expectFinding('gateway-no-address', { cluster: 'cluster1', namespace: 'istio-system', object: 'Service/istio-eastwestgateway', field: 'status.loadBalancer.ingress' }, /get service istio-eastwestgateway -w/);
-  await m.setLoadBalancerIp(m.c1, 'istio-eastwestgateway', '172.18.1.1'); // the load balancer arrives
+  await setLoadBalancerIp(m.c1, 'istio-eastwestgateway', '172.18.1.1'); // the load balancer arrives
   await clean('after the address is assigned');
 });
 

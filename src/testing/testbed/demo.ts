@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import { KubeClient } from '../../kube/client.ts';
+import { sampleApp, setLoadBalancerIp } from '../fake-workloads.ts';
 import { freePort, startProcess } from './procs.ts';
 import { recordProcess, Testbed, type TestbedCluster } from './testbed.ts';
 
@@ -25,33 +26,6 @@ async function isthmus(args: readonly string[], input?: string): Promise<string>
 }
 
 const iop = (values: string, profile = '') => `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n${profile ? `  profile: ${profile}\n` : ''}  values:\n${values}`;
-
-async function setLoadBalancerIp(c: TestbedCluster, ns: string, name: string, ip: string): Promise<void> {
-  const svc = await c.requestOk('GET', `/api/v1/namespaces/${ns}/services/${name}`) as Record<string, unknown>;
-  await c.requestOk('PUT', `/api/v1/namespaces/${ns}/services/${name}/status`, { ...svc, status: { loadBalancer: { ingress: [{ ip }] } } });
-}
-
-async function sampleApp(c: TestbedCluster, version: string, ips: readonly string[]): Promise<void> {
-  await c.ensureNamespace('sample');
-  await c.requestOk('POST', '/api/v1/namespaces/sample/services', {
-    apiVersion: 'v1', kind: 'Service', metadata: { name: 'helloworld', labels: { app: 'helloworld' } },
-    spec: { selector: { app: 'helloworld' }, ports: [{ name: 'http', port: 5000 }] },
-  }, true);
-  for (const [i, ip] of ips.entries()) {
-    const name = `helloworld-${version}-${i}`;
-    await c.requestOk('POST', '/api/v1/namespaces/sample/pods', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'helloworld', version, 'security.istio.io/tlsMode': 'istio' } },
-      spec: { containers: [{ name: 'helloworld', image: 'docker.io/istio/examples-helloworld-v1:1.0' }] },
-    }, true);
-    const pod = await c.requestOk('GET', `/api/v1/namespaces/sample/pods/${name}`) as Record<string, unknown>;
-    await c.requestOk('PUT', `/api/v1/namespaces/sample/pods/${name}/status`, { ...pod, status: { phase: 'Running', podIP: ip, podIPs: [{ ip }] } });
-  }
-  await c.requestOk('POST', '/apis/discovery.k8s.io/v1/namespaces/sample/endpointslices', {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `helloworld-${version}`, labels: { 'kubernetes.io/service-name': 'helloworld' } },
-    addressType: 'IPv4', ports: [{ name: 'http', port: 5000, protocol: 'TCP' }],
-    endpoints: ips.map((ip, i) => ({ addresses: [ip], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: 'sample', name: `helloworld-${version}-${i}` } })),
-  }, true);
-}
 
 export async function demo(dirArg: string, log: (line: string) => void): Promise<void> {
   const dir = resolve(dirArg);
@@ -72,7 +46,7 @@ export async function demo(dirArg: string, log: (line: string) => void): Promise
   await isthmus(['install', '-y', '-f', '-', ...k1], iop('    global:\n      meshID: mesh1\n      multiCluster:\n        clusterName: cluster1\n      network: network1\n    pilot:\n      env:\n        EXTERNAL_ISTIOD: true\n'));
   log('demo: isthmus gen-eastwest-gateway --network network1 | isthmus install -y -f -');
   await isthmus(['install', '-y', '-f', '-', ...k1], await isthmus(['gen-eastwest-gateway', '--network', 'network1']));
-  await setLoadBalancerIp(c1, 'istio-system', 'istio-eastwestgateway', '172.18.1.1');
+  await setLoadBalancerIp(c1, 'istio-eastwestgateway', '172.18.1.1');
   for (const verb of ['expose-istiod', 'expose-services']) {
     const docs = parseAllDocuments(await isthmus(['manifest', verb])).map((d) => d.toJSON() as { apiVersion: string; kind: string; metadata: { name: string } } | null).filter((d) => d !== null);
     for (const d of docs) {
@@ -86,7 +60,7 @@ export async function demo(dirArg: string, log: (line: string) => void): Promise
   log('demo: isthmus install (remote profile on cluster2)');
   await isthmus(['install', '-y', '-f', '-', ...k2], iop('    istiodRemote:\n      injectionPath: /inject/cluster/cluster2/net/network2\n    global:\n      remotePilotAddress: 172.18.1.1\n', 'remote'));
   await isthmus(['install', '-y', '-f', '-', ...k2], await isthmus(['gen-eastwest-gateway', '--network', 'network2']));
-  await setLoadBalancerIp(c2, 'istio-system', 'istio-eastwestgateway', '172.18.2.1');
+  await setLoadBalancerIp(c2, 'istio-eastwestgateway', '172.18.2.1');
 
   log('demo: helloworld v1 in cluster1, v2 in cluster2');
   await sampleApp(c1, 'v1', ['10.10.1.5', '10.10.1.6']);
