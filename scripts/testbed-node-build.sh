@@ -13,6 +13,8 @@ set -euo pipefail
 out=${1:?usage: testbed-node-build.sh OUT_DIR [K8S_VERSION]}
 k8s=${2:-v1.34.4}
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/k8s-build.sh
+. "$here/lib/k8s-build.sh"
 bash "$here/testbed-node-packages.sh"
 if ! command -v go >/dev/null; then
   echo "testbed: no Go toolchain on PATH. Install Go >= 1.24 (Debian: apt-get install golang-go); it only builds test binaries." >&2
@@ -92,22 +94,7 @@ if [ ! -f "$out/images/busybox.tar" ]; then
 fi
 if [ ! -x "$out/kubelet" ] || [ ! -x "$out/kube-scheduler" ] || [ ! -x "$out/kube-proxy" ]; then
   step "building kubelet, kube-scheduler and kube-proxy $k8s (a few minutes once kube-apiserver was built)"
-  mkdir -p "$work/k8s/bin"
-  cd "$work/k8s"
-  modfile=$(go mod download -json "k8s.io/kubernetes@$k8s" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  [ -f "$modfile" ] || { echo "testbed: could not download k8s.io/kubernetes@$k8s from the Go module proxy" >&2; exit 4; }
-  {
-    printf 'module isthmus.local/testbed-k8s\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n\n' "$k8s"
-    # Same staging-module replacements as scripts/testbed-build.sh: the published v0.x.y of each.
-    grep -E '^\s*k8s\.io/[a-z0-9-]+ => \./staging/' "$modfile" | awk -v v="v0.${k8s#v1.}" '{print "replace " $1 " => " $1 " " v}'
-  } > go.mod
-  printf 'package main\n\nimport (\n\t_ "k8s.io/kubernetes/cmd/kubelet/app"\n\t_ "k8s.io/kubernetes/cmd/kube-scheduler/app"\n\t_ "k8s.io/kubernetes/cmd/kube-proxy/app"\n)\n\nfunc main() {}\n' > tools.go
-  go mod tidy
-  minor=${k8s#v1.}; minor=${minor%%.*}
-  ver="-X k8s.io/component-base/version.gitVersion=$k8s -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean"
-  nice -n 10 go build -trimpath -ldflags="-s -w $ver" -o bin/ \
-    k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kube-proxy
-  mv bin/kubelet bin/kube-scheduler bin/kube-proxy "$out/"
+  k8s_build "$work" "$out" "$k8s" kubelet kube-scheduler kube-proxy
   done_step
 fi
 
