@@ -357,7 +357,10 @@ export class AdsServer {
       return;
     }
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
-    const view = req.view ?? this.#opts.view();
+    // A push that waited (parked behind a slow proxy) may carry an older view than the last one
+    // stamped; nothing it names changed since (a change it concerns would have merged in), so the
+    // newer view gives the same answer without regenerating against an old version.
+    const view = this.#lastPushed ?? req.view ?? this.#opts.view();
     try {
       for (const t of types) {
         const watch = conn.watches.get(t);
