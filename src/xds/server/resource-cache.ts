@@ -31,6 +31,7 @@ export interface CacheStats {
 
 /** Bucket of names that belong to no service (never dropped by an endpoint push). */
 const NO_HOST = '';
+const MAX_ASSIGNMENTS = 500_000;
 const EDS_PREFIX = `${CLUSTER_LOAD_ASSIGNMENT_TYPE_URL}\u0000`;
 
 export class ResourceCache {
@@ -38,6 +39,7 @@ export class ResourceCache {
   readonly #lists = new Map<string, CachedList>();
   /** host -> (cacheKey NUL name -> assignment, or null when the generator does not answer the name). */
   readonly #assignments = new Map<string, Map<string, PreparedResource | null>>();
+  #assignmentCount = 0;
   readonly #hostOf = new Map<string, string>();
   readonly stats: CacheStats = { assignmentsGenerated: 0, listsGenerated: 0 };
 
@@ -56,6 +58,7 @@ export class ResourceCache {
     if (view.version === this.#version) return;
     this.#lists.clear();
     this.#assignments.clear();
+    this.#assignmentCount = 0;
     this.#version = view.version;
   }
 
@@ -68,7 +71,10 @@ export class ResourceCache {
    */
   advance(from: string, to: MeshView, hosts: ReadonlySet<string>): void {
     if (this.#version !== from && this.#version !== to.version) return;
-    for (const h of hosts) this.#assignments.delete(h);
+    for (const h of hosts) {
+      this.#assignmentCount -= this.#assignments.get(h)?.size ?? 0;
+      this.#assignments.delete(h);
+    }
     for (const [key, list] of this.#lists) {
       if (!key.startsWith(EDS_PREFIX) || list.names.some((n) => hosts.has(this.hostOf(n)))) this.#lists.delete(key);
     }
@@ -107,6 +113,12 @@ export class ResourceCache {
       if (this.#assignments.get(host)?.get(key) === undefined) missing.push(name);
     }
     if (missing.length > 0) {
+      // Names nobody subscribes to any more stay until the next full push; bound them meanwhile.
+      if (this.#assignmentCount + missing.length > MAX_ASSIGNMENTS) {
+        this.#assignments.clear();
+        this.#assignmentCount = 0;
+        missing.splice(0, missing.length, ...wanted.map((w) => w.name));
+      }
       const made = new Map<string, PreparedResource>();
       for (const r of make(missing)) made.set(r.name, r);
       this.stats.assignmentsGenerated += missing.length;
@@ -115,6 +127,7 @@ export class ResourceCache {
         let bucket = this.#assignments.get(host);
         if (!bucket) this.#assignments.set(host, bucket = new Map<string, PreparedResource | null>());
         bucket.set(`${cacheKey}\u0000${name}`, made.get(name) ?? null);
+        this.#assignmentCount++;
       }
     }
     const out: PreparedResource[] = [];
