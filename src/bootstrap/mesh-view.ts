@@ -22,5 +22,6 @@ export function meshView(reg: RegistrySnapshot, config: IstioConfigSnapshot, mes
     gateways: (): readonly NetworkGateway[] => reg.gateways,
     istioGateways: () => config.gateways,
     destinationRules: () => config.destinationRules,
+    virtualServices: () => config.virtualServices,
   };
 }

@@ -1,21 +1,25 @@
 /**
- * Istio networking config from the config cluster: `networking.istio.io` Gateways and
- * DestinationRules (their subsets), converted into the model the generators read. Objects that do
- * not validate are skipped with a message naming the object and field; the rest keep working.
+ * Istio networking config from the config cluster: `networking.istio.io` Gateways, DestinationRules
+ * (their subsets) and VirtualServices (their tls routes, virtual-service.ts), converted into the
+ * model the generators read. Objects that do not validate are skipped with a message naming the
+ * object and field (code ISTHMUS_ISTIO_CONFIG_INVALID); the rest keep working.
  */
 import type { KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname } from '../model/ids.ts';
-import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer } from '../model/mesh-view.ts';
+import { ErrorCodes } from '../model/errors.ts';
+import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, VirtualService } from '../model/mesh-view.ts';
+import { convertVirtualService } from './virtual-service.ts';
 
 export interface IstioConfigSnapshot {
   readonly version: number;
   readonly gateways: readonly IstioGateway[];
   readonly destinationRules: readonly DestinationRuleSubsets[];
+  readonly virtualServices: readonly VirtualService[];
 }
 
-export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [] };
+export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [], virtualServices: [] };
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
@@ -90,10 +94,11 @@ export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster
   return { ok: true, value: { host: parsed, namespace: ns, subsets } };
 }
 
-/** Watches Gateways and DestinationRules in every namespace of the config cluster. */
+/** Watches Gateways, DestinationRules and VirtualServices in every namespace of the config cluster. */
 export class IstioConfigWatcher {
   readonly #gateways: Informer<IstioObject>;
   readonly #rules: Informer<IstioObject>;
+  readonly #virtualServices: Informer<IstioObject>;
   readonly #domainSuffix: string;
   readonly #onChange: () => void;
   readonly #warn: (msg: string) => void;
@@ -104,26 +109,29 @@ export class IstioConfigWatcher {
   constructor(client: KubeClient, opts: { domainSuffix: string; onChange: () => void; warn: (msg: string) => void }) {
     this.#gateways = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/gateways', maxBackoffMs: 30_000 });
     this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
+    this.#virtualServices = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/virtualservices', maxBackoffMs: 30_000 });
     this.#domainSuffix = opts.domainSuffix;
     this.#onChange = opts.onChange;
     this.#warn = opts.warn;
     const changed = { onAdd: () => { this.#changed(); }, onUpdate: () => { this.#changed(); }, onDelete: () => { this.#changed(); } };
     this.#gateways.on(changed);
     this.#rules.on(changed);
+    this.#virtualServices.on(changed);
   }
 
   start(): void {
     this.#gateways.start();
     this.#rules.start();
+    this.#virtualServices.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#gateways.stop(), this.#rules.stop()]);
+    await Promise.all([this.#gateways.stop(), this.#rules.stop(), this.#virtualServices.stop()]);
   }
 
   /** Informer health, e.g. to report that the Istio CRDs are not installed. */
   status() {
-    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status() };
+    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status(), virtualservices: this.#virtualServices.status() };
   }
 
   #changed(): void {
@@ -139,17 +147,23 @@ export class IstioConfigWatcher {
     for (const g of this.#gateways.list()) {
       const r = convertGateway(g);
       if (r.ok) gateways.push(r.value);
-      else this.#warn(`Gateway ${g.metadata.namespace ?? ''}/${g.metadata.name} ignored: ${r.error}`);
+      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] Gateway ${g.metadata.namespace ?? ''}/${g.metadata.name} ignored: ${r.error}`);
     }
     const rules: DestinationRuleSubsets[] = [];
     for (const d of this.#rules.list()) {
       const r = convertDestinationRule(d, this.#domainSuffix);
       if (r.ok) rules.push(r.value);
-      else this.#warn(`DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
+      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
+    }
+    const virtualServices: VirtualService[] = [];
+    for (const v of this.#virtualServices.list()) {
+      const r = convertVirtualService(v, this.#domainSuffix);
+      if (r.ok) virtualServices.push(r.value);
+      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] VirtualService ${v.metadata.namespace ?? ''}/${v.metadata.name} ignored: ${r.error}`);
     }
     const byName = (a: { namespace: string; name?: string; host?: string }, b: { namespace: string; name?: string; host?: string }) =>
       `${a.namespace}/${a.name ?? a.host ?? ''}`.localeCompare(`${b.namespace}/${b.name ?? b.host ?? ''}`);
-    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName) };
+    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName), virtualServices: virtualServices.sort(byName) };
     this.#dirty = false;
     return this.#snapshot;
   }

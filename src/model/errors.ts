@@ -75,6 +75,9 @@ export const ErrorCodes = {
   ImageImport: 'ISTHMUS_IMAGE_IMPORT',
   /** `isthmus check` found at least one error-severity problem (the report lists them). */
   CheckFailed: 'ISTHMUS_CHECK_FAILED',
+  // East-west gateways (issue 11, item 4).
+  /** An Istio networking object (Gateway, DestinationRule, VirtualService) does not validate and is ignored; the message names object and field. */
+  IstioConfigInvalid: 'ISTHMUS_ISTIO_CONFIG_INVALID',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

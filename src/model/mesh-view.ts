@@ -37,6 +37,44 @@ export interface DestinationRuleSubsets {
   readonly subsets: readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[];
 }
 
+/**
+ * `networking.istio.io/v1` VirtualService, the parts the gateway generator uses: its hosts, the
+ * gateways it binds to (`<namespace>/<name>`, or `mesh` for sidecars) and its `tls` routes.
+ */
+export interface VirtualService {
+  readonly name: string;
+  readonly namespace: string;
+  readonly hosts: readonly string[];
+  /** `<namespace>/<name>` of each Gateway (short names resolved in the VirtualService's namespace), or `mesh`. */
+  readonly gateways: readonly string[];
+  readonly tls: readonly TlsRoute[];
+}
+
+export interface TlsRoute {
+  readonly match: readonly TlsMatch[];
+  readonly route: readonly RouteDestination[];
+}
+
+export interface TlsMatch {
+  /** SNI values to match; `*` matches any. */
+  readonly sniHosts: readonly string[];
+  /** The gateway port the match is for; absent: any. */
+  readonly port?: number;
+  /** Gateways (as in VirtualService.gateways) the match is for; empty: the VirtualService's. */
+  readonly gateways: readonly string[];
+}
+
+export interface RouteDestination {
+  /** FQDN (short names resolved in the VirtualService's namespace). */
+  readonly host: Hostname;
+  /** The service port; absent: the service's only port. */
+  readonly port?: number;
+  /** `''` = the whole service. */
+  readonly subset: string;
+  /** Share of connections, 0-100; absent in the object means 100 for a single destination. */
+  readonly weight: number;
+}
+
 export interface MeshView {
   /** Push version: changes whenever anything in the view changes. */
   readonly version: string;
@@ -50,4 +88,6 @@ export interface MeshView {
   gateways(): readonly NetworkGateway[];
   istioGateways(): readonly IstioGateway[];
   destinationRules(): readonly DestinationRuleSubsets[];
+  /** VirtualServices of the config cluster; absent: none. */
+  virtualServices?(): readonly VirtualService[];
 }

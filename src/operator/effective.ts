@@ -2,6 +2,7 @@
  * The resolved install settings: every default applied, every name computed, so the renderers
  * are simple functions of this object. Pure.
  */
+import { DEFAULT_PROXY_HUB, DEFAULT_PROXY_TAG } from '../inject/config.ts';
 import { VERSION } from '../version.ts';
 import type { ProfileName } from './iop-schema.ts';
 import { isObject, type Json, type JsonObject, type MergedIop } from './iop.ts';
@@ -28,6 +29,7 @@ export interface GatewayDef {
   readonly serviceType: string;
   readonly ports: readonly ServicePort[];
   readonly replicas: number;
+  /** Istio's proxy image (`<hub>/proxyv2:<tag>`), which runs `pilot-agent proxy router`. */
   readonly image: string;
   readonly k8s: JsonObject;
 }
@@ -129,7 +131,11 @@ function envList(list: Json | undefined): EnvVar[] {
   });
 }
 
-function gatewayDefs(spec: JsonObject, namespace: string, hub: string, tag: string): GatewayDef[] {
+/**
+ * The gateways' proxy image: the component's hub/tag, else values.global.hub/tag, else Istio's
+ * (the same defaults the injector uses); values.global.proxy.image names the image or replaces it whole.
+ */
+function gatewayDefs(spec: JsonObject, namespace: string, hub: string, tag: string, proxyImage: string): GatewayDef[] {
   const list = at(spec, 'components.ingressGateways');
   if (!Array.isArray(list)) return [];
   return list.filter(isObject).filter((g) => g['enabled'] === true).map((g) => {
@@ -154,7 +160,7 @@ function gatewayDefs(spec: JsonObject, namespace: string, hub: string, tag: stri
         }))
         : DEFAULT_INGRESS_PORTS,
       replicas: n(k8s, 'replicaCount') ?? 1,
-      image: imageRef(s(g, 'hub') ?? hub, 'isthmus', s(g, 'tag') ?? tag),
+      image: imageRef(s(g, 'hub') ?? hub, proxyImage, s(g, 'tag') ?? tag),
       k8s,
     };
   });
@@ -203,7 +209,7 @@ export function resolve(iop: MergedIop): Effective {
       omitConfigMap: b(v, 'global.omitSidecarInjectorConfigMap') ?? false,
       templates: obj(v, 'sidecarInjectorWebhook.templates'),
     },
-    gateways: gatewayDefs(spec, namespace, s(v, 'global.hub') ?? s(spec, 'hub') ?? 'isthmus', s(v, 'global.tag') ?? s(spec, 'tag') ?? VERSION),
+    gateways: gatewayDefs(spec, namespace, s(v, 'global.hub') ?? s(spec, 'hub') ?? DEFAULT_PROXY_HUB, s(v, 'global.tag') ?? s(spec, 'tag') ?? DEFAULT_PROXY_TAG, s(v, 'global.proxy.image') ?? 'proxyv2'),
   };
 }
 

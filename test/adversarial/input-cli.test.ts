@@ -17,8 +17,6 @@ const bin = join(root, 'bin/isthmus.mjs');
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-input-'));
 after(() => { rmSync(dir, { recursive: true, force: true }); });
 
-/** Generous: the old code took 51 s (and 5 GB) for the index case and never finished for 55 MB. */
-const BOUND_MS = 15_000;
 const HEAD = 'apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n';
 
 interface Run { code: number | null; stdout: string; stderr: string; ms: number; signal: NodeJS.Signals | null }
@@ -26,7 +24,9 @@ interface Run { code: number | null; stdout: string; stderr: string; ms: number;
 function isthmus(args: readonly string[], stdin?: string | Buffer): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    // A hard stop well past the bound, so a regression fails instead of hanging the suite.
+    // No wall-clock assertion: the times are printed. A hard stop at 60 s (and a 1 GiB heap) makes the
+    // old behaviour fail (51 s and 5 GB for the index case; 4.9 MB and 55 MB inputs never finished)
+    // instead of hanging the suite: a killed CLI has no exit code 1.
     const p = spawn(process.execPath, ['--max-old-space-size=1024', bin, ...args], { cwd: root, stdio: ['pipe', 'pipe', 'pipe'], timeout: 60_000 });
     let stdout = '';
     let stderr = '';
@@ -52,7 +52,6 @@ async function refused(what: string, args: readonly string[], message: RegExp, s
   assert.match(r.stderr, /^error: \[ISTHMUS_OPERATOR_INVALID\] /, what);
   assert.match(r.stderr, message, what);
   assert.equal(r.stdout, '', `${what}: nothing rendered`);
-  assert.ok(r.ms < BOUND_MS, `${what}: took ${r.ms.toFixed(0)} ms (bound ${BOUND_MS} ms)`);
 }
 
 test('--set with a huge list index is refused at once (manifest generate and install)', async () => {
@@ -97,7 +96,6 @@ test('a large but legal mapping renders in linear time', async () => {
   console.log(`900 KB IstioOperator (one mapping of ${(bigMapping(900_000).match(/VAR_/g) ?? []).length} keys): exit ${r.code} in ${(r.ms / 1000).toFixed(2)} s`);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /- name: VAR_30000\n\s+value: "?x"?\n/);
-  assert.ok(r.ms < BOUND_MS, `took ${r.ms.toFixed(0)} ms`);
 });
 
 test('deep nesting, too many values and alias bombs are refused', async () => {
@@ -117,5 +115,4 @@ test('deep nesting, too many values and alias bombs are refused', async () => {
   assert.match(r.stderr, /unknown\.yaml: spec\.values\.global\.unknown0: unknown field/);
   assert.match(r.stderr, /\.\.\. and at least \d+ more problems/);
   assert.ok(r.stderr.length < 10_000, 'the error lists a bounded number of problems');
-  assert.ok(r.ms < BOUND_MS, `took ${r.ms.toFixed(0)} ms`);
 });

@@ -9,6 +9,8 @@ import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { applyAll, summarize } from '../../operator/apply.ts';
 import { checkReachable } from '../../operator/kube-errors.ts';
+import { clusterFromInjector, namesCluster } from '../../operator/gateway-cluster.ts';
+import { loadIstioOperator, type IopInput, type Json } from '../../operator/iop.ts';
 import { planInstall } from '../../operator/manifest.ts';
 import { waitReady } from '../../operator/wait.ts';
 import { parseDuration } from '../../model/duration.ts';
@@ -36,12 +38,38 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * Gateways rendered without a cluster name take the one the cluster's injector knows (see
+ * operator/gateway-cluster.ts): returns the `--set` to add, or none.
+ */
+async function gatewayClusterSet(client: KubeClient, inputs: readonly IopInput[], sets: readonly string[]): Promise<string[]> {
+  const plan = planInstall(inputs, sets);
+  if (plan.effective.gateways.length === 0 || namesCluster(loadIstioOperator(inputs, sets).spec)) return [];
+  const e = plan.effective;
+  const name = e.revision === '' ? 'istio-sidecar-injector' : `istio-sidecar-injector-${e.revision}`;
+  const found = clusterFromInjector(
+    await client.getOptional<Json>(`/api/v1/namespaces/${e.namespace}/configmaps/${name}`),
+    await client.getOptional<Json>(`/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${name}`),
+    { configMap: `${e.namespace}/${name}`, webhook: name },
+  );
+  if (found === undefined) {
+    out(`gateways: no cluster name in the IstioOperator nor in ${e.namespace}/${name}; their ISTIO_META_CLUSTER_ID stays "${e.clusterName}" (set values.global.multiCluster.clusterName)`);
+    return [];
+  }
+  out(`gateways: cluster name ${found.clusterName} (from ${found.from}), as the injector would give them`);
+  return [`values.global.multiCluster.clusterName=${found.clusterName}`];
+}
+
 export async function runInstall(f: InstallFlags): Promise<void> {
-  const plan = planInstall(await readInputs(f.filename), f.set);
+  const inputs = await readInputs(f.filename);
+  planInstall(inputs, f.set); // invalid input fails here, before any cluster is contacted
+  const client = KubeClient.load({ kubeconfig: f.kubeconfig, context: f.context });
+  // An unreachable cluster is reported by checkReachable below, with its own message.
+  const sets = [...await gatewayClusterSet(client, inputs, f.set).catch((): string[] => []), ...f.set];
+  const plan = planInstall(inputs, sets);
   const e = plan.effective;
   const objects = plan.rendered.map((r) => r.object);
   const timeoutMs = parseDuration(f.readinessTimeout, '--readiness-timeout');
-  const client = KubeClient.load({ kubeconfig: f.kubeconfig, context: f.context });
   if (!f.yes && !f.dryRun) {
     const reading = f.filename.includes('-');
     if (reading || !process.stdin.isTTY) throw new IsthmusError(ErrorCodes.Usage, 'refusing to install without confirmation: pass -y (standard input is not an interactive terminal)');

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
+import { eastWestGateway } from '../eastwest.ts';
 import { planInstall } from '../manifest.ts';
 import { resolve } from '../effective.ts';
 import { render } from './index.ts';
@@ -46,6 +47,8 @@ function find(list: readonly Manifest[], kind: string, name: string): Manifest {
   return o;
 }
 interface Container { name: string; image: string; args: string[]; env: { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[]; ports: { containerPort: number }[] }
+interface GatewayContainer extends Container { readinessProbe: { httpGet: unknown }; volumeMounts: { name: string; mountPath: string }[] }
+interface GatewayPod { serviceAccountName: string; containers: GatewayContainer[]; volumes: { name: string; projected?: unknown; configMap?: unknown; downwardAPI?: unknown }[] }
 const podSpec = (d: Manifest) => (d['spec'] as { template: { spec: { serviceAccountName: string; containers: Container[] } } }).template.spec;
 const envOf = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value ?? `fieldRef:${e.valueFrom?.fieldRef?.fieldPath ?? '?'}`]));
 
@@ -294,4 +297,44 @@ test('merging long env lists into istiod and gateway containers is linear (no pe
   assert.equal(envOf(istiod)[`VAR_${n - 1}`], 'x');
   const gw = podSpec(find(list, 'Deployment', 'istio-ingressgateway')).containers[0];
   assert.equal(gw && envOf(gw)[`GW_${n - 1}`], 'y');
+});
+
+test('east-west gateway (gen-eastwest-gateway | install): Istio\'s proxy running `pilot-agent proxy router` as Istio\'s gateway (§3.1, §13)', () => {
+  const list = objects(stringify(eastWestGateway({ network: 'network1' })), ['values.global.multiCluster.clusterName=cluster1']);
+  const dep = find(list, 'Deployment', 'istio-eastwestgateway');
+  const pod = (dep['spec'] as { template: { metadata: { labels: Record<string, string> }; spec: GatewayPod } }).template;
+  const c = pod.spec.containers[0];
+  assert.ok(c);
+  assert.equal(c.name, 'istio-proxy');
+  assert.equal(c.image, 'docker.io/istio/proxyv2:1.28.0');
+  assert.deepEqual(c.args.slice(0, 4), ['proxy', 'router', '--domain', '$(POD_NAMESPACE).svc.cluster.local']);
+  assert.equal(pod.spec.serviceAccountName, 'istio-eastwestgateway-service-account');
+  assert.equal(pod.metadata.labels['istio'], 'eastwestgateway');
+  assert.equal(pod.metadata.labels['topology.istio.io/network'], 'network1');
+  const env = envOf(c);
+  for (const [k, v] of Object.entries({
+    ISTIO_META_ROUTER_MODE: 'sni-dnat', ISTIO_META_REQUESTED_NETWORK_VIEW: 'network1', ISTIO_META_NETWORK: 'network1',
+    ISTIO_META_CLUSTER_ID: 'cluster1', PILOT_CERT_PROVIDER: 'istiod', CA_ADDR: 'istiod.istio-system.svc:15012', JWT_POLICY: 'third-party-jwt',
+    POD_NAME: 'fieldRef:metadata.name', POD_NAMESPACE: 'fieldRef:metadata.namespace', INSTANCE_IP: 'fieldRef:status.podIP',
+    SERVICE_ACCOUNT: 'fieldRef:spec.serviceAccountName', ISTIO_META_WORKLOAD_NAME: 'istio-eastwestgateway',
+  })) assert.equal(env[k], v, k);
+  assert.equal((JSON.parse(env['PROXY_CONFIG'] ?? '{}') as { discoveryAddress?: string }).discoveryAddress, 'istiod.istio-system.svc:15012');
+  assert.deepEqual(c.ports.map((p) => p.containerPort).sort((a, b) => a - b), [15012, 15017, 15021, 15090, 15443]);
+  assert.deepEqual(c.readinessProbe.httpGet, { path: '/healthz/ready', port: 15021 });
+  const mounts = Object.fromEntries(c.volumeMounts.map((m) => [m.name, m.mountPath]));
+  assert.equal(mounts['istio-token'], '/var/run/secrets/tokens');
+  assert.equal(mounts['istiod-ca-cert'], '/var/run/secrets/istio');
+  assert.equal(mounts['istio-envoy'], '/etc/istio/proxy');
+  assert.equal(mounts['istio-podinfo'], '/etc/istio/pod');
+  const vols = Object.fromEntries(pod.spec.volumes.map((v) => [v.name, v]));
+  assert.deepEqual(vols['istio-token']?.projected, { sources: [{ serviceAccountToken: { audience: 'istio-ca', expirationSeconds: 43200, path: 'istio-token' } }] });
+  assert.deepEqual(vols['istiod-ca-cert']?.configMap, { name: 'istio-ca-root-cert' });
+  assert.ok(vols['istio-podinfo']?.downwardAPI, 'pod labels for the agent (gateway selection)');
+  // An ingress gateway without 15443 is not a network gateway.
+  const ingress = podSpec(find(objects(PRIMARY), 'Deployment', 'istio-ingressgateway')).containers[0];
+  assert.ok(ingress);
+  assert.equal(envOf(ingress)['ISTIO_META_ROUTER_MODE'], 'standard');
+  // hub/tag/proxy.image replace Istio's image as for sidecars.
+  const custom = podSpec(find(objects(PRIMARY, ['values.global.hub=registry.local/istio', 'values.global.tag=1.28.1']), 'Deployment', 'istio-ingressgateway')).containers[0];
+  assert.equal(custom?.image, 'registry.local/istio/proxyv2:1.28.1');
 });
