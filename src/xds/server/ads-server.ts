@@ -39,7 +39,7 @@ import { ResourceCache, type CacheStats, type CachedList } from './resource-cach
 import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ResourceGenerator, type ServerLimits } from './types.ts';
 
 export interface AdsServerOptions {
   readonly generators: GeneratorLookup;
@@ -89,6 +89,8 @@ export class AdsServer {
   readonly #delta: DeltaStreams;
   /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
   readonly #proxyKeys = new WeakMap<WatchState, string>();
+  /** Per watch, its generator's cache key for the last view asked about (a push asks several times). */
+  readonly #classKeys = new WeakMap<WatchState, { readonly view: MeshView; readonly key: string }>();
   readonly #session: SessionHost;
 
   constructor(opts: AdsServerOptions) {
@@ -261,7 +263,7 @@ export class AdsServer {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
     if (!gen) return { resources: [], names: [] };
     const sub = watch.subscription;
-    const classKey = gen.cacheKey(conn.proxy, view);
+    const classKey = this.#classKey(conn, watch, view, gen);
     const key = `${watch.typeUrl}\u0000${classKey}\u0000${this.#subscriptionKey(sub)}`;
     if (watch.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && !sub.wildcard) {
       return this.#cache.list(view, key, () => this.#cache.assignments(view, classKey, sub.names, (missing) => gen.generate(conn.proxy, view, missing)));
@@ -276,7 +278,7 @@ export class AdsServer {
     const names = this.#scope.changedNames(req, watch.subscription);
     const resources = names === undefined
       ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
-      : this.#cache.assignments(view, gen.cacheKey(conn.proxy, view), names, (missing) => gen.generate(conn.proxy, view, missing));
+      : this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing));
     return { resources, names: resources.map((r) => r.name) };
   }
 
@@ -335,7 +337,15 @@ export class AdsServer {
   /** Remembers the proxy facts a response was computed from. */
   #noteProxyKey(conn: AnyConnection, watch: WatchState, view: MeshView): void {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (gen) this.#proxyKeys.set(watch, gen.cacheKey(conn.proxy, view));
+    if (gen) this.#proxyKeys.set(watch, this.#classKey(conn, watch, view, gen));
+  }
+
+  #classKey(conn: AnyConnection, watch: WatchState, view: MeshView, gen: ResourceGenerator): string {
+    const known = this.#classKeys.get(watch);
+    if (known?.view === view) return known.key;
+    const key = gen.cacheKey(conn.proxy, view);
+    this.#classKeys.set(watch, { view, key });
+    return key;
   }
 
   /**
@@ -345,7 +355,7 @@ export class AdsServer {
   #proxyFactsChanged(conn: AnyConnection, watch: WatchState, view: MeshView): boolean {
     const before = this.#proxyKeys.get(watch);
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    return before !== undefined && gen !== undefined && gen.cacheKey(conn.proxy, view) !== before;
+    return before !== undefined && gen !== undefined && this.#classKey(conn, watch, view, gen) !== before;
   }
 
   async #pushConnection(conn: AnyConnection, req: PushRequest): Promise<void> {
