@@ -119,7 +119,12 @@ async function main(): Promise<void> {
   try {
     bed = await Testbed.up({ dir, clusters: ['cluster1', 'cluster2'] });
     await setup(bed);
-    disc = await DiscoveryProcess.start({ kubeconfig: bed.cluster('cluster1').kubeconfigPath, clusterId: 'cluster1', env: { PILOT_DEBOUNCE_AFTER: '100ms', POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ...(process.env['BENCH_DISCOVERY_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_DISCOVERY_NODE_OPTIONS'] } : {}) } });
+    disc = await DiscoveryProcess.start({ kubeconfig: bed.cluster('cluster1').kubeconfigPath, clusterId: 'cluster1', env: {
+      PILOT_DEBOUNCE_AFTER: '100ms', POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false',
+      // The simulated proxies share one HTTP/2 connection (grpc-js reuses the channel), so the
+      // per-connection stream cap (default 100) would refuse all but the first 100.
+      ISTHMUS_XDS_MAX_STREAMS_PER_CONNECTION: String(Math.max(100, P + 10)),
+      ...(process.env['BENCH_DISCOVERY_NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['BENCH_DISCOVERY_NODE_OPTIONS'] } : {}) } });
     await disc.ready(120_000);
     const pid = disc.pid;
     if (pid === undefined) throw new Error('discovery has no pid');

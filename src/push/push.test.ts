@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Debouncer } from './debounce.ts';
 import { PushQueue } from './queue.ts';
-import { endpointPush, fullPush, type Clock, type PushRequest } from './request.ts';
+import type { MeshView } from '../model/mesh-view.ts';
+import { endpointPush, fullPush, mergePush, type Clock, type PushRequest } from './request.ts';
 
 class ManualClock implements Clock {
   t = 0;
@@ -118,4 +119,15 @@ test('a push that outlives the slot timeout gives its slot back; its connection 
   releaseStuck();
   await q.drained();
   assert.deepEqual(started, ['stuck', 'healthy', 'stuck']);
+});
+
+test('a merged push keeps the newer view and every changed service', () => {
+  const view = (version: string) => ({ version }) as unknown as MeshView;
+  const older: PushRequest = { ...endpointPush(['a'], 5), view: view('v1') };
+  const newer: PushRequest = { ...endpointPush(['b'], 9), view: view('v2') };
+  const m = mergePush(older, newer);
+  assert.equal(m.view?.version, 'v2');
+  assert.deepEqual([...m.hostnames].sort(), ['a', 'b']);
+  assert.equal(m.start, 5);
+  assert.equal(mergePush(older, endpointPush(['c'], 10)).view?.version, 'v1', 'a request not yet stamped keeps the stamped view');
 });

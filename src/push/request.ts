@@ -1,16 +1,22 @@
 /**
  * What a push is for. Registries and config watchers describe changes as PushRequests; requests
- * merge (debounce, per-connection queue) so a burst of changes costs one push.
+ * merge (debounce, per-connection queue) so a burst of changes costs one push. When the debouncer
+ * lets a request go, the server stamps it with the immutable view it is computed for (`view`); a
+ * merge keeps the newer request's view.
  */
+import type { MeshView } from '../model/mesh-view.ts';
+
 export interface PushRequest {
   /** A full push: every type is recomputed. Otherwise only endpoints of `hostnames`. */
   readonly full: boolean;
-  /** Hostnames whose endpoints changed (an endpoint-only push sends EDS for these). */
+  /** The services (host names) whose endpoints changed: an endpoint-only push sends EDS for these only. */
   readonly hostnames: ReadonlySet<string>;
   /** Why (for metrics and logs), e.g. `endpoint`, `service`, `secret`, `config`. */
   readonly reasons: ReadonlySet<string>;
   /** When the earliest merged change happened (ms since epoch), for convergence time. */
   readonly start: number;
+  /** The snapshot the push is computed for, set once the request leaves the debouncer. */
+  readonly view?: MeshView;
 }
 
 export function fullPush(reason: string, start: number): PushRequest {
@@ -28,6 +34,7 @@ export function mergePush(a: PushRequest | undefined, b: PushRequest): PushReque
     hostnames: new Set([...a.hostnames, ...b.hostnames]),
     reasons: new Set([...a.reasons, ...b.reasons]),
     start: Math.min(a.start, b.start),
+    ...(b.view ?? a.view ? { view: b.view ?? a.view } : {}),
   };
 }
 

@@ -15,7 +15,7 @@ import type { Hostname } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL } from '../../model/type-urls.ts';
 import { anyCodec, clusterLoadAssignmentCodec, encodeAnyRaw } from '../../proto/codec.ts';
-import { parseClusterName } from '../../xds/generators/names.ts';
+import { parseClusterName } from '../../model/cluster-names.ts';
 import type { PreparedResource } from '../../xds/protocol/response.ts';
 import type { GeneratorLookup } from '../../xds/server/types.ts';
 

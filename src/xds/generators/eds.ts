@@ -17,7 +17,7 @@ import { networkViewKey, type Proxy } from '../../model/proxy.ts';
 import { servicePortByNumber } from '../../model/service.ts';
 import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { clusterName, parseClusterName, parseSniName, sniName, type ClusterKey } from './names.ts';
+import { clusterName, parseAnyClusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
 import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
 import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
@@ -51,10 +51,8 @@ export function workloadMetadata(ep: Endpoint): string {
 type Parsed = { readonly key: ClusterKey; readonly sni: boolean };
 
 function parseName(name: string): Parsed | undefined {
-  const k = parseClusterName(name);
-  if (k !== undefined) return k.direction === 'outbound' ? { key: k, sni: false } : undefined;
-  const s = parseSniName(name);
-  return s !== undefined && s.direction === 'outbound' ? { key: s, sni: true } : undefined;
+  const p = parseAnyClusterName(name);
+  return p !== undefined && p.key.direction === 'outbound' ? p : undefined;
 }
 
 /** Endpoints of `host:port` (restricted to a subset's labels), with their target ports. */

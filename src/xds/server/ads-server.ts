@@ -1,7 +1,14 @@
 /**
  * State-of-the-world ADS over grpc-js: one Connection per stream, requests handled in order,
- * responses from generators cached per (type, proxy class, view version) so that every proxy of a
- * class gets the same bytes, and pushes through a debouncer and a per-connection queue.
+ * responses from generators cached (resource-cache.ts) so that every proxy of a class gets the same
+ * bytes, and pushes through a debouncer and a per-connection queue.
+ *
+ * The push pipeline does only the work a change needs. A request leaving the debouncer is stamped
+ * with the view it is computed for. A full push (services, config, networks) recomputes every type
+ * for every connection. An endpoint-only push names its services: it regenerates only their load
+ * assignments (once per network view; the cache keeps every other assignment), sends CDS/LDS/RDS
+ * only to a proxy whose own facts changed (its endpoints), visits only the connections
+ * that watch one of them or whose own proxy facts changed, and sends those only what changed.
  */
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
@@ -18,7 +25,7 @@ import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
-import { resourcesSize, type PreparedResource, type PreparedResponse } from '../protocol/response.ts';
+import { resourcesSize, type PreparedResponse } from '../protocol/response.ts';
 import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
@@ -27,10 +34,12 @@ import { Connection, type AdsCall } from './connection.ts';
 import { DeltaConnection, type AnyConnection } from './delta-connection.ts';
 import { DeltaStreams, type DeltaCall } from './delta-stream.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
+import { PushScope } from './push-scope.ts';
+import { ResourceCache, type CacheStats, type CachedList } from './resource-cache.ts';
 import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
 import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ResourceGenerator, type ServerLimits } from './types.ts';
 
 export interface AdsServerOptions {
   readonly generators: GeneratorLookup;
@@ -69,17 +78,19 @@ export class AdsServer {
   readonly #conns = new Set<AnyConnection>();
   readonly #debouncer: Debouncer;
   readonly #queue: PushQueue<AnyConnection>;
-  readonly #cache = new Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>();
-  #cacheVersion = '';
+  readonly #cache = new ResourceCache();
+  readonly #scope = new PushScope((n) => this.#cache.hostOf(n));
+  /** The view of the last push that left the debouncer (what an endpoint-only push changes from). */
+  #lastPushed: MeshView | undefined;
   /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #subscriptionKeys = new WeakMap<Subscription, string>();
-  /** Per endpoint push, the filtered load assignments of each full list, computed once. */
-  readonly #filtered = new WeakMap<PushRequest, Map<string, { resources: readonly PreparedResource[]; names: readonly string[] }>>();
   readonly debug: DebugTypes;
   readonly #delta: DeltaStreams;
   /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
   readonly #proxyKeys = new WeakMap<WatchState, string>();
+  /** Per watch, its generator's cache key for the last view asked about (a push asks several times). */
+  readonly #classKeys = new WeakMap<WatchState, { readonly view: MeshView; readonly key: string }>();
   readonly #session: SessionHost;
 
   constructor(opts: AdsServerOptions) {
@@ -119,6 +130,11 @@ export class AdsServer {
 
   get limits(): ServerLimits {
     return this.#limits;
+  }
+
+  /** What the resource cache generated so far (tests count misses with it). */
+  get cacheStats(): CacheStats {
+    return this.#cache.stats;
   }
 
   connections(): AnyConnection[] {
@@ -242,19 +258,28 @@ export class AdsServer {
     return sub;
   }
 
-  #generate(conn: AnyConnection, watch: WatchState, view: MeshView): { key: string; resources: readonly PreparedResource[]; names: readonly string[] } {
+  /** Every resource the watch's subscription covers; load assignments come from the per-name cache. */
+  #generate(conn: AnyConnection, watch: WatchState, view: MeshView): CachedList {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (!gen) return { key: '', resources: [], names: [] };
-    if (this.#cacheVersion !== view.version) { this.#cache.clear(); this.#cacheVersion = view.version; }
+    if (!gen) return { resources: [], names: [] };
     const sub = watch.subscription;
-    const key = `${watch.typeUrl}\u0000${gen.cacheKey(conn.proxy, view)}\u0000${this.#subscriptionKey(sub)}`;
-    let out = this.#cache.get(key);
-    if (!out) {
-      const resources = gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]);
-      out = { resources, names: resources.map((r) => r.name) };
-      this.#cache.set(key, out);
+    const classKey = this.#classKey(conn, watch, view, gen);
+    const key = `${watch.typeUrl}\u0000${classKey}\u0000${this.#subscriptionKey(sub)}`;
+    if (watch.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && !sub.wildcard) {
+      return this.#cache.list(view, key, () => this.#cache.assignments(view, classKey, sub.names, (missing) => gen.generate(conn.proxy, view, missing)));
     }
-    return { key, ...out };
+    return this.#cache.list(view, key, () => gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]));
+  }
+
+  /** The load assignments of an endpoint-only push for one SotW watch: only those of changed services. */
+  #changedAssignments(conn: AnyConnection, watch: WatchState, view: MeshView, req: PushRequest): CachedList {
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    if (!gen) return { resources: [], names: [] };
+    const names = this.#scope.changedNames(req, watch.subscription);
+    const resources = names === undefined
+      ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
+      : this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing));
+    return { resources, names: resources.map((r) => r.name) };
   }
 
   /**
@@ -262,11 +287,12 @@ export class AdsServer {
    * A `push` hands the response over without waiting; a `request` answer waits (bounded) for earlier
    * responses to be read, so a client that sends without reading cannot make us buffer without bound.
    */
-  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request'): Promise<void> {
+  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request', pushView?: MeshView): Promise<void> {
     const started = this.#clock.now();
-    const view = this.#opts.view();
-    const full = this.#generate(conn, watch, view);
-    const { resources, names } = endpointPush ? this.#onlyChanged(endpointPush, full.key, full.resources) : full;
+    const view = pushView ?? this.#opts.view();
+    const { resources, names } = endpointPush ? this.#changedAssignments(conn, watch, view, endpointPush) : this.#generate(conn, watch, view);
+    // An endpoint-only push says nothing when nothing this proxy watches changed.
+    if (endpointPush && resources.length === 0) return;
     const size = resourcesSize(resources);
     if (size > this.#limits.maxResponseBytes) {
       this.#opts.metrics.pushErrors.inc({ type: watch.typeUrl });
@@ -282,27 +308,44 @@ export class AdsServer {
     this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
   }
 
-  /** The load assignments of a full list that belong to the push's changed hosts, memoized per push. */
-  #onlyChanged(req: PushRequest, key: string, all: readonly PreparedResource[]): { resources: readonly PreparedResource[]; names: readonly string[] } {
-    let memo = this.#filtered.get(req);
-    if (!memo) { memo = new Map(); this.#filtered.set(req, memo); }
-    let hit = memo.get(key);
-    if (!hit) {
-      const resources = all.filter((r) => req.hostnames.has(hostOfClusterName(r.name)));
-      hit = { resources, names: resources.map((r) => r.name) };
-      memo.set(key, hit);
+  /**
+   * Stamps a debounced request with its view and queues it for the connections it concerns: all of
+   * them for a full push; for an endpoint-only push, those that watch a changed service's load
+   * assignments or whose own proxy facts changed (inbound clusters and listeners).
+   */
+  #fanOut(request: PushRequest): void {
+    const view = this.#opts.view();
+    const req: PushRequest = { ...request, view };
+    const before = this.#lastPushed;
+    this.#lastPushed = view;
+    if (req.full) {
+      for (const c of this.#conns) this.#queue.enqueue(c, req);
+      return;
     }
-    return hit;
+    if (before !== undefined) this.#cache.advance(before.version, view, req.hostnames);
+    for (const c of this.#conns) if (this.#concerns(c, req, view)) this.#queue.enqueue(c, req);
   }
 
-  #fanOut(req: PushRequest): void {
-    for (const c of this.#conns) this.#queue.enqueue(c, req);
+  /** Whether an endpoint-only push has anything for this connection. */
+  #concerns(conn: AnyConnection, req: PushRequest, view: MeshView): boolean {
+    for (const [t, watch] of conn.watches) {
+      if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL ? this.#scope.touches(req, watch.subscription) : this.#proxyFactsChanged(conn, watch, view)) return true;
+    }
+    return false;
   }
 
   /** Remembers the proxy facts a response was computed from. */
   #noteProxyKey(conn: AnyConnection, watch: WatchState, view: MeshView): void {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (gen) this.#proxyKeys.set(watch, gen.cacheKey(conn.proxy, view));
+    if (gen) this.#proxyKeys.set(watch, this.#classKey(conn, watch, view, gen));
+  }
+
+  #classKey(conn: AnyConnection, watch: WatchState, view: MeshView, gen: ResourceGenerator): string {
+    const known = this.#classKeys.get(watch);
+    if (known?.view === view) return known.key;
+    const key = gen.cacheKey(conn.proxy, view);
+    this.#classKeys.set(watch, { view, key });
+    return key;
   }
 
   /**
@@ -312,7 +355,7 @@ export class AdsServer {
   #proxyFactsChanged(conn: AnyConnection, watch: WatchState, view: MeshView): boolean {
     const before = this.#proxyKeys.get(watch);
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    return before !== undefined && gen !== undefined && gen.cacheKey(conn.proxy, view) !== before;
+    return before !== undefined && gen !== undefined && this.#classKey(conn, watch, view, gen) !== before;
   }
 
   async #pushConnection(conn: AnyConnection, req: PushRequest): Promise<void> {
@@ -324,20 +367,23 @@ export class AdsServer {
       return;
     }
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
-    const view = this.#opts.view();
+    // A push that waited (parked behind a slow proxy) may carry an older view than the last one
+    // stamped; nothing it names changed since (a change it concerns would have merged in), so the
+    // newer view gives the same answer without regenerating against an old version.
+    const view = this.#lastPushed ?? req.view ?? this.#opts.view();
     try {
       for (const t of types) {
         const watch = conn.watches.get(t);
         if (!watch || conn.isClosed()) continue;
         const eds = t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL;
-        const needed = req.full || eds || this.#proxyFactsChanged(conn, watch, view);
+        const needed = req.full || (eds ? this.#scope.touches(req, watch.subscription) : this.#proxyFactsChanged(conn, watch, view));
         if (!needed) continue;
         if (conn instanceof DeltaConnection) {
           const dw = this.#delta.watchOf(conn, t);
-          if (dw) await this.#delta.respond(conn, dw, 'push');
+          if (dw) await this.#delta.respond(conn, dw, 'push', view);
         } else {
-          // Endpoint-only push: just the load assignments of the changed hostnames.
-          await this.#respond(conn, watch, !req.full && eds ? req : undefined, 'push');
+          // Endpoint-only push: just the load assignments of the changed services.
+          await this.#respond(conn, watch, !req.full && eds ? req : undefined, 'push', view);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);
@@ -345,12 +391,4 @@ export class AdsServer {
       this.#opts.log.warn('ADS: push failed', { conId: conn.conId, error: errorMessage(err) });
     }
   }
-}
-
-/** The hostname in `outbound|80||host`, `inbound|80||`, or `outbound_.80_._.host`. */
-export function hostOfClusterName(name: string): string {
-  const bar = name.lastIndexOf('|');
-  if (bar >= 0) return name.slice(bar + 1);
-  const m = /^(?:outbound|inbound)_\.[^_]*_\.[^_]*_\.(.*)$/.exec(name);
-  return m?.[1] ?? name;
 }

@@ -133,12 +133,12 @@ export class DeltaStreams {
   /**
    * Sends what changed for one watched type. `initial`: answer even when nothing changed (the first
    * request of a type, so the client's initial fetch completes); `push`: hand the response to the
-   * stream without waiting for the proxy to read it (see Connection.write).
+   * stream without waiting for the proxy to read it (see Connection.write), computed for the push's view.
    */
-  async respond(conn: DeltaConnection, watch: DeltaWatch, mode: 'initial' | 'request' | 'push'): Promise<void> {
+  async respond(conn: DeltaConnection, watch: DeltaWatch, mode: 'initial' | 'request' | 'push', pushView?: MeshView): Promise<void> {
     const host = this.#host;
     const started = host.clock.now();
-    const view = host.view();
+    const view = pushView ?? host.view();
     const current: VersionedResource[] = host.generate(conn, watch, view).map((r) => ({ name: r.name, any: r.any, version: resourceVersion(r.any) }));
     const diff = deltaDiff(watch, current);
     host.computed(conn, watch, view);
