@@ -22,7 +22,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL } from '../model/type-urls.ts';
 import { clusterCodec, clusterLoadAssignmentCodec, unpackAny } from '../proto/codec.ts';
 import type * as T from '../proto/types.ts';
-import { parseClusterName, parseSniName, sniName } from '../xds/generators/names.ts';
+import { parseClusterName, parseSniName, sniName } from '../model/cluster-names.ts';
 import { parseClientHello } from './client-hello.ts';
 import type { XdsClient } from './xds-client.ts';
 

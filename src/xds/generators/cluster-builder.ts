@@ -8,7 +8,8 @@ import { isHttp2Protocol, type Protocol, type Service, type ServicePort } from '
 import { packAny } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { EXT, httpProtocolOptionsCodec } from './extra-codecs.ts';
-import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, clusterName, sniName, type ClusterKey } from './names.ts';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './names.ts';
+import { clusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
 import { ADS_CONFIG, istioMutualUpstream, rawBufferTransportSocket, serviceIdentities, tlsTransportSocket } from './tls.ts';
 
 export const INBOUND_PASSTHROUGH_CLUSTER = 'InboundPassthroughCluster';

@@ -13,7 +13,7 @@ import type * as T from '../../proto/types.ts';
 import { EXT } from './extra-codecs.ts';
 import { tcpProxyFilter } from './filters.ts';
 import { gatewaysForProxy } from './gateway-scope.ts';
-import { clusterName } from './names.ts';
+import { clusterName } from '../../model/cluster-names.ts';
 
 export interface TlsPassthroughServer {
   readonly port: number;

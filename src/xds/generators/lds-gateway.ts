@@ -19,7 +19,8 @@ import type * as T from '../../proto/types.ts';
 import { socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
 import { autoPassthroughServers, gatewayKey, sniTargets, type PassthroughServer } from './gateway-scope.ts';
 import { tlsPassthroughChains, tlsPassthroughServers, type TlsPassthroughServer } from './gateway-tls.ts';
-import { ALPN_ISTIO_MTLS, listenerName, sniName } from './names.ts';
+import { ALPN_ISTIO_MTLS, listenerName } from './names.ts';
+import { sniName } from '../../model/cluster-names.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
 export const reads = ['type', 'labels (selecting Gateways, and through them VirtualServices)'] as const;

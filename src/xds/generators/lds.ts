@@ -26,10 +26,8 @@ import { listenerCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
 import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
-import {
-  BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT,
-  clusterName, listenerName,
-} from './names.ts';
+import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT, listenerName } from './names.ts';
+import { clusterName } from '../../model/cluster-names.ts';
 import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
 import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';

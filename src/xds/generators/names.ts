@@ -1,7 +1,7 @@
 /**
  * Istio's resource-name conventions (docs/istio-compat.md §3.4): the well-known cluster names,
  * listener names and ALPNs; cluster keys `<direction>|<port>|<subset>|<host>` and the SNI form
- * `outbound_.<port>_.<subset>_.<host>` come from src/model/cluster-names.ts (re-exported here).
+ * `outbound_.<port>_.<subset>_.<host>` are built and parsed by src/model/cluster-names.ts alone.
  */
 
 export const BLACKHOLE_CLUSTER = 'BlackHoleCluster';
@@ -23,9 +23,6 @@ export const ALPN_ISTIO_MTLS = ['istio', 'istio-peer-exchange', 'istio-http/1.0'
 
 /** Listener name prefix proxyless gRPC servers use (`server_listener_resource_name_template`). */
 export const GRPC_SERVER_LISTENER_PREFIX = 'xds.istio.io/grpc/lds/inbound/';
-
-// Cluster names are built and parsed by one module for the whole code base (src/model/cluster-names.ts).
-export { clusterName, parseClusterName, parseSniName, sniName, type ClusterKey, type Direction } from '../../model/cluster-names.ts';
 
 /** `0.0.0.0_9080`, `10.96.0.10_3306`: Istio's `<address>_<port>` listener names. */
 export function listenerName(address: string, port: number): string {

@@ -14,7 +14,7 @@ import { CLUSTER_TYPE_URL } from '../../../model/type-urls.ts';
 import { clusterCodec } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
 import { clusterEndpoints } from '../eds.ts';
-import { clusterName, parseClusterName, type ClusterKey } from '../names.ts';
+import { clusterName, parseClusterName, type ClusterKey } from '../../../model/cluster-names.ts';
 import { serviceVisibleTo, subsetsFor } from '../scope.ts';
 import { ADS_CONFIG, grpcMutualUpstream, serviceIdentities, tlsTransportSocket } from '../tls.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from '../types.ts';

@@ -20,7 +20,7 @@ import { LISTENER_TYPE_URL } from '../../../model/type-urls.ts';
 import { httpConnectionManagerCodec, listenerCodec, packAny } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
 import { hcmFilter, rdsConnectionManager, routerFilter, socketAddress } from '../filters.ts';
-import { clusterName } from '../names.ts';
+import { clusterName } from '../../../model/cluster-names.ts';
 import { downstreamTlsTransportSocket, grpcMutualDownstream } from '../tls.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from '../types.ts';
 import { allTargetNames, parseServerListenerName, resolveTarget } from './target.ts';

@@ -10,7 +10,7 @@ import type { Proxy } from '../../../model/proxy.ts';
 import { ROUTE_CONFIGURATION_TYPE_URL } from '../../../model/type-urls.ts';
 import { routeConfigurationCodec } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
-import { clusterName } from '../names.ts';
+import { clusterName } from '../../../model/cluster-names.ts';
 import { defaultRetryPolicy } from '../retry.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from '../types.ts';
 import { allTargetNames, resolveTarget } from './target.ts';

@@ -1,7 +1,7 @@
 /** Istio's name formats (docs/istio-compat.md §3.4: BuildDNSSrvSubsetKey, cluster keys). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clusterName, parseClusterName, parseSniName, sniName } from './names.ts';
+import { clusterName, parseClusterName, parseSniName, sniName } from './cluster-names.ts';
 
 const cases = [
   { key: { direction: 'outbound' as const, port: 8080, subset: '', host: 'foo.ns.svc.cluster.local' }, cluster: 'outbound|8080||foo.ns.svc.cluster.local', sni: 'outbound_.8080_._.foo.ns.svc.cluster.local' },
