@@ -42,6 +42,13 @@ export default tseslint.config(
     },
   },
   {
+    // The data plane reads Istio's name rules from src/model, never the control plane's generators.
+    files: ['src/dataplane/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['**/xds/generators/**'], message: 'the data plane never imports generators (cluster names live in src/model/cluster-names.ts)' }] }],
+    },
+  },
+  {
     files: ['src/cli/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: [{ group: ['**/bootstrap/**'], message: 'the CLI never imports bootstrap' }] }],
