@@ -20,7 +20,7 @@
  * - Per-resource versions are opaque strings; the server's `system_version_info` is informational.
  */
 import type { TypeUrl } from '../../model/ids.ts';
-import { isWildcardType, newWatch, type Subscription, type WatchState } from './watch.ts';
+import { isWildcardType, newWatch, recordAck, recordNack, type Subscription, type WatchState } from './watch.ts';
 
 export interface DeltaWatch extends WatchState {
   /** Subscribed to every resource of the type (`*`, or the legacy empty first request on LDS/CDS). */
@@ -131,15 +131,8 @@ export function applyDeltaRequest(watch: DeltaWatch | undefined, typeUrl: TypeUr
   const nonce = req.responseNonce ?? '';
   if (nonce === '') return { watch, decision: { ack: 'none', respond: changed } };
   if (nonce !== watch.nonceSent) return { watch, decision: { ack: 'stale', respond: changed } };
-  if (req.errorMessage !== undefined) {
-    watch.lastError = req.errorMessage === '' ? 'NACK without a message' : req.errorMessage;
-    watch.lastErrorAt = now;
-    return { watch, decision: { ack: 'nack', respond: changed, error: watch.lastError } };
-  }
-  watch.nonceAcked = nonce;
-  watch.lastAcked = now;
-  watch.lastError = '';
-  delete watch.lastErrorAt;
+  if (req.errorMessage !== undefined) return { watch, decision: { ack: 'nack', respond: changed, error: recordNack(watch, req.errorMessage, now) } };
+  recordAck(watch, nonce, now);
   return { watch, decision: { ack: 'ack', respond: changed } };
 }
 

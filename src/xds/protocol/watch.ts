@@ -79,6 +79,21 @@ export function newWatch(typeUrl: TypeUrl, subscription: Subscription): WatchSta
   return { typeUrl, subscription, nonceSent: '', versionSent: '', nonceAcked: '', lastError: '', sentNames: [] };
 }
 
+/** The client rejected what `nonceSent` carried: keep its message for sync status; returns it. */
+export function recordNack(watch: WatchState, message: string, now: Date): string {
+  watch.lastError = message === '' ? 'NACK without a message' : message;
+  watch.lastErrorAt = now;
+  return watch.lastError;
+}
+
+/** The client accepted `nonce`: it is in sync, and any earlier rejection is over. */
+export function recordAck(watch: WatchState, nonce: string, now: Date): void {
+  watch.nonceAcked = nonce;
+  watch.lastAcked = now;
+  watch.lastError = '';
+  delete watch.lastErrorAt;
+}
+
 /**
  * Applies a request to the watch (creating it when `watch` is undefined) and says whether to respond.
  * Mutates `watch` in place; returns the (possibly new) watch and the decision.
@@ -95,15 +110,8 @@ export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, re
     return { watch, decision: { kind: 'initial', respond: true } };
   }
   if (nonce !== watch.nonceSent) return { watch, decision: { kind: 'stale', respond: false } };
-  if (req.errorMessage !== undefined) {
-    watch.lastError = req.errorMessage === '' ? 'NACK without a message' : req.errorMessage;
-    watch.lastErrorAt = now;
-    return { watch, decision: { kind: 'nack', respond: false, error: watch.lastError } };
-  }
-  watch.nonceAcked = nonce;
-  watch.lastAcked = now;
-  watch.lastError = '';
-  delete watch.lastErrorAt;
+  if (req.errorMessage !== undefined) return { watch, decision: { kind: 'nack', respond: false, error: recordNack(watch, req.errorMessage, now) } };
+  recordAck(watch, nonce, now);
   if (namesMatch(watch.subscription, typeUrl, req.resourceNames)) return { watch, decision: { kind: 'ack', respond: false } };
   const next = subscriptionFrom(typeUrl, req.resourceNames, false, watch.subscription);
   if (sameSubscription(next, watch.subscription)) return { watch, decision: { kind: 'ack', respond: false } };
