@@ -146,11 +146,22 @@ build_helloworld() {
   mkdir -p "$r/app"
   cat > "$r/app/handler.sh" <<'SH'
 #!/bin/sh
-# One HTTP/1.1 exchange on stdin/stdout: GET /hello answers the version and the pod's name.
+# One HTTP/1.1 exchange on stdin/stdout: GET /hello answers the version and the pod's name;
+# GET /headers also lists the request's headers (as httpbin's /headers does), so a caller can see
+# what the server's sidecar added, e.g. x-forwarded-client-cert with the caller's SPIFFE id.
 read -r method path _
-while read -r line; do [ "$line" = "$(printf '\r')" ] || [ -z "$line" ] && break; done
+headers=''
+cr=$(printf '\r')
+while read -r line; do
+  [ "$line" = "$cr" ] || [ -z "$line" ] && break
+  headers="$headers${line%"$cr"}
+"
+done
 if [ "$method" = GET ] && [ "${path%%\?*}" = /hello ]; then
   status='200 OK'; body="Hello version: $SERVICE_VERSION, instance: $(hostname)"
+elif [ "$method" = GET ] && [ "${path%%\?*}" = /headers ]; then
+  status='200 OK'; body="Hello version: $SERVICE_VERSION, instance: $(hostname)
+$headers"
 else
   status='404 Not Found'; body="no such path: $path"
 fi

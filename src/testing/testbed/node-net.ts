@@ -10,7 +10,8 @@
  *   second /24   the cluster's Service ClusterIPs (--service-cluster-ip-range)
  *   fourth /24   .1/30 the veth: .1 in the root namespace = the node IP (the kubelet serves there),
  *                .2 in the node's namespace
- *   and 198.19.128.0 + s*256, a /24 in LB_RANGE: the cluster's LoadBalancer addresses
+ *   and 198.19.128.0 + s*256, a /24 in LB_RANGE: the cluster's LoadBalancer addresses (.10 on) and
+ *                its API server's public address (.2)
  *
  * The root namespace routes the node's pod range and LoadBalancer pool over the veth (the API
  * server, the kubelet's probes and tests reach pods). It forwards only between node veths, only new
@@ -43,6 +44,12 @@ export interface NodeNetwork {
   readonly serviceCidr: string;
   /** LoadBalancer addresses of the node's cluster (all slots' pools lie in LB_RANGE). */
   readonly lbPool: string;
+  /**
+   * The cluster's API server as other networks see it (`https://<this>:443`), like a cloud cluster's
+   * public endpoint: an address of the pool the allocator never hands out, served by a relay in the
+   * node's namespace. A control plane in another cluster reaches the API server only here.
+   */
+  readonly publicApiIp: string;
 }
 
 /** Where every slot's LoadBalancer pool lies: the one range other networks may reach. */
@@ -64,6 +71,7 @@ export function slotNetwork(slot: number): NodeNetwork {
     podCidr: `${dotted(base)}/24`,
     serviceCidr: `${dotted(base + 256)}/24`,
     lbPool: `${dotted(BASE + 65536 + 32768 + slot * 256)}/24`,
+    publicApiIp: dotted(BASE + 65536 + 32768 + slot * 256 + 2),
   };
 }
 

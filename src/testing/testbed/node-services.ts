@@ -1,7 +1,7 @@
 /**
- * The per-node services beside the kubelet, all in the node's network namespace: two socat relays
- * that give the namespace the loopback API server at 127.0.0.1:6443 (a unix socket joins them:
- * sockets in the file system cross network namespaces), kube-proxy in iptables mode (its rules stay
+ * The per-node services beside the kubelet, all in the node's network namespace: socat relays
+ * that give the namespace the loopback API server at 127.0.0.1:6443 and at the cluster's public
+ * address on 443 (a unix socket joins them: sockets in the file system cross network namespaces), kube-proxy in iptables mode (its rules stay
  * in the namespace, so clusters never rewrite each other's chains) and CoreDNS serving
  * `cluster.local` on the pods' gateway address (the kubelet's clusterDNS); and, in the root
  * namespace, the LoadBalancer address allocator (lb-allocator.ts) of the cluster.
@@ -31,6 +31,13 @@ export async function startNodeServices(bins: NodeBinaries, rec: NodeRecord, clu
   const relayNode = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'socat',
     `TCP-LISTEN:${NODE_API_PORT},fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
   record = { ...record, pids: { ...record.pids, relayRoot: relayRoot.pid, relayNode: relayNode.pid } };
+  onRecord(record);
+  // The public address: other clusters' pods (a control plane reading this cluster through a remote
+  // secret) reach it through the root namespace, which forwards only LoadBalancer pools.
+  run('ip', ['netns', 'exec', net.netns, 'ip', 'addr', 'replace', `${net.publicApiIp}/32`, 'dev', 'lo']);
+  const relayPublic = startProcess('nsenter', [`--net=${netnsPath(net)}`, '--', 'socat',
+    `TCP-LISTEN:${PUBLIC_API_PORT},bind=${net.publicApiIp},fork,reuseaddr`, `UNIX-CONNECT:${f.relaySocket}`], f.relayLog);
+  record = { ...record, pids: { ...record.pids, relayPublic: relayPublic.pid } };
   onRecord(record);
   const proxyCert = await issueFromCa(cluster.caCertPem, cluster.caKeyPem, 'CN=system:kube-proxy', 'client');
   writeFileSync(f.proxyKubeconfig, adminKubeconfig(`${name}-proxy`, {
@@ -106,6 +113,8 @@ function corefile(net: NodeNetwork, kubeconfig: string, context: string): string
 
 /** The API server's port inside each node namespace (a relay to the loopback API server). */
 const NODE_API_PORT = 6443;
+/** The API server's port on its public address (`NodeNetwork.publicApiIp`). */
+export const PUBLIC_API_PORT = 443;
 
 function kubeProxyConfig(name: string, net: NodeNetwork, kubeconfig: string): string {
   return stringify({

@@ -36,7 +36,7 @@ export interface NodeRecord {
   readonly cgroupRoot: string;
   /** cgroup directories the bed created for `cgroupRoot` (removed on down). */
   readonly cgroupsCreated: readonly string[];
-  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number; coredns: number; lbAllocator: number };
+  readonly pids: { containerd: number; kubelet: number; kubeProxy: number; relayRoot: number; relayNode: number; relayPublic?: number; coredns: number; lbAllocator: number };
 }
 
 export function nodeFiles(dir: string) {
@@ -244,7 +244,7 @@ export async function stopNode(rec: NodeRecord): Promise<void> {
   const step = async (what: string, fn: () => unknown) => {
     try { await fn(); } catch (err) { failures.push(`${what}: ${errorMessage(err)}`); }
   };
-  await step('stop services', () => Promise.all([rec.pids.lbAllocator, rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayNode, rec.pids.relayRoot].map((p) => stopProcess(p))));
+  await step('stop services', () => Promise.all([rec.pids.lbAllocator, rec.pids.coredns, rec.pids.kubeProxy, rec.pids.relayPublic ?? 0, rec.pids.relayNode, rec.pids.relayRoot].filter((p) => p > 0).map((p) => stopProcess(p))));
   await step('stop kubelet', () => stopProcess(rec.pids.kubelet));
   await step('restore kernel settings', () => { restoreKernelTunablesIfLast(); });
   await step('kill pods', () => removeCgroups(rec.cgroupRoot, []));

@@ -19,7 +19,7 @@ import {
 } from './cluster.ts';
 import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
 import { planNode, startNode, type NodeRecord } from './node.ts';
-import { startNodeServices } from './node-services.ts';
+import { PUBLIC_API_PORT, startNodeServices } from './node-services.ts';
 import { unmountUnder } from './node-host.ts';
 import { claimNodeNetwork, kubernetesServiceIp } from './node-net.ts';
 import { adminRequest, tokenKubeconfig, type AdminCredentials, type ApiResponse } from './kubeconfig.ts';
@@ -93,6 +93,14 @@ export class TestbedCluster {
   get kubeconfigPath(): string { return this.#record.kubeconfig; }
   get issuer(): string { return this.#record.issuer; }
   get record(): ClusterRecord { return this.#record; }
+  /**
+   * With nodes: the API server's address for other networks (a control plane in another cluster),
+   * what `create-remote-secret --server` should write. Undefined without nodes.
+   */
+  get publicServer(): string | undefined {
+    const net = this.#record.node?.net;
+    return net && `https://${net.publicApiIp}:${PUBLIC_API_PORT}`;
+  }
   /** The cluster's real node (`up({ nodes: true })`), if any. */
   get node(): NodeRecord | undefined { return this.#record.node; }
 
@@ -270,7 +278,7 @@ async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, 
   // The node's network slot comes first: the API server's Service range lies in it, and pods reach
   // the API server at the `kubernetes` Service's ClusterIP, which its certificate must name.
   const plan = nodeBins && planNode(`${name}-node`, join(dir, 'node'), claimNodeNetwork());
-  const certs = await generateClusterCerts(name, plan ? [kubernetesServiceIp(plan.net)] : []);
+  const certs = await generateClusterCerts(name, plan ? [kubernetesServiceIp(plan.net), plan.net.publicApiIp] : []);
   const ports = await allocatePorts();
   const server = `https://127.0.0.1:${ports.apiserver}`;
   writeClusterFiles(name, dir, certs, server);
