@@ -3,8 +3,8 @@
  * (ADS to the control plane, SDS from the agent's socket, node id and metadata of a sidecar), and
  * helpers to read what Envoy accepted (`/stats`, `/clusters`, `/config_dump`).
  *
- * Envoy runs in a network namespace of its own (`unshare --net`, root only), so the listeners the
- * control plane gives it (0.0.0.0:15001, 0.0.0.0:15006, ...) never open on the host. Everything it
+ * Envoy runs in a network namespace of its own (`unshare --net`, root only, or a given `ip netns`),
+ * so the listeners the control plane gives it (0.0.0.0:15001, 0.0.0.0:15006, ...) never open on the host. Everything it
  * talks to is a unix socket: the control plane through a UnixBridge, SDS, and its admin API.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -29,6 +29,11 @@ export interface EnvoyOptions {
   readonly sdsSocket: string;
   /** Name of this instance in file names (restarts of the same node use another). */
   readonly instance: string;
+  /**
+   * An existing network namespace (`ip netns`) to run in, for tests that route traffic to Envoy's
+   * listeners; by default Envoy gets a fresh, empty one (`unshare --net`).
+   */
+  readonly netns?: string;
 }
 
 export type EnvoyStats = ReadonlyMap<string, number>;
@@ -106,13 +111,15 @@ export class EnvoyProcess {
     const adminSocket = join(o.dir, `envoy-${o.instance}-admin.sock`);
     const file = join(o.dir, `envoy-${o.instance}.yaml`);
     writeFileSync(file, stringify(bootstrap(o, adminSocket)));
-    const child = spawn('unshare', ['--net', '--', o.bin,
+    const wrapper = o.netns === undefined ? ['unshare', '--net', '--'] : ['ip', 'netns', 'exec', o.netns];
+    const [cmd = 'unshare', ...pre] = wrapper;
+    const child = spawn(cmd, [...pre, o.bin,
       '-c', file, '--disable-hot-restart', '--concurrency', '1', '--log-level', 'warning',
       '--service-node', o.nodeId, '--service-cluster', o.nodeCluster, '--drain-time-s', '1',
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', () => { resolve(); });
-      child.once('error', (err) => { reject(new Error(`starting Envoy under unshare --net (needs root and util-linux): ${err.message}`)); });
+      child.once('error', (err) => { reject(new Error(`starting Envoy under ${cmd} (needs root, util-linux and iproute2): ${err.message}`)); });
     });
     return new EnvoyProcess(child, adminSocket);
   }

@@ -5,7 +5,7 @@ import {
   downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec, tcpProxyCodec, unpackAny,
 } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { fakeMeshView } from './testing.ts';
+import { ep, fakeMeshView, svc } from './testing.ts';
 import { crossNetworkGateway, helloworld, meshView } from './fixtures.ts';
 import { generate as generateGateway } from './lds-gateway.ts';
 import { generate } from './lds.ts';
@@ -77,7 +77,7 @@ test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to 
   assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15001 must not loop through the capture');
 });
 
-test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert required) per own port', () => {
+test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert of the trust domain required) per own port', () => {
   const l = listeners(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), ['virtualInbound'])).get('virtualInbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15006 } });
   assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
@@ -85,14 +85,94 @@ test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTC
   assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15006 must not loop through InboundPassthroughCluster');
   const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls');
   assert.deepEqual(mtls?.filterChainMatch?.destinationPort, { value: 17070 });
-  assert.equal(tcpCluster(mtls.filters?.[0]), 'inbound|17070||');
   assert.equal(mtls.transportSocket?.name, 'envoy.transport_sockets.tls');
   const ctx = unpackAny(downstreamTlsContextCodec, mtls.transportSocket.typedConfig ?? { typeUrl: '' });
   assert.deepEqual(ctx.requireClientCertificate, { value: true });
   assert.deepEqual(ctx.commonTlsContext?.tlsCertificateSdsSecretConfigs?.map((s) => s.name), ['default']);
   assert.equal(ctx.commonTlsContext.combinedValidationContext?.validationContextSdsSecretConfig?.name, 'ROOTCA');
+  assert.deepEqual(ctx.commonTlsContext.combinedValidationContext.defaultValidationContext?.matchSubjectAltNames, [{ prefix: 'spiffe://cluster.local/' }], 'only callers of the mesh trust domain');
+  // echo's 7070 is GRPC (target port 17070): HTTP on both chains, catch-all still plain TCP.
+  assert.equal(inboundHcm(mtls).routeConfig?.virtualHosts?.[0]?.routes?.[0]?.route?.cluster, 'inbound|17070||');
   const plain = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'raw_buffer');
-  assert.equal(tcpCluster(plain?.filters?.[0]), 'inbound|17070||');
+  assert.equal(inboundHcm(plain).routeConfig?.virtualHosts?.[0]?.routes?.[0]?.route?.cluster, 'inbound|17070||');
+  const catchAll = l.filterChains?.find((c) => c.filterChainMatch === undefined);
+  assert.equal(tcpCluster(catchAll?.filters?.[0]), 'InboundPassthroughCluster');
+});
+
+/** A pod (10.4.0.5) serving HTTP on 9080 (service port 80) and MySQL on 3306, in trust domain example.org. */
+function twoPortPod(): Map<string, T.Listener> {
+  const web = svc({ name: 'web', namespace: 'shop', ports: [{ name: 'http-web', port: 80, protocol: 'HTTP' }] });
+  const db = svc({ name: 'db', namespace: 'shop', ports: [[3306, 'TCP']] });
+  const view = fakeMeshView({
+    trustDomain: 'example.org',
+    services: [web, db],
+    endpoints: [
+      ep({ service: web, address: '10.4.0.5', cluster: 'cluster1', serviceAccount: 'shop', port: 9080 }),
+      ep({ service: db, address: '10.4.0.5', cluster: 'cluster1', serviceAccount: 'shop' }),
+    ],
+  });
+  return listeners(generate(proxy({ ip: '10.4.0.5', cluster: 'cluster1', namespace: 'shop' }), view, ['virtualInbound']));
+}
+
+function inboundHcm(c: T.FilterChain | undefined): T.HttpConnectionManager {
+  assert.deepEqual(c?.filters?.map((f) => f.name), ['envoy.filters.network.http_connection_manager']);
+  return unpackAny(httpConnectionManagerCodec, c.filters[0]?.typedConfig ?? { typeUrl: '' });
+}
+
+const chainsFor = (l: T.Listener | undefined, port: number): T.FilterChain[] => (l?.filterChains ?? []).filter((c) => c.filterChainMatch?.destinationPort?.value === port);
+
+test('lds sidecar: an HTTP inbound port is served by a connection manager on its mTLS and plaintext chains', () => {
+  const l = twoPortPod().get('virtualInbound');
+  const chains = chainsFor(l, 9080);
+  assert.deepEqual(chains.map((c) => c.filterChainMatch), [
+    { destinationPort: { value: 9080 }, transportProtocol: 'tls', applicationProtocols: ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] },
+    { destinationPort: { value: 9080 }, transportProtocol: 'raw_buffer' },
+  ]);
+  const [mtls, plain] = chains;
+  const ctx = unpackAny(downstreamTlsContextCodec, mtls?.transportSocket?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(ctx.commonTlsContext?.alpnProtocols, ['h2', 'http/1.1'], 'HTTP/2 or HTTP/1.1 inside the tunnel');
+  assert.deepEqual(ctx.commonTlsContext.combinedValidationContext?.defaultValidationContext?.matchSubjectAltNames, [{ prefix: 'spiffe://example.org/' }]);
+  assert.deepEqual(ctx.requireClientCertificate, { value: true });
+  assert.equal(plain?.transportSocket, undefined, 'PERMISSIVE: plaintext HTTP accepted too');
+  for (const c of [mtls, plain]) {
+    const hcm = inboundHcm(c);
+    assert.equal(hcm.statPrefix, 'inbound_0.0.0.0_9080');
+    assert.equal(hcm.rds, undefined, 'inline routes, nothing to fetch');
+    assert.equal(hcm.routeConfig?.name, 'inbound|9080||');
+    assert.deepEqual(hcm.routeConfig.validateClusters, { value: false });
+    const vh = hcm.routeConfig.virtualHosts ?? [];
+    assert.deepEqual(vh.map((v) => [v.name, v.domains]), [['inbound|http|9080', ['*']]]);
+    const routes = vh[0]?.routes ?? [];
+    assert.deepEqual(routes.map((r) => [r.name, r.match?.prefix, r.route?.cluster]), [['default', '/', 'inbound|9080||']]);
+    const action = routes[0]?.route;
+    assert.ok(action?.timeout !== undefined && (action.timeout.seconds ?? '0') === '0', 'route timeout set to 0 (Envoy\'s default would cut at 15 s)');
+    assert.deepEqual(action.retryPolicy, { retryOn: 'reset-before-request', numRetries: { value: 2 } });
+    // The application learns who called: the caller's certificate goes into x-forwarded-client-cert.
+    assert.equal(hcm.forwardClientCertDetails, 'APPEND_FORWARD');
+    assert.deepEqual(hcm.setCurrentClientCertDetails, { subject: { value: true }, dns: true, uri: true });
+    assert.deepEqual(hcm.useRemoteAddress, { value: false }, 'the peer address is not trusted for X-Forwarded-For');
+    assert.ok(hcm.streamIdleTimeout !== undefined && (hcm.streamIdleTimeout.seconds ?? '0') === '0', 'idle streams are never cut');
+    assert.deepEqual(hcm.normalizePath, { value: true });
+    assert.equal(hcm.pathWithEscapedSlashesAction, 'KEEP_UNCHANGED');
+    assert.deepEqual(hcm.upgradeConfigs, [{ upgradeType: 'websocket' }]);
+    assert.equal(hcm.serverName, 'istio-envoy');
+    assert.deepEqual(hcm.httpFilters?.map((h) => h.name), ['envoy.filters.http.router'], 'the router is the last (only) HTTP filter');
+  }
+});
+
+test('lds sidecar: a TCP inbound port keeps tcp_proxy chains (mTLS terminated, and plaintext)', () => {
+  const l = twoPortPod().get('virtualInbound');
+  const chains = chainsFor(l, 3306);
+  assert.deepEqual(chains.map((c) => c.filterChainMatch), [
+    { destinationPort: { value: 3306 }, transportProtocol: 'tls' },
+    { destinationPort: { value: 3306 }, transportProtocol: 'raw_buffer' },
+  ]);
+  for (const c of chains) assert.equal(tcpCluster(c.filters?.[0]), 'inbound|3306||');
+  const ctx = unpackAny(downstreamTlsContextCodec, chains[0]?.transportSocket?.typedConfig ?? { typeUrl: '' });
+  assert.deepEqual(ctx.requireClientCertificate, { value: true });
+  assert.equal(ctx.commonTlsContext?.alpnProtocols, undefined);
+  assert.equal(chains[1]?.transportSocket, undefined);
+  assert.ok(!(l?.filterChains ?? []).some((c) => c.filterChainMatch?.destinationPort?.value === 80), 'chains are keyed by the target port, not the service port');
 });
 
 test('lds gateway: 0.0.0.0_15443 with tls_inspector and one SNI chain per service port and subset', () => {

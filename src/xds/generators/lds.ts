@@ -11,10 +11,11 @@
  *   (sidecar-http.ts). VIPs are those of the proxy's cluster (scope.vipsForCluster);
  *   a name already taken is skipped. Headless services get no TCP listener;
  * - `virtualInbound` (0.0.0.0:15006, original_dst + tls_inspector listener filters): per own
- *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate required) and a
- *   plaintext chain (PERMISSIVE), both tcp_proxy to `inbound|<port>||`; anything else to
- *   InboundPassthroughCluster, except connections to 15006 itself (BlackHoleCluster). Inbound
- *   traffic is proxied as TCP (no inbound HTTP filters yet).
+ *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate of the trust domain
+ *   required) and a plaintext chain (PERMISSIVE) to `inbound|<port>||`, through an HTTP connection
+ *   manager for HTTP ports (the app gets the caller's identity in `x-forwarded-client-cert`) and a
+ *   tcp_proxy for the others (sidecar-inbound.ts); anything else to InboundPassthroughCluster,
+ *   except connections to 15006 itself (BlackHoleCluster).
  * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs) and proxy.ip +
  * proxy.clusterId (inbound ports). Routers are served by lds-gateway.ts.
  */
@@ -28,10 +29,10 @@ import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
 import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT, listenerName } from './names.ts';
 import { clusterName } from '../../model/cluster-names.ts';
+import { inboundChains } from './sidecar-inbound.ts';
 import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
 import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
-import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
 export const reads = ['namespace', 'clusterId', 'ip (inbound ports)'] as const;
@@ -56,24 +57,7 @@ function virtualOutbound(): T.Listener {
   };
 }
 
-function inboundChains(p: InboundPort): T.FilterChain[] {
-  const cluster = clusterName({ direction: 'inbound', port: p.port, subset: '', host: '' });
-  return [
-    {
-      name: `${cluster}-mtls`,
-      filterChainMatch: { destinationPort: { value: p.port }, transportProtocol: 'tls' },
-      transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([])),
-      filters: [tcpProxyFilter(cluster)],
-    },
-    {
-      name: `${cluster}-plaintext`,
-      filterChainMatch: { destinationPort: { value: p.port }, transportProtocol: 'raw_buffer' },
-      filters: [tcpProxyFilter(cluster)],
-    },
-  ];
-}
-
-function virtualInbound(ports: readonly InboundPort[]): T.Listener {
+function virtualInbound(ports: readonly InboundPort[], trustDomain: string): T.Listener {
   return {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
@@ -82,7 +66,7 @@ function virtualInbound(ports: readonly InboundPort[]): T.Listener {
     filterChains: [
       // A connection addressed to 15006 itself would come back here through InboundPassthroughCluster forever.
       { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_INBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
-      ...ports.flatMap(inboundChains),
+      ...ports.flatMap((p) => inboundChains(p, trustDomain)),
       { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
     ],
   };
@@ -132,7 +116,7 @@ export function outboundListeners(view: MeshView, namespace: string, clusterId: 
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Listener>[] {
-  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view)), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
+  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view), view.mesh.trustDomain), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
   return selectRequested(listeners.map((l) => ({ name: l.name ?? '', resource: l })), names);
 }
 

@@ -68,14 +68,27 @@ export function istioMutualUpstream(sni: string, sans: readonly string[], http2:
   };
 }
 
-/** Envoy server side of Istio mTLS on the inbound listener: client certificates are required. */
-export function istioMutualDownstream(alpn: readonly string[]): T.DownstreamTlsContext {
+/**
+ * TLS 1.2 suites a sidecar accepts on inbound mTLS (istiod's list: ECDHE or plain AES-GCM only, no
+ * CBC, no ChaCha20); TLS 1.3 suites are not configurable.
+ */
+export const INBOUND_CIPHER_SUITES = [
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'AES256-GCM-SHA384', 'AES128-GCM-SHA256',
+] as const;
+
+/**
+ * Envoy server side of Istio mTLS on the inbound listener: a client certificate from the mesh root
+ * is required, and its URI SAN must be a SPIFFE id of `trustDomain`.
+ */
+export function istioMutualDownstream(alpn: readonly string[], trustDomain: string): T.DownstreamTlsContext {
   return {
     commonTlsContext: {
-      tlsParams: TLS_PARAMS,
+      tlsParams: { ...TLS_PARAMS, cipherSuites: [...INBOUND_CIPHER_SUITES] },
       tlsCertificateSdsSecretConfigs: [{ name: SDS_DEFAULT_SECRET, sdsConfig: SDS_CONFIG }],
       combinedValidationContext: {
-        defaultValidationContext: {},
+        // The deprecated matcher, as istiod writes it: a prefix on URI (and other) SANs.
+        defaultValidationContext: { matchSubjectAltNames: [{ prefix: `spiffe://${trustDomain}/` }] },
         validationContextSdsSecretConfig: { name: SDS_ROOT_SECRET, sdsConfig: SDS_CONFIG },
       },
       ...(alpn.length > 0 ? { alpnProtocols: [...alpn] } : {}),
