@@ -135,6 +135,7 @@ export class Discovery {
       debounceAfterMs: cfg.features.debounceAfter, debounceMaxMs: cfg.features.debounceMax, pushThrottle: cfg.features.pushThrottle,
       log: log.scope('ads'), metrics: xdsMetrics(this.metrics),
       debugAuth: cfg.features.debugEndpointAuth, identityCheck: cfg.features.xdsIdentityCheck,
+      ready: () => this.#ready,
       sendTimeoutMs: cfg.features.xdsSendTimeout, limits: { maxStreamsPerConnection: cfg.features.xdsMaxStreamsPerConnection, maxStreamsPerIdentity: cfg.features.xdsMaxStreamsPerIdentity },
     });
     this.store.setUpdater({

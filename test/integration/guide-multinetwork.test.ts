@@ -19,11 +19,14 @@ import {
   callHelloworld, CLUSTER1, CLUSTER2, deploySamples, hostStat, installMultiNetwork, summarize, untilBothVersions,
 } from '../../src/testing/guides/multinetwork.ts';
 import { mergeKubeconfigs, Shell } from '../../src/testing/guides/shell.ts';
+import { CallLoop, failures } from '../../src/testing/guides/traffic.ts';
 import { Testbed } from '../../src/testing/testbed/testbed.ts';
 
 // A short directory: containerd's socket path must fit a unix socket address.
 const dir = mkdtempSync('/tmp/itb-');
 let bed: Testbed | undefined;
+/** Set by the first test; the fault tests run on its mesh. */
+let sh: Shell | undefined;
 
 after(async () => {
   await bed?.down();
@@ -39,7 +42,7 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
   const kubeconfig = join(dir, 'kubeconfig');
   mergeKubeconfigs(bed.clusters.map((c) => c.kubeconfigPath), kubeconfig);
   const transcript: string[] = [];
-  const sh = new Shell({ kubeconfig, transcript: (l) => { transcript.push(l); t.diagnostic(l); } });
+  sh = new Shell({ kubeconfig, transcript: (l) => { transcript.push(l); t.diagnostic(l); } });
 
   const t1 = Date.now();
   const mesh = await installMultiNetwork(bed, sh, dir);
@@ -61,14 +64,15 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
     `through cluster1's gateway 15017 answers HTTP ${viaGateway.stdout.trim() || viaGateway.stderr.trim()}`);
   assert.equal(viaGateway.code, 0, `cluster1's gateway passes 15017 through to the control plane: ${viaGateway.stderr}`);
 
-  // Cross-network endpoints arrive with a push; then the guide's check.
-  for (const ctx of [CLUSTER1, CLUSTER2]) {
-    console.log(`guide-multinetwork: sleep in ${ctx} got both versions after ${(await untilBothVersions(sh, ctx, 180_000)).toFixed(1)} s`);
-  }
+  // Before any call: what the gateways carried to helloworld so far (nothing).
   const gwBefore = {
     cluster1: await hostStat(sh, CLUSTER1, 'istio-system', 'deploy/istio-eastwestgateway', 'istio-proxy', 'helloworld.sample', 'cx_total'),
     cluster2: await hostStat(sh, CLUSTER2, 'istio-system', 'deploy/istio-eastwestgateway', 'istio-proxy', 'helloworld.sample', 'cx_total'),
   };
+  // Cross-network endpoints arrive with a push; then the guide's check.
+  for (const ctx of [CLUSTER1, CLUSTER2]) {
+    console.log(`guide-multinetwork: sleep in ${ctx} got both versions after ${(await untilBothVersions(sh, ctx, 180_000)).toFixed(1)} s`);
+  }
   for (const ctx of [CLUSTER1, CLUSTER2]) {
     const answers = await callHelloworld(sh, ctx, 40);
     const line = summarize(answers);
@@ -81,7 +85,7 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
     cluster1: await hostStat(sh, CLUSTER1, 'istio-system', 'deploy/istio-eastwestgateway', 'istio-proxy', 'helloworld.sample', 'cx_total'),
     cluster2: await hostStat(sh, CLUSTER2, 'istio-system', 'deploy/istio-eastwestgateway', 'istio-proxy', 'helloworld.sample', 'cx_total'),
   };
-  console.log(`guide-multinetwork: connections the gateways opened to helloworld during the 80 calls: cluster1's ${gwAfter.cluster1 - gwBefore.cluster1} (to v1), cluster2's ${gwAfter.cluster2 - gwBefore.cluster2} (to v2)`);
+  console.log(`guide-multinetwork: connections the gateways opened to helloworld since the first call: cluster1's ${gwAfter.cluster1 - gwBefore.cluster1} (to v1), cluster2's ${gwAfter.cluster2 - gwBefore.cluster2} (to v2)`);
   assert.ok(gwAfter.cluster1 > gwBefore.cluster1, 'v1 answers to cluster2 crossed cluster1\'s east-west gateway');
   assert.ok(gwAfter.cluster2 > gwBefore.cluster2, 'v2 answers to cluster1 crossed cluster2\'s east-west gateway');
 
@@ -96,4 +100,100 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
 
   console.log(`guide-multinetwork: transcript (${transcript.length} lines):\n${transcript.join('\n')}`);
   console.log(`guide-multinetwork: total ${secs(t0)} s`);
+});
+
+function guideShell(): Shell {
+  if (sh === undefined) throw new Error('the guide did not install (see the first test)');
+  return sh;
+}
+
+async function podNames(s: Shell, ctx: string, ns: string, selector: string): Promise<string[]> {
+  const out = await s.run('kubectl', ['--context', ctx, 'get', 'pods', '-n', ns, '-l', selector, '-o', 'jsonpath={range .items[*]}{.metadata.name}{"\\n"}{end}'], { quiet: true });
+  return out.split('\n').filter(Boolean);
+}
+
+async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+test('fault: helloworld-v2\'s pod is deleted while cluster1 calls; v1 and then the new v2 pod answer', { timeout: 300_000 }, async () => {
+  const s = guideShell();
+  const [old] = await podNames(s, CLUSTER2, 'sample', 'app=helloworld,version=v2');
+  assert.ok(old !== undefined, 'a v2 pod runs');
+  const loop = CallLoop.start(s, CLUSTER1, 90);
+  await new Promise((r) => setTimeout(r, 5000));
+  const deleted = Date.now();
+  await s.run('kubectl', ['--context', CLUSTER2, 'delete', 'pod', '-n', 'sample', old, '--wait=false']);
+  let fresh = '';
+  await waitUntil('an answer from the new v2 pod', () => {
+    const a = loop.answers.find((x) => x.at > deleted && x.version === 'v2' && x.instance !== old);
+    fresh = a?.instance ?? '';
+    return Promise.resolve(a !== undefined);
+  }, 85_000);
+  const first = loop.answers.find((x) => x.instance === fresh);
+  loop.stop();
+  const during = loop.answers.filter((a) => a.at > deleted && a.at <= (first?.at ?? Date.now()));
+  const failed = failures(loop.answers);
+  console.log(`fault-v2-pod: first answer from the new pod ${fresh} ${(((first?.at ?? 0) - deleted) / 1000).toFixed(1)} s after the delete; ` +
+    `${loop.answers.length} calls, ${failed} failed; while v2 was away: ${summarize(during)}`);
+  assert.ok(during.filter((a) => a.version === 'v1' && a.status === '200').length > 0, 'v1 kept answering while v2 was replaced');
+  assert.notEqual(fresh, old);
+});
+
+test('fault: cluster2\'s remote secret is rotated while cluster1 calls; no call fails and new cluster2 endpoints still arrive', { timeout: 300_000 }, async () => {
+  const s = guideShell();
+  const c2 = bed?.cluster(CLUSTER2).publicServer ?? '';
+  const loop = CallLoop.start(s, CLUSTER1, 40);
+  await new Promise((r) => setTimeout(r, 5000));
+  const started = Date.now();
+  // A new token: the old one dies with its Secret.
+  await s.run('kubectl', ['--context', CLUSTER2, 'delete', 'secret', '-n', 'istio-system', 'istio-reader-service-account-istio-remote-secret-token']);
+  await s.pipe(['isthmus', ['create-remote-secret', '--context', CLUSTER2, '--name', CLUSTER2, '--server', c2]], ['kubectl', ['--context', CLUSTER1, 'apply', '-f', '-']]);
+  const rotatedS = (Date.now() - started) / 1000;
+  const answers = await loop.done();
+  const failed = failures(answers);
+  console.log(`fault-rotate-secret: rotated in ${rotatedS.toFixed(1)} s; ${summarize(answers)}; ${failed} failed`);
+  assert.equal(failed, 0, `no call failed during the rotation (${summarize(answers)})`);
+  // The control plane reads cluster2 with the new token: a new v2 replica becomes an endpoint in cluster1.
+  const before = new Set(await podNames(s, CLUSTER2, 'sample', 'app=helloworld,version=v2'));
+  await s.run('kubectl', ['--context', CLUSTER2, 'scale', 'deploy/helloworld-v2', '-n', 'sample', '--replicas=2']);
+  await s.run('kubectl', ['--context', CLUSTER2, 'rollout', 'status', 'deploy/helloworld-v2', '-n', 'sample', '--timeout=180s'], { timeoutMs: 200_000 });
+  const added = (await podNames(s, CLUSTER2, 'sample', 'app=helloworld,version=v2')).filter((n) => !before.has(n));
+  const t0 = Date.now();
+  await waitUntil(`an answer from the new v2 replica ${added.join(', ')} to cluster1`, async () =>
+    (await callHelloworld(s, CLUSTER1, 10, { quiet: true })).some((a) => added.includes(a.instance)), 120_000);
+  console.log(`fault-rotate-secret: after the rotation, a new v2 replica answered cluster1 ${((Date.now() - t0) / 1000).toFixed(1)} s after it was Ready`);
+  await s.run('kubectl', ['--context', CLUSTER2, 'scale', 'deploy/helloworld-v2', '-n', 'sample', '--replicas=1']);
+});
+
+test('fault: the control-plane pod is killed while both clusters call; no call fails, every proxy reconnects', { timeout: 400_000 }, async () => {
+  const s = guideShell();
+  const [old] = await podNames(s, CLUSTER1, 'istio-system', 'app=istiod');
+  assert.ok(old !== undefined);
+  const loops = [CallLoop.start(s, CLUSTER1, 60), CallLoop.start(s, CLUSTER2, 60)];
+  await new Promise((r) => setTimeout(r, 5000));
+  const killed = Date.now();
+  await s.run('kubectl', ['--context', CLUSTER1, 'delete', 'pod', '-n', 'istio-system', old, '--grace-period=0', '--force', '--wait=false']);
+  await s.run('kubectl', ['--context', CLUSTER1, 'rollout', 'status', 'deploy/istiod', '-n', 'istio-system', '--timeout=180s'], { timeoutMs: 200_000 });
+  const readyS = (Date.now() - killed) / 1000;
+  const results = await Promise.all(loops.map((l) => l.done()));
+  for (const [i, answers] of results.entries()) {
+    console.log(`fault-kill-control-plane: sleep in cluster${i + 1}: ${summarize(answers)}`);
+    const failedAt = answers.filter((a) => a.status !== '200').map((a) => `${((a.at - killed) / 1000).toFixed(1)} s`);
+    assert.equal(failedAt.length, 0, `no call from cluster${i + 1} failed while the control plane was away (${summarize(answers)}; failures at ${failedAt.join(', ')} after the kill)`);
+  }
+  // Every proxy of both clusters reconnects to the new pod (2 gateways, 2 sleeps, 2 helloworlds).
+  let table = '';
+  const t0 = Date.now();
+  await waitUntil('every proxy SYNCED with the new control plane', async () => {
+    const r = await s.attempt('isthmus', ['proxy-status', '--context', CLUSTER1], { quiet: true });
+    table = `${r.stdout}${r.stderr}`;
+    const rows = r.stdout.split('\n').slice(1).filter(Boolean);
+    return r.code === 0 && rows.length === 6 && rows.every((l) => l.includes('SYNCED') && !l.includes('STALE') && !l.includes(old));
+  }, 120_000, () => table);
+  console.log(`fault-kill-control-plane: new control-plane pod Ready ${readyS.toFixed(1)} s after the kill; all 6 proxies SYNCED ${((Date.now() - t0) / 1000).toFixed(1)} s later:\n${table}`);
 });

@@ -43,6 +43,7 @@ const eds: ResourceGenerator = {
 };
 
 let ads: AdsServer;
+let serverReady = true;
 let bound: BoundServer;
 let address = '';
 const clients: AdsTestClient[] = [];
@@ -61,7 +62,7 @@ before(async () => {
     view, controlPlaneId: 'istiod-test-0', controlPlaneVersion: '0.1.0', systemNamespace: 'istio-system',
     limits: { maxRequestBytes: 64 * 1024, maxResourceNames: 100 },
     debounceAfterMs: 0, debounceMaxMs: 0, pushThrottle: 10, log: silentLogger, metrics: xdsMetrics(new Registry()),
-    debugAuth: false, identityCheck: true,
+    debugAuth: false, identityCheck: true, ready: () => serverReady,
   });
   bound = await startGrpcServer('127.0.0.1:0', ServerCredentials.createInsecure(), ads.limits, [{ definition: preparedAdsService, implementation: ads.implementation() }]);
   address = `127.0.0.1:${bound.port}`;
@@ -166,6 +167,20 @@ test('proxies of the same class share one generation (encode once, send the same
   await a.request(CDS);
   await b.request(CDS);
   assert.equal(generateCalls - before, 1);
+});
+
+test('before the registries synced, streams are refused with UNAVAILABLE; once ready, the same client is served', async () => {
+  serverReady = false;
+  const early = client('sidecar~10.1.0.20~early.sample~sample.svc.cluster.local');
+  early.send({ typeUrl: CDS });
+  const e = await early.failure();
+  assert.equal(e.code, status.UNAVAILABLE);
+  assert.match(e.details, /not ready to serve discovery information/);
+  serverReady = true;
+  const later = client('sidecar~10.1.0.20~early.sample~sample.svc.cluster.local');
+  const r = await later.request(CDS);
+  assert.equal(r.typeUrl, CDS);
+  assert.ok((r.resources ?? []).length > 0);
 });
 
 test('bad input ends only the offending stream, with a clear status', async () => {

@@ -3,7 +3,7 @@
  * a merged kubeconfig and `--context`, and `isthmus` (this checkout's CLI). Every command is logged
  * as `$ ...` before it runs; a failing command throws with its exit code and output.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse, stringify } from 'yaml';
@@ -75,6 +75,13 @@ export class Shell {
     this.#opts.transcript(`$ ${first[0]} ${first[1].map(quote).join(' ')} | ${second[0]} ${second[1].map(quote).join(' ')}`);
     const out = await this.run(first[0], first[1], { quiet: true });
     return this.run(second[0], second[1], { input: out, quiet: true });
+  }
+
+  /** Starts a long-running command (e.g. a loop of calls) and hands back the process. */
+  start(program: 'kubectl' | 'isthmus', args: readonly string[]): ChildProcessWithoutNullStreams {
+    this.#opts.transcript(`$ ${program} ${args.map(quote).join(' ')} &`);
+    const [cmd, argv] = this.#argv(program, args);
+    return spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: this.#opts.kubeconfig } });
   }
 
   note(line: string): void {

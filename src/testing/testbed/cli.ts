@@ -9,7 +9,7 @@ import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
 import { ensureBinaries, ensureNodeBinaries } from './binaries.ts';
 import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
 import { ensureEnvoy } from '../envoy/binary.ts';
-import { demo } from './demo.ts';
+import { demo, DEMOS } from './demo.ts';
 import { downAll, readState, recordAlive, Testbed } from './testbed.ts';
 
 const log = (line: string) => { process.stderr.write(`${line}\n`); };
@@ -104,10 +104,11 @@ export async function run(argv: readonly string[]): Promise<number> {
     });
 
   program.command('demo')
-    .description('the main job for now: the primary-remote multi-network guide on cluster1 and cluster2, with the control plane running')
+    .description('the main job: a guide on two clusters with real nodes, ending in traffic; primary-remote (guide 1, default) or external (guide 2)')
+    .argument('[guide]', `which guide: ${DEMOS.join(' or ')}`, 'primary-remote')
     .option(...dirOpt)
-    .action(async (o: { dir: string }) => {
-      await demo(o.dir, log);
+    .action(async (guide: string, o: { dir: string }) => {
+      await demo(o.dir, guide, log);
     });
 
   try {

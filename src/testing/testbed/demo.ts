@@ -1,107 +1,65 @@
 /**
- * The main job for now: the primary-remote, multi-network guide on two local test-bed clusters,
- * driven by the `isthmus` CLI as a platform engineer would, with the control plane running as a
- * local process (the test bed has no kubelet, so the rendered istiod Deployment cannot run).
+ * The main job: a guide on two local test-bed clusters with real nodes, printed as the commands a
+ * user types and what they answer.
+ *
+ * `primary-remote` (default): guide 1 (src/testing/guides/multinetwork.ts), ending with calls from
+ * sleep in each cluster answered by helloworld v1 (cluster1) and v2 (cluster2) through the east-west
+ * gateways, and `isthmus proxy-status`. Everything keeps running until `npm run testbed -- down`.
  */
-import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { parseAllDocuments } from 'yaml';
-import { KubeClient } from '../../kube/client.ts';
-import { sampleApp, setLoadBalancerIp } from '../fake-workloads.ts';
-import { freePort, startProcess } from './procs.ts';
-import { recordProcess, Testbed, type TestbedCluster } from './testbed.ts';
+import {
+  callHelloworld, CLUSTER1, CLUSTER2, deploySamples, installMultiNetwork, summarize, untilBothVersions,
+} from '../guides/multinetwork.ts';
+import { mergeKubeconfigs, Shell } from '../guides/shell.ts';
+import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { Testbed } from './testbed.ts';
 
-const run = promisify(execFile);
-const BIN = fileURLToPath(new URL('../../../bin/isthmus.mjs', import.meta.url));
+export const DEMOS = ['primary-remote', 'external'] as const;
+export type DemoName = typeof DEMOS[number];
 
-async function isthmus(args: readonly string[], input?: string): Promise<string> {
-  const child = run(process.execPath, [BIN, ...args], { maxBuffer: 16 * 1024 * 1024 });
-  if (input !== undefined) { child.child.stdin?.end(input); }
-  const { stdout } = await child;
-  return stdout;
-}
-
-const iop = (values: string, profile = '') => `apiVersion: install.istio.io/v1alpha1\nkind: IstioOperator\nspec:\n${profile ? `  profile: ${profile}\n` : ''}  values:\n${values}`;
-
-export async function demo(dirArg: string, log: (line: string) => void): Promise<void> {
+export async function demo(dirArg: string, name: string, log: (line: string) => void): Promise<void> {
+  if (!(DEMOS as readonly string[]).includes(name)) {
+    throw new IsthmusError(ErrorCodes.Usage, `unknown demo ${JSON.stringify(name)}; have: ${DEMOS.join(', ')}`);
+  }
+  if (name === 'external') {
+    throw new IsthmusError(ErrorCodes.NotImplemented, 'the external control plane demo (guide 2) is not implemented yet; run `npm run demo` for guide 1');
+  }
+  const started = Date.now();
+  const out = (line: string) => { process.stdout.write(`${line}\n`); };
   const dir = resolve(dirArg);
-  const bed = await Testbed.up({ dir, clusters: ['cluster1', 'cluster2'], log });
-  const [c1, c2] = [bed.cluster('cluster1'), bed.cluster('cluster2')];
-  const k1 = ['--kubeconfig', c1.kubeconfigPath];
-  const k2 = ['--kubeconfig', c2.kubeconfigPath];
+  out('# Starting two clusters with a node each: cluster1 on network1, cluster2 on network2 (about a minute)');
+  const bed = await Testbed.up({ dir, clusters: [CLUSTER1, CLUSTER2], nodes: true, log });
+  const kubeconfig = join(dir, 'kubeconfig');
+  mergeKubeconfigs(bed.clusters.map((c) => c.kubeconfigPath), kubeconfig);
+  out(`$ export KUBECONFIG=${kubeconfig}`);
+  const sh = new Shell({ kubeconfig, transcript: out });
 
-  log('demo: cluster1 = primary on network1 (EXTERNAL_ISTIOD=true); cluster2 = remote on network2');
-  await c1.ensureNamespace('istio-system');
-  const nsPatch = async (c: TestbedCluster, labels: Record<string, string>, annotations: Record<string, string> = {}) => {
-    const ns = await c.requestOk('GET', '/api/v1/namespaces/istio-system') as { metadata: Record<string, unknown> };
-    const md = ns.metadata as { labels?: Record<string, string>; annotations?: Record<string, string> };
-    await c.requestOk('PUT', '/api/v1/namespaces/istio-system', { ...ns, metadata: { ...ns.metadata, labels: { ...md.labels, ...labels }, annotations: { ...md.annotations, ...annotations } } });
-  };
-  await nsPatch(c1, { 'topology.istio.io/network': 'network1' });
-  log('demo: isthmus install (primary)');
-  await isthmus(['install', '-y', '-f', '-', ...k1], iop('    global:\n      meshID: mesh1\n      multiCluster:\n        clusterName: cluster1\n      network: network1\n    pilot:\n      env:\n        EXTERNAL_ISTIOD: true\n'));
-  log('demo: isthmus gen-eastwest-gateway --network network1 | isthmus install -y -f -');
-  await isthmus(['install', '-y', '-f', '-', ...k1], await isthmus(['gen-eastwest-gateway', '--network', 'network1']));
-  await setLoadBalancerIp(c1, 'istio-eastwestgateway', '172.18.1.1');
-  for (const verb of ['expose-istiod', 'expose-services']) {
-    const docs = parseAllDocuments(await isthmus(['manifest', verb])).map((d) => d.toJSON() as { apiVersion: string; kind: string; metadata: { name: string } } | null).filter((d) => d !== null);
-    for (const d of docs) {
-      const plural = d.kind === 'Gateway' ? 'gateways' : 'virtualservices';
-      await c1.requestOk('POST', `/apis/${d.apiVersion}/namespaces/istio-system/${plural}`, d, true);
-    }
+  const mesh = await installMultiNetwork(bed, sh, dir);
+  await deploySamples(sh);
+  out('# Verify: sleep in each cluster calls helloworld; v1 runs in cluster1, v2 in cluster2');
+  for (const ctx of [CLUSTER1, CLUSTER2]) await untilBothVersions(sh, ctx, 180_000);
+  for (const ctx of [CLUSTER1, CLUSTER2]) {
+    const answers = await callHelloworld(sh, ctx, 10);
+    for (const a of answers) out(`  ${a.status} Hello version: ${a.version}, instance: ${a.instance}`);
+    out(`  # ${summarize(answers)}`);
   }
+  out(await sh.run('isthmus', ['proxy-status', '--context', CLUSTER1]));
 
-  await c2.ensureNamespace('istio-system');
-  await nsPatch(c2, { 'topology.istio.io/network': 'network2' }, { 'topology.istio.io/controlPlaneClusters': 'cluster1' });
-  log('demo: isthmus install (remote profile on cluster2)');
-  await isthmus(['install', '-y', '-f', '-', ...k2], iop('    istiodRemote:\n      injectionPath: /inject/cluster/cluster2/net/network2\n    global:\n      remotePilotAddress: 172.18.1.1\n', 'remote'));
-  await isthmus(['install', '-y', '-f', '-', ...k2], await isthmus(['gen-eastwest-gateway', '--network', 'network2']));
-  await setLoadBalancerIp(c2, 'istio-eastwestgateway', '172.18.2.1');
-
-  log('demo: helloworld v1 in cluster1, v2 in cluster2');
-  await sampleApp(c1, 'v1', ['10.10.1.5', '10.10.1.6']);
-  await sampleApp(c2, 'v2', ['10.20.1.5']);
-
-  log('demo: isthmus create-remote-secret --name cluster2 (applied to cluster1)');
-  const secretYaml = await isthmus(['create-remote-secret', '--name', 'cluster2', ...k2]);
-  const client1 = KubeClient.fromFile(c1.kubeconfigPath);
-  for (const doc of parseAllDocuments(secretYaml)) {
-    const obj = doc.toJSON() as { metadata?: { name: string; namespace?: string } } | null;
-    if (!obj?.metadata) continue;
-    await client1.apply(`/api/v1/namespaces/${obj.metadata.namespace ?? 'istio-system'}/secrets/${obj.metadata.name}`, obj, { fieldManager: 'isthmus-demo', force: true });
-  }
-
-  const [http, grpc, secure, mon] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const logPath = join(dir, 'discovery.log');
-  const p = startProcess(process.execPath, [BIN, 'discovery', ...k1, '--cluster-id', 'cluster1',
-    '--httpAddr', `127.0.0.1:${http}`, '--grpcAddr', `127.0.0.1:${grpc}`, '--secureGRPCAddr', `127.0.0.1:${secure}`, '--monitoringAddr', `127.0.0.1:${mon}`,
-    '--httpsAddr', `127.0.0.1:${await freePort()}`],
-  logPath, { ...process.env, EXTERNAL_ISTIOD: 'true', POD_NAME: 'istiod-demo-0', POD_NAMESPACE: 'istio-system' });
-  recordProcess(dir, 'discovery', p.pid, logPath);
-  log(`demo: isthmus discovery started (pid ${p.pid}, log ${logPath})`);
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const ok = await fetch(`http://127.0.0.1:${http}/ready`).then((r) => r.ok, () => false);
-    if (ok) break;
-    if (Date.now() > deadline) throw new Error(`discovery did not become ready; see ${logPath}`);
-    await sleep(200);
-  }
-  writeFileSync(join(dir, 'discovery.env'), `DEBUG=http://127.0.0.1:${http}\nXDS=127.0.0.1:${grpc}\nXDS_TLS=127.0.0.1:${secure}\nMETRICS=http://127.0.0.1:${mon}/metrics\n`);
-
-  const shards = await (await fetch(`http://127.0.0.1:${http}/debug/endpointShardz`)).json() as Record<string, Record<string, { Shards: Record<string, { address: string; network: string }[]> }>>;
-  const hello = shards['helloworld.sample.svc.cluster.local']?.['sample']?.Shards ?? {};
-  process.stdout.write(`\n${await isthmus(['remote-clusters', '--debug-addr', `127.0.0.1:${http}`])}`);
-  process.stdout.write('\nhelloworld.sample.svc.cluster.local, as the control plane sees it:\n');
-  for (const [cluster, eps] of Object.entries(hello)) for (const e of eps) process.stdout.write(`  ${cluster.padEnd(10)} ${e.network.padEnd(10)} ${e.address}\n`);
-  const gws = await (await fetch(`http://127.0.0.1:${http}/debug/networkz`)).json() as { Network: string; Cluster: string; Addr: string; Port: number }[];
-  process.stdout.write('\nEast-west gateways:\n');
-  for (const g of gws) process.stdout.write(`  ${g.Network.padEnd(10)} ${g.Cluster.padEnd(10)} ${g.Addr}:${g.Port}\n`);
-  process.stdout.write(`\nControl plane: debug http://127.0.0.1:${http}/debug/list  xDS 127.0.0.1:${grpc} (plaintext)  xDS+CA 127.0.0.1:${secure} (TLS)\n`);
-  process.stdout.write(`Try: curl -s http://127.0.0.1:${http}/debug/registryz | head -40\n`);
-  for (const c of bed.clusters) process.stdout.write(`     kubectl --kubeconfig ${c.kubeconfigPath} get svc -A\n`);
-  process.stdout.write(`Stop everything: npm run testbed -- down --dir ${dirArg}\n`);
+  const pods = await sh.run('kubectl', ['--context', CLUSTER1, 'get', 'pods', '-n', 'istio-system', '-l', 'app=istiod', '-o', 'jsonpath={.items[0].metadata.name} {.items[0].status.podIP}'], { quiet: true });
+  const c1 = bed.cluster(CLUSTER1);
+  const c2 = bed.cluster(CLUSTER2);
+  out([
+    '',
+    `Done in ${((Date.now() - started) / 1000).toFixed(0)} s. What runs where:`,
+    `  cluster1 (network1)  API server ${c1.server}, node ${c1.node?.net.nodeIp ?? '?'}; control plane pod ${pods.trim()};`,
+    `                       east-west gateway ${mesh.gateways.cluster1} (15443 mTLS, 15012 xDS+CA, 15017 webhook)`,
+    `  cluster2 (network2)  API server ${c2.server} (public ${c2.publicServer ?? '?'}), node ${c2.node?.net.nodeIp ?? '?'};`,
+    `                       east-west gateway ${mesh.gateways.cluster2} (15443); control plane through ${mesh.discoveryAddress}`,
+    'Try:',
+    `  export KUBECONFIG=${kubeconfig}`,
+    '  kubectl --context cluster2 exec -n sample deploy/sleep -c sleep -- curl -sS helloworld.sample:5000/hello',
+    '  kubectl --context cluster1 logs -n istio-system deploy/istiod | tail',
+    '  npm run isthmus -- proxy-status --context cluster1',
+    `Stop everything: npm run testbed -- down${dirArg === '.testbed' ? '' : ` --dir ${dirArg}`}`,
+  ].join('\n'));
 }

@@ -61,6 +61,8 @@ export interface AdsServerOptions {
   readonly debugAuth: boolean;
   /** PILOT_ENABLE_XDS_IDENTITY_CHECK: a verified identity must match the node's NAMESPACE. */
   readonly identityCheck: boolean;
+  /** Streams are refused (UNAVAILABLE) while this is false; default: always ready. */
+  readonly ready?: () => boolean;
 }
 
 /** Push order that never references a resource before it exists (CDS before EDS, LDS before RDS). */
@@ -105,6 +107,7 @@ export class AdsServer {
       refusals: new AggregatedLog(opts.log),
       caps: new StreamCaps(this.#limits.maxStreamsPerConnection, this.#limits.maxStreamsPerIdentity),
       connectionCount: () => this.#conns.size,
+      ready: opts.ready ?? (() => true),
     };
     this.debug = new DebugTypes({
       connections: () => this.connections(),

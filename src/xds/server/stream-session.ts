@@ -41,6 +41,12 @@ export interface SessionHost {
   readonly limits: ServerLimits;
   readonly caps: StreamCaps;
   connectionCount(): number;
+  /**
+   * Whether the registries have synced (the control plane's readiness). Before that a stream is
+   * refused with UNAVAILABLE, as istiod does: a proxy reconnecting to a restarted control plane
+   * keeps its last config and retries, instead of receiving a push built from half the mesh.
+   */
+  ready(): boolean;
 }
 
 /** Serves one ADS call of either variant until it ends. */
@@ -56,6 +62,10 @@ export async function serveStream<Req, Res, C extends Connection<unknown>>(
     fail(code, details);
   };
   const { limits } = host;
+  if (!host.ready()) {
+    refuse('not_ready', status.UNAVAILABLE, 'server is not ready to serve discovery information', 'xDS stream refused: not ready (clusters syncing)', {});
+    return;
+  }
   if (host.connectionCount() >= limits.maxConnections) {
     refuse('connections', status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${limits.maxConnections})`, 'xDS stream refused: connection limit', {});
     return;
