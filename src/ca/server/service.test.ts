@@ -5,7 +5,7 @@ import { generateRootCa } from '../pki/root.ts';
 import { opensslCsr, P256_ARGS, TempDir } from '../pki/test-helpers.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import { silentLogger } from '../../observability/log.ts';
-import type { Identity } from '../../xds/server/types.ts';
+import type { Identity } from '../../model/identity.ts';
 import { bundleAuthority } from './authority.ts';
 import { refill, take, KeyedRateLimiter, TokenBucket } from './ratelimit.ts';
 import { AUTHN_FAILURE, CaCallError, CaService, type CaServiceOptions } from './service.ts';

@@ -22,7 +22,7 @@ import { AggregatedLog } from '../../observability/log-limiter.ts';
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../../proto/types.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
-import type { Identity } from '../../xds/server/types.ts';
+import type { Identity } from '../../model/identity.ts';
 import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../pki/csr.ts';
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
