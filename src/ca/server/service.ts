@@ -23,7 +23,7 @@ import type { IstioCertificateRequest, IstioCertificateResponse } from '../../pr
 import { structToJson } from '../../proto/wkt.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import type { Identity } from '../../model/identity.ts';
-import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../pki/csr.ts';
+import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../../pki/csr.ts';
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
 import { KeyedRateLimiter, TokenBucket, type BucketConfig } from './ratelimit.ts';

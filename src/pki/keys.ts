@@ -3,7 +3,7 @@
  * generating ECDSA P-256 keys, serial numbers and key identifiers.
  *
  * `@peculiar/x509` (root generation, reading CA extensions) needs `reflect-metadata` loaded first and a
- * WebCrypto provider, both set up here once for every module of `src/ca/pki`. Leaves are built with
+ * WebCrypto provider, both set up here once for every module of `src/pki`. Leaves are built with
  * `der.ts` and signed with node:crypto (see sign.ts).
  */
 import 'reflect-metadata';

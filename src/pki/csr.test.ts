@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPublicKey, webcrypto } from 'node:crypto';
-import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
-import { spiffeId } from '../../model/ids.ts';
+import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
+import { spiffeId } from '../model/ids.ts';
 import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from './csr.ts';
 import { EC_P256_SHA256, x509 } from './keys.ts';
 import { encodePem } from './pem.ts';

@@ -1,8 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, webcrypto, X509Certificate } from 'node:crypto';
-import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
-import { spiffeId } from '../../model/ids.ts';
+import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
+import { spiffeId } from '../model/ids.ts';
 import type { CaBundle } from './bundle.ts';
 import { responseCertChain } from './chain.ts';
 import { parseCsr } from './csr.ts';

@@ -1,5 +1,5 @@
 /**
- * Test-only helpers for src/ca/pki: a temp dir and the `openssl` CLI, used as an independent party to
+ * Test-only helpers for src/pki: a temp dir and the `openssl` CLI, used as an independent party to
  * produce CSRs and CA material and to verify what we issue. Not imported by product code.
  */
 import { execFile } from 'node:child_process';

@@ -7,7 +7,7 @@
  * Like istiod, nothing is de-duplicated: a plug-in `cert-chain.pem` that already ends with the root
  * (as Istio's `tools/certs` Makefile writes it) makes the root appear twice.
  */
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import type { CaBundle } from './bundle.ts';
 import { decodeCertificates, encodePem } from './pem.ts';
 

@@ -4,7 +4,7 @@
  * 128-bit serial. Unlike Istio's default RSA root it is ECDSA P-256, and it carries KeyUsage
  * keyCertSign|cRLSign and a SubjectKeyIdentifier so `openssl verify -x509_strict` accepts the chain.
  */
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { loadCaBundle, CA_CERT_FILE, CA_KEY_FILE } from './bundle.ts';
 import type { CaBundle } from './bundle.ts';
 import { EC_P256_SHA256, generateEcKey, randomSerial, x509 } from './keys.ts';

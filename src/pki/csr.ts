@@ -8,8 +8,8 @@
  */
 import { createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
-import type { SpiffeId } from '../../model/ids.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import type { SpiffeId } from '../model/ids.ts';
 import { ctx, ctxPrim, DerReader, oidToString, TAG } from './der.ts';
 import type { Tlv } from './der.ts';
 import { classifyKey, describeKind } from './keys.ts';

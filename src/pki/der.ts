@@ -5,8 +5,8 @@
  *
  * Only what X.509 needs: single-byte tags, definite lengths up to 2^32.
  */
-import { IsthmusError } from '../../model/errors.ts';
-import type { ErrorCode } from '../../model/errors.ts';
+import { IsthmusError } from '../model/errors.ts';
+import type { ErrorCode } from '../model/errors.ts';
 
 export const TAG = {
   BOOLEAN: 0x01,

@@ -15,8 +15,8 @@
  */
 import { createPublicKey, sign, webcrypto } from 'node:crypto';
 import { isIP } from 'node:net';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
-import type { SpiffeId } from '../../model/ids.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import type { SpiffeId } from '../model/ids.ts';
 import type { CaBundle } from './bundle.ts';
 import { ascii, bitString, ctx, ctxPrim, extension, oid, positiveInteger, seq, TAG, tlv, x509Time } from './der.ts';
 import { classifyKey, generateEcKey, randomSerial } from './keys.ts';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
 import { DerReader, oid, oidToString, positiveInteger, seq, TAG, tlv, x509Time } from './der.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
 import { assembleCertChain } from './chain.ts';
 import { decodePem, encodePem } from './pem.ts';
 

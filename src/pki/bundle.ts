@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { ctx, DerReader, TAG } from './der.ts';
 import { importSigningKey, keyIdFromSpki, x509 } from './keys.ts';
 import type { SigningKey } from './keys.ts';
