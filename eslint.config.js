@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.testbed/', 'bin/', 'eslint.config.js', '.dependency-cruiser.cjs', 'scripts/*.mjs'] },
+  { ignores: ['node_modules/', 'dist/', '.testbed/', 'bin/', 'eslint.config.js', '.dependency-cruiser.cjs', 'scripts/*.mjs', 'src/proto/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {

@@ -32,11 +32,16 @@ import { protoRoot } from './loader.ts';
 import type * as T from './types.ts';
 import { checkWireFormat } from './wire-check.ts';
 
-export interface Codec<M> {
+/**
+ * `In` is what encoding accepts, `Out` what decoding yields. They differ for the generated types
+ * (src/proto/generated): `X` is permissive (a 64-bit integer may be a number, an enum its number),
+ * `X__Output` is exactly what the conversion options below produce.
+ */
+export interface Codec<In, Out = In> {
   /** Fully qualified protobuf type name without a leading dot, e.g. `envoy.config.cluster.v3.Cluster`. */
   readonly typeName: string;
-  encode(msg: M): Uint8Array;
-  decode(bytes: Uint8Array): M;
+  encode(msg: In): Uint8Array;
+  decode(bytes: Uint8Array): Out;
 }
 
 const TO_OBJECT: IConversionOptions = {
@@ -62,7 +67,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-class ProtobufCodec<M> implements Codec<M> {
+class ProtobufCodec<In, Out> implements Codec<In, Out> {
   readonly typeName: string;
   #type: Type | undefined;
 
@@ -76,7 +81,7 @@ class ProtobufCodec<M> implements Codec<M> {
     return this.#type;
   }
 
-  encode(msg: M): Uint8Array {
+  encode(msg: In): Uint8Array {
     const type = this.resolve();
     try {
       return type.encode(type.fromObject(msg as Record<string, unknown>)).finish();
@@ -85,11 +90,11 @@ class ProtobufCodec<M> implements Codec<M> {
     }
   }
 
-  decode(bytes: Uint8Array): M {
+  decode(bytes: Uint8Array): Out {
     const type = this.resolve();
     try {
       checkWireFormat(type, bytes);
-      return type.toObject(type.decode(asBuffer(bytes)), TO_OBJECT) as M;
+      return type.toObject(type.decode(asBuffer(bytes)), TO_OBJECT) as Out;
     } catch (err) {
       throw new IsthmusError(ErrorCodes.ProtoCodec, `cannot decode ${this.typeName}: ${errorMessage(err)}`, { cause: err });
     }
@@ -98,21 +103,21 @@ class ProtobufCodec<M> implements Codec<M> {
 
 /** A codec for any message type of the schema; throws ProtoUnknownType at once if it is not there. */
 export function codec<M>(fullTypeName: string): Codec<M> {
-  const c = new ProtobufCodec<M>(fullTypeName);
+  const c = new ProtobufCodec<M, M>(fullTypeName);
   c.resolve();
   return c;
 }
 
 /** Codecs for known names are created without loading the schema; it loads on first encode/decode. */
-function lazyCodec<M>(fullTypeName: string): Codec<M> {
-  return new ProtobufCodec<M>(fullTypeName);
+function lazyCodec<In, Out = In>(fullTypeName: string): Codec<In, Out> {
+  return new ProtobufCodec<In, Out>(fullTypeName);
 }
 
 // ---- xDS resources ----
 export const listenerCodec = lazyCodec<T.Listener>('envoy.config.listener.v3.Listener');
 export const routeConfigurationCodec = lazyCodec<T.RouteConfiguration>('envoy.config.route.v3.RouteConfiguration');
 export const clusterCodec = lazyCodec<T.Cluster>('envoy.config.cluster.v3.Cluster');
-export const clusterLoadAssignmentCodec = lazyCodec<T.ClusterLoadAssignment>('envoy.config.endpoint.v3.ClusterLoadAssignment');
+export const clusterLoadAssignmentCodec = lazyCodec<T.ClusterLoadAssignment, T.ClusterLoadAssignment__Output>('envoy.config.endpoint.v3.ClusterLoadAssignment');
 export const secretCodec = lazyCodec<T.Secret>('envoy.extensions.transport_sockets.tls.v3.Secret');
 
 // ---- configs packed inside resources ----
@@ -155,13 +160,13 @@ export function typeUrlOf(c: Codec<unknown>): TypeUrl {
 }
 
 /** Packs a message into an Any (without `value` when the message encodes to zero bytes, as decoding yields). */
-export function packAny<M>(c: Codec<M>, msg: M): T.Any {
+export function packAny<M>(c: Codec<M, unknown>, msg: M): T.Any {
   const value = c.encode(msg);
   return value.length === 0 ? { typeUrl: typeUrlOf(c) } : { typeUrl: typeUrlOf(c), value };
 }
 
 /** Unpacks an Any; ProtoCodec if its type URL is not exactly `type.googleapis.com/<c.typeName>`. */
-export function unpackAny<M>(c: Codec<M>, any: T.Any): M {
+export function unpackAny<M>(c: Codec<unknown, M>, any: T.Any): M {
   const expected = typeUrlOf(c);
   if (any.typeUrl !== expected) {
     throw new IsthmusError(ErrorCodes.ProtoCodec, `cannot unpack Any: expected type URL ${expected}, got ${JSON.stringify(any.typeUrl)}`);

@@ -14,7 +14,20 @@
  *
  * These are subsets. Fields of the schema missing here still round-trip: the codec hands the whole
  * object to protobufjs.
+ *
+ * Being replaced by types generated from the pinned `.proto` files (src/proto/generated, made by
+ * scripts/proto-types.ts), which list every field, so a misspelled one fails the type check. Done:
+ * Address, SocketAddress, Locality, Metadata, HealthStatus (here) and the endpoint types
+ * (types-resources.ts). A generated `X` is the permissive form the codec encodes (a 64-bit integer may
+ * be a number, an enum its number); `X__Output` is what decoding yields.
  */
+import type { Address } from './generated/envoy/config/core/v3/Address.ts';
+import type { HealthStatus } from './generated/envoy/config/core/v3/HealthStatus.ts';
+import type { Locality } from './generated/envoy/config/core/v3/Locality.ts';
+import type { Metadata } from './generated/envoy/config/core/v3/Metadata.ts';
+import type { SocketAddress } from './generated/envoy/config/core/v3/SocketAddress.ts';
+
+export type { Address, HealthStatus, Locality, Metadata, SocketAddress };
 
 /** A 64-bit integer as a decimal string (protobufjs also accepts a number when encoding). */
 export type Int64 = string;
@@ -53,7 +66,7 @@ export interface Struct {
 
 /** `google.protobuf.Value`: exactly one member is set (a oneof, so `0`, `''` and `false` survive). */
 export type Value =
-  | { nullValue: OpenEnum<'NULL_VALUE'> }
+  | { nullValue: 'NULL_VALUE' | 0 }
   | { numberValue: number }
   | { stringValue: string }
   | { boolValue: boolean }
@@ -112,12 +125,6 @@ export interface StringMatcher {
 
 // ---- envoy.config.core.v3 ----
 
-export interface Locality {
-  region?: string;
-  zone?: string;
-  subZone?: string;
-}
-
 export interface BuildVersion {
   version?: SemanticVersion;
   metadata?: Struct;
@@ -129,21 +136,6 @@ export interface Extension {
   version?: BuildVersion;
   disabled?: boolean;
   typeUrls?: string[];
-}
-
-export interface SocketAddress {
-  protocol?: OpenEnum<'TCP' | 'UDP'>;
-  address?: string;
-  portValue?: number;
-  namedPort?: string;
-  resolverName?: string;
-  ipv4Compat?: boolean;
-}
-
-export interface Address {
-  socketAddress?: SocketAddress;
-  pipe?: { path?: string; mode?: number };
-  envoyInternalAddress?: { serverListenerName?: string; endpointId?: string };
 }
 
 /** `envoy.config.core.v3.Node`: who is asking, on every first request of an xDS stream. */
@@ -168,11 +160,6 @@ export interface Node {
 
 export interface ControlPlane {
   identifier?: string;
-}
-
-export interface Metadata {
-  filterMetadata?: Record<string, Struct>;
-  typedFilterMetadata?: Record<string, Any>;
 }
 
 export interface WatchedDirectory {
@@ -251,6 +238,6 @@ export interface ConfigSource {
   resourceApiVersion?: ApiVersion;
 }
 
-export type HealthStatus = OpenEnum<'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED'>;
 export type RoutingPriority = OpenEnum<'DEFAULT' | 'HIGH'>;
 export type TrafficDirection = OpenEnum<'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND'>;
+

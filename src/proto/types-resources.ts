@@ -3,10 +3,12 @@
  * Cluster, ClusterLoadAssignment, and the filter configs packed inside them (HttpConnectionManager,
  * TcpProxy, Router). Secret and the TLS contexts are in types-tls.ts. Conventions: types-core.ts.
  * Only the fields a control plane sets are listed; the rest still round-trip through the codec.
+ * The endpoint types (ClusterLoadAssignment and what it holds) are generated from the .proto files.
  */
+import type { ClusterLoadAssignment } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
 import type {
-  Address, Any, BoolValue, CidrRange, ConfigSource, DataSource, Duration, FractionalPercent,
-  HealthStatus, HeaderValueOption, Int64, Locality, Metadata, OpenEnum, Percent, RegexMatcher,
+  Address, Any, BoolValue, CidrRange, ConfigSource, DataSource, Duration,
+  HeaderValueOption, Int64, Metadata, OpenEnum, Percent, RegexMatcher,
   RoutingPriority, RuntimeFractionalPercent, SocketAddress, StringMatcher, Struct, TrafficDirection, TransportSocket,
   TypedExtensionConfig, UInt32Value,
 } from './types-core.ts';
@@ -199,43 +201,11 @@ export interface RouteConfiguration {
   metadata?: Metadata;
 }
 
-// ---- envoy.config.endpoint.v3 ----
+// ---- envoy.config.endpoint.v3: generated (src/proto/generated) ----
 
-export interface Endpoint {
-  address?: Address;
-  healthCheckConfig?: { portValue?: number; hostname?: string; address?: Address; disableActiveHealthCheck?: boolean };
-  hostname?: string;
-  additionalAddresses?: { address?: Address }[];
-}
-
-export interface LbEndpoint {
-  endpoint?: Endpoint;
-  endpointName?: string;
-  healthStatus?: HealthStatus;
-  metadata?: Metadata;
-  loadBalancingWeight?: UInt32Value;
-}
-
-export interface LocalityLbEndpoints {
-  locality?: Locality;
-  metadata?: Metadata;
-  lbEndpoints?: LbEndpoint[];
-  loadBalancingWeight?: UInt32Value;
-  priority?: number;
-  proximity?: UInt32Value;
-}
-
-export interface ClusterLoadAssignment {
-  clusterName?: string;
-  endpoints?: LocalityLbEndpoints[];
-  namedEndpoints?: Record<string, Endpoint>;
-  policy?: {
-    dropOverloads?: { category?: string; dropPercentage?: FractionalPercent }[];
-    overprovisioningFactor?: UInt32Value;
-    endpointStaleAfter?: Duration;
-    weightedPriorityHealth?: boolean;
-  };
-}
+export type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
+export type { LbEndpoint } from './generated/envoy/config/endpoint/v3/LbEndpoint.ts';
+export type { LocalityLbEndpoints } from './generated/envoy/config/endpoint/v3/LocalityLbEndpoints.ts';
 
 // ---- envoy.config.cluster.v3 ----
 
@@ -355,4 +325,5 @@ export interface Router {
   strictCheckHeaders?: string[];
   respectExpectedRqTimeout?: boolean;
 }
+
 
