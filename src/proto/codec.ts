@@ -114,43 +114,43 @@ function lazyCodec<In, Out = In>(fullTypeName: string): Codec<In, Out> {
 }
 
 // ---- xDS resources ----
-export const listenerCodec = lazyCodec<T.Listener>('envoy.config.listener.v3.Listener');
-export const routeConfigurationCodec = lazyCodec<T.RouteConfiguration>('envoy.config.route.v3.RouteConfiguration');
-export const clusterCodec = lazyCodec<T.Cluster>('envoy.config.cluster.v3.Cluster');
+export const listenerCodec = lazyCodec<T.Listener, T.Listener__Output>('envoy.config.listener.v3.Listener');
+export const routeConfigurationCodec = lazyCodec<T.RouteConfiguration, T.RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration');
+export const clusterCodec = lazyCodec<T.Cluster, T.Cluster__Output>('envoy.config.cluster.v3.Cluster');
 export const clusterLoadAssignmentCodec = lazyCodec<T.ClusterLoadAssignment, T.ClusterLoadAssignment__Output>('envoy.config.endpoint.v3.ClusterLoadAssignment');
-export const secretCodec = lazyCodec<T.Secret>('envoy.extensions.transport_sockets.tls.v3.Secret');
+export const secretCodec = lazyCodec<T.Secret, T.Secret__Output>('envoy.extensions.transport_sockets.tls.v3.Secret');
 
 // ---- configs packed inside resources ----
-export const httpConnectionManagerCodec = lazyCodec<T.HttpConnectionManager>(
+export const httpConnectionManagerCodec = lazyCodec<T.HttpConnectionManager, T.HttpConnectionManager__Output>(
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
 );
-export const tcpProxyCodec = lazyCodec<T.TcpProxy>('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
-export const routerCodec = lazyCodec<T.Router>('envoy.extensions.filters.http.router.v3.Router');
-export const upstreamTlsContextCodec = lazyCodec<T.UpstreamTlsContext>('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
-export const downstreamTlsContextCodec = lazyCodec<T.DownstreamTlsContext>('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
+export const tcpProxyCodec = lazyCodec<T.TcpProxy, T.TcpProxy__Output>('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+export const routerCodec = lazyCodec<T.Router, T.Router__Output>('envoy.extensions.filters.http.router.v3.Router');
+export const upstreamTlsContextCodec = lazyCodec<T.UpstreamTlsContext, T.UpstreamTlsContext__Output>('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
+export const downstreamTlsContextCodec = lazyCodec<T.DownstreamTlsContext, T.DownstreamTlsContext__Output>('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
 
 // ---- discovery protocol ----
-export const discoveryRequestCodec = lazyCodec<T.DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest');
-export const discoveryResponseCodec = lazyCodec<T.DiscoveryResponse>('envoy.service.discovery.v3.DiscoveryResponse');
-export const deltaDiscoveryRequestCodec = lazyCodec<T.DeltaDiscoveryRequest>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-export const deltaDiscoveryResponseCodec = lazyCodec<T.DeltaDiscoveryResponse>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
-export const nodeCodec = lazyCodec<T.Node>('envoy.config.core.v3.Node');
+export const discoveryRequestCodec = lazyCodec<T.DiscoveryRequest, T.DiscoveryRequest__Output>('envoy.service.discovery.v3.DiscoveryRequest');
+export const discoveryResponseCodec = lazyCodec<T.DiscoveryResponse, T.DiscoveryResponse__Output>('envoy.service.discovery.v3.DiscoveryResponse');
+export const deltaDiscoveryRequestCodec = lazyCodec<T.DeltaDiscoveryRequest, T.DeltaDiscoveryRequest__Output>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+export const deltaDiscoveryResponseCodec = lazyCodec<T.DeltaDiscoveryResponse, T.DeltaDiscoveryResponse__Output>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+export const nodeCodec = lazyCodec<T.Node, T.Node__Output>('envoy.config.core.v3.Node');
 
 // ---- client status (CSDS) and admin ----
-export const clientConfigCodec = lazyCodec<T.ClientConfig>('envoy.service.status.v3.ClientConfig');
-export const clientStatusRequestCodec = lazyCodec<T.ClientStatusRequest>('envoy.service.status.v3.ClientStatusRequest');
-export const clientStatusResponseCodec = lazyCodec<T.ClientStatusResponse>('envoy.service.status.v3.ClientStatusResponse');
-export const configDumpCodec = lazyCodec<T.ConfigDump>('envoy.admin.v3.ConfigDump');
+export const clientConfigCodec = lazyCodec<T.ClientConfig, T.ClientConfig__Output>('envoy.service.status.v3.ClientConfig');
+export const clientStatusRequestCodec = lazyCodec<T.ClientStatusRequest, T.ClientStatusRequest__Output>('envoy.service.status.v3.ClientStatusRequest');
+export const clientStatusResponseCodec = lazyCodec<T.ClientStatusResponse, T.ClientStatusResponse__Output>('envoy.service.status.v3.ClientStatusResponse');
+export const configDumpCodec = lazyCodec<T.ConfigDump, T.ConfigDump__Output>('envoy.admin.v3.ConfigDump');
 
 // ---- Istio CA ----
-export const istioCertificateRequestCodec = lazyCodec<T.IstioCertificateRequest>('istio.v1.auth.IstioCertificateRequest');
-export const istioCertificateResponseCodec = lazyCodec<T.IstioCertificateResponse>('istio.v1.auth.IstioCertificateResponse');
+export const istioCertificateRequestCodec = lazyCodec<T.IstioCertificateRequest, T.IstioCertificateRequest__Output>('istio.v1.auth.IstioCertificateRequest');
+export const istioCertificateResponseCodec = lazyCodec<T.IstioCertificateResponse, T.IstioCertificateResponse__Output>('istio.v1.auth.IstioCertificateResponse');
 
 // ---- well-known types ----
-export const anyCodec = lazyCodec<T.Any>('google.protobuf.Any');
-export const structCodec = lazyCodec<T.Struct>('google.protobuf.Struct');
-export const durationCodec = lazyCodec<T.Duration>('google.protobuf.Duration');
-export const timestampCodec = lazyCodec<T.Timestamp>('google.protobuf.Timestamp');
+export const anyCodec = lazyCodec<T.Any, T.Any__Output>('google.protobuf.Any');
+export const structCodec = lazyCodec<T.Struct, T.Struct__Output>('google.protobuf.Struct');
+export const durationCodec = lazyCodec<T.Duration, T.Duration__Output>('google.protobuf.Duration');
+export const timestampCodec = lazyCodec<T.Timestamp, T.Timestamp__Output>('google.protobuf.Timestamp');
 
 // ---- Any ----
 
