@@ -8,7 +8,6 @@ const TESTS = '(^test/|^bench/|^scripts/|[.]test[.]ts$)';
 const TEST_ONLY = [
   '^src/testing/',
   '^src/aggregator/testing/',
-  '^src/ca/pki/test-helpers[.]ts$',
   '^src/pki/test-helpers[.]ts$',
   '^src/xds/generators/(fixtures|testing)[.]ts$',
   '^src/xds/generators/grpc/acceptance[.]ts$',
