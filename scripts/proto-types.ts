@@ -9,9 +9,12 @@
  * Run `node scripts/proto-types.ts` after changing the entry list or the pinned package;
  * src/proto/generated-types.test.ts fails when the committed files differ from a fresh generation.
  *
- * Service definitions are left out (src/proto/services.ts has ours). Three edits make the output fit this project: `Long` comes from protobufjs (a dependency, unlike
- * @grpc/proto-loader); `google.protobuf.Any` gets the camelCase `typeUrl` shape the loader gives it;
- * and each file names its source relative to its package rather than by this machine's path.
+ * Service definitions are left out (src/proto/services.ts has ours). Four edits make the output fit
+ * this project: `Long` comes from protobufjs (a dependency, unlike @grpc/proto-loader);
+ * `google.protobuf.Any` gets the camelCase `typeUrl` shape the loader gives it; message fields of the
+ * permissive types drop `| null` (absent is how this project leaves a field unset, so readers of built
+ * resources need no null checks); and each file names its source relative to its package rather than
+ * by this machine's path.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -81,7 +84,9 @@ export function generateProtoTypes(): Map<string, string> {
       if (raw.includes("from '@grpc/proto-loader'\n")) continue;
       const text = raw
         .replace(/^\/\/ Original file: (.*)$/m, (_m, origin: string) => `// Original file: ${origin === 'null' ? 'a protobufjs bundled well-known type' : originOf(origin, roots)}`)
-        .replaceAll("import type { Long } from '@grpc/proto-loader';", "import type { Long } from 'protobufjs';");
+        .replaceAll("import type { Long } from '@grpc/proto-loader';", "import type { Long } from 'protobufjs';")
+        // A message field is absent or set, never null (the codec does not write null, decoding never yields it).
+        .replaceAll(' | null);', ');');
       files.set(rel, HEADER + text);
     }
     return files;

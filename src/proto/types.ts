@@ -5,8 +5,8 @@
  * made by scripts/proto-types.ts. Every field of the schema is listed, so a misspelled field fails
  * the type check. For each message or enum `X`:
  *
- * - `X` is what the codec encodes: every field optional, a message field may be `null`, a 64-bit
- *   integer may be a number, a string or a Long, an enum its name or number, bytes a Uint8Array;
+ * - `X` is what the codec encodes: every field optional, a 64-bit integer may be a number, a string
+ *   or a Long, an enum its name or number, bytes a Uint8Array;
  * - `X__Output` is what the codec decodes (src/proto/codec.ts's options): only fields present on the
  *   wire appear (proto3 peers omit fields at their default, so read `x ?? default`), 64-bit integers are
  *   decimal strings, enums their names (a number the schema does not know still arrives as a number),

@@ -40,20 +40,20 @@ export function valueToJson(v: Value): JsonValue {
   if (v.boolValue !== undefined) return v.boolValue;
   if (v.numberValue !== undefined) return Number(v.numberValue);
   if (v.stringValue !== undefined) return v.stringValue;
-  if (v.listValue != null) return (v.listValue.values ?? []).map(valueToJson);
-  if (v.structValue != null) return structToJson(v.structValue);
+  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJson);
+  if (v.structValue !== undefined) return structToJson(v.structValue);
   // A Value with no member set (the wire allows it) reads as null.
   return null;
 }
 
-export function structToJson(s: Struct | null | undefined): JsonObject {
+export function structToJson(s: Struct | undefined): JsonObject {
   const out: JsonObject = {};
   for (const [k, v] of Object.entries(s?.fields ?? {})) out[k] = valueToJson(v);
   return out;
 }
 
 /** A string member of a Struct (e.g. node metadata `CLUSTER_ID`), or undefined if absent or not a string. */
-export function structString(s: Struct | null | undefined, key: string): string | undefined {
+export function structString(s: Struct | undefined, key: string): string | undefined {
   return s?.fields?.[key]?.stringValue;
 }
 

@@ -99,7 +99,7 @@ test('every sidecar mTLS cluster\'s SNI and ALPN land on a chain of the AUTO_PAS
   let checked = 0;
   for (const { name, resource } of generateCds(proxy({ namespace: 'sample' }), view, 'wildcard')) {
     const m = resource.transportSocketMatches?.find((x) => x.name === 'tlsMode-istio')?.transportSocket?.typedConfig;
-    if (m === undefined || m === null || !name.startsWith('outbound|')) continue;
+    if (m === undefined || !name.startsWith('outbound|')) continue;
     const tls = unpackAny(upstreamTlsContextCodec, m);
     const [, port, subset, host] = name.split('|');
     assert.equal(tls.sni, `outbound_.${port ?? ''}_.${subset ?? ''}_.${host ?? ''}`, name);

@@ -5,11 +5,11 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
 
 export interface DurationRules {
   'required'?: (boolean);
-  'const'?: (_google_protobuf_Duration | null);
-  'lt'?: (_google_protobuf_Duration | null);
-  'lte'?: (_google_protobuf_Duration | null);
-  'gt'?: (_google_protobuf_Duration | null);
-  'gte'?: (_google_protobuf_Duration | null);
+  'const'?: (_google_protobuf_Duration);
+  'lt'?: (_google_protobuf_Duration);
+  'lte'?: (_google_protobuf_Duration);
+  'gt'?: (_google_protobuf_Duration);
+  'gte'?: (_google_protobuf_Duration);
   'in'?: (_google_protobuf_Duration)[];
   'notIn'?: (_google_protobuf_Duration)[];
 }

@@ -25,28 +25,28 @@ import type { DurationRules as _validate_DurationRules, DurationRules__Output as
 import type { TimestampRules as _validate_TimestampRules, TimestampRules__Output as _validate_TimestampRules__Output } from '../validate/TimestampRules.ts';
 
 export interface FieldRules {
-  'float'?: (_validate_FloatRules | null);
-  'double'?: (_validate_DoubleRules | null);
-  'int32'?: (_validate_Int32Rules | null);
-  'int64'?: (_validate_Int64Rules | null);
-  'uint32'?: (_validate_UInt32Rules | null);
-  'uint64'?: (_validate_UInt64Rules | null);
-  'sint32'?: (_validate_SInt32Rules | null);
-  'sint64'?: (_validate_SInt64Rules | null);
-  'fixed32'?: (_validate_Fixed32Rules | null);
-  'fixed64'?: (_validate_Fixed64Rules | null);
-  'sfixed32'?: (_validate_SFixed32Rules | null);
-  'sfixed64'?: (_validate_SFixed64Rules | null);
-  'bool'?: (_validate_BoolRules | null);
-  'string'?: (_validate_StringRules | null);
-  'bytes'?: (_validate_BytesRules | null);
-  'enum'?: (_validate_EnumRules | null);
-  'message'?: (_validate_MessageRules | null);
-  'repeated'?: (_validate_RepeatedRules | null);
-  'map'?: (_validate_MapRules | null);
-  'any'?: (_validate_AnyRules | null);
-  'duration'?: (_validate_DurationRules | null);
-  'timestamp'?: (_validate_TimestampRules | null);
+  'float'?: (_validate_FloatRules);
+  'double'?: (_validate_DoubleRules);
+  'int32'?: (_validate_Int32Rules);
+  'int64'?: (_validate_Int64Rules);
+  'uint32'?: (_validate_UInt32Rules);
+  'uint64'?: (_validate_UInt64Rules);
+  'sint32'?: (_validate_SInt32Rules);
+  'sint64'?: (_validate_SInt64Rules);
+  'fixed32'?: (_validate_Fixed32Rules);
+  'fixed64'?: (_validate_Fixed64Rules);
+  'sfixed32'?: (_validate_SFixed32Rules);
+  'sfixed64'?: (_validate_SFixed64Rules);
+  'bool'?: (_validate_BoolRules);
+  'string'?: (_validate_StringRules);
+  'bytes'?: (_validate_BytesRules);
+  'enum'?: (_validate_EnumRules);
+  'message'?: (_validate_MessageRules);
+  'repeated'?: (_validate_RepeatedRules);
+  'map'?: (_validate_MapRules);
+  'any'?: (_validate_AnyRules);
+  'duration'?: (_validate_DurationRules);
+  'timestamp'?: (_validate_TimestampRules);
   'type'?: "float"|"double"|"int32"|"int64"|"uint32"|"uint64"|"sint32"|"sint64"|"fixed32"|"fixed64"|"sfixed32"|"sfixed64"|"bool"|"string"|"bytes"|"enum"|"repeated"|"map"|"any"|"duration"|"timestamp";
 }
 

@@ -8,8 +8,8 @@ export interface MapRules {
   'minPairs'?: (number | string | Long);
   'maxPairs'?: (number | string | Long);
   'noSparse'?: (boolean);
-  'keys'?: (_validate_FieldRules | null);
-  'values'?: (_validate_FieldRules | null);
+  'keys'?: (_validate_FieldRules);
+  'values'?: (_validate_FieldRules);
 }
 
 export interface MapRules__Output {

@@ -8,7 +8,7 @@ export interface RepeatedRules {
   'minItems'?: (number | string | Long);
   'maxItems'?: (number | string | Long);
   'unique'?: (boolean);
-  'items'?: (_validate_FieldRules | null);
+  'items'?: (_validate_FieldRules);
 }
 
 export interface RepeatedRules__Output {

@@ -6,14 +6,14 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
 
 export interface TimestampRules {
   'required'?: (boolean);
-  'const'?: (_google_protobuf_Timestamp | null);
-  'lt'?: (_google_protobuf_Timestamp | null);
-  'lte'?: (_google_protobuf_Timestamp | null);
-  'gt'?: (_google_protobuf_Timestamp | null);
-  'gte'?: (_google_protobuf_Timestamp | null);
+  'const'?: (_google_protobuf_Timestamp);
+  'lt'?: (_google_protobuf_Timestamp);
+  'lte'?: (_google_protobuf_Timestamp);
+  'gt'?: (_google_protobuf_Timestamp);
+  'gte'?: (_google_protobuf_Timestamp);
   'ltNow'?: (boolean);
   'gtNow'?: (boolean);
-  'within'?: (_google_protobuf_Duration | null);
+  'within'?: (_google_protobuf_Duration);
 }
 
 export interface TimestampRules__Output {

@@ -12,7 +12,7 @@ export interface HttpRule {
   'delete'?: (string);
   'patch'?: (string);
   'body'?: (string);
-  'custom'?: (_google_api_CustomHttpPattern | null);
+  'custom'?: (_google_api_CustomHttpPattern);
   'additionalBindings'?: (_google_api_HttpRule)[];
   'responseBody'?: (string);
   'pattern'?: "get"|"put"|"post"|"delete"|"patch"|"custom";

@@ -12,7 +12,7 @@ import type { ExtensionRangeOptions as _google_protobuf_ExtensionRangeOptions, E
 export interface _google_protobuf_DescriptorProto_ExtensionRange {
   'start'?: (number);
   'end'?: (number);
-  'options'?: (_google_protobuf_ExtensionRangeOptions | null);
+  'options'?: (_google_protobuf_ExtensionRangeOptions);
 }
 
 export interface _google_protobuf_DescriptorProto_ExtensionRange__Output {
@@ -38,7 +38,7 @@ export interface DescriptorProto {
   'enumType'?: (_google_protobuf_EnumDescriptorProto)[];
   'extensionRange'?: (_google_protobuf_DescriptorProto_ExtensionRange)[];
   'extension'?: (_google_protobuf_FieldDescriptorProto)[];
-  'options'?: (_google_protobuf_MessageOptions | null);
+  'options'?: (_google_protobuf_MessageOptions);
   'oneofDecl'?: (_google_protobuf_OneofDescriptorProto)[];
   'reservedRange'?: (_google_protobuf_DescriptorProto_ReservedRange)[];
   'reservedName'?: (string)[];

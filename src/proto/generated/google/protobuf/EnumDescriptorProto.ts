@@ -18,7 +18,7 @@ export interface _google_protobuf_EnumDescriptorProto_EnumReservedRange__Output 
 export interface EnumDescriptorProto {
   'name'?: (string);
   'value'?: (_google_protobuf_EnumValueDescriptorProto)[];
-  'options'?: (_google_protobuf_EnumOptions | null);
+  'options'?: (_google_protobuf_EnumOptions);
   'reservedRange'?: (_google_protobuf_EnumDescriptorProto_EnumReservedRange)[];
   'reservedName'?: (string)[];
   'visibility'?: (_google_protobuf_SymbolVisibility);

@@ -8,7 +8,7 @@ export interface EnumOptions {
   'allowAlias'?: (boolean);
   'deprecated'?: (boolean);
   'deprecatedLegacyJsonFieldConflicts'?: (boolean);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

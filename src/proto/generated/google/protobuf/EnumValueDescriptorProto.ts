@@ -6,7 +6,7 @@ import type { EnumValueOptions as _google_protobuf_EnumValueOptions, EnumValueOp
 export interface EnumValueDescriptorProto {
   'name'?: (string);
   'number'?: (number);
-  'options'?: (_google_protobuf_EnumValueOptions | null);
+  'options'?: (_google_protobuf_EnumValueOptions);
 }
 
 export interface EnumValueDescriptorProto__Output {

@@ -7,9 +7,9 @@ import type { UninterpretedOption as _google_protobuf_UninterpretedOption, Unint
 
 export interface EnumValueOptions {
   'deprecated'?: (boolean);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'debugRedact'?: (boolean);
-  'featureSupport'?: (_google_protobuf_FieldOptions_FeatureSupport | null);
+  'featureSupport'?: (_google_protobuf_FieldOptions_FeatureSupport);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

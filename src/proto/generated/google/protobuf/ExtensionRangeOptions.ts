@@ -38,7 +38,7 @@ export type _google_protobuf_ExtensionRangeOptions_VerificationState__Output = t
 export interface ExtensionRangeOptions {
   'declaration'?: (_google_protobuf_ExtensionRangeOptions_Declaration)[];
   'verification'?: (_google_protobuf_ExtensionRangeOptions_VerificationState);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

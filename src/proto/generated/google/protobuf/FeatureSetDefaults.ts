@@ -6,8 +6,8 @@ import type { FeatureSet as _google_protobuf_FeatureSet, FeatureSet__Output as _
 
 export interface _google_protobuf_FeatureSetDefaults_FeatureSetEditionDefault {
   'edition'?: (_google_protobuf_Edition);
-  'overridableFeatures'?: (_google_protobuf_FeatureSet | null);
-  'fixedFeatures'?: (_google_protobuf_FeatureSet | null);
+  'overridableFeatures'?: (_google_protobuf_FeatureSet);
+  'fixedFeatures'?: (_google_protobuf_FeatureSet);
 }
 
 export interface _google_protobuf_FeatureSetDefaults_FeatureSetEditionDefault__Output {

@@ -92,7 +92,7 @@ export interface FieldDescriptorProto {
   'type'?: (_google_protobuf_FieldDescriptorProto_Type);
   'typeName'?: (string);
   'defaultValue'?: (string);
-  'options'?: (_google_protobuf_FieldOptions | null);
+  'options'?: (_google_protobuf_FieldOptions);
   'oneofIndex'?: (number);
   'jsonName'?: (string);
   'proto3Optional'?: (boolean);

@@ -134,8 +134,8 @@ export interface FieldOptions {
   'retention'?: (_google_protobuf_FieldOptions_OptionRetention);
   'targets'?: (_google_protobuf_FieldOptions_OptionTargetType)[];
   'editionDefaults'?: (_google_protobuf_FieldOptions_EditionDefault)[];
-  'features'?: (_google_protobuf_FeatureSet | null);
-  'featureSupport'?: (_google_protobuf_FieldOptions_FeatureSupport | null);
+  'features'?: (_google_protobuf_FeatureSet);
+  'featureSupport'?: (_google_protobuf_FieldOptions_FeatureSupport);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

@@ -17,8 +17,8 @@ export interface FileDescriptorProto {
   'enumType'?: (_google_protobuf_EnumDescriptorProto)[];
   'service'?: (_google_protobuf_ServiceDescriptorProto)[];
   'extension'?: (_google_protobuf_FieldDescriptorProto)[];
-  'options'?: (_google_protobuf_FileOptions | null);
-  'sourceCodeInfo'?: (_google_protobuf_SourceCodeInfo | null);
+  'options'?: (_google_protobuf_FileOptions);
+  'sourceCodeInfo'?: (_google_protobuf_SourceCodeInfo);
   'publicDependency'?: (number)[];
   'weakDependency'?: (number)[];
   'syntax'?: (string);

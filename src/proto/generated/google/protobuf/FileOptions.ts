@@ -43,9 +43,9 @@ export interface FileOptions {
   'phpNamespace'?: (string);
   'phpMetadataNamespace'?: (string);
   'rubyPackage'?: (string);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
-  '.udpa.annotations.fileStatus'?: (_udpa_annotations_StatusAnnotation | null);
+  '.udpa.annotations.fileStatus'?: (_udpa_annotations_StatusAnnotation);
 }
 
 export interface FileOptions__Output {

@@ -11,9 +11,9 @@ export interface MessageOptions {
   'deprecated'?: (boolean);
   'mapEntry'?: (boolean);
   'deprecatedLegacyJsonFieldConflicts'?: (boolean);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
-  '.udpa.annotations.versioning'?: (_udpa_annotations_VersioningAnnotation | null);
+  '.udpa.annotations.versioning'?: (_udpa_annotations_VersioningAnnotation);
 }
 
 export interface MessageOptions__Output {

@@ -7,7 +7,7 @@ export interface MethodDescriptorProto {
   'name'?: (string);
   'inputType'?: (string);
   'outputType'?: (string);
-  'options'?: (_google_protobuf_MethodOptions | null);
+  'options'?: (_google_protobuf_MethodOptions);
   'clientStreaming'?: (boolean);
   'serverStreaming'?: (boolean);
 }

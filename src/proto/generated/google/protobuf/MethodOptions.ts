@@ -25,7 +25,7 @@ export type _google_protobuf_MethodOptions_IdempotencyLevel__Output = typeof _go
 export interface MethodOptions {
   'deprecated'?: (boolean);
   'idempotencyLevel'?: (_google_protobuf_MethodOptions_IdempotencyLevel);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

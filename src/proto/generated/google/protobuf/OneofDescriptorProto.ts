@@ -5,7 +5,7 @@ import type { OneofOptions as _google_protobuf_OneofOptions, OneofOptions__Outpu
 
 export interface OneofDescriptorProto {
   'name'?: (string);
-  'options'?: (_google_protobuf_OneofOptions | null);
+  'options'?: (_google_protobuf_OneofOptions);
 }
 
 export interface OneofDescriptorProto__Output {

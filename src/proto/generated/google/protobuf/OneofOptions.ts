@@ -5,7 +5,7 @@ import type { FeatureSet as _google_protobuf_FeatureSet, FeatureSet__Output as _
 import type { UninterpretedOption as _google_protobuf_UninterpretedOption, UninterpretedOption__Output as _google_protobuf_UninterpretedOption__Output } from '../../google/protobuf/UninterpretedOption.ts';
 
 export interface OneofOptions {
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

@@ -7,7 +7,7 @@ import type { ServiceOptions as _google_protobuf_ServiceOptions, ServiceOptions_
 export interface ServiceDescriptorProto {
   'name'?: (string);
   'method'?: (_google_protobuf_MethodDescriptorProto)[];
-  'options'?: (_google_protobuf_ServiceOptions | null);
+  'options'?: (_google_protobuf_ServiceOptions);
 }
 
 export interface ServiceDescriptorProto__Output {

@@ -6,7 +6,7 @@ import type { UninterpretedOption as _google_protobuf_UninterpretedOption, Unint
 
 export interface ServiceOptions {
   'deprecated'?: (boolean);
-  'features'?: (_google_protobuf_FeatureSet | null);
+  'features'?: (_google_protobuf_FeatureSet);
   'uninterpretedOption'?: (_google_protobuf_UninterpretedOption)[];
 }
 

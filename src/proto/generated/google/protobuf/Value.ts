@@ -10,8 +10,8 @@ export interface Value {
   'numberValue'?: (number | string);
   'stringValue'?: (string);
   'boolValue'?: (boolean);
-  'structValue'?: (_google_protobuf_Struct | null);
-  'listValue'?: (_google_protobuf_ListValue | null);
+  'structValue'?: (_google_protobuf_Struct);
+  'listValue'?: (_google_protobuf_ListValue);
   'kind'?: "nullValue"|"numberValue"|"stringValue"|"boolValue"|"structValue"|"listValue";
 }
 

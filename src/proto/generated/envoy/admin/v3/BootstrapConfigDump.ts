@@ -5,8 +5,8 @@ import type { Bootstrap as _envoy_config_bootstrap_v3_Bootstrap, Bootstrap__Outp
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../../google/protobuf/Timestamp.ts';
 
 export interface BootstrapConfigDump {
-  'bootstrap'?: (_envoy_config_bootstrap_v3_Bootstrap | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'bootstrap'?: (_envoy_config_bootstrap_v3_Bootstrap);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
 }
 
 export interface BootstrapConfigDump__Output {

@@ -8,9 +8,9 @@ import type { ClientResourceStatus as _envoy_admin_v3_ClientResourceStatus, Clie
 
 export interface _envoy_admin_v3_EcdsConfigDump_EcdsFilterConfig {
   'versionInfo'?: (string);
-  'ecdsFilter'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'ecdsFilter'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
 }
 

@@ -8,9 +8,9 @@ import type { ClientResourceStatus as _envoy_admin_v3_ClientResourceStatus, Clie
 
 export interface _envoy_admin_v3_EndpointsConfigDump_DynamicEndpointConfig {
   'versionInfo'?: (string);
-  'endpointConfig'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'endpointConfig'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
 }
 
@@ -23,8 +23,8 @@ export interface _envoy_admin_v3_EndpointsConfigDump_DynamicEndpointConfig__Outp
 }
 
 export interface _envoy_admin_v3_EndpointsConfigDump_StaticEndpointConfig {
-  'endpointConfig'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'endpointConfig'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
 }
 
 export interface _envoy_admin_v3_EndpointsConfigDump_StaticEndpointConfig__Output {

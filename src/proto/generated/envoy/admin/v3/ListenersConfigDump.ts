@@ -8,10 +8,10 @@ import type { ClientResourceStatus as _envoy_admin_v3_ClientResourceStatus, Clie
 
 export interface _envoy_admin_v3_ListenersConfigDump_DynamicListener {
   'name'?: (string);
-  'activeState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState | null);
-  'warmingState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState | null);
-  'drainingState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState | null);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'activeState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState);
+  'warmingState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState);
+  'drainingState'?: (_envoy_admin_v3_ListenersConfigDump_DynamicListenerState);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
 }
 
@@ -26,8 +26,8 @@ export interface _envoy_admin_v3_ListenersConfigDump_DynamicListener__Output {
 
 export interface _envoy_admin_v3_ListenersConfigDump_DynamicListenerState {
   'versionInfo'?: (string);
-  'listener'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'listener'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
 }
 
 export interface _envoy_admin_v3_ListenersConfigDump_DynamicListenerState__Output {
@@ -37,8 +37,8 @@ export interface _envoy_admin_v3_ListenersConfigDump_DynamicListenerState__Outpu
 }
 
 export interface _envoy_admin_v3_ListenersConfigDump_StaticListener {
-  'listener'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'listener'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
 }
 
 export interface _envoy_admin_v3_ListenersConfigDump_StaticListener__Output {

@@ -10,8 +10,8 @@ export interface _envoy_admin_v3_ScopedRoutesConfigDump_DynamicScopedRouteConfig
   'name'?: (string);
   'versionInfo'?: (string);
   'scopedRouteConfigs'?: (_google_protobuf_Any)[];
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
 }
 
@@ -27,7 +27,7 @@ export interface _envoy_admin_v3_ScopedRoutesConfigDump_DynamicScopedRouteConfig
 export interface _envoy_admin_v3_ScopedRoutesConfigDump_InlineScopedRouteConfigs {
   'name'?: (string);
   'scopedRouteConfigs'?: (_google_protobuf_Any)[];
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
 }
 
 export interface _envoy_admin_v3_ScopedRoutesConfigDump_InlineScopedRouteConfigs__Output {

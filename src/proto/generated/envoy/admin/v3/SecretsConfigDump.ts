@@ -9,9 +9,9 @@ import type { ClientResourceStatus as _envoy_admin_v3_ClientResourceStatus, Clie
 export interface _envoy_admin_v3_SecretsConfigDump_DynamicSecret {
   'name'?: (string);
   'versionInfo'?: (string);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
-  'secret'?: (_google_protobuf_Any | null);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
+  'secret'?: (_google_protobuf_Any);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
 }
 
@@ -26,8 +26,8 @@ export interface _envoy_admin_v3_SecretsConfigDump_DynamicSecret__Output {
 
 export interface _envoy_admin_v3_SecretsConfigDump_StaticSecret {
   'name'?: (string);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
-  'secret'?: (_google_protobuf_Any | null);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
+  'secret'?: (_google_protobuf_Any);
 }
 
 export interface _envoy_admin_v3_SecretsConfigDump_StaticSecret__Output {

@@ -5,8 +5,8 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 import type { Timestamp as _google_protobuf_Timestamp, Timestamp__Output as _google_protobuf_Timestamp__Output } from '../../../google/protobuf/Timestamp.ts';
 
 export interface UpdateFailureState {
-  'failedConfiguration'?: (_google_protobuf_Any | null);
-  'lastUpdateAttempt'?: (_google_protobuf_Timestamp | null);
+  'failedConfiguration'?: (_google_protobuf_Any);
+  'lastUpdateAttempt'?: (_google_protobuf_Timestamp);
   'details'?: (string);
   'versionInfo'?: (string);
 }

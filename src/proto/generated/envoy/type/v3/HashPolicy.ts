@@ -17,8 +17,8 @@ export interface _envoy_type_v3_HashPolicy_SourceIp__Output {
 }
 
 export interface HashPolicy {
-  'sourceIp'?: (_envoy_type_v3_HashPolicy_SourceIp | null);
-  'filterState'?: (_envoy_type_v3_HashPolicy_FilterState | null);
+  'sourceIp'?: (_envoy_type_v3_HashPolicy_SourceIp);
+  'filterState'?: (_envoy_type_v3_HashPolicy_FilterState);
   'policySpecifier'?: "sourceIp"|"filterState";
 }
 

@@ -7,7 +7,7 @@ import type { Long } from 'protobufjs';
 export interface IstioCertificateRequest {
   'csr'?: (string);
   'validityDuration'?: (number | string | Long);
-  'metadata'?: (_google_protobuf_Struct | null);
+  'metadata'?: (_google_protobuf_Struct);
 }
 
 export interface IstioCertificateRequest__Output {

@@ -7,7 +7,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 export interface _xds_core_v3_CollectionEntry_InlineEntry {
   'name'?: (string);
   'version'?: (string);
-  'resource'?: (_google_protobuf_Any | null);
+  'resource'?: (_google_protobuf_Any);
 }
 
 export interface _xds_core_v3_CollectionEntry_InlineEntry__Output {
@@ -17,8 +17,8 @@ export interface _xds_core_v3_CollectionEntry_InlineEntry__Output {
 }
 
 export interface CollectionEntry {
-  'locator'?: (_xds_core_v3_ResourceLocator | null);
-  'inlineEntry'?: (_xds_core_v3_CollectionEntry_InlineEntry | null);
+  'locator'?: (_xds_core_v3_ResourceLocator);
+  'inlineEntry'?: (_xds_core_v3_CollectionEntry_InlineEntry);
   'resourceSpecifier'?: "locator"|"inlineEntry";
 }
 

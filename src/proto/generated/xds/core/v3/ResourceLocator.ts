@@ -5,7 +5,7 @@ import type { ContextParams as _xds_core_v3_ContextParams, ContextParams__Output
 import type { ResourceLocator as _xds_core_v3_ResourceLocator, ResourceLocator__Output as _xds_core_v3_ResourceLocator__Output } from '../../../xds/core/v3/ResourceLocator.ts';
 
 export interface _xds_core_v3_ResourceLocator_Directive {
-  'alt'?: (_xds_core_v3_ResourceLocator | null);
+  'alt'?: (_xds_core_v3_ResourceLocator);
   'entry'?: (string);
   'directive'?: "alt"|"entry";
 }
@@ -38,7 +38,7 @@ export interface ResourceLocator {
   'id'?: (string);
   'authority'?: (string);
   'resourceType'?: (string);
-  'exactContext'?: (_xds_core_v3_ContextParams | null);
+  'exactContext'?: (_xds_core_v3_ContextParams);
   'directives'?: (_xds_core_v3_ResourceLocator_Directive)[];
   'contextParamSpecifier'?: "exactContext";
 }

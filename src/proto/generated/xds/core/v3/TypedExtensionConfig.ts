@@ -5,7 +5,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 
 export interface TypedExtensionConfig {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
 }
 
 export interface TypedExtensionConfig__Output {

@@ -6,8 +6,8 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 
 export interface AccessLog {
   'name'?: (string);
-  'filter'?: (_envoy_config_accesslog_v3_AccessLogFilter | null);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'filter'?: (_envoy_config_accesslog_v3_AccessLogFilter);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 

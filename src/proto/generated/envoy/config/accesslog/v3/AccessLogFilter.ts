@@ -16,19 +16,19 @@ import type { MetadataFilter as _envoy_config_accesslog_v3_MetadataFilter, Metad
 import type { LogTypeFilter as _envoy_config_accesslog_v3_LogTypeFilter, LogTypeFilter__Output as _envoy_config_accesslog_v3_LogTypeFilter__Output } from '../../../../envoy/config/accesslog/v3/LogTypeFilter.ts';
 
 export interface AccessLogFilter {
-  'statusCodeFilter'?: (_envoy_config_accesslog_v3_StatusCodeFilter | null);
-  'durationFilter'?: (_envoy_config_accesslog_v3_DurationFilter | null);
-  'notHealthCheckFilter'?: (_envoy_config_accesslog_v3_NotHealthCheckFilter | null);
-  'traceableFilter'?: (_envoy_config_accesslog_v3_TraceableFilter | null);
-  'runtimeFilter'?: (_envoy_config_accesslog_v3_RuntimeFilter | null);
-  'andFilter'?: (_envoy_config_accesslog_v3_AndFilter | null);
-  'orFilter'?: (_envoy_config_accesslog_v3_OrFilter | null);
-  'headerFilter'?: (_envoy_config_accesslog_v3_HeaderFilter | null);
-  'responseFlagFilter'?: (_envoy_config_accesslog_v3_ResponseFlagFilter | null);
-  'grpcStatusFilter'?: (_envoy_config_accesslog_v3_GrpcStatusFilter | null);
-  'extensionFilter'?: (_envoy_config_accesslog_v3_ExtensionFilter | null);
-  'metadataFilter'?: (_envoy_config_accesslog_v3_MetadataFilter | null);
-  'logTypeFilter'?: (_envoy_config_accesslog_v3_LogTypeFilter | null);
+  'statusCodeFilter'?: (_envoy_config_accesslog_v3_StatusCodeFilter);
+  'durationFilter'?: (_envoy_config_accesslog_v3_DurationFilter);
+  'notHealthCheckFilter'?: (_envoy_config_accesslog_v3_NotHealthCheckFilter);
+  'traceableFilter'?: (_envoy_config_accesslog_v3_TraceableFilter);
+  'runtimeFilter'?: (_envoy_config_accesslog_v3_RuntimeFilter);
+  'andFilter'?: (_envoy_config_accesslog_v3_AndFilter);
+  'orFilter'?: (_envoy_config_accesslog_v3_OrFilter);
+  'headerFilter'?: (_envoy_config_accesslog_v3_HeaderFilter);
+  'responseFlagFilter'?: (_envoy_config_accesslog_v3_ResponseFlagFilter);
+  'grpcStatusFilter'?: (_envoy_config_accesslog_v3_GrpcStatusFilter);
+  'extensionFilter'?: (_envoy_config_accesslog_v3_ExtensionFilter);
+  'metadataFilter'?: (_envoy_config_accesslog_v3_MetadataFilter);
+  'logTypeFilter'?: (_envoy_config_accesslog_v3_LogTypeFilter);
   'filterSpecifier'?: "statusCodeFilter"|"durationFilter"|"notHealthCheckFilter"|"traceableFilter"|"runtimeFilter"|"andFilter"|"orFilter"|"headerFilter"|"responseFlagFilter"|"grpcStatusFilter"|"extensionFilter"|"metadataFilter"|"logTypeFilter";
 }
 

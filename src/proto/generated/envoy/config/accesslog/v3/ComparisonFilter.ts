@@ -23,7 +23,7 @@ export type _envoy_config_accesslog_v3_ComparisonFilter_Op__Output = typeof _env
 
 export interface ComparisonFilter {
   'op'?: (_envoy_config_accesslog_v3_ComparisonFilter_Op);
-  'value'?: (_envoy_config_core_v3_RuntimeUInt32 | null);
+  'value'?: (_envoy_config_core_v3_RuntimeUInt32);
 }
 
 export interface ComparisonFilter__Output {

@@ -4,7 +4,7 @@
 import type { HeaderMatcher as _envoy_config_route_v3_HeaderMatcher, HeaderMatcher__Output as _envoy_config_route_v3_HeaderMatcher__Output } from '../../../../envoy/config/route/v3/HeaderMatcher.ts';
 
 export interface HeaderFilter {
-  'header'?: (_envoy_config_route_v3_HeaderMatcher | null);
+  'header'?: (_envoy_config_route_v3_HeaderMatcher);
 }
 
 export interface HeaderFilter__Output {

@@ -5,8 +5,8 @@ import type { MetadataMatcher as _envoy_type_matcher_v3_MetadataMatcher, Metadat
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../google/protobuf/BoolValue.ts';
 
 export interface MetadataFilter {
-  'matcher'?: (_envoy_type_matcher_v3_MetadataMatcher | null);
-  'matchIfKeyNotFound'?: (_google_protobuf_BoolValue | null);
+  'matcher'?: (_envoy_type_matcher_v3_MetadataMatcher);
+  'matchIfKeyNotFound'?: (_google_protobuf_BoolValue);
 }
 
 export interface MetadataFilter__Output {

@@ -5,7 +5,7 @@ import type { FractionalPercent as _envoy_type_v3_FractionalPercent, FractionalP
 
 export interface RuntimeFilter {
   'runtimeKey'?: (string);
-  'percentSampled'?: (_envoy_type_v3_FractionalPercent | null);
+  'percentSampled'?: (_envoy_type_v3_FractionalPercent);
   'useIndependentRandomness'?: (boolean);
 }
 

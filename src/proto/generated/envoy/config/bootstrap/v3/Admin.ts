@@ -8,7 +8,7 @@ import type { AccessLog as _envoy_config_accesslog_v3_AccessLog, AccessLog__Outp
 export interface Admin {
   'accessLogPath'?: (string);
   'profilePath'?: (string);
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
   'socketOptions'?: (_envoy_config_core_v3_SocketOption)[];
   'accessLog'?: (_envoy_config_accesslog_v3_AccessLog)[];
   'ignoreGlobalConnLimit'?: (boolean);

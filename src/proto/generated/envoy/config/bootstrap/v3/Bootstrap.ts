@@ -26,7 +26,7 @@ import type { Secret as _envoy_extensions_transport_sockets_tls_v3_Secret, Secre
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../../../google/protobuf/Struct.ts';
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig {
-  'logFormat'?: (_envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig_LogFormat | null);
+  'logFormat'?: (_envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig_LogFormat);
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig__Output {
@@ -42,11 +42,11 @@ export interface _envoy_config_bootstrap_v3_Bootstrap_DeferredStatOptions__Outpu
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_DynamicResources {
-  'ldsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'ldsConfig'?: (_envoy_config_core_v3_ConfigSource);
   'ldsResourcesLocator'?: (string);
-  'cdsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'cdsConfig'?: (_envoy_config_core_v3_ConfigSource);
   'cdsResourcesLocator'?: (string);
-  'adsConfig'?: (_envoy_config_core_v3_ApiConfigSource | null);
+  'adsConfig'?: (_envoy_config_core_v3_ApiConfigSource);
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_DynamicResources__Output {
@@ -58,7 +58,7 @@ export interface _envoy_config_bootstrap_v3_Bootstrap_DynamicResources__Output {
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_GrpcAsyncClientManagerConfig {
-  'maxCachedEntryIdleDuration'?: (_google_protobuf_Duration | null);
+  'maxCachedEntryIdleDuration'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_GrpcAsyncClientManagerConfig__Output {
@@ -66,7 +66,7 @@ export interface _envoy_config_bootstrap_v3_Bootstrap_GrpcAsyncClientManagerConf
 }
 
 export interface _envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig_LogFormat {
-  'jsonFormat'?: (_google_protobuf_Struct | null);
+  'jsonFormat'?: (_google_protobuf_Struct);
   'textFormat'?: (string);
   'logFormat'?: "jsonFormat"|"textFormat";
 }
@@ -89,45 +89,45 @@ export interface _envoy_config_bootstrap_v3_Bootstrap_StaticResources__Output {
 }
 
 export interface Bootstrap {
-  'node'?: (_envoy_config_core_v3_Node | null);
-  'staticResources'?: (_envoy_config_bootstrap_v3_Bootstrap_StaticResources | null);
-  'dynamicResources'?: (_envoy_config_bootstrap_v3_Bootstrap_DynamicResources | null);
-  'clusterManager'?: (_envoy_config_bootstrap_v3_ClusterManager | null);
+  'node'?: (_envoy_config_core_v3_Node);
+  'staticResources'?: (_envoy_config_bootstrap_v3_Bootstrap_StaticResources);
+  'dynamicResources'?: (_envoy_config_bootstrap_v3_Bootstrap_DynamicResources);
+  'clusterManager'?: (_envoy_config_bootstrap_v3_ClusterManager);
   'flagsPath'?: (string);
   'statsSinks'?: (_envoy_config_metrics_v3_StatsSink)[];
-  'statsFlushInterval'?: (_google_protobuf_Duration | null);
-  'watchdog'?: (_envoy_config_bootstrap_v3_Watchdog | null);
-  'tracing'?: (_envoy_config_trace_v3_Tracing | null);
-  'admin'?: (_envoy_config_bootstrap_v3_Admin | null);
-  'statsConfig'?: (_envoy_config_metrics_v3_StatsConfig | null);
-  'hdsConfig'?: (_envoy_config_core_v3_ApiConfigSource | null);
-  'overloadManager'?: (_envoy_config_overload_v3_OverloadManager | null);
+  'statsFlushInterval'?: (_google_protobuf_Duration);
+  'watchdog'?: (_envoy_config_bootstrap_v3_Watchdog);
+  'tracing'?: (_envoy_config_trace_v3_Tracing);
+  'admin'?: (_envoy_config_bootstrap_v3_Admin);
+  'statsConfig'?: (_envoy_config_metrics_v3_StatsConfig);
+  'hdsConfig'?: (_envoy_config_core_v3_ApiConfigSource);
+  'overloadManager'?: (_envoy_config_overload_v3_OverloadManager);
   'enableDispatcherStats'?: (boolean);
-  'layeredRuntime'?: (_envoy_config_bootstrap_v3_LayeredRuntime | null);
+  'layeredRuntime'?: (_envoy_config_bootstrap_v3_LayeredRuntime);
   'headerPrefix'?: (string);
-  'statsServerVersionOverride'?: (_google_protobuf_UInt64Value | null);
+  'statsServerVersionOverride'?: (_google_protobuf_UInt64Value);
   'useTcpForDnsLookups'?: (boolean);
   'bootstrapExtensions'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
   'configSources'?: (_envoy_config_core_v3_ConfigSource)[];
-  'defaultConfigSource'?: (_envoy_config_core_v3_ConfigSource | null);
+  'defaultConfigSource'?: (_envoy_config_core_v3_ConfigSource);
   'defaultSocketInterface'?: (string);
   'certificateProviderInstances'?: ({[key: string]: _envoy_config_core_v3_TypedExtensionConfig});
   'nodeContextParams'?: (string)[];
-  'watchdogs'?: (_envoy_config_bootstrap_v3_Watchdogs | null);
+  'watchdogs'?: (_envoy_config_bootstrap_v3_Watchdogs);
   'fatalActions'?: (_envoy_config_bootstrap_v3_FatalAction)[];
   'statsFlushOnAdmin'?: (boolean);
-  'dnsResolutionConfig'?: (_envoy_config_core_v3_DnsResolutionConfig | null);
-  'typedDnsResolverConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'dnsResolutionConfig'?: (_envoy_config_core_v3_DnsResolutionConfig);
+  'typedDnsResolverConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'inlineHeaders'?: (_envoy_config_bootstrap_v3_CustomInlineHeader)[];
   'perfTracingFilePath'?: (string);
-  'defaultRegexEngine'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'xdsDelegateExtension'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'xdsConfigTrackerExtension'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'listenerManager'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'applicationLogConfig'?: (_envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig | null);
-  'deferredStatOptions'?: (_envoy_config_bootstrap_v3_Bootstrap_DeferredStatOptions | null);
-  'grpcAsyncClientManagerConfig'?: (_envoy_config_bootstrap_v3_Bootstrap_GrpcAsyncClientManagerConfig | null);
-  'memoryAllocatorManager'?: (_envoy_config_bootstrap_v3_MemoryAllocatorManager | null);
+  'defaultRegexEngine'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'xdsDelegateExtension'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'xdsConfigTrackerExtension'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'listenerManager'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'applicationLogConfig'?: (_envoy_config_bootstrap_v3_Bootstrap_ApplicationLogConfig);
+  'deferredStatOptions'?: (_envoy_config_bootstrap_v3_Bootstrap_DeferredStatOptions);
+  'grpcAsyncClientManagerConfig'?: (_envoy_config_bootstrap_v3_Bootstrap_GrpcAsyncClientManagerConfig);
+  'memoryAllocatorManager'?: (_envoy_config_bootstrap_v3_MemoryAllocatorManager);
   'statsFlush'?: "statsFlushOnAdmin";
 }
 

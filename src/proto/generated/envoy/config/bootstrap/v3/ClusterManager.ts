@@ -7,7 +7,7 @@ import type { EventServiceConfig as _envoy_config_core_v3_EventServiceConfig, Ev
 
 export interface _envoy_config_bootstrap_v3_ClusterManager_OutlierDetection {
   'eventLogPath'?: (string);
-  'eventService'?: (_envoy_config_core_v3_EventServiceConfig | null);
+  'eventService'?: (_envoy_config_core_v3_EventServiceConfig);
 }
 
 export interface _envoy_config_bootstrap_v3_ClusterManager_OutlierDetection__Output {
@@ -17,9 +17,9 @@ export interface _envoy_config_bootstrap_v3_ClusterManager_OutlierDetection__Out
 
 export interface ClusterManager {
   'localClusterName'?: (string);
-  'outlierDetection'?: (_envoy_config_bootstrap_v3_ClusterManager_OutlierDetection | null);
-  'upstreamBindConfig'?: (_envoy_config_core_v3_BindConfig | null);
-  'loadStatsConfig'?: (_envoy_config_core_v3_ApiConfigSource | null);
+  'outlierDetection'?: (_envoy_config_bootstrap_v3_ClusterManager_OutlierDetection);
+  'upstreamBindConfig'?: (_envoy_config_core_v3_BindConfig);
+  'loadStatsConfig'?: (_envoy_config_core_v3_ApiConfigSource);
   'enableDeferredClusterCreation'?: (boolean);
 }
 

@@ -6,7 +6,7 @@ import type { Long } from 'protobufjs';
 
 export interface MemoryAllocatorManager {
   'bytesToRelease'?: (number | string | Long);
-  'memoryReleaseInterval'?: (_google_protobuf_Duration | null);
+  'memoryReleaseInterval'?: (_google_protobuf_Duration);
 }
 
 export interface MemoryAllocatorManager__Output {

@@ -7,7 +7,7 @@ export interface Runtime {
   'symlinkRoot'?: (string);
   'subdirectory'?: (string);
   'overrideSubdirectory'?: (string);
-  'base'?: (_google_protobuf_Struct | null);
+  'base'?: (_google_protobuf_Struct);
 }
 
 export interface Runtime__Output {

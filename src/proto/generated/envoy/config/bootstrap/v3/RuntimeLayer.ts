@@ -24,7 +24,7 @@ export interface _envoy_config_bootstrap_v3_RuntimeLayer_DiskLayer__Output {
 
 export interface _envoy_config_bootstrap_v3_RuntimeLayer_RtdsLayer {
   'name'?: (string);
-  'rtdsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'rtdsConfig'?: (_envoy_config_core_v3_ConfigSource);
 }
 
 export interface _envoy_config_bootstrap_v3_RuntimeLayer_RtdsLayer__Output {
@@ -34,10 +34,10 @@ export interface _envoy_config_bootstrap_v3_RuntimeLayer_RtdsLayer__Output {
 
 export interface RuntimeLayer {
   'name'?: (string);
-  'staticLayer'?: (_google_protobuf_Struct | null);
-  'diskLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_DiskLayer | null);
-  'adminLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_AdminLayer | null);
-  'rtdsLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_RtdsLayer | null);
+  'staticLayer'?: (_google_protobuf_Struct);
+  'diskLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_DiskLayer);
+  'adminLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_AdminLayer);
+  'rtdsLayer'?: (_envoy_config_bootstrap_v3_RuntimeLayer_RtdsLayer);
   'layerSpecifier'?: "staticLayer"|"diskLayer"|"adminLayer"|"rtdsLayer";
 }
 

@@ -6,7 +6,7 @@ import type { Percent as _envoy_type_v3_Percent, Percent__Output as _envoy_type_
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface _envoy_config_bootstrap_v3_Watchdog_WatchdogAction {
-  'config'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'config'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'event'?: (_envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent);
 }
 
@@ -40,12 +40,12 @@ export type _envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent =
 export type _envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent__Output = typeof _envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent[keyof typeof _envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent]
 
 export interface Watchdog {
-  'missTimeout'?: (_google_protobuf_Duration | null);
-  'megamissTimeout'?: (_google_protobuf_Duration | null);
-  'killTimeout'?: (_google_protobuf_Duration | null);
-  'multikillTimeout'?: (_google_protobuf_Duration | null);
-  'multikillThreshold'?: (_envoy_type_v3_Percent | null);
-  'maxKillTimeoutJitter'?: (_google_protobuf_Duration | null);
+  'missTimeout'?: (_google_protobuf_Duration);
+  'megamissTimeout'?: (_google_protobuf_Duration);
+  'killTimeout'?: (_google_protobuf_Duration);
+  'multikillTimeout'?: (_google_protobuf_Duration);
+  'multikillThreshold'?: (_envoy_type_v3_Percent);
+  'maxKillTimeoutJitter'?: (_google_protobuf_Duration);
   'actions'?: (_envoy_config_bootstrap_v3_Watchdog_WatchdogAction)[];
 }
 

@@ -4,8 +4,8 @@
 import type { Watchdog as _envoy_config_bootstrap_v3_Watchdog, Watchdog__Output as _envoy_config_bootstrap_v3_Watchdog__Output } from '../../../../envoy/config/bootstrap/v3/Watchdog.ts';
 
 export interface Watchdogs {
-  'mainThreadWatchdog'?: (_envoy_config_bootstrap_v3_Watchdog | null);
-  'workerWatchdog'?: (_envoy_config_bootstrap_v3_Watchdog | null);
+  'mainThreadWatchdog'?: (_envoy_config_bootstrap_v3_Watchdog);
+  'workerWatchdog'?: (_envoy_config_bootstrap_v3_Watchdog);
 }
 
 export interface Watchdogs__Output {

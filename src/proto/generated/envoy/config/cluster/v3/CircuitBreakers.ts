@@ -6,8 +6,8 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { Percent as _envoy_type_v3_Percent, Percent__Output as _envoy_type_v3_Percent__Output } from '../../../../envoy/type/v3/Percent.ts';
 
 export interface _envoy_config_cluster_v3_CircuitBreakers_Thresholds_RetryBudget {
-  'budgetPercent'?: (_envoy_type_v3_Percent | null);
-  'minRetryConcurrency'?: (_google_protobuf_UInt32Value | null);
+  'budgetPercent'?: (_envoy_type_v3_Percent);
+  'minRetryConcurrency'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_cluster_v3_CircuitBreakers_Thresholds_RetryBudget__Output {
@@ -17,13 +17,13 @@ export interface _envoy_config_cluster_v3_CircuitBreakers_Thresholds_RetryBudget
 
 export interface _envoy_config_cluster_v3_CircuitBreakers_Thresholds {
   'priority'?: (_envoy_config_core_v3_RoutingPriority);
-  'maxConnections'?: (_google_protobuf_UInt32Value | null);
-  'maxPendingRequests'?: (_google_protobuf_UInt32Value | null);
-  'maxRequests'?: (_google_protobuf_UInt32Value | null);
-  'maxRetries'?: (_google_protobuf_UInt32Value | null);
-  'retryBudget'?: (_envoy_config_cluster_v3_CircuitBreakers_Thresholds_RetryBudget | null);
+  'maxConnections'?: (_google_protobuf_UInt32Value);
+  'maxPendingRequests'?: (_google_protobuf_UInt32Value);
+  'maxRequests'?: (_google_protobuf_UInt32Value);
+  'maxRetries'?: (_google_protobuf_UInt32Value);
+  'retryBudget'?: (_envoy_config_cluster_v3_CircuitBreakers_Thresholds_RetryBudget);
   'trackRemaining'?: (boolean);
-  'maxConnectionPools'?: (_google_protobuf_UInt32Value | null);
+  'maxConnectionPools'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_cluster_v3_CircuitBreakers_Thresholds__Output {

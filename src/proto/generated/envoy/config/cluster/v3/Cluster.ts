@@ -48,14 +48,14 @@ export type _envoy_config_cluster_v3_Cluster_ClusterProtocolSelection =
 export type _envoy_config_cluster_v3_Cluster_ClusterProtocolSelection__Output = typeof _envoy_config_cluster_v3_Cluster_ClusterProtocolSelection[keyof typeof _envoy_config_cluster_v3_Cluster_ClusterProtocolSelection]
 
 export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig {
-  'healthyPanicThreshold'?: (_envoy_type_v3_Percent | null);
-  'zoneAwareLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_ZoneAwareLbConfig | null);
-  'localityWeightedLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_LocalityWeightedLbConfig | null);
-  'updateMergeWindow'?: (_google_protobuf_Duration | null);
+  'healthyPanicThreshold'?: (_envoy_type_v3_Percent);
+  'zoneAwareLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_ZoneAwareLbConfig);
+  'localityWeightedLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_LocalityWeightedLbConfig);
+  'updateMergeWindow'?: (_google_protobuf_Duration);
   'ignoreNewHostsUntilFirstHc'?: (boolean);
   'closeConnectionsOnHostSetChange'?: (boolean);
-  'consistentHashingLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashingLbConfig | null);
-  'overrideHostStatus'?: (_envoy_config_core_v3_HealthStatusSet | null);
+  'consistentHashingLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashingLbConfig);
+  'overrideHostStatus'?: (_envoy_config_core_v3_HealthStatusSet);
   'localityConfigSpecifier'?: "zoneAwareLbConfig"|"localityWeightedLbConfig";
 }
 
@@ -72,7 +72,7 @@ export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig__Output {
 
 export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashingLbConfig {
   'useHostnameForHashing'?: (boolean);
-  'hashBalanceFactor'?: (_google_protobuf_UInt32Value | null);
+  'hashBalanceFactor'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashingLbConfig__Output {
@@ -82,7 +82,7 @@ export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_ConsistentHashi
 
 export interface _envoy_config_cluster_v3_Cluster_CustomClusterType {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_CustomClusterType__Output {
@@ -139,7 +139,7 @@ export type _envoy_config_cluster_v3_Cluster_DnsLookupFamily =
 export type _envoy_config_cluster_v3_Cluster_DnsLookupFamily__Output = typeof _envoy_config_cluster_v3_Cluster_DnsLookupFamily[keyof typeof _envoy_config_cluster_v3_Cluster_DnsLookupFamily]
 
 export interface _envoy_config_cluster_v3_Cluster_EdsClusterConfig {
-  'edsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'edsConfig'?: (_envoy_config_core_v3_ConfigSource);
   'serviceName'?: (string);
 }
 
@@ -195,7 +195,7 @@ export type _envoy_config_cluster_v3_Cluster_LbPolicy__Output = typeof _envoy_co
 
 export interface _envoy_config_cluster_v3_Cluster_LbSubsetConfig {
   'fallbackPolicy'?: (_envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetFallbackPolicy);
-  'defaultSubset'?: (_google_protobuf_Struct | null);
+  'defaultSubset'?: (_google_protobuf_Struct);
   'subsetSelectors'?: (_envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetSelector)[];
   'localityWeightAware'?: (boolean);
   'scaleLocalityWeight'?: (boolean);
@@ -287,9 +287,9 @@ export type _envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetSelector_LbS
 export type _envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetSelector_LbSubsetSelectorFallbackPolicy__Output = typeof _envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetSelector_LbSubsetSelectorFallbackPolicy[keyof typeof _envoy_config_cluster_v3_Cluster_LbSubsetConfig_LbSubsetSelector_LbSubsetSelectorFallbackPolicy]
 
 export interface _envoy_config_cluster_v3_Cluster_LeastRequestLbConfig {
-  'choiceCount'?: (_google_protobuf_UInt32Value | null);
-  'activeRequestBias'?: (_envoy_config_core_v3_RuntimeDouble | null);
-  'slowStartConfig'?: (_envoy_config_cluster_v3_Cluster_SlowStartConfig | null);
+  'choiceCount'?: (_google_protobuf_UInt32Value);
+  'activeRequestBias'?: (_envoy_config_core_v3_RuntimeDouble);
+  'slowStartConfig'?: (_envoy_config_cluster_v3_Cluster_SlowStartConfig);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_LeastRequestLbConfig__Output {
@@ -305,7 +305,7 @@ export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_LocalityWeighte
 }
 
 export interface _envoy_config_cluster_v3_Cluster_MaglevLbConfig {
-  'tableSize'?: (_google_protobuf_UInt64Value | null);
+  'tableSize'?: (_google_protobuf_UInt64Value);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_MaglevLbConfig__Output {
@@ -315,8 +315,8 @@ export interface _envoy_config_cluster_v3_Cluster_MaglevLbConfig__Output {
 export interface _envoy_config_cluster_v3_Cluster_OriginalDstLbConfig {
   'useHttpHeader'?: (boolean);
   'httpHeaderName'?: (string);
-  'upstreamPortOverride'?: (_google_protobuf_UInt32Value | null);
-  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey | null);
+  'upstreamPortOverride'?: (_google_protobuf_UInt32Value);
+  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_OriginalDstLbConfig__Output {
@@ -327,8 +327,8 @@ export interface _envoy_config_cluster_v3_Cluster_OriginalDstLbConfig__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_PreconnectPolicy {
-  'perUpstreamPreconnectRatio'?: (_google_protobuf_DoubleValue | null);
-  'predictivePreconnectRatio'?: (_google_protobuf_DoubleValue | null);
+  'perUpstreamPreconnectRatio'?: (_google_protobuf_DoubleValue);
+  'predictivePreconnectRatio'?: (_google_protobuf_DoubleValue);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_PreconnectPolicy__Output {
@@ -337,8 +337,8 @@ export interface _envoy_config_cluster_v3_Cluster_PreconnectPolicy__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RefreshRate {
-  'baseInterval'?: (_google_protobuf_Duration | null);
-  'maxInterval'?: (_google_protobuf_Duration | null);
+  'baseInterval'?: (_google_protobuf_Duration);
+  'maxInterval'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RefreshRate__Output {
@@ -347,9 +347,9 @@ export interface _envoy_config_cluster_v3_Cluster_RefreshRate__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RingHashLbConfig {
-  'minimumRingSize'?: (_google_protobuf_UInt64Value | null);
+  'minimumRingSize'?: (_google_protobuf_UInt64Value);
   'hashFunction'?: (_envoy_config_cluster_v3_Cluster_RingHashLbConfig_HashFunction);
-  'maximumRingSize'?: (_google_protobuf_UInt64Value | null);
+  'maximumRingSize'?: (_google_protobuf_UInt64Value);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RingHashLbConfig__Output {
@@ -359,7 +359,7 @@ export interface _envoy_config_cluster_v3_Cluster_RingHashLbConfig__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RoundRobinLbConfig {
-  'slowStartConfig'?: (_envoy_config_cluster_v3_Cluster_SlowStartConfig | null);
+  'slowStartConfig'?: (_envoy_config_cluster_v3_Cluster_SlowStartConfig);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_RoundRobinLbConfig__Output {
@@ -367,9 +367,9 @@ export interface _envoy_config_cluster_v3_Cluster_RoundRobinLbConfig__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_SlowStartConfig {
-  'slowStartWindow'?: (_google_protobuf_Duration | null);
-  'aggression'?: (_envoy_config_core_v3_RuntimeDouble | null);
-  'minWeightPercent'?: (_envoy_type_v3_Percent | null);
+  'slowStartWindow'?: (_google_protobuf_Duration);
+  'aggression'?: (_envoy_config_core_v3_RuntimeDouble);
+  'minWeightPercent'?: (_envoy_type_v3_Percent);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_SlowStartConfig__Output {
@@ -380,8 +380,8 @@ export interface _envoy_config_cluster_v3_Cluster_SlowStartConfig__Output {
 
 export interface _envoy_config_cluster_v3_Cluster_TransportSocketMatch {
   'name'?: (string);
-  'match'?: (_google_protobuf_Struct | null);
-  'transportSocket'?: (_envoy_config_core_v3_TransportSocket | null);
+  'match'?: (_google_protobuf_Struct);
+  'transportSocket'?: (_envoy_config_core_v3_TransportSocket);
 }
 
 export interface _envoy_config_cluster_v3_Cluster_TransportSocketMatch__Output {
@@ -391,8 +391,8 @@ export interface _envoy_config_cluster_v3_Cluster_TransportSocketMatch__Output {
 }
 
 export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_ZoneAwareLbConfig {
-  'routingEnabled'?: (_envoy_type_v3_Percent | null);
-  'minClusterSize'?: (_google_protobuf_UInt64Value | null);
+  'routingEnabled'?: (_envoy_type_v3_Percent);
+  'minClusterSize'?: (_google_protobuf_UInt64Value);
   'failTrafficOnPanic'?: (boolean);
 }
 
@@ -405,55 +405,55 @@ export interface _envoy_config_cluster_v3_Cluster_CommonLbConfig_ZoneAwareLbConf
 export interface Cluster {
   'name'?: (string);
   'type'?: (_envoy_config_cluster_v3_Cluster_DiscoveryType);
-  'edsClusterConfig'?: (_envoy_config_cluster_v3_Cluster_EdsClusterConfig | null);
-  'connectTimeout'?: (_google_protobuf_Duration | null);
-  'perConnectionBufferLimitBytes'?: (_google_protobuf_UInt32Value | null);
+  'edsClusterConfig'?: (_envoy_config_cluster_v3_Cluster_EdsClusterConfig);
+  'connectTimeout'?: (_google_protobuf_Duration);
+  'perConnectionBufferLimitBytes'?: (_google_protobuf_UInt32Value);
   'lbPolicy'?: (_envoy_config_cluster_v3_Cluster_LbPolicy);
   'healthChecks'?: (_envoy_config_core_v3_HealthCheck)[];
-  'maxRequestsPerConnection'?: (_google_protobuf_UInt32Value | null);
-  'circuitBreakers'?: (_envoy_config_cluster_v3_CircuitBreakers | null);
-  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions | null);
-  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions | null);
-  'dnsRefreshRate'?: (_google_protobuf_Duration | null);
+  'maxRequestsPerConnection'?: (_google_protobuf_UInt32Value);
+  'circuitBreakers'?: (_envoy_config_cluster_v3_CircuitBreakers);
+  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions);
+  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions);
+  'dnsRefreshRate'?: (_google_protobuf_Duration);
   'dnsLookupFamily'?: (_envoy_config_cluster_v3_Cluster_DnsLookupFamily);
   'dnsResolvers'?: (_envoy_config_core_v3_Address)[];
-  'outlierDetection'?: (_envoy_config_cluster_v3_OutlierDetection | null);
-  'cleanupInterval'?: (_google_protobuf_Duration | null);
-  'upstreamBindConfig'?: (_envoy_config_core_v3_BindConfig | null);
-  'lbSubsetConfig'?: (_envoy_config_cluster_v3_Cluster_LbSubsetConfig | null);
-  'ringHashLbConfig'?: (_envoy_config_cluster_v3_Cluster_RingHashLbConfig | null);
-  'transportSocket'?: (_envoy_config_core_v3_TransportSocket | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
+  'outlierDetection'?: (_envoy_config_cluster_v3_OutlierDetection);
+  'cleanupInterval'?: (_google_protobuf_Duration);
+  'upstreamBindConfig'?: (_envoy_config_core_v3_BindConfig);
+  'lbSubsetConfig'?: (_envoy_config_cluster_v3_Cluster_LbSubsetConfig);
+  'ringHashLbConfig'?: (_envoy_config_cluster_v3_Cluster_RingHashLbConfig);
+  'transportSocket'?: (_envoy_config_core_v3_TransportSocket);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
   'protocolSelection'?: (_envoy_config_cluster_v3_Cluster_ClusterProtocolSelection);
-  'commonLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig | null);
+  'commonLbConfig'?: (_envoy_config_cluster_v3_Cluster_CommonLbConfig);
   'altStatName'?: (string);
-  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions | null);
-  'upstreamConnectionOptions'?: (_envoy_config_cluster_v3_UpstreamConnectionOptions | null);
+  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions);
+  'upstreamConnectionOptions'?: (_envoy_config_cluster_v3_UpstreamConnectionOptions);
   'closeConnectionsOnHostHealthFailure'?: (boolean);
   'ignoreHealthOnHostRemoval'?: (boolean);
-  'loadAssignment'?: (_envoy_config_endpoint_v3_ClusterLoadAssignment | null);
-  'originalDstLbConfig'?: (_envoy_config_cluster_v3_Cluster_OriginalDstLbConfig | null);
+  'loadAssignment'?: (_envoy_config_endpoint_v3_ClusterLoadAssignment);
+  'originalDstLbConfig'?: (_envoy_config_cluster_v3_Cluster_OriginalDstLbConfig);
   'typedExtensionProtocolOptions'?: ({[key: string]: _google_protobuf_Any});
-  'leastRequestLbConfig'?: (_envoy_config_cluster_v3_Cluster_LeastRequestLbConfig | null);
-  'clusterType'?: (_envoy_config_cluster_v3_Cluster_CustomClusterType | null);
+  'leastRequestLbConfig'?: (_envoy_config_cluster_v3_Cluster_LeastRequestLbConfig);
+  'clusterType'?: (_envoy_config_cluster_v3_Cluster_CustomClusterType);
   'respectDnsTtl'?: (boolean);
   'filters'?: (_envoy_config_cluster_v3_Filter)[];
-  'loadBalancingPolicy'?: (_envoy_config_cluster_v3_LoadBalancingPolicy | null);
-  'lrsServer'?: (_envoy_config_core_v3_ConfigSource | null);
+  'loadBalancingPolicy'?: (_envoy_config_cluster_v3_LoadBalancingPolicy);
+  'lrsServer'?: (_envoy_config_core_v3_ConfigSource);
   'transportSocketMatches'?: (_envoy_config_cluster_v3_Cluster_TransportSocketMatch)[];
-  'dnsFailureRefreshRate'?: (_envoy_config_cluster_v3_Cluster_RefreshRate | null);
+  'dnsFailureRefreshRate'?: (_envoy_config_cluster_v3_Cluster_RefreshRate);
   'useTcpForDnsLookups'?: (boolean);
-  'upstreamHttpProtocolOptions'?: (_envoy_config_core_v3_UpstreamHttpProtocolOptions | null);
+  'upstreamHttpProtocolOptions'?: (_envoy_config_core_v3_UpstreamHttpProtocolOptions);
   'trackTimeoutBudgets'?: (boolean);
-  'upstreamConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'trackClusterStats'?: (_envoy_config_cluster_v3_TrackClusterStats | null);
-  'preconnectPolicy'?: (_envoy_config_cluster_v3_Cluster_PreconnectPolicy | null);
+  'upstreamConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'trackClusterStats'?: (_envoy_config_cluster_v3_TrackClusterStats);
+  'preconnectPolicy'?: (_envoy_config_cluster_v3_Cluster_PreconnectPolicy);
   'connectionPoolPerDownstreamConnection'?: (boolean);
-  'maglevLbConfig'?: (_envoy_config_cluster_v3_Cluster_MaglevLbConfig | null);
-  'dnsResolutionConfig'?: (_envoy_config_core_v3_DnsResolutionConfig | null);
-  'waitForWarmOnInit'?: (_google_protobuf_BoolValue | null);
-  'typedDnsResolverConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'roundRobinLbConfig'?: (_envoy_config_cluster_v3_Cluster_RoundRobinLbConfig | null);
+  'maglevLbConfig'?: (_envoy_config_cluster_v3_Cluster_MaglevLbConfig);
+  'dnsResolutionConfig'?: (_envoy_config_core_v3_DnsResolutionConfig);
+  'waitForWarmOnInit'?: (_google_protobuf_BoolValue);
+  'typedDnsResolverConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'roundRobinLbConfig'?: (_envoy_config_cluster_v3_Cluster_RoundRobinLbConfig);
   'lrsReportEndpointMetrics'?: (string)[];
   'clusterDiscoveryType'?: "type"|"clusterType";
   'lbConfig'?: "ringHashLbConfig"|"maglevLbConfig"|"originalDstLbConfig"|"leastRequestLbConfig"|"roundRobinLbConfig";

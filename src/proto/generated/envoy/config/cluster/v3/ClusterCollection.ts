@@ -4,7 +4,7 @@
 import type { CollectionEntry as _xds_core_v3_CollectionEntry, CollectionEntry__Output as _xds_core_v3_CollectionEntry__Output } from '../../../../xds/core/v3/CollectionEntry.ts';
 
 export interface ClusterCollection {
-  'entries'?: (_xds_core_v3_CollectionEntry | null);
+  'entries'?: (_xds_core_v3_CollectionEntry);
 }
 
 export interface ClusterCollection__Output {

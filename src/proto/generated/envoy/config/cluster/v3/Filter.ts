@@ -6,8 +6,8 @@ import type { ExtensionConfigSource as _envoy_config_core_v3_ExtensionConfigSour
 
 export interface Filter {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
-  'configDiscovery'?: (_envoy_config_core_v3_ExtensionConfigSource | null);
+  'typedConfig'?: (_google_protobuf_Any);
+  'configDiscovery'?: (_envoy_config_core_v3_ExtensionConfigSource);
 }
 
 export interface Filter__Output {

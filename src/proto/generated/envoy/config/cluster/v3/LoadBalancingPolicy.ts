@@ -4,7 +4,7 @@
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface _envoy_config_cluster_v3_LoadBalancingPolicy_Policy {
-  'typedExtensionConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'typedExtensionConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
 }
 
 export interface _envoy_config_cluster_v3_LoadBalancingPolicy_Policy__Output {

@@ -7,31 +7,31 @@ import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _goo
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface OutlierDetection {
-  'consecutive_5xx'?: (_google_protobuf_UInt32Value | null);
-  'interval'?: (_google_protobuf_Duration | null);
-  'baseEjectionTime'?: (_google_protobuf_Duration | null);
-  'maxEjectionPercent'?: (_google_protobuf_UInt32Value | null);
-  'enforcingConsecutive_5xx'?: (_google_protobuf_UInt32Value | null);
-  'enforcingSuccessRate'?: (_google_protobuf_UInt32Value | null);
-  'successRateMinimumHosts'?: (_google_protobuf_UInt32Value | null);
-  'successRateRequestVolume'?: (_google_protobuf_UInt32Value | null);
-  'successRateStdevFactor'?: (_google_protobuf_UInt32Value | null);
-  'consecutiveGatewayFailure'?: (_google_protobuf_UInt32Value | null);
-  'enforcingConsecutiveGatewayFailure'?: (_google_protobuf_UInt32Value | null);
+  'consecutive_5xx'?: (_google_protobuf_UInt32Value);
+  'interval'?: (_google_protobuf_Duration);
+  'baseEjectionTime'?: (_google_protobuf_Duration);
+  'maxEjectionPercent'?: (_google_protobuf_UInt32Value);
+  'enforcingConsecutive_5xx'?: (_google_protobuf_UInt32Value);
+  'enforcingSuccessRate'?: (_google_protobuf_UInt32Value);
+  'successRateMinimumHosts'?: (_google_protobuf_UInt32Value);
+  'successRateRequestVolume'?: (_google_protobuf_UInt32Value);
+  'successRateStdevFactor'?: (_google_protobuf_UInt32Value);
+  'consecutiveGatewayFailure'?: (_google_protobuf_UInt32Value);
+  'enforcingConsecutiveGatewayFailure'?: (_google_protobuf_UInt32Value);
   'splitExternalLocalOriginErrors'?: (boolean);
-  'consecutiveLocalOriginFailure'?: (_google_protobuf_UInt32Value | null);
-  'enforcingConsecutiveLocalOriginFailure'?: (_google_protobuf_UInt32Value | null);
-  'enforcingLocalOriginSuccessRate'?: (_google_protobuf_UInt32Value | null);
-  'failurePercentageThreshold'?: (_google_protobuf_UInt32Value | null);
-  'enforcingFailurePercentage'?: (_google_protobuf_UInt32Value | null);
-  'enforcingFailurePercentageLocalOrigin'?: (_google_protobuf_UInt32Value | null);
-  'failurePercentageMinimumHosts'?: (_google_protobuf_UInt32Value | null);
-  'failurePercentageRequestVolume'?: (_google_protobuf_UInt32Value | null);
-  'maxEjectionTime'?: (_google_protobuf_Duration | null);
-  'maxEjectionTimeJitter'?: (_google_protobuf_Duration | null);
-  'successfulActiveHealthCheckUnejectHost'?: (_google_protobuf_BoolValue | null);
+  'consecutiveLocalOriginFailure'?: (_google_protobuf_UInt32Value);
+  'enforcingConsecutiveLocalOriginFailure'?: (_google_protobuf_UInt32Value);
+  'enforcingLocalOriginSuccessRate'?: (_google_protobuf_UInt32Value);
+  'failurePercentageThreshold'?: (_google_protobuf_UInt32Value);
+  'enforcingFailurePercentage'?: (_google_protobuf_UInt32Value);
+  'enforcingFailurePercentageLocalOrigin'?: (_google_protobuf_UInt32Value);
+  'failurePercentageMinimumHosts'?: (_google_protobuf_UInt32Value);
+  'failurePercentageRequestVolume'?: (_google_protobuf_UInt32Value);
+  'maxEjectionTime'?: (_google_protobuf_Duration);
+  'maxEjectionTimeJitter'?: (_google_protobuf_Duration);
+  'successfulActiveHealthCheckUnejectHost'?: (_google_protobuf_BoolValue);
   'monitors'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
-  'alwaysEjectOneHost'?: (_google_protobuf_BoolValue | null);
+  'alwaysEjectOneHost'?: (_google_protobuf_BoolValue);
 }
 
 export interface OutlierDetection__Output {

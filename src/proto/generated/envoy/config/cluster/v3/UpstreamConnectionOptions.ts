@@ -24,7 +24,7 @@ export type _envoy_config_cluster_v3_UpstreamConnectionOptions_FirstAddressFamil
 
 export interface _envoy_config_cluster_v3_UpstreamConnectionOptions_HappyEyeballsConfig {
   'firstAddressFamilyVersion'?: (_envoy_config_cluster_v3_UpstreamConnectionOptions_FirstAddressFamilyVersion);
-  'firstAddressFamilyCount'?: (_google_protobuf_UInt32Value | null);
+  'firstAddressFamilyCount'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_cluster_v3_UpstreamConnectionOptions_HappyEyeballsConfig__Output {
@@ -33,9 +33,9 @@ export interface _envoy_config_cluster_v3_UpstreamConnectionOptions_HappyEyeball
 }
 
 export interface UpstreamConnectionOptions {
-  'tcpKeepalive'?: (_envoy_config_core_v3_TcpKeepalive | null);
+  'tcpKeepalive'?: (_envoy_config_core_v3_TcpKeepalive);
   'setLocalInterfaceNameOnUpstreamConnections'?: (boolean);
-  'happyEyeballsConfig'?: (_envoy_config_cluster_v3_UpstreamConnectionOptions_HappyEyeballsConfig | null);
+  'happyEyeballsConfig'?: (_envoy_config_cluster_v3_UpstreamConnectionOptions_HappyEyeballsConfig);
 }
 
 export interface UpstreamConnectionOptions__Output {

@@ -6,9 +6,9 @@ import type { Pipe as _envoy_config_core_v3_Pipe, Pipe__Output as _envoy_config_
 import type { EnvoyInternalAddress as _envoy_config_core_v3_EnvoyInternalAddress, EnvoyInternalAddress__Output as _envoy_config_core_v3_EnvoyInternalAddress__Output } from '../../../../envoy/config/core/v3/EnvoyInternalAddress.ts';
 
 export interface Address {
-  'socketAddress'?: (_envoy_config_core_v3_SocketAddress | null);
-  'pipe'?: (_envoy_config_core_v3_Pipe | null);
-  'envoyInternalAddress'?: (_envoy_config_core_v3_EnvoyInternalAddress | null);
+  'socketAddress'?: (_envoy_config_core_v3_SocketAddress);
+  'pipe'?: (_envoy_config_core_v3_Pipe);
+  'envoyInternalAddress'?: (_envoy_config_core_v3_EnvoyInternalAddress);
   'address'?: "socketAddress"|"pipe"|"envoyInternalAddress";
 }
 

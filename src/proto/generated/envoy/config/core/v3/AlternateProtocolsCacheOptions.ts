@@ -16,8 +16,8 @@ export interface _envoy_config_core_v3_AlternateProtocolsCacheOptions_AlternateP
 
 export interface AlternateProtocolsCacheOptions {
   'name'?: (string);
-  'maxEntries'?: (_google_protobuf_UInt32Value | null);
-  'keyValueStoreConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'maxEntries'?: (_google_protobuf_UInt32Value);
+  'keyValueStoreConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'prepopulatedEntries'?: (_envoy_config_core_v3_AlternateProtocolsCacheOptions_AlternateProtocolsCacheEntry)[];
   'canonicalSuffixes'?: (string)[];
 }

@@ -37,10 +37,10 @@ export type _envoy_config_core_v3_ApiConfigSource_ApiType__Output = typeof _envo
 export interface ApiConfigSource {
   'apiType'?: (_envoy_config_core_v3_ApiConfigSource_ApiType);
   'clusterNames'?: (string)[];
-  'refreshDelay'?: (_google_protobuf_Duration | null);
+  'refreshDelay'?: (_google_protobuf_Duration);
   'grpcServices'?: (_envoy_config_core_v3_GrpcService)[];
-  'requestTimeout'?: (_google_protobuf_Duration | null);
-  'rateLimitSettings'?: (_envoy_config_core_v3_RateLimitSettings | null);
+  'requestTimeout'?: (_google_protobuf_Duration);
+  'rateLimitSettings'?: (_envoy_config_core_v3_RateLimitSettings);
   'setNodeOnFirstMessageOnly'?: (boolean);
   'transportApiVersion'?: (_envoy_config_core_v3_ApiVersion);
   'configValidators'?: (_envoy_config_core_v3_TypedExtensionConfig)[];

@@ -5,8 +5,8 @@ import type { DataSource as _envoy_config_core_v3_DataSource, DataSource__Output
 import type { RemoteDataSource as _envoy_config_core_v3_RemoteDataSource, RemoteDataSource__Output as _envoy_config_core_v3_RemoteDataSource__Output } from '../../../../envoy/config/core/v3/RemoteDataSource.ts';
 
 export interface AsyncDataSource {
-  'local'?: (_envoy_config_core_v3_DataSource | null);
-  'remote'?: (_envoy_config_core_v3_RemoteDataSource | null);
+  'local'?: (_envoy_config_core_v3_DataSource);
+  'remote'?: (_envoy_config_core_v3_RemoteDataSource);
   'specifier'?: "local"|"remote";
 }
 

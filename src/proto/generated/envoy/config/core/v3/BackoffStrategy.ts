@@ -4,8 +4,8 @@
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../../../google/protobuf/Duration.ts';
 
 export interface BackoffStrategy {
-  'baseInterval'?: (_google_protobuf_Duration | null);
-  'maxInterval'?: (_google_protobuf_Duration | null);
+  'baseInterval'?: (_google_protobuf_Duration);
+  'maxInterval'?: (_google_protobuf_Duration);
 }
 
 export interface BackoffStrategy__Output {

@@ -8,12 +8,12 @@ import type { ExtraSourceAddress as _envoy_config_core_v3_ExtraSourceAddress, Ex
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface BindConfig {
-  'sourceAddress'?: (_envoy_config_core_v3_SocketAddress | null);
-  'freebind'?: (_google_protobuf_BoolValue | null);
+  'sourceAddress'?: (_envoy_config_core_v3_SocketAddress);
+  'freebind'?: (_google_protobuf_BoolValue);
   'socketOptions'?: (_envoy_config_core_v3_SocketOption)[];
   'additionalSourceAddresses'?: (_envoy_config_core_v3_SocketAddress)[];
   'extraSourceAddresses'?: (_envoy_config_core_v3_ExtraSourceAddress)[];
-  'localAddressSelector'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'localAddressSelector'?: (_envoy_config_core_v3_TypedExtensionConfig);
 }
 
 export interface BindConfig__Output {

@@ -5,8 +5,8 @@ import type { SemanticVersion as _envoy_type_v3_SemanticVersion, SemanticVersion
 import type { Struct as _google_protobuf_Struct, Struct__Output as _google_protobuf_Struct__Output } from '../../../../google/protobuf/Struct.ts';
 
 export interface BuildVersion {
-  'version'?: (_envoy_type_v3_SemanticVersion | null);
-  'metadata'?: (_google_protobuf_Struct | null);
+  'version'?: (_envoy_type_v3_SemanticVersion);
+  'metadata'?: (_google_protobuf_Struct);
 }
 
 export interface BuildVersion__Output {

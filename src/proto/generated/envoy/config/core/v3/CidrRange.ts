@@ -5,7 +5,7 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 
 export interface CidrRange {
   'addressPrefix'?: (string);
-  'prefixLen'?: (_google_protobuf_UInt32Value | null);
+  'prefixLen'?: (_google_protobuf_UInt32Value);
 }
 
 export interface CidrRange__Output {

@@ -11,13 +11,13 @@ import type { PathConfigSource as _envoy_config_core_v3_PathConfigSource, PathCo
 
 export interface ConfigSource {
   'path'?: (string);
-  'apiConfigSource'?: (_envoy_config_core_v3_ApiConfigSource | null);
-  'ads'?: (_envoy_config_core_v3_AggregatedConfigSource | null);
-  'initialFetchTimeout'?: (_google_protobuf_Duration | null);
-  'self'?: (_envoy_config_core_v3_SelfConfigSource | null);
+  'apiConfigSource'?: (_envoy_config_core_v3_ApiConfigSource);
+  'ads'?: (_envoy_config_core_v3_AggregatedConfigSource);
+  'initialFetchTimeout'?: (_google_protobuf_Duration);
+  'self'?: (_envoy_config_core_v3_SelfConfigSource);
   'resourceApiVersion'?: (_envoy_config_core_v3_ApiVersion);
   'authorities'?: (_xds_core_v3_Authority)[];
-  'pathConfigSource'?: (_envoy_config_core_v3_PathConfigSource | null);
+  'pathConfigSource'?: (_envoy_config_core_v3_PathConfigSource);
   'configSourceSpecifier'?: "path"|"pathConfigSource"|"apiConfigSource"|"ads"|"self";
 }
 

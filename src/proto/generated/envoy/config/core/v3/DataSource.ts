@@ -8,7 +8,7 @@ export interface DataSource {
   'inlineBytes'?: (Buffer | Uint8Array | string);
   'inlineString'?: (string);
   'environmentVariable'?: (string);
-  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory | null);
+  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory);
   'specifier'?: "filename"|"inlineBytes"|"inlineString"|"environmentVariable";
 }
 

@@ -6,7 +6,7 @@ import type { DnsResolverOptions as _envoy_config_core_v3_DnsResolverOptions, Dn
 
 export interface DnsResolutionConfig {
   'resolvers'?: (_envoy_config_core_v3_Address)[];
-  'dnsResolverOptions'?: (_envoy_config_core_v3_DnsResolverOptions | null);
+  'dnsResolverOptions'?: (_envoy_config_core_v3_DnsResolverOptions);
 }
 
 export interface DnsResolutionConfig__Output {

@@ -4,7 +4,7 @@
 import type { GrpcService as _envoy_config_core_v3_GrpcService, GrpcService__Output as _envoy_config_core_v3_GrpcService__Output } from '../../../../envoy/config/core/v3/GrpcService.ts';
 
 export interface EventServiceConfig {
-  'grpcService'?: (_envoy_config_core_v3_GrpcService | null);
+  'grpcService'?: (_envoy_config_core_v3_GrpcService);
   'configSourceSpecifier'?: "grpcService";
 }
 

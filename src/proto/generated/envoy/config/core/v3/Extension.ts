@@ -7,7 +7,7 @@ export interface Extension {
   'name'?: (string);
   'category'?: (string);
   'typeDescriptor'?: (string);
-  'version'?: (_envoy_config_core_v3_BuildVersion | null);
+  'version'?: (_envoy_config_core_v3_BuildVersion);
   'disabled'?: (boolean);
   'typeUrls'?: (string)[];
 }

@@ -5,8 +5,8 @@ import type { ConfigSource as _envoy_config_core_v3_ConfigSource, ConfigSource__
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from '../../../../google/protobuf/Any.ts';
 
 export interface ExtensionConfigSource {
-  'configSource'?: (_envoy_config_core_v3_ConfigSource | null);
-  'defaultConfig'?: (_google_protobuf_Any | null);
+  'configSource'?: (_envoy_config_core_v3_ConfigSource);
+  'defaultConfig'?: (_google_protobuf_Any);
   'applyDefaultConfigWithoutWarming'?: (boolean);
   'typeUrls'?: (string)[];
 }

@@ -5,8 +5,8 @@ import type { SocketAddress as _envoy_config_core_v3_SocketAddress, SocketAddres
 import type { SocketOptionsOverride as _envoy_config_core_v3_SocketOptionsOverride, SocketOptionsOverride__Output as _envoy_config_core_v3_SocketOptionsOverride__Output } from '../../../../envoy/config/core/v3/SocketOptionsOverride.ts';
 
 export interface ExtraSourceAddress {
-  'address'?: (_envoy_config_core_v3_SocketAddress | null);
-  'socketOptions'?: (_envoy_config_core_v3_SocketOptionsOverride | null);
+  'address'?: (_envoy_config_core_v3_SocketAddress);
+  'socketOptions'?: (_envoy_config_core_v3_SocketOptionsOverride);
 }
 
 export interface ExtraSourceAddress__Output {

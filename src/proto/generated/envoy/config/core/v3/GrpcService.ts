@@ -13,12 +13,12 @@ import type { Long } from 'protobufjs';
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials {
   'accessToken'?: (string);
-  'googleComputeEngine'?: (_google_protobuf_Empty | null);
+  'googleComputeEngine'?: (_google_protobuf_Empty);
   'googleRefreshToken'?: (string);
-  'serviceAccountJwtAccess'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_ServiceAccountJWTAccessCredentials | null);
-  'googleIam'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_GoogleIAMCredentials | null);
-  'fromPlugin'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin | null);
-  'stsService'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_StsService | null);
+  'serviceAccountJwtAccess'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_ServiceAccountJWTAccessCredentials);
+  'googleIam'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_GoogleIAMCredentials);
+  'fromPlugin'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin);
+  'stsService'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_StsService);
   'credentialSpecifier'?: "accessToken"|"googleComputeEngine"|"googleRefreshToken"|"serviceAccountJwtAccess"|"googleIam"|"fromPlugin"|"stsService";
 }
 
@@ -41,9 +41,9 @@ export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelArgs__Outpu
 }
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelCredentials {
-  'sslCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_SslCredentials | null);
-  'googleDefault'?: (_google_protobuf_Empty | null);
-  'localCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_GoogleLocalCredentials | null);
+  'sslCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_SslCredentials);
+  'googleDefault'?: (_google_protobuf_Empty);
+  'localCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_GoogleLocalCredentials);
   'credentialSpecifier'?: "sslCredentials"|"googleDefault"|"localCredentials";
 }
 
@@ -56,8 +56,8 @@ export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelCredentials
 export interface _envoy_config_core_v3_GrpcService_EnvoyGrpc {
   'clusterName'?: (string);
   'authority'?: (string);
-  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy | null);
-  'maxReceiveMessageLength'?: (_google_protobuf_UInt32Value | null);
+  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy);
+  'maxReceiveMessageLength'?: (_google_protobuf_UInt32Value);
   'skipEnvoyHeaders'?: (boolean);
 }
 
@@ -71,13 +71,13 @@ export interface _envoy_config_core_v3_GrpcService_EnvoyGrpc__Output {
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc {
   'targetUri'?: (string);
-  'channelCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelCredentials | null);
+  'channelCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelCredentials);
   'callCredentials'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials)[];
   'statPrefix'?: (string);
   'credentialsFactoryName'?: (string);
-  'config'?: (_google_protobuf_Struct | null);
-  'perStreamBufferLimitBytes'?: (_google_protobuf_UInt32Value | null);
-  'channelArgs'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelArgs | null);
+  'config'?: (_google_protobuf_Struct);
+  'perStreamBufferLimitBytes'?: (_google_protobuf_UInt32Value);
+  'channelArgs'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelArgs);
 }
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc__Output {
@@ -109,7 +109,7 @@ export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_GoogleLocalCredent
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_MetadataCredentialsFromPlugin {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -129,9 +129,9 @@ export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_CallCredentials_Se
 }
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_SslCredentials {
-  'rootCerts'?: (_envoy_config_core_v3_DataSource | null);
-  'privateKey'?: (_envoy_config_core_v3_DataSource | null);
-  'certChain'?: (_envoy_config_core_v3_DataSource | null);
+  'rootCerts'?: (_envoy_config_core_v3_DataSource);
+  'privateKey'?: (_envoy_config_core_v3_DataSource);
+  'certChain'?: (_envoy_config_core_v3_DataSource);
 }
 
 export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_SslCredentials__Output {
@@ -176,11 +176,11 @@ export interface _envoy_config_core_v3_GrpcService_GoogleGrpc_ChannelArgs_Value_
 }
 
 export interface GrpcService {
-  'envoyGrpc'?: (_envoy_config_core_v3_GrpcService_EnvoyGrpc | null);
-  'googleGrpc'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc | null);
-  'timeout'?: (_google_protobuf_Duration | null);
+  'envoyGrpc'?: (_envoy_config_core_v3_GrpcService_EnvoyGrpc);
+  'googleGrpc'?: (_envoy_config_core_v3_GrpcService_GoogleGrpc);
+  'timeout'?: (_google_protobuf_Duration);
   'initialMetadata'?: (_envoy_config_core_v3_HeaderValue)[];
-  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy | null);
+  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy);
   'targetSpecifier'?: "envoyGrpc"|"googleGrpc";
 }
 

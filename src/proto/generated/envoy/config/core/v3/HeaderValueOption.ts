@@ -26,8 +26,8 @@ export type _envoy_config_core_v3_HeaderValueOption_HeaderAppendAction =
 export type _envoy_config_core_v3_HeaderValueOption_HeaderAppendAction__Output = typeof _envoy_config_core_v3_HeaderValueOption_HeaderAppendAction[keyof typeof _envoy_config_core_v3_HeaderValueOption_HeaderAppendAction]
 
 export interface HeaderValueOption {
-  'header'?: (_envoy_config_core_v3_HeaderValue | null);
-  'append'?: (_google_protobuf_BoolValue | null);
+  'header'?: (_envoy_config_core_v3_HeaderValue);
+  'append'?: (_google_protobuf_BoolValue);
   'appendAction'?: (_envoy_config_core_v3_HeaderValueOption_HeaderAppendAction);
   'keepEmptyValue'?: (boolean);
 }

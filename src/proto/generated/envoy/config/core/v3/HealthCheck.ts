@@ -18,7 +18,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 
 export interface _envoy_config_core_v3_HealthCheck_CustomHealthCheck {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -42,15 +42,15 @@ export interface _envoy_config_core_v3_HealthCheck_GrpcHealthCheck__Output {
 export interface _envoy_config_core_v3_HealthCheck_HttpHealthCheck {
   'host'?: (string);
   'path'?: (string);
-  'send'?: (_envoy_config_core_v3_HealthCheck_Payload | null);
+  'send'?: (_envoy_config_core_v3_HealthCheck_Payload);
   'receive'?: (_envoy_config_core_v3_HealthCheck_Payload)[];
-  'responseBufferSize'?: (_google_protobuf_UInt64Value | null);
+  'responseBufferSize'?: (_google_protobuf_UInt64Value);
   'requestHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'requestHeadersToRemove'?: (string)[];
   'expectedStatuses'?: (_envoy_type_v3_Int64Range)[];
   'retriableStatuses'?: (_envoy_type_v3_Int64Range)[];
   'codecClientType'?: (_envoy_type_v3_CodecClientType);
-  'serviceNameMatcher'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'serviceNameMatcher'?: (_envoy_type_matcher_v3_StringMatcher);
   'method'?: (_envoy_config_core_v3_RequestMethod);
 }
 
@@ -89,9 +89,9 @@ export interface _envoy_config_core_v3_HealthCheck_RedisHealthCheck__Output {
 }
 
 export interface _envoy_config_core_v3_HealthCheck_TcpHealthCheck {
-  'send'?: (_envoy_config_core_v3_HealthCheck_Payload | null);
+  'send'?: (_envoy_config_core_v3_HealthCheck_Payload);
   'receive'?: (_envoy_config_core_v3_HealthCheck_Payload)[];
-  'proxyProtocolConfig'?: (_envoy_config_core_v3_ProxyProtocolConfig | null);
+  'proxyProtocolConfig'?: (_envoy_config_core_v3_ProxyProtocolConfig);
 }
 
 export interface _envoy_config_core_v3_HealthCheck_TcpHealthCheck__Output {
@@ -109,29 +109,29 @@ export interface _envoy_config_core_v3_HealthCheck_TlsOptions__Output {
 }
 
 export interface HealthCheck {
-  'timeout'?: (_google_protobuf_Duration | null);
-  'interval'?: (_google_protobuf_Duration | null);
-  'intervalJitter'?: (_google_protobuf_Duration | null);
-  'unhealthyThreshold'?: (_google_protobuf_UInt32Value | null);
-  'healthyThreshold'?: (_google_protobuf_UInt32Value | null);
-  'altPort'?: (_google_protobuf_UInt32Value | null);
-  'reuseConnection'?: (_google_protobuf_BoolValue | null);
-  'httpHealthCheck'?: (_envoy_config_core_v3_HealthCheck_HttpHealthCheck | null);
-  'tcpHealthCheck'?: (_envoy_config_core_v3_HealthCheck_TcpHealthCheck | null);
-  'grpcHealthCheck'?: (_envoy_config_core_v3_HealthCheck_GrpcHealthCheck | null);
-  'noTrafficInterval'?: (_google_protobuf_Duration | null);
-  'customHealthCheck'?: (_envoy_config_core_v3_HealthCheck_CustomHealthCheck | null);
-  'unhealthyInterval'?: (_google_protobuf_Duration | null);
-  'unhealthyEdgeInterval'?: (_google_protobuf_Duration | null);
-  'healthyEdgeInterval'?: (_google_protobuf_Duration | null);
+  'timeout'?: (_google_protobuf_Duration);
+  'interval'?: (_google_protobuf_Duration);
+  'intervalJitter'?: (_google_protobuf_Duration);
+  'unhealthyThreshold'?: (_google_protobuf_UInt32Value);
+  'healthyThreshold'?: (_google_protobuf_UInt32Value);
+  'altPort'?: (_google_protobuf_UInt32Value);
+  'reuseConnection'?: (_google_protobuf_BoolValue);
+  'httpHealthCheck'?: (_envoy_config_core_v3_HealthCheck_HttpHealthCheck);
+  'tcpHealthCheck'?: (_envoy_config_core_v3_HealthCheck_TcpHealthCheck);
+  'grpcHealthCheck'?: (_envoy_config_core_v3_HealthCheck_GrpcHealthCheck);
+  'noTrafficInterval'?: (_google_protobuf_Duration);
+  'customHealthCheck'?: (_envoy_config_core_v3_HealthCheck_CustomHealthCheck);
+  'unhealthyInterval'?: (_google_protobuf_Duration);
+  'unhealthyEdgeInterval'?: (_google_protobuf_Duration);
+  'healthyEdgeInterval'?: (_google_protobuf_Duration);
   'eventLogPath'?: (string);
   'intervalJitterPercent'?: (number);
   'alwaysLogHealthCheckFailures'?: (boolean);
-  'initialJitter'?: (_google_protobuf_Duration | null);
-  'tlsOptions'?: (_envoy_config_core_v3_HealthCheck_TlsOptions | null);
-  'eventService'?: (_envoy_config_core_v3_EventServiceConfig | null);
-  'transportSocketMatchCriteria'?: (_google_protobuf_Struct | null);
-  'noTrafficHealthyInterval'?: (_google_protobuf_Duration | null);
+  'initialJitter'?: (_google_protobuf_Duration);
+  'tlsOptions'?: (_envoy_config_core_v3_HealthCheck_TlsOptions);
+  'eventService'?: (_envoy_config_core_v3_EventServiceConfig);
+  'transportSocketMatchCriteria'?: (_google_protobuf_Struct);
+  'noTrafficHealthyInterval'?: (_google_protobuf_Duration);
   'eventLogger'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
   'alwaysLogHealthCheckSuccess'?: (boolean);
   'healthChecker'?: "httpHealthCheck"|"tcpHealthCheck"|"grpcHealthCheck"|"customHealthCheck";

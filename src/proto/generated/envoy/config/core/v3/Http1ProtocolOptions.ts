@@ -5,8 +5,8 @@ import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _goo
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface _envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat {
-  'properCaseWords'?: (_envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat_ProperCaseWords | null);
-  'statefulFormatter'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'properCaseWords'?: (_envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat_ProperCaseWords);
+  'statefulFormatter'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'headerFormat'?: "properCaseWords"|"statefulFormatter";
 }
 
@@ -22,15 +22,15 @@ export interface _envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat_Prop
 }
 
 export interface Http1ProtocolOptions {
-  'allowAbsoluteUrl'?: (_google_protobuf_BoolValue | null);
+  'allowAbsoluteUrl'?: (_google_protobuf_BoolValue);
   'acceptHttp_10'?: (boolean);
   'defaultHostForHttp_10'?: (string);
-  'headerKeyFormat'?: (_envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat | null);
+  'headerKeyFormat'?: (_envoy_config_core_v3_Http1ProtocolOptions_HeaderKeyFormat);
   'enableTrailers'?: (boolean);
   'allowChunkedLength'?: (boolean);
-  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue | null);
+  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue);
   'sendFullyQualifiedUrl'?: (boolean);
-  'useBalsaParser'?: (_google_protobuf_BoolValue | null);
+  'useBalsaParser'?: (_google_protobuf_BoolValue);
   'allowCustomMethods'?: (boolean);
 }
 

@@ -6,8 +6,8 @@ import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _goo
 import type { KeepaliveSettings as _envoy_config_core_v3_KeepaliveSettings, KeepaliveSettings__Output as _envoy_config_core_v3_KeepaliveSettings__Output } from '../../../../envoy/config/core/v3/KeepaliveSettings.ts';
 
 export interface _envoy_config_core_v3_Http2ProtocolOptions_SettingsParameter {
-  'identifier'?: (_google_protobuf_UInt32Value | null);
-  'value'?: (_google_protobuf_UInt32Value | null);
+  'identifier'?: (_google_protobuf_UInt32Value);
+  'value'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_core_v3_Http2ProtocolOptions_SettingsParameter__Output {
@@ -16,22 +16,22 @@ export interface _envoy_config_core_v3_Http2ProtocolOptions_SettingsParameter__O
 }
 
 export interface Http2ProtocolOptions {
-  'hpackTableSize'?: (_google_protobuf_UInt32Value | null);
-  'maxConcurrentStreams'?: (_google_protobuf_UInt32Value | null);
-  'initialStreamWindowSize'?: (_google_protobuf_UInt32Value | null);
-  'initialConnectionWindowSize'?: (_google_protobuf_UInt32Value | null);
+  'hpackTableSize'?: (_google_protobuf_UInt32Value);
+  'maxConcurrentStreams'?: (_google_protobuf_UInt32Value);
+  'initialStreamWindowSize'?: (_google_protobuf_UInt32Value);
+  'initialConnectionWindowSize'?: (_google_protobuf_UInt32Value);
   'allowConnect'?: (boolean);
   'allowMetadata'?: (boolean);
-  'maxOutboundFrames'?: (_google_protobuf_UInt32Value | null);
-  'maxOutboundControlFrames'?: (_google_protobuf_UInt32Value | null);
-  'maxConsecutiveInboundFramesWithEmptyPayload'?: (_google_protobuf_UInt32Value | null);
-  'maxInboundPriorityFramesPerStream'?: (_google_protobuf_UInt32Value | null);
-  'maxInboundWindowUpdateFramesPerDataFrameSent'?: (_google_protobuf_UInt32Value | null);
+  'maxOutboundFrames'?: (_google_protobuf_UInt32Value);
+  'maxOutboundControlFrames'?: (_google_protobuf_UInt32Value);
+  'maxConsecutiveInboundFramesWithEmptyPayload'?: (_google_protobuf_UInt32Value);
+  'maxInboundPriorityFramesPerStream'?: (_google_protobuf_UInt32Value);
+  'maxInboundWindowUpdateFramesPerDataFrameSent'?: (_google_protobuf_UInt32Value);
   'streamErrorOnInvalidHttpMessaging'?: (boolean);
   'customSettingsParameters'?: (_envoy_config_core_v3_Http2ProtocolOptions_SettingsParameter)[];
-  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue | null);
-  'connectionKeepalive'?: (_envoy_config_core_v3_KeepaliveSettings | null);
-  'useOghttp2Codec'?: (_google_protobuf_BoolValue | null);
+  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue);
+  'connectionKeepalive'?: (_envoy_config_core_v3_KeepaliveSettings);
+  'useOghttp2Codec'?: (_google_protobuf_BoolValue);
 }
 
 export interface Http2ProtocolOptions__Output {

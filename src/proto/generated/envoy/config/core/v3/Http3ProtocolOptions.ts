@@ -5,8 +5,8 @@ import type { QuicProtocolOptions as _envoy_config_core_v3_QuicProtocolOptions, 
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../google/protobuf/BoolValue.ts';
 
 export interface Http3ProtocolOptions {
-  'quicProtocolOptions'?: (_envoy_config_core_v3_QuicProtocolOptions | null);
-  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue | null);
+  'quicProtocolOptions'?: (_envoy_config_core_v3_QuicProtocolOptions);
+  'overrideStreamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue);
   'allowExtendedConnect'?: (boolean);
   'allowMetadata'?: (boolean);
 }

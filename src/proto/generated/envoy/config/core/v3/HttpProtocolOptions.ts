@@ -23,12 +23,12 @@ export type _envoy_config_core_v3_HttpProtocolOptions_HeadersWithUnderscoresActi
 export type _envoy_config_core_v3_HttpProtocolOptions_HeadersWithUnderscoresAction__Output = typeof _envoy_config_core_v3_HttpProtocolOptions_HeadersWithUnderscoresAction[keyof typeof _envoy_config_core_v3_HttpProtocolOptions_HeadersWithUnderscoresAction]
 
 export interface HttpProtocolOptions {
-  'idleTimeout'?: (_google_protobuf_Duration | null);
-  'maxHeadersCount'?: (_google_protobuf_UInt32Value | null);
-  'maxConnectionDuration'?: (_google_protobuf_Duration | null);
-  'maxStreamDuration'?: (_google_protobuf_Duration | null);
+  'idleTimeout'?: (_google_protobuf_Duration);
+  'maxHeadersCount'?: (_google_protobuf_UInt32Value);
+  'maxConnectionDuration'?: (_google_protobuf_Duration);
+  'maxStreamDuration'?: (_google_protobuf_Duration);
   'headersWithUnderscoresAction'?: (_envoy_config_core_v3_HttpProtocolOptions_HeadersWithUnderscoresAction);
-  'maxRequestsPerConnection'?: (_google_protobuf_UInt32Value | null);
+  'maxRequestsPerConnection'?: (_google_protobuf_UInt32Value);
 }
 
 export interface HttpProtocolOptions__Output {

@@ -6,7 +6,7 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
 export interface HttpUri {
   'uri'?: (string);
   'cluster'?: (string);
-  'timeout'?: (_google_protobuf_Duration | null);
+  'timeout'?: (_google_protobuf_Duration);
   'httpUpstreamType'?: "cluster";
 }
 

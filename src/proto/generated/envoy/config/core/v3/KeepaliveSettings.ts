@@ -5,10 +5,10 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
 import type { Percent as _envoy_type_v3_Percent, Percent__Output as _envoy_type_v3_Percent__Output } from '../../../../envoy/type/v3/Percent.ts';
 
 export interface KeepaliveSettings {
-  'interval'?: (_google_protobuf_Duration | null);
-  'timeout'?: (_google_protobuf_Duration | null);
-  'intervalJitter'?: (_envoy_type_v3_Percent | null);
-  'connectionIdleInterval'?: (_google_protobuf_Duration | null);
+  'interval'?: (_google_protobuf_Duration);
+  'timeout'?: (_google_protobuf_Duration);
+  'intervalJitter'?: (_envoy_type_v3_Percent);
+  'connectionIdleInterval'?: (_google_protobuf_Duration);
 }
 
 export interface KeepaliveSettings__Output {

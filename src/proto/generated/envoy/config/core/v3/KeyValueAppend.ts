@@ -25,7 +25,7 @@ export type _envoy_config_core_v3_KeyValueAppend_KeyValueAppendAction =
 export type _envoy_config_core_v3_KeyValueAppend_KeyValueAppendAction__Output = typeof _envoy_config_core_v3_KeyValueAppend_KeyValueAppendAction[keyof typeof _envoy_config_core_v3_KeyValueAppend_KeyValueAppendAction]
 
 export interface KeyValueAppend {
-  'entry'?: (_envoy_config_core_v3_KeyValue | null);
+  'entry'?: (_envoy_config_core_v3_KeyValue);
   'action'?: (_envoy_config_core_v3_KeyValueAppend_KeyValueAppendAction);
 }
 

@@ -4,7 +4,7 @@
 import type { KeyValueAppend as _envoy_config_core_v3_KeyValueAppend, KeyValueAppend__Output as _envoy_config_core_v3_KeyValueAppend__Output } from '../../../../envoy/config/core/v3/KeyValueAppend.ts';
 
 export interface KeyValueMutation {
-  'append'?: (_envoy_config_core_v3_KeyValueAppend | null);
+  'append'?: (_envoy_config_core_v3_KeyValueAppend);
   'remove'?: (string);
 }
 

@@ -11,11 +11,11 @@ import type { ContextParams as _xds_core_v3_ContextParams, ContextParams__Output
 export interface Node {
   'id'?: (string);
   'cluster'?: (string);
-  'metadata'?: (_google_protobuf_Struct | null);
-  'locality'?: (_envoy_config_core_v3_Locality | null);
+  'metadata'?: (_google_protobuf_Struct);
+  'locality'?: (_envoy_config_core_v3_Locality);
   'userAgentName'?: (string);
   'userAgentVersion'?: (string);
-  'userAgentBuildVersion'?: (_envoy_config_core_v3_BuildVersion | null);
+  'userAgentBuildVersion'?: (_envoy_config_core_v3_BuildVersion);
   'extensions'?: (_envoy_config_core_v3_Extension)[];
   'clientFeatures'?: (string)[];
   'listeningAddresses'?: (_envoy_config_core_v3_Address)[];

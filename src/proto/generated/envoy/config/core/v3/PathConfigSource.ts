@@ -5,7 +5,7 @@ import type { WatchedDirectory as _envoy_config_core_v3_WatchedDirectory, Watche
 
 export interface PathConfigSource {
   'path'?: (string);
-  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory | null);
+  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory);
 }
 
 export interface PathConfigSource__Output {

@@ -20,7 +20,7 @@ export type _envoy_config_core_v3_ProxyProtocolConfig_Version__Output = typeof _
 
 export interface ProxyProtocolConfig {
   'version'?: (_envoy_config_core_v3_ProxyProtocolConfig_Version);
-  'passThroughTlvs'?: (_envoy_config_core_v3_ProxyProtocolPassThroughTLVs | null);
+  'passThroughTlvs'?: (_envoy_config_core_v3_ProxyProtocolPassThroughTLVs);
 }
 
 export interface ProxyProtocolConfig__Output {

@@ -4,8 +4,8 @@
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../../../google/protobuf/Duration.ts';
 
 export interface QuicKeepAliveSettings {
-  'maxInterval'?: (_google_protobuf_Duration | null);
-  'initialInterval'?: (_google_protobuf_Duration | null);
+  'maxInterval'?: (_google_protobuf_Duration);
+  'initialInterval'?: (_google_protobuf_Duration);
 }
 
 export interface QuicKeepAliveSettings__Output {

@@ -6,14 +6,14 @@ import type { QuicKeepAliveSettings as _envoy_config_core_v3_QuicKeepAliveSettin
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../../../google/protobuf/Duration.ts';
 
 export interface QuicProtocolOptions {
-  'maxConcurrentStreams'?: (_google_protobuf_UInt32Value | null);
-  'initialStreamWindowSize'?: (_google_protobuf_UInt32Value | null);
-  'initialConnectionWindowSize'?: (_google_protobuf_UInt32Value | null);
-  'numTimeoutsToTriggerPortMigration'?: (_google_protobuf_UInt32Value | null);
-  'connectionKeepalive'?: (_envoy_config_core_v3_QuicKeepAliveSettings | null);
+  'maxConcurrentStreams'?: (_google_protobuf_UInt32Value);
+  'initialStreamWindowSize'?: (_google_protobuf_UInt32Value);
+  'initialConnectionWindowSize'?: (_google_protobuf_UInt32Value);
+  'numTimeoutsToTriggerPortMigration'?: (_google_protobuf_UInt32Value);
+  'connectionKeepalive'?: (_envoy_config_core_v3_QuicKeepAliveSettings);
   'connectionOptions'?: (string);
   'clientConnectionOptions'?: (string);
-  'idleNetworkTimeout'?: (_google_protobuf_Duration | null);
+  'idleNetworkTimeout'?: (_google_protobuf_Duration);
 }
 
 export interface QuicProtocolOptions__Output {

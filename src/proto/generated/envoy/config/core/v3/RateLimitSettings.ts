@@ -5,8 +5,8 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { DoubleValue as _google_protobuf_DoubleValue, DoubleValue__Output as _google_protobuf_DoubleValue__Output } from '../../../../google/protobuf/DoubleValue.ts';
 
 export interface RateLimitSettings {
-  'maxTokens'?: (_google_protobuf_UInt32Value | null);
-  'fillRate'?: (_google_protobuf_DoubleValue | null);
+  'maxTokens'?: (_google_protobuf_UInt32Value);
+  'fillRate'?: (_google_protobuf_DoubleValue);
 }
 
 export interface RateLimitSettings__Output {

@@ -5,9 +5,9 @@ import type { HttpUri as _envoy_config_core_v3_HttpUri, HttpUri__Output as _envo
 import type { RetryPolicy as _envoy_config_core_v3_RetryPolicy, RetryPolicy__Output as _envoy_config_core_v3_RetryPolicy__Output } from '../../../../envoy/config/core/v3/RetryPolicy.ts';
 
 export interface RemoteDataSource {
-  'httpUri'?: (_envoy_config_core_v3_HttpUri | null);
+  'httpUri'?: (_envoy_config_core_v3_HttpUri);
   'sha256'?: (string);
-  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy | null);
+  'retryPolicy'?: (_envoy_config_core_v3_RetryPolicy);
 }
 
 export interface RemoteDataSource__Output {

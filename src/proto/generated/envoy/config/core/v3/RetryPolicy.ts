@@ -8,7 +8,7 @@ import type { Long } from 'protobufjs';
 
 export interface _envoy_config_core_v3_RetryPolicy_RetryHostPredicate {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -19,7 +19,7 @@ export interface _envoy_config_core_v3_RetryPolicy_RetryHostPredicate__Output {
 
 export interface _envoy_config_core_v3_RetryPolicy_RetryPriority {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -29,10 +29,10 @@ export interface _envoy_config_core_v3_RetryPolicy_RetryPriority__Output {
 }
 
 export interface RetryPolicy {
-  'retryBackOff'?: (_envoy_config_core_v3_BackoffStrategy | null);
-  'numRetries'?: (_google_protobuf_UInt32Value | null);
+  'retryBackOff'?: (_envoy_config_core_v3_BackoffStrategy);
+  'numRetries'?: (_google_protobuf_UInt32Value);
   'retryOn'?: (string);
-  'retryPriority'?: (_envoy_config_core_v3_RetryPolicy_RetryPriority | null);
+  'retryPriority'?: (_envoy_config_core_v3_RetryPolicy_RetryPriority);
   'retryHostPredicate'?: (_envoy_config_core_v3_RetryPolicy_RetryHostPredicate)[];
   'hostSelectionRetryMaxAttempts'?: (number | string | Long);
 }

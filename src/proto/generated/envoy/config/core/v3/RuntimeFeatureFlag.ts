@@ -4,7 +4,7 @@
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../google/protobuf/BoolValue.ts';
 
 export interface RuntimeFeatureFlag {
-  'defaultValue'?: (_google_protobuf_BoolValue | null);
+  'defaultValue'?: (_google_protobuf_BoolValue);
   'runtimeKey'?: (string);
 }
 

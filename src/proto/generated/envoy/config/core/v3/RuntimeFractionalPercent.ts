@@ -4,7 +4,7 @@
 import type { FractionalPercent as _envoy_type_v3_FractionalPercent, FractionalPercent__Output as _envoy_type_v3_FractionalPercent__Output } from '../../../../envoy/type/v3/FractionalPercent.ts';
 
 export interface RuntimeFractionalPercent {
-  'defaultValue'?: (_envoy_type_v3_FractionalPercent | null);
+  'defaultValue'?: (_envoy_type_v3_FractionalPercent);
   'runtimeKey'?: (string);
 }
 

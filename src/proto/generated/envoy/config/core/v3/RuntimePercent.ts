@@ -4,7 +4,7 @@
 import type { Percent as _envoy_type_v3_Percent, Percent__Output as _envoy_type_v3_Percent__Output } from '../../../../envoy/type/v3/Percent.ts';
 
 export interface RuntimePercent {
-  'defaultValue'?: (_envoy_type_v3_Percent | null);
+  'defaultValue'?: (_envoy_type_v3_Percent);
   'runtimeKey'?: (string);
 }
 

@@ -8,12 +8,12 @@ import type { JsonFormatOptions as _envoy_config_core_v3_JsonFormatOptions, Json
 
 export interface SubstitutionFormatString {
   'textFormat'?: (string);
-  'jsonFormat'?: (_google_protobuf_Struct | null);
+  'jsonFormat'?: (_google_protobuf_Struct);
   'omitEmptyValues'?: (boolean);
   'contentType'?: (string);
-  'textFormatSource'?: (_envoy_config_core_v3_DataSource | null);
+  'textFormatSource'?: (_envoy_config_core_v3_DataSource);
   'formatters'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
-  'jsonFormatOptions'?: (_envoy_config_core_v3_JsonFormatOptions | null);
+  'jsonFormatOptions'?: (_envoy_config_core_v3_JsonFormatOptions);
   'format'?: "textFormat"|"jsonFormat"|"textFormatSource";
 }
 

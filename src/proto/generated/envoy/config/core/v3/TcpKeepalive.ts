@@ -4,9 +4,9 @@
 import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output as _google_protobuf_UInt32Value__Output } from '../../../../google/protobuf/UInt32Value.ts';
 
 export interface TcpKeepalive {
-  'keepaliveProbes'?: (_google_protobuf_UInt32Value | null);
-  'keepaliveTime'?: (_google_protobuf_UInt32Value | null);
-  'keepaliveInterval'?: (_google_protobuf_UInt32Value | null);
+  'keepaliveProbes'?: (_google_protobuf_UInt32Value);
+  'keepaliveTime'?: (_google_protobuf_UInt32Value);
+  'keepaliveInterval'?: (_google_protobuf_UInt32Value);
 }
 
 export interface TcpKeepalive__Output {

@@ -5,8 +5,8 @@ import type { UInt64Value as _google_protobuf_UInt64Value, UInt64Value__Output a
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../google/protobuf/BoolValue.ts';
 
 export interface UdpSocketConfig {
-  'maxRxDatagramSize'?: (_google_protobuf_UInt64Value | null);
-  'preferGro'?: (_google_protobuf_BoolValue | null);
+  'maxRxDatagramSize'?: (_google_protobuf_UInt64Value);
+  'preferGro'?: (_google_protobuf_BoolValue);
 }
 
 export interface UdpSocketConfig__Output {

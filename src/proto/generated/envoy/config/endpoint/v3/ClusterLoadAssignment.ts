@@ -9,7 +9,7 @@ import type { FractionalPercent as _envoy_type_v3_FractionalPercent, FractionalP
 
 export interface _envoy_config_endpoint_v3_ClusterLoadAssignment_Policy_DropOverload {
   'category'?: (string);
-  'dropPercentage'?: (_envoy_type_v3_FractionalPercent | null);
+  'dropPercentage'?: (_envoy_type_v3_FractionalPercent);
 }
 
 export interface _envoy_config_endpoint_v3_ClusterLoadAssignment_Policy_DropOverload__Output {
@@ -19,8 +19,8 @@ export interface _envoy_config_endpoint_v3_ClusterLoadAssignment_Policy_DropOver
 
 export interface _envoy_config_endpoint_v3_ClusterLoadAssignment_Policy {
   'dropOverloads'?: (_envoy_config_endpoint_v3_ClusterLoadAssignment_Policy_DropOverload)[];
-  'overprovisioningFactor'?: (_google_protobuf_UInt32Value | null);
-  'endpointStaleAfter'?: (_google_protobuf_Duration | null);
+  'overprovisioningFactor'?: (_google_protobuf_UInt32Value);
+  'endpointStaleAfter'?: (_google_protobuf_Duration);
   'weightedPriorityHealth'?: (boolean);
 }
 
@@ -34,7 +34,7 @@ export interface _envoy_config_endpoint_v3_ClusterLoadAssignment_Policy__Output 
 export interface ClusterLoadAssignment {
   'clusterName'?: (string);
   'endpoints'?: (_envoy_config_endpoint_v3_LocalityLbEndpoints)[];
-  'policy'?: (_envoy_config_endpoint_v3_ClusterLoadAssignment_Policy | null);
+  'policy'?: (_envoy_config_endpoint_v3_ClusterLoadAssignment_Policy);
   'namedEndpoints'?: ({[key: string]: _envoy_config_endpoint_v3_Endpoint});
 }
 

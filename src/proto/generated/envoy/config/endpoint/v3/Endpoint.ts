@@ -4,7 +4,7 @@
 import type { Address as _envoy_config_core_v3_Address, Address__Output as _envoy_config_core_v3_Address__Output } from '../../../../envoy/config/core/v3/Address.ts';
 
 export interface _envoy_config_endpoint_v3_Endpoint_AdditionalAddress {
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
 }
 
 export interface _envoy_config_endpoint_v3_Endpoint_AdditionalAddress__Output {
@@ -14,7 +14,7 @@ export interface _envoy_config_endpoint_v3_Endpoint_AdditionalAddress__Output {
 export interface _envoy_config_endpoint_v3_Endpoint_HealthCheckConfig {
   'portValue'?: (number);
   'hostname'?: (string);
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
   'disableActiveHealthCheck'?: (boolean);
 }
 
@@ -26,8 +26,8 @@ export interface _envoy_config_endpoint_v3_Endpoint_HealthCheckConfig__Output {
 }
 
 export interface Endpoint {
-  'address'?: (_envoy_config_core_v3_Address | null);
-  'healthCheckConfig'?: (_envoy_config_endpoint_v3_Endpoint_HealthCheckConfig | null);
+  'address'?: (_envoy_config_core_v3_Address);
+  'healthCheckConfig'?: (_envoy_config_endpoint_v3_Endpoint_HealthCheckConfig);
   'hostname'?: (string);
   'additionalAddresses'?: (_envoy_config_endpoint_v3_Endpoint_AdditionalAddress)[];
 }

@@ -7,10 +7,10 @@ import type { Metadata as _envoy_config_core_v3_Metadata, Metadata__Output as _e
 import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output as _google_protobuf_UInt32Value__Output } from '../../../../google/protobuf/UInt32Value.ts';
 
 export interface LbEndpoint {
-  'endpoint'?: (_envoy_config_endpoint_v3_Endpoint | null);
+  'endpoint'?: (_envoy_config_endpoint_v3_Endpoint);
   'healthStatus'?: (_envoy_config_core_v3_HealthStatus);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
-  'loadBalancingWeight'?: (_google_protobuf_UInt32Value | null);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
+  'loadBalancingWeight'?: (_google_protobuf_UInt32Value);
   'endpointName'?: (string);
   'hostIdentifier'?: "endpoint"|"endpointName";
 }

@@ -16,14 +16,14 @@ export interface _envoy_config_endpoint_v3_LocalityLbEndpoints_LbEndpointList__O
 }
 
 export interface LocalityLbEndpoints {
-  'locality'?: (_envoy_config_core_v3_Locality | null);
+  'locality'?: (_envoy_config_core_v3_Locality);
   'lbEndpoints'?: (_envoy_config_endpoint_v3_LbEndpoint)[];
-  'loadBalancingWeight'?: (_google_protobuf_UInt32Value | null);
+  'loadBalancingWeight'?: (_google_protobuf_UInt32Value);
   'priority'?: (number);
-  'proximity'?: (_google_protobuf_UInt32Value | null);
-  'loadBalancerEndpoints'?: (_envoy_config_endpoint_v3_LocalityLbEndpoints_LbEndpointList | null);
-  'ledsClusterLocalityConfig'?: (_envoy_config_endpoint_v3_LedsClusterLocalityConfig | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
+  'proximity'?: (_google_protobuf_UInt32Value);
+  'loadBalancerEndpoints'?: (_envoy_config_endpoint_v3_LocalityLbEndpoints_LbEndpointList);
+  'ledsClusterLocalityConfig'?: (_envoy_config_endpoint_v3_LedsClusterLocalityConfig);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
   'lbConfig'?: "loadBalancerEndpoints"|"ledsClusterLocalityConfig";
 }
 

@@ -5,8 +5,8 @@ import type { Address as _envoy_config_core_v3_Address, Address__Output as _envo
 import type { SocketOptionsOverride as _envoy_config_core_v3_SocketOptionsOverride, SocketOptionsOverride__Output as _envoy_config_core_v3_SocketOptionsOverride__Output } from '../../../../envoy/config/core/v3/SocketOptionsOverride.ts';
 
 export interface AdditionalAddress {
-  'address'?: (_envoy_config_core_v3_Address | null);
-  'socketOptions'?: (_envoy_config_core_v3_SocketOptionsOverride | null);
+  'address'?: (_envoy_config_core_v3_Address);
+  'socketOptions'?: (_envoy_config_core_v3_SocketOptionsOverride);
 }
 
 export interface AdditionalAddress__Output {

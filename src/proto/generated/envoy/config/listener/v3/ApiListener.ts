@@ -4,7 +4,7 @@
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from '../../../../google/protobuf/Any.ts';
 
 export interface ApiListener {
-  'apiListener'?: (_google_protobuf_Any | null);
+  'apiListener'?: (_google_protobuf_Any);
 }
 
 export interface ApiListener__Output {

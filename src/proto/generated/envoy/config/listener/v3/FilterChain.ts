@@ -9,7 +9,7 @@ import type { TransportSocket as _envoy_config_core_v3_TransportSocket, Transpor
 import type { Duration as _google_protobuf_Duration, Duration__Output as _google_protobuf_Duration__Output } from '../../../../google/protobuf/Duration.ts';
 
 export interface _envoy_config_listener_v3_FilterChain_OnDemandConfiguration {
-  'rebuildTimeout'?: (_google_protobuf_Duration | null);
+  'rebuildTimeout'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_listener_v3_FilterChain_OnDemandConfiguration__Output {
@@ -17,14 +17,14 @@ export interface _envoy_config_listener_v3_FilterChain_OnDemandConfiguration__Ou
 }
 
 export interface FilterChain {
-  'filterChainMatch'?: (_envoy_config_listener_v3_FilterChainMatch | null);
+  'filterChainMatch'?: (_envoy_config_listener_v3_FilterChainMatch);
   'filters'?: (_envoy_config_listener_v3_Filter)[];
-  'useProxyProto'?: (_google_protobuf_BoolValue | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
-  'transportSocket'?: (_envoy_config_core_v3_TransportSocket | null);
+  'useProxyProto'?: (_google_protobuf_BoolValue);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
+  'transportSocket'?: (_envoy_config_core_v3_TransportSocket);
   'name'?: (string);
-  'onDemandConfiguration'?: (_envoy_config_listener_v3_FilterChain_OnDemandConfiguration | null);
-  'transportSocketConnectTimeout'?: (_google_protobuf_Duration | null);
+  'onDemandConfiguration'?: (_envoy_config_listener_v3_FilterChain_OnDemandConfiguration);
+  'transportSocketConnectTimeout'?: (_google_protobuf_Duration);
 }
 
 export interface FilterChain__Output {

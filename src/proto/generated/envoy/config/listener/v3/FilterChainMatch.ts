@@ -25,10 +25,10 @@ export type _envoy_config_listener_v3_FilterChainMatch_ConnectionSourceType__Out
 export interface FilterChainMatch {
   'prefixRanges'?: (_envoy_config_core_v3_CidrRange)[];
   'addressSuffix'?: (string);
-  'suffixLen'?: (_google_protobuf_UInt32Value | null);
+  'suffixLen'?: (_google_protobuf_UInt32Value);
   'sourcePrefixRanges'?: (_envoy_config_core_v3_CidrRange)[];
   'sourcePorts'?: (number)[];
-  'destinationPort'?: (_google_protobuf_UInt32Value | null);
+  'destinationPort'?: (_google_protobuf_UInt32Value);
   'transportProtocol'?: (string);
   'applicationProtocols'?: (string)[];
   'serverNames'?: (string)[];

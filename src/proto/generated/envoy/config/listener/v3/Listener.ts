@@ -18,8 +18,8 @@ import type { AdditionalAddress as _envoy_config_listener_v3_AdditionalAddress, 
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface _envoy_config_listener_v3_Listener_ConnectionBalanceConfig {
-  'exactBalance'?: (_envoy_config_listener_v3_Listener_ConnectionBalanceConfig_ExactBalance | null);
-  'extendBalance'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'exactBalance'?: (_envoy_config_listener_v3_Listener_ConnectionBalanceConfig_ExactBalance);
+  'extendBalance'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'balanceType'?: "exactBalance"|"extendBalance";
 }
 
@@ -29,7 +29,7 @@ export interface _envoy_config_listener_v3_Listener_ConnectionBalanceConfig__Out
 }
 
 export interface _envoy_config_listener_v3_Listener_DeprecatedV1 {
-  'bindToPort'?: (_google_protobuf_BoolValue | null);
+  'bindToPort'?: (_google_protobuf_BoolValue);
 }
 
 export interface _envoy_config_listener_v3_Listener_DeprecatedV1__Output {
@@ -65,37 +65,37 @@ export interface _envoy_config_listener_v3_Listener_InternalListenerConfig__Outp
 
 export interface Listener {
   'name'?: (string);
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
   'filterChains'?: (_envoy_config_listener_v3_FilterChain)[];
-  'useOriginalDst'?: (_google_protobuf_BoolValue | null);
-  'perConnectionBufferLimitBytes'?: (_google_protobuf_UInt32Value | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
-  'deprecatedV1'?: (_envoy_config_listener_v3_Listener_DeprecatedV1 | null);
+  'useOriginalDst'?: (_google_protobuf_BoolValue);
+  'perConnectionBufferLimitBytes'?: (_google_protobuf_UInt32Value);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
+  'deprecatedV1'?: (_envoy_config_listener_v3_Listener_DeprecatedV1);
   'drainType'?: (_envoy_config_listener_v3_Listener_DrainType);
   'listenerFilters'?: (_envoy_config_listener_v3_ListenerFilter)[];
-  'transparent'?: (_google_protobuf_BoolValue | null);
-  'freebind'?: (_google_protobuf_BoolValue | null);
-  'tcpFastOpenQueueLength'?: (_google_protobuf_UInt32Value | null);
+  'transparent'?: (_google_protobuf_BoolValue);
+  'freebind'?: (_google_protobuf_BoolValue);
+  'tcpFastOpenQueueLength'?: (_google_protobuf_UInt32Value);
   'socketOptions'?: (_envoy_config_core_v3_SocketOption)[];
-  'listenerFiltersTimeout'?: (_google_protobuf_Duration | null);
+  'listenerFiltersTimeout'?: (_google_protobuf_Duration);
   'trafficDirection'?: (_envoy_config_core_v3_TrafficDirection);
   'continueOnListenerFiltersTimeout'?: (boolean);
-  'udpListenerConfig'?: (_envoy_config_listener_v3_UdpListenerConfig | null);
-  'apiListener'?: (_envoy_config_listener_v3_ApiListener | null);
-  'connectionBalanceConfig'?: (_envoy_config_listener_v3_Listener_ConnectionBalanceConfig | null);
+  'udpListenerConfig'?: (_envoy_config_listener_v3_UdpListenerConfig);
+  'apiListener'?: (_envoy_config_listener_v3_ApiListener);
+  'connectionBalanceConfig'?: (_envoy_config_listener_v3_Listener_ConnectionBalanceConfig);
   'reusePort'?: (boolean);
   'accessLog'?: (_envoy_config_accesslog_v3_AccessLog)[];
-  'tcpBacklogSize'?: (_google_protobuf_UInt32Value | null);
-  'defaultFilterChain'?: (_envoy_config_listener_v3_FilterChain | null);
-  'bindToPort'?: (_google_protobuf_BoolValue | null);
-  'internalListener'?: (_envoy_config_listener_v3_Listener_InternalListenerConfig | null);
+  'tcpBacklogSize'?: (_google_protobuf_UInt32Value);
+  'defaultFilterChain'?: (_envoy_config_listener_v3_FilterChain);
+  'bindToPort'?: (_google_protobuf_BoolValue);
+  'internalListener'?: (_envoy_config_listener_v3_Listener_InternalListenerConfig);
   'statPrefix'?: (string);
-  'enableReusePort'?: (_google_protobuf_BoolValue | null);
+  'enableReusePort'?: (_google_protobuf_BoolValue);
   'enableMptcp'?: (boolean);
   'ignoreGlobalConnLimit'?: (boolean);
-  'filterChainMatcher'?: (_xds_type_matcher_v3_Matcher | null);
+  'filterChainMatcher'?: (_xds_type_matcher_v3_Matcher);
   'additionalAddresses'?: (_envoy_config_listener_v3_AdditionalAddress)[];
-  'maxConnectionsToAcceptPerSocketEvent'?: (_google_protobuf_UInt32Value | null);
+  'maxConnectionsToAcceptPerSocketEvent'?: (_google_protobuf_UInt32Value);
   'bypassOverloadManager'?: (boolean);
   'listenerSpecifier'?: "internalListener";
 }

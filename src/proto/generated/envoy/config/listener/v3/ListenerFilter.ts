@@ -7,9 +7,9 @@ import type { ExtensionConfigSource as _envoy_config_core_v3_ExtensionConfigSour
 
 export interface ListenerFilter {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
-  'filterDisabled'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate | null);
-  'configDiscovery'?: (_envoy_config_core_v3_ExtensionConfigSource | null);
+  'typedConfig'?: (_google_protobuf_Any);
+  'filterDisabled'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate);
+  'configDiscovery'?: (_envoy_config_core_v3_ExtensionConfigSource);
   'configType'?: "typedConfig"|"configDiscovery";
 }
 

@@ -13,11 +13,11 @@ export interface _envoy_config_listener_v3_ListenerFilterChainMatchPredicate_Mat
 }
 
 export interface ListenerFilterChainMatchPredicate {
-  'orMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate_MatchSet | null);
-  'andMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate_MatchSet | null);
-  'notMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate | null);
+  'orMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate_MatchSet);
+  'andMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate_MatchSet);
+  'notMatch'?: (_envoy_config_listener_v3_ListenerFilterChainMatchPredicate);
   'anyMatch'?: (boolean);
-  'destinationPortRange'?: (_envoy_type_v3_Int32Range | null);
+  'destinationPortRange'?: (_envoy_type_v3_Int32Range);
   'rule'?: "orMatch"|"andMatch"|"notMatch"|"anyMatch"|"destinationPortRange";
 }
 

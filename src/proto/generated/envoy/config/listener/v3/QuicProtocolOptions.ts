@@ -9,17 +9,17 @@ import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../google/protobuf/BoolValue.ts';
 
 export interface QuicProtocolOptions {
-  'quicProtocolOptions'?: (_envoy_config_core_v3_QuicProtocolOptions | null);
-  'idleTimeout'?: (_google_protobuf_Duration | null);
-  'cryptoHandshakeTimeout'?: (_google_protobuf_Duration | null);
-  'enabled'?: (_envoy_config_core_v3_RuntimeFeatureFlag | null);
-  'packetsToReadToConnectionCountRatio'?: (_google_protobuf_UInt32Value | null);
-  'cryptoStreamConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'proofSourceConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'connectionIdGeneratorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'serverPreferredAddressConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'sendDisableActiveMigration'?: (_google_protobuf_BoolValue | null);
-  'connectionDebugVisitorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'quicProtocolOptions'?: (_envoy_config_core_v3_QuicProtocolOptions);
+  'idleTimeout'?: (_google_protobuf_Duration);
+  'cryptoHandshakeTimeout'?: (_google_protobuf_Duration);
+  'enabled'?: (_envoy_config_core_v3_RuntimeFeatureFlag);
+  'packetsToReadToConnectionCountRatio'?: (_google_protobuf_UInt32Value);
+  'cryptoStreamConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'proofSourceConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'connectionIdGeneratorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'serverPreferredAddressConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'sendDisableActiveMigration'?: (_google_protobuf_BoolValue);
+  'connectionDebugVisitorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
 }
 
 export interface QuicProtocolOptions__Output {

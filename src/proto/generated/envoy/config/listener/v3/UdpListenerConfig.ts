@@ -6,9 +6,9 @@ import type { QuicProtocolOptions as _envoy_config_listener_v3_QuicProtocolOptio
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface UdpListenerConfig {
-  'downstreamSocketConfig'?: (_envoy_config_core_v3_UdpSocketConfig | null);
-  'quicOptions'?: (_envoy_config_listener_v3_QuicProtocolOptions | null);
-  'udpPacketPacketWriterConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'downstreamSocketConfig'?: (_envoy_config_core_v3_UdpSocketConfig);
+  'quicOptions'?: (_envoy_config_listener_v3_QuicProtocolOptions);
+  'udpPacketPacketWriterConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
 }
 
 export interface UdpListenerConfig__Output {

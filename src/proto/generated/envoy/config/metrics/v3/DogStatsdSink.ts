@@ -5,9 +5,9 @@ import type { Address as _envoy_config_core_v3_Address, Address__Output as _envo
 import type { UInt64Value as _google_protobuf_UInt64Value, UInt64Value__Output as _google_protobuf_UInt64Value__Output } from '../../../../google/protobuf/UInt64Value.ts';
 
 export interface DogStatsdSink {
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
   'prefix'?: (string);
-  'maxBytesPerDatagram'?: (_google_protobuf_UInt64Value | null);
+  'maxBytesPerDatagram'?: (_google_protobuf_UInt64Value);
   'dogStatsdSpecifier'?: "address";
 }
 

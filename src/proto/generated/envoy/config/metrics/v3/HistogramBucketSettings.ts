@@ -4,7 +4,7 @@
 import type { StringMatcher as _envoy_type_matcher_v3_StringMatcher, StringMatcher__Output as _envoy_type_matcher_v3_StringMatcher__Output } from '../../../../envoy/type/matcher/v3/StringMatcher.ts';
 
 export interface HistogramBucketSettings {
-  'match'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'match'?: (_envoy_type_matcher_v3_StringMatcher);
   'buckets'?: (number | string)[];
 }
 

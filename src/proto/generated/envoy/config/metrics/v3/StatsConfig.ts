@@ -8,8 +8,8 @@ import type { HistogramBucketSettings as _envoy_config_metrics_v3_HistogramBucke
 
 export interface StatsConfig {
   'statsTags'?: (_envoy_config_metrics_v3_TagSpecifier)[];
-  'useAllDefaultTags'?: (_google_protobuf_BoolValue | null);
-  'statsMatcher'?: (_envoy_config_metrics_v3_StatsMatcher | null);
+  'useAllDefaultTags'?: (_google_protobuf_BoolValue);
+  'statsMatcher'?: (_envoy_config_metrics_v3_StatsMatcher);
   'histogramBucketSettings'?: (_envoy_config_metrics_v3_HistogramBucketSettings)[];
 }
 

@@ -5,8 +5,8 @@ import type { ListStringMatcher as _envoy_type_matcher_v3_ListStringMatcher, Lis
 
 export interface StatsMatcher {
   'rejectAll'?: (boolean);
-  'exclusionList'?: (_envoy_type_matcher_v3_ListStringMatcher | null);
-  'inclusionList'?: (_envoy_type_matcher_v3_ListStringMatcher | null);
+  'exclusionList'?: (_envoy_type_matcher_v3_ListStringMatcher);
+  'inclusionList'?: (_envoy_type_matcher_v3_ListStringMatcher);
   'statsMatcher'?: "rejectAll"|"exclusionList"|"inclusionList";
 }
 

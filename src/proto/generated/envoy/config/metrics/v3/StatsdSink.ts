@@ -4,7 +4,7 @@
 import type { Address as _envoy_config_core_v3_Address, Address__Output as _envoy_config_core_v3_Address__Output } from '../../../../envoy/config/core/v3/Address.ts';
 
 export interface StatsdSink {
-  'address'?: (_envoy_config_core_v3_Address | null);
+  'address'?: (_envoy_config_core_v3_Address);
   'tcpClusterName'?: (string);
   'prefix'?: (string);
   'statsdSpecifier'?: "address"|"tcpClusterName";

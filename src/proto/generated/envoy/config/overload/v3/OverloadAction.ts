@@ -7,7 +7,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 export interface OverloadAction {
   'name'?: (string);
   'triggers'?: (_envoy_config_overload_v3_Trigger)[];
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
 }
 
 export interface OverloadAction__Output {

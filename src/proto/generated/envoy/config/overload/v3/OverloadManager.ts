@@ -8,10 +8,10 @@ import type { BufferFactoryConfig as _envoy_config_overload_v3_BufferFactoryConf
 import type { LoadShedPoint as _envoy_config_overload_v3_LoadShedPoint, LoadShedPoint__Output as _envoy_config_overload_v3_LoadShedPoint__Output } from '../../../../envoy/config/overload/v3/LoadShedPoint.ts';
 
 export interface OverloadManager {
-  'refreshInterval'?: (_google_protobuf_Duration | null);
+  'refreshInterval'?: (_google_protobuf_Duration);
   'resourceMonitors'?: (_envoy_config_overload_v3_ResourceMonitor)[];
   'actions'?: (_envoy_config_overload_v3_OverloadAction)[];
-  'bufferFactoryConfig'?: (_envoy_config_overload_v3_BufferFactoryConfig | null);
+  'bufferFactoryConfig'?: (_envoy_config_overload_v3_BufferFactoryConfig);
   'loadshedPoints'?: (_envoy_config_overload_v3_LoadShedPoint)[];
 }
 

@@ -6,8 +6,8 @@ import type { Percent as _envoy_type_v3_Percent, Percent__Output as _envoy_type_
 
 export interface _envoy_config_overload_v3_ScaleTimersOverloadActionConfig_ScaleTimer {
   'timer'?: (_envoy_config_overload_v3_ScaleTimersOverloadActionConfig_TimerType);
-  'minTimeout'?: (_google_protobuf_Duration | null);
-  'minScale'?: (_envoy_type_v3_Percent | null);
+  'minTimeout'?: (_google_protobuf_Duration);
+  'minScale'?: (_envoy_type_v3_Percent);
   'overloadAdjust'?: "minTimeout"|"minScale";
 }
 

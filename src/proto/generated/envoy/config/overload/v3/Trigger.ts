@@ -6,8 +6,8 @@ import type { ScaledTrigger as _envoy_config_overload_v3_ScaledTrigger, ScaledTr
 
 export interface Trigger {
   'name'?: (string);
-  'threshold'?: (_envoy_config_overload_v3_ThresholdTrigger | null);
-  'scaled'?: (_envoy_config_overload_v3_ScaledTrigger | null);
+  'threshold'?: (_envoy_config_overload_v3_ThresholdTrigger);
+  'scaled'?: (_envoy_config_overload_v3_ScaledTrigger);
   'triggerOneof'?: "threshold"|"scaled";
 }
 

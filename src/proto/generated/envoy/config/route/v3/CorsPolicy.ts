@@ -10,12 +10,12 @@ export interface CorsPolicy {
   'allowHeaders'?: (string);
   'exposeHeaders'?: (string);
   'maxAge'?: (string);
-  'allowCredentials'?: (_google_protobuf_BoolValue | null);
-  'filterEnabled'?: (_envoy_config_core_v3_RuntimeFractionalPercent | null);
-  'shadowEnabled'?: (_envoy_config_core_v3_RuntimeFractionalPercent | null);
+  'allowCredentials'?: (_google_protobuf_BoolValue);
+  'filterEnabled'?: (_envoy_config_core_v3_RuntimeFractionalPercent);
+  'shadowEnabled'?: (_envoy_config_core_v3_RuntimeFractionalPercent);
   'allowOriginStringMatch'?: (_envoy_type_matcher_v3_StringMatcher)[];
-  'allowPrivateNetworkAccess'?: (_google_protobuf_BoolValue | null);
-  'forwardNotMatchingPreflights'?: (_google_protobuf_BoolValue | null);
+  'allowPrivateNetworkAccess'?: (_google_protobuf_BoolValue);
+  'forwardNotMatchingPreflights'?: (_google_protobuf_BoolValue);
   'enabledSpecifier'?: "filterEnabled";
 }
 

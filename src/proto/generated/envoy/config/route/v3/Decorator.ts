@@ -5,7 +5,7 @@ import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _goo
 
 export interface Decorator {
   'operation'?: (string);
-  'propagate'?: (_google_protobuf_BoolValue | null);
+  'propagate'?: (_google_protobuf_BoolValue);
 }
 
 export interface Decorator__Output {

@@ -5,7 +5,7 @@ import type { DataSource as _envoy_config_core_v3_DataSource, DataSource__Output
 
 export interface DirectResponseAction {
   'status'?: (number);
-  'body'?: (_envoy_config_core_v3_DataSource | null);
+  'body'?: (_envoy_config_core_v3_DataSource);
 }
 
 export interface DirectResponseAction__Output {

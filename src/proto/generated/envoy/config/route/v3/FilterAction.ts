@@ -4,7 +4,7 @@
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from '../../../../google/protobuf/Any.ts';
 
 export interface FilterAction {
-  'action'?: (_google_protobuf_Any | null);
+  'action'?: (_google_protobuf_Any);
 }
 
 export interface FilterAction__Output {

@@ -4,7 +4,7 @@
 import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__Output } from '../../../../google/protobuf/Any.ts';
 
 export interface FilterConfig {
-  'config'?: (_google_protobuf_Any | null);
+  'config'?: (_google_protobuf_Any);
   'isOptional'?: (boolean);
   'disabled'?: (boolean);
 }

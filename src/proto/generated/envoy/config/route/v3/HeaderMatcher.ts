@@ -8,14 +8,14 @@ import type { StringMatcher as _envoy_type_matcher_v3_StringMatcher, StringMatch
 export interface HeaderMatcher {
   'name'?: (string);
   'exactMatch'?: (string);
-  'rangeMatch'?: (_envoy_type_v3_Int64Range | null);
+  'rangeMatch'?: (_envoy_type_v3_Int64Range);
   'presentMatch'?: (boolean);
   'invertMatch'?: (boolean);
   'prefixMatch'?: (string);
   'suffixMatch'?: (string);
-  'safeRegexMatch'?: (_envoy_type_matcher_v3_RegexMatcher | null);
+  'safeRegexMatch'?: (_envoy_type_matcher_v3_RegexMatcher);
   'containsMatch'?: (string);
-  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher);
   'treatMissingHeaderAsEmpty'?: (boolean);
   'headerMatchSpecifier'?: "exactMatch"|"safeRegexMatch"|"rangeMatch"|"presentMatch"|"prefixMatch"|"suffixMatch"|"containsMatch"|"stringMatch";
 }

@@ -5,8 +5,8 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { FractionalPercent as _envoy_type_v3_FractionalPercent, FractionalPercent__Output as _envoy_type_v3_FractionalPercent__Output } from '../../../../envoy/type/v3/FractionalPercent.ts';
 
 export interface HedgePolicy {
-  'initialRequests'?: (_google_protobuf_UInt32Value | null);
-  'additionalRequestChance'?: (_envoy_type_v3_FractionalPercent | null);
+  'initialRequests'?: (_google_protobuf_UInt32Value);
+  'additionalRequestChance'?: (_envoy_type_v3_FractionalPercent);
   'hedgeOnPerTryTimeout'?: (boolean);
 }
 

@@ -5,7 +5,7 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { TypedExtensionConfig as _envoy_config_core_v3_TypedExtensionConfig, TypedExtensionConfig__Output as _envoy_config_core_v3_TypedExtensionConfig__Output } from '../../../../envoy/config/core/v3/TypedExtensionConfig.ts';
 
 export interface InternalRedirectPolicy {
-  'maxInternalRedirects'?: (_google_protobuf_UInt32Value | null);
+  'maxInternalRedirects'?: (_google_protobuf_UInt32Value);
   'redirectResponseCodes'?: (number)[];
   'predicates'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
   'allowCrossSchemeRedirect'?: (boolean);

@@ -5,7 +5,7 @@ import type { StringMatcher as _envoy_type_matcher_v3_StringMatcher, StringMatch
 
 export interface QueryParameterMatcher {
   'name'?: (string);
-  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher);
   'presentMatch'?: (boolean);
   'queryParameterMatchSpecifier'?: "stringMatch"|"presentMatch";
 }

@@ -9,17 +9,17 @@ import type { MetadataKey as _envoy_type_metadata_v3_MetadataKey, MetadataKey__O
 import type { QueryParameterMatcher as _envoy_config_route_v3_QueryParameterMatcher, QueryParameterMatcher__Output as _envoy_config_route_v3_QueryParameterMatcher__Output } from '../../../../envoy/config/route/v3/QueryParameterMatcher.ts';
 
 export interface _envoy_config_route_v3_RateLimit_Action {
-  'sourceCluster'?: (_envoy_config_route_v3_RateLimit_Action_SourceCluster | null);
-  'destinationCluster'?: (_envoy_config_route_v3_RateLimit_Action_DestinationCluster | null);
-  'requestHeaders'?: (_envoy_config_route_v3_RateLimit_Action_RequestHeaders | null);
-  'remoteAddress'?: (_envoy_config_route_v3_RateLimit_Action_RemoteAddress | null);
-  'genericKey'?: (_envoy_config_route_v3_RateLimit_Action_GenericKey | null);
-  'headerValueMatch'?: (_envoy_config_route_v3_RateLimit_Action_HeaderValueMatch | null);
-  'dynamicMetadata'?: (_envoy_config_route_v3_RateLimit_Action_DynamicMetaData | null);
-  'metadata'?: (_envoy_config_route_v3_RateLimit_Action_MetaData | null);
-  'extension'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'maskedRemoteAddress'?: (_envoy_config_route_v3_RateLimit_Action_MaskedRemoteAddress | null);
-  'queryParameterValueMatch'?: (_envoy_config_route_v3_RateLimit_Action_QueryParameterValueMatch | null);
+  'sourceCluster'?: (_envoy_config_route_v3_RateLimit_Action_SourceCluster);
+  'destinationCluster'?: (_envoy_config_route_v3_RateLimit_Action_DestinationCluster);
+  'requestHeaders'?: (_envoy_config_route_v3_RateLimit_Action_RequestHeaders);
+  'remoteAddress'?: (_envoy_config_route_v3_RateLimit_Action_RemoteAddress);
+  'genericKey'?: (_envoy_config_route_v3_RateLimit_Action_GenericKey);
+  'headerValueMatch'?: (_envoy_config_route_v3_RateLimit_Action_HeaderValueMatch);
+  'dynamicMetadata'?: (_envoy_config_route_v3_RateLimit_Action_DynamicMetaData);
+  'metadata'?: (_envoy_config_route_v3_RateLimit_Action_MetaData);
+  'extension'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'maskedRemoteAddress'?: (_envoy_config_route_v3_RateLimit_Action_MaskedRemoteAddress);
+  'queryParameterValueMatch'?: (_envoy_config_route_v3_RateLimit_Action_QueryParameterValueMatch);
   'actionSpecifier'?: "sourceCluster"|"destinationCluster"|"requestHeaders"|"remoteAddress"|"genericKey"|"headerValueMatch"|"dynamicMetadata"|"metadata"|"extension"|"maskedRemoteAddress"|"queryParameterValueMatch";
 }
 
@@ -45,7 +45,7 @@ export interface _envoy_config_route_v3_RateLimit_Action_DestinationCluster__Out
 
 export interface _envoy_config_route_v3_RateLimit_Action_DynamicMetaData {
   'descriptorKey'?: (string);
-  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey | null);
+  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey);
   'defaultValue'?: (string);
 }
 
@@ -56,7 +56,7 @@ export interface _envoy_config_route_v3_RateLimit_Action_DynamicMetaData__Output
 }
 
 export interface _envoy_config_route_v3_RateLimit_Override_DynamicMetadata {
-  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey | null);
+  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey);
 }
 
 export interface _envoy_config_route_v3_RateLimit_Override_DynamicMetadata__Output {
@@ -76,7 +76,7 @@ export interface _envoy_config_route_v3_RateLimit_Action_GenericKey__Output {
 export interface _envoy_config_route_v3_RateLimit_Action_HeaderValueMatch {
   'descriptorKey'?: (string);
   'descriptorValue'?: (string);
-  'expectMatch'?: (_google_protobuf_BoolValue | null);
+  'expectMatch'?: (_google_protobuf_BoolValue);
   'headers'?: (_envoy_config_route_v3_HeaderMatcher)[];
 }
 
@@ -88,8 +88,8 @@ export interface _envoy_config_route_v3_RateLimit_Action_HeaderValueMatch__Outpu
 }
 
 export interface _envoy_config_route_v3_RateLimit_Action_MaskedRemoteAddress {
-  'v4PrefixMaskLen'?: (_google_protobuf_UInt32Value | null);
-  'v6PrefixMaskLen'?: (_google_protobuf_UInt32Value | null);
+  'v4PrefixMaskLen'?: (_google_protobuf_UInt32Value);
+  'v6PrefixMaskLen'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_config_route_v3_RateLimit_Action_MaskedRemoteAddress__Output {
@@ -99,7 +99,7 @@ export interface _envoy_config_route_v3_RateLimit_Action_MaskedRemoteAddress__Ou
 
 export interface _envoy_config_route_v3_RateLimit_Action_MetaData {
   'descriptorKey'?: (string);
-  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey | null);
+  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey);
   'defaultValue'?: (string);
   'source'?: (_envoy_config_route_v3_RateLimit_Action_MetaData_Source);
   'skipIfAbsent'?: (boolean);
@@ -114,7 +114,7 @@ export interface _envoy_config_route_v3_RateLimit_Action_MetaData__Output {
 }
 
 export interface _envoy_config_route_v3_RateLimit_Override {
-  'dynamicMetadata'?: (_envoy_config_route_v3_RateLimit_Override_DynamicMetadata | null);
+  'dynamicMetadata'?: (_envoy_config_route_v3_RateLimit_Override_DynamicMetadata);
   'overrideSpecifier'?: "dynamicMetadata";
 }
 
@@ -125,7 +125,7 @@ export interface _envoy_config_route_v3_RateLimit_Override__Output {
 export interface _envoy_config_route_v3_RateLimit_Action_QueryParameterValueMatch {
   'descriptorKey'?: (string);
   'descriptorValue'?: (string);
-  'expectMatch'?: (_google_protobuf_BoolValue | null);
+  'expectMatch'?: (_google_protobuf_BoolValue);
   'queryParameters'?: (_envoy_config_route_v3_QueryParameterMatcher)[];
 }
 
@@ -176,10 +176,10 @@ export interface _envoy_config_route_v3_RateLimit_Action_SourceCluster__Output {
 }
 
 export interface RateLimit {
-  'stage'?: (_google_protobuf_UInt32Value | null);
+  'stage'?: (_google_protobuf_UInt32Value);
   'disableKey'?: (string);
   'actions'?: (_envoy_config_route_v3_RateLimit_Action)[];
-  'limit'?: (_envoy_config_route_v3_RateLimit_Override | null);
+  'limit'?: (_envoy_config_route_v3_RateLimit_Override);
 }
 
 export interface RateLimit__Output {

@@ -36,7 +36,7 @@ export interface RedirectAction {
   'stripQuery'?: (boolean);
   'schemeRedirect'?: (string);
   'portRedirect'?: (number);
-  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute | null);
+  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute);
   'schemeRewriteSpecifier'?: "httpsRedirect"|"schemeRedirect";
   'pathRewriteSpecifier'?: "pathRedirect"|"prefixRewrite"|"regexRewrite";
 }

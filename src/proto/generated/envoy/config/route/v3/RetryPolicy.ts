@@ -10,7 +10,7 @@ import type { Long } from 'protobufjs';
 
 export interface _envoy_config_route_v3_RetryPolicy_RateLimitedRetryBackOff {
   'resetHeaders'?: (_envoy_config_route_v3_RetryPolicy_ResetHeader)[];
-  'maxInterval'?: (_google_protobuf_Duration | null);
+  'maxInterval'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_route_v3_RetryPolicy_RateLimitedRetryBackOff__Output {
@@ -44,8 +44,8 @@ export type _envoy_config_route_v3_RetryPolicy_ResetHeaderFormat =
 export type _envoy_config_route_v3_RetryPolicy_ResetHeaderFormat__Output = typeof _envoy_config_route_v3_RetryPolicy_ResetHeaderFormat[keyof typeof _envoy_config_route_v3_RetryPolicy_ResetHeaderFormat]
 
 export interface _envoy_config_route_v3_RetryPolicy_RetryBackOff {
-  'baseInterval'?: (_google_protobuf_Duration | null);
-  'maxInterval'?: (_google_protobuf_Duration | null);
+  'baseInterval'?: (_google_protobuf_Duration);
+  'maxInterval'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_route_v3_RetryPolicy_RetryBackOff__Output {
@@ -55,7 +55,7 @@ export interface _envoy_config_route_v3_RetryPolicy_RetryBackOff__Output {
 
 export interface _envoy_config_route_v3_RetryPolicy_RetryHostPredicate {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -66,7 +66,7 @@ export interface _envoy_config_route_v3_RetryPolicy_RetryHostPredicate__Output {
 
 export interface _envoy_config_route_v3_RetryPolicy_RetryPriority {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -77,18 +77,18 @@ export interface _envoy_config_route_v3_RetryPolicy_RetryPriority__Output {
 
 export interface RetryPolicy {
   'retryOn'?: (string);
-  'numRetries'?: (_google_protobuf_UInt32Value | null);
-  'perTryTimeout'?: (_google_protobuf_Duration | null);
-  'retryPriority'?: (_envoy_config_route_v3_RetryPolicy_RetryPriority | null);
+  'numRetries'?: (_google_protobuf_UInt32Value);
+  'perTryTimeout'?: (_google_protobuf_Duration);
+  'retryPriority'?: (_envoy_config_route_v3_RetryPolicy_RetryPriority);
   'retryHostPredicate'?: (_envoy_config_route_v3_RetryPolicy_RetryHostPredicate)[];
   'hostSelectionRetryMaxAttempts'?: (number | string | Long);
   'retriableStatusCodes'?: (number)[];
-  'retryBackOff'?: (_envoy_config_route_v3_RetryPolicy_RetryBackOff | null);
+  'retryBackOff'?: (_envoy_config_route_v3_RetryPolicy_RetryBackOff);
   'retriableHeaders'?: (_envoy_config_route_v3_HeaderMatcher)[];
   'retriableRequestHeaders'?: (_envoy_config_route_v3_HeaderMatcher)[];
-  'rateLimitedRetryBackOff'?: (_envoy_config_route_v3_RetryPolicy_RateLimitedRetryBackOff | null);
+  'rateLimitedRetryBackOff'?: (_envoy_config_route_v3_RetryPolicy_RateLimitedRetryBackOff);
   'retryOptionsPredicates'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
-  'perTryIdleTimeout'?: (_google_protobuf_Duration | null);
+  'perTryIdleTimeout'?: (_google_protobuf_Duration);
 }
 
 export interface RetryPolicy__Output {

@@ -15,22 +15,22 @@ import type { FilterAction as _envoy_config_route_v3_FilterAction, FilterAction_
 import type { NonForwardingAction as _envoy_config_route_v3_NonForwardingAction, NonForwardingAction__Output as _envoy_config_route_v3_NonForwardingAction__Output } from '../../../../envoy/config/route/v3/NonForwardingAction.ts';
 
 export interface Route {
-  'match'?: (_envoy_config_route_v3_RouteMatch | null);
-  'route'?: (_envoy_config_route_v3_RouteAction | null);
-  'redirect'?: (_envoy_config_route_v3_RedirectAction | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
-  'decorator'?: (_envoy_config_route_v3_Decorator | null);
-  'directResponse'?: (_envoy_config_route_v3_DirectResponseAction | null);
+  'match'?: (_envoy_config_route_v3_RouteMatch);
+  'route'?: (_envoy_config_route_v3_RouteAction);
+  'redirect'?: (_envoy_config_route_v3_RedirectAction);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
+  'decorator'?: (_envoy_config_route_v3_Decorator);
+  'directResponse'?: (_envoy_config_route_v3_DirectResponseAction);
   'requestHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'responseHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'responseHeadersToRemove'?: (string)[];
   'requestHeadersToRemove'?: (string)[];
   'typedPerFilterConfig'?: ({[key: string]: _google_protobuf_Any});
   'name'?: (string);
-  'tracing'?: (_envoy_config_route_v3_Tracing | null);
-  'perRequestBufferLimitBytes'?: (_google_protobuf_UInt32Value | null);
-  'filterAction'?: (_envoy_config_route_v3_FilterAction | null);
-  'nonForwardingAction'?: (_envoy_config_route_v3_NonForwardingAction | null);
+  'tracing'?: (_envoy_config_route_v3_Tracing);
+  'perRequestBufferLimitBytes'?: (_google_protobuf_UInt32Value);
+  'filterAction'?: (_envoy_config_route_v3_FilterAction);
+  'nonForwardingAction'?: (_envoy_config_route_v3_NonForwardingAction);
   'statPrefix'?: (string);
   'action'?: "route"|"redirect"|"directResponse"|"filterAction"|"nonForwardingAction";
 }

@@ -38,7 +38,7 @@ export type _envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode =
 export type _envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode__Output = typeof _envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode[keyof typeof _envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode]
 
 export interface _envoy_config_route_v3_RouteAction_UpgradeConfig_ConnectConfig {
-  'proxyProtocolConfig'?: (_envoy_config_core_v3_ProxyProtocolConfig | null);
+  'proxyProtocolConfig'?: (_envoy_config_core_v3_ProxyProtocolConfig);
   'allowPost'?: (boolean);
 }
 
@@ -57,7 +57,7 @@ export interface _envoy_config_route_v3_RouteAction_HashPolicy_ConnectionPropert
 
 export interface _envoy_config_route_v3_RouteAction_HashPolicy_Cookie {
   'name'?: (string);
-  'ttl'?: (_google_protobuf_Duration | null);
+  'ttl'?: (_google_protobuf_Duration);
   'path'?: (string);
   'attributes'?: (_envoy_config_route_v3_RouteAction_HashPolicy_CookieAttribute)[];
 }
@@ -88,11 +88,11 @@ export interface _envoy_config_route_v3_RouteAction_HashPolicy_FilterState__Outp
 }
 
 export interface _envoy_config_route_v3_RouteAction_HashPolicy {
-  'header'?: (_envoy_config_route_v3_RouteAction_HashPolicy_Header | null);
-  'cookie'?: (_envoy_config_route_v3_RouteAction_HashPolicy_Cookie | null);
-  'connectionProperties'?: (_envoy_config_route_v3_RouteAction_HashPolicy_ConnectionProperties | null);
-  'queryParameter'?: (_envoy_config_route_v3_RouteAction_HashPolicy_QueryParameter | null);
-  'filterState'?: (_envoy_config_route_v3_RouteAction_HashPolicy_FilterState | null);
+  'header'?: (_envoy_config_route_v3_RouteAction_HashPolicy_Header);
+  'cookie'?: (_envoy_config_route_v3_RouteAction_HashPolicy_Cookie);
+  'connectionProperties'?: (_envoy_config_route_v3_RouteAction_HashPolicy_ConnectionProperties);
+  'queryParameter'?: (_envoy_config_route_v3_RouteAction_HashPolicy_QueryParameter);
+  'filterState'?: (_envoy_config_route_v3_RouteAction_HashPolicy_FilterState);
   'terminal'?: (boolean);
   'policySpecifier'?: "header"|"cookie"|"connectionProperties"|"queryParameter"|"filterState";
 }
@@ -108,7 +108,7 @@ export interface _envoy_config_route_v3_RouteAction_HashPolicy__Output {
 
 export interface _envoy_config_route_v3_RouteAction_HashPolicy_Header {
   'headerName'?: (string);
-  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute | null);
+  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute);
 }
 
 export interface _envoy_config_route_v3_RouteAction_HashPolicy_Header__Output {
@@ -132,9 +132,9 @@ export type _envoy_config_route_v3_RouteAction_InternalRedirectAction =
 export type _envoy_config_route_v3_RouteAction_InternalRedirectAction__Output = typeof _envoy_config_route_v3_RouteAction_InternalRedirectAction[keyof typeof _envoy_config_route_v3_RouteAction_InternalRedirectAction]
 
 export interface _envoy_config_route_v3_RouteAction_MaxStreamDuration {
-  'maxStreamDuration'?: (_google_protobuf_Duration | null);
-  'grpcTimeoutHeaderMax'?: (_google_protobuf_Duration | null);
-  'grpcTimeoutHeaderOffset'?: (_google_protobuf_Duration | null);
+  'maxStreamDuration'?: (_google_protobuf_Duration);
+  'grpcTimeoutHeaderMax'?: (_google_protobuf_Duration);
+  'grpcTimeoutHeaderOffset'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_config_route_v3_RouteAction_MaxStreamDuration__Output {
@@ -154,8 +154,8 @@ export interface _envoy_config_route_v3_RouteAction_HashPolicy_QueryParameter__O
 export interface _envoy_config_route_v3_RouteAction_RequestMirrorPolicy {
   'cluster'?: (string);
   'clusterHeader'?: (string);
-  'runtimeFraction'?: (_envoy_config_core_v3_RuntimeFractionalPercent | null);
-  'traceSampled'?: (_google_protobuf_BoolValue | null);
+  'runtimeFraction'?: (_envoy_config_core_v3_RuntimeFractionalPercent);
+  'traceSampled'?: (_google_protobuf_BoolValue);
   'disableShadowHostSuffixAppend'?: (boolean);
 }
 
@@ -169,8 +169,8 @@ export interface _envoy_config_route_v3_RouteAction_RequestMirrorPolicy__Output 
 
 export interface _envoy_config_route_v3_RouteAction_UpgradeConfig {
   'upgradeType'?: (string);
-  'enabled'?: (_google_protobuf_BoolValue | null);
-  'connectConfig'?: (_envoy_config_route_v3_RouteAction_UpgradeConfig_ConnectConfig | null);
+  'enabled'?: (_google_protobuf_BoolValue);
+  'connectConfig'?: (_envoy_config_route_v3_RouteAction_UpgradeConfig_ConnectConfig);
 }
 
 export interface _envoy_config_route_v3_RouteAction_UpgradeConfig__Output {
@@ -182,38 +182,38 @@ export interface _envoy_config_route_v3_RouteAction_UpgradeConfig__Output {
 export interface RouteAction {
   'cluster'?: (string);
   'clusterHeader'?: (string);
-  'weightedClusters'?: (_envoy_config_route_v3_WeightedCluster | null);
-  'metadataMatch'?: (_envoy_config_core_v3_Metadata | null);
+  'weightedClusters'?: (_envoy_config_route_v3_WeightedCluster);
+  'metadataMatch'?: (_envoy_config_core_v3_Metadata);
   'prefixRewrite'?: (string);
   'hostRewriteLiteral'?: (string);
-  'autoHostRewrite'?: (_google_protobuf_BoolValue | null);
-  'timeout'?: (_google_protobuf_Duration | null);
-  'retryPolicy'?: (_envoy_config_route_v3_RetryPolicy | null);
+  'autoHostRewrite'?: (_google_protobuf_BoolValue);
+  'timeout'?: (_google_protobuf_Duration);
+  'retryPolicy'?: (_envoy_config_route_v3_RetryPolicy);
   'priority'?: (_envoy_config_core_v3_RoutingPriority);
   'rateLimits'?: (_envoy_config_route_v3_RateLimit)[];
-  'includeVhRateLimits'?: (_google_protobuf_BoolValue | null);
+  'includeVhRateLimits'?: (_google_protobuf_BoolValue);
   'hashPolicy'?: (_envoy_config_route_v3_RouteAction_HashPolicy)[];
-  'cors'?: (_envoy_config_route_v3_CorsPolicy | null);
+  'cors'?: (_envoy_config_route_v3_CorsPolicy);
   'clusterNotFoundResponseCode'?: (_envoy_config_route_v3_RouteAction_ClusterNotFoundResponseCode);
-  'maxGrpcTimeout'?: (_google_protobuf_Duration | null);
-  'idleTimeout'?: (_google_protobuf_Duration | null);
+  'maxGrpcTimeout'?: (_google_protobuf_Duration);
+  'idleTimeout'?: (_google_protobuf_Duration);
   'upgradeConfigs'?: (_envoy_config_route_v3_RouteAction_UpgradeConfig)[];
   'internalRedirectAction'?: (_envoy_config_route_v3_RouteAction_InternalRedirectAction);
-  'hedgePolicy'?: (_envoy_config_route_v3_HedgePolicy | null);
-  'grpcTimeoutOffset'?: (_google_protobuf_Duration | null);
+  'hedgePolicy'?: (_envoy_config_route_v3_HedgePolicy);
+  'grpcTimeoutOffset'?: (_google_protobuf_Duration);
   'hostRewriteHeader'?: (string);
   'requestMirrorPolicies'?: (_envoy_config_route_v3_RouteAction_RequestMirrorPolicy)[];
-  'maxInternalRedirects'?: (_google_protobuf_UInt32Value | null);
-  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute | null);
-  'retryPolicyTypedConfig'?: (_google_protobuf_Any | null);
-  'internalRedirectPolicy'?: (_envoy_config_route_v3_InternalRedirectPolicy | null);
-  'hostRewritePathRegex'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute | null);
-  'maxStreamDuration'?: (_envoy_config_route_v3_RouteAction_MaxStreamDuration | null);
+  'maxInternalRedirects'?: (_google_protobuf_UInt32Value);
+  'regexRewrite'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute);
+  'retryPolicyTypedConfig'?: (_google_protobuf_Any);
+  'internalRedirectPolicy'?: (_envoy_config_route_v3_InternalRedirectPolicy);
+  'hostRewritePathRegex'?: (_envoy_type_matcher_v3_RegexMatchAndSubstitute);
+  'maxStreamDuration'?: (_envoy_config_route_v3_RouteAction_MaxStreamDuration);
   'clusterSpecifierPlugin'?: (string);
   'appendXForwardedHost'?: (boolean);
-  'inlineClusterSpecifierPlugin'?: (_envoy_config_route_v3_ClusterSpecifierPlugin | null);
-  'earlyDataPolicy'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'pathRewritePolicy'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'inlineClusterSpecifierPlugin'?: (_envoy_config_route_v3_ClusterSpecifierPlugin);
+  'earlyDataPolicy'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'pathRewritePolicy'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'clusterSpecifier'?: "cluster"|"clusterHeader"|"weightedClusters"|"clusterSpecifierPlugin"|"inlineClusterSpecifierPlugin";
   'hostRewriteSpecifier'?: "hostRewriteLiteral"|"autoHostRewrite"|"hostRewriteHeader"|"hostRewritePathRegex";
 }

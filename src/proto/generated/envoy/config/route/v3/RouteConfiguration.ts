@@ -18,17 +18,17 @@ export interface RouteConfiguration {
   'responseHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'responseHeadersToRemove'?: (string)[];
   'requestHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
-  'validateClusters'?: (_google_protobuf_BoolValue | null);
+  'validateClusters'?: (_google_protobuf_BoolValue);
   'requestHeadersToRemove'?: (string)[];
-  'vhds'?: (_envoy_config_route_v3_Vhds | null);
+  'vhds'?: (_envoy_config_route_v3_Vhds);
   'mostSpecificHeaderMutationsWins'?: (boolean);
-  'maxDirectResponseBodySizeBytes'?: (_google_protobuf_UInt32Value | null);
+  'maxDirectResponseBodySizeBytes'?: (_google_protobuf_UInt32Value);
   'clusterSpecifierPlugins'?: (_envoy_config_route_v3_ClusterSpecifierPlugin)[];
   'requestMirrorPolicies'?: (_envoy_config_route_v3_RouteAction_RequestMirrorPolicy)[];
   'ignorePortInHostMatching'?: (boolean);
   'ignorePathParametersInPathMatching'?: (boolean);
   'typedPerFilterConfig'?: ({[key: string]: _google_protobuf_Any});
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
 }
 
 export interface RouteConfiguration__Output {

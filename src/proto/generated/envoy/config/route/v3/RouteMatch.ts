@@ -22,8 +22,8 @@ export interface _envoy_config_route_v3_RouteMatch_GrpcRouteMatchOptions__Output
 }
 
 export interface _envoy_config_route_v3_RouteMatch_TlsContextMatchOptions {
-  'presented'?: (_google_protobuf_BoolValue | null);
-  'validated'?: (_google_protobuf_BoolValue | null);
+  'presented'?: (_google_protobuf_BoolValue);
+  'validated'?: (_google_protobuf_BoolValue);
 }
 
 export interface _envoy_config_route_v3_RouteMatch_TlsContextMatchOptions__Output {
@@ -34,17 +34,17 @@ export interface _envoy_config_route_v3_RouteMatch_TlsContextMatchOptions__Outpu
 export interface RouteMatch {
   'prefix'?: (string);
   'path'?: (string);
-  'caseSensitive'?: (_google_protobuf_BoolValue | null);
+  'caseSensitive'?: (_google_protobuf_BoolValue);
   'headers'?: (_envoy_config_route_v3_HeaderMatcher)[];
   'queryParameters'?: (_envoy_config_route_v3_QueryParameterMatcher)[];
-  'grpc'?: (_envoy_config_route_v3_RouteMatch_GrpcRouteMatchOptions | null);
-  'runtimeFraction'?: (_envoy_config_core_v3_RuntimeFractionalPercent | null);
-  'safeRegex'?: (_envoy_type_matcher_v3_RegexMatcher | null);
-  'tlsContext'?: (_envoy_config_route_v3_RouteMatch_TlsContextMatchOptions | null);
-  'connectMatcher'?: (_envoy_config_route_v3_RouteMatch_ConnectMatcher | null);
+  'grpc'?: (_envoy_config_route_v3_RouteMatch_GrpcRouteMatchOptions);
+  'runtimeFraction'?: (_envoy_config_core_v3_RuntimeFractionalPercent);
+  'safeRegex'?: (_envoy_type_matcher_v3_RegexMatcher);
+  'tlsContext'?: (_envoy_config_route_v3_RouteMatch_TlsContextMatchOptions);
+  'connectMatcher'?: (_envoy_config_route_v3_RouteMatch_ConnectMatcher);
   'dynamicMetadata'?: (_envoy_type_matcher_v3_MetadataMatcher)[];
   'pathSeparatedPrefix'?: (string);
-  'pathMatchPolicy'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'pathMatchPolicy'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'pathSpecifier'?: "prefix"|"path"|"safeRegex"|"connectMatcher"|"pathSeparatedPrefix"|"pathMatchPolicy";
 }
 

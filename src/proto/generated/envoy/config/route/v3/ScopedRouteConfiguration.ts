@@ -23,9 +23,9 @@ export interface _envoy_config_route_v3_ScopedRouteConfiguration_Key__Output {
 export interface ScopedRouteConfiguration {
   'name'?: (string);
   'routeConfigurationName'?: (string);
-  'key'?: (_envoy_config_route_v3_ScopedRouteConfiguration_Key | null);
+  'key'?: (_envoy_config_route_v3_ScopedRouteConfiguration_Key);
   'onDemand'?: (boolean);
-  'routeConfiguration'?: (_envoy_config_route_v3_RouteConfiguration | null);
+  'routeConfiguration'?: (_envoy_config_route_v3_RouteConfiguration);
 }
 
 export interface ScopedRouteConfiguration__Output {

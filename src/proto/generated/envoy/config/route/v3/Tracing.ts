@@ -5,9 +5,9 @@ import type { FractionalPercent as _envoy_type_v3_FractionalPercent, FractionalP
 import type { CustomTag as _envoy_type_tracing_v3_CustomTag, CustomTag__Output as _envoy_type_tracing_v3_CustomTag__Output } from '../../../../envoy/type/tracing/v3/CustomTag.ts';
 
 export interface Tracing {
-  'clientSampling'?: (_envoy_type_v3_FractionalPercent | null);
-  'randomSampling'?: (_envoy_type_v3_FractionalPercent | null);
-  'overallSampling'?: (_envoy_type_v3_FractionalPercent | null);
+  'clientSampling'?: (_envoy_type_v3_FractionalPercent);
+  'randomSampling'?: (_envoy_type_v3_FractionalPercent);
+  'overallSampling'?: (_envoy_type_v3_FractionalPercent);
   'customTags'?: (_envoy_type_tracing_v3_CustomTag)[];
 }
 

@@ -40,21 +40,21 @@ export interface VirtualHost {
   'virtualClusters'?: (_envoy_config_route_v3_VirtualCluster)[];
   'rateLimits'?: (_envoy_config_route_v3_RateLimit)[];
   'requestHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
-  'cors'?: (_envoy_config_route_v3_CorsPolicy | null);
+  'cors'?: (_envoy_config_route_v3_CorsPolicy);
   'responseHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'responseHeadersToRemove'?: (string)[];
   'requestHeadersToRemove'?: (string)[];
   'includeRequestAttemptCount'?: (boolean);
   'typedPerFilterConfig'?: ({[key: string]: _google_protobuf_Any});
-  'retryPolicy'?: (_envoy_config_route_v3_RetryPolicy | null);
-  'hedgePolicy'?: (_envoy_config_route_v3_HedgePolicy | null);
-  'perRequestBufferLimitBytes'?: (_google_protobuf_UInt32Value | null);
+  'retryPolicy'?: (_envoy_config_route_v3_RetryPolicy);
+  'hedgePolicy'?: (_envoy_config_route_v3_HedgePolicy);
+  'perRequestBufferLimitBytes'?: (_google_protobuf_UInt32Value);
   'includeAttemptCountInResponse'?: (boolean);
-  'retryPolicyTypedConfig'?: (_google_protobuf_Any | null);
-  'matcher'?: (_xds_type_matcher_v3_Matcher | null);
+  'retryPolicyTypedConfig'?: (_google_protobuf_Any);
+  'matcher'?: (_xds_type_matcher_v3_Matcher);
   'requestMirrorPolicies'?: (_envoy_config_route_v3_RouteAction_RequestMirrorPolicy)[];
   'includeIsTimeoutRetryHeader'?: (boolean);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
 }
 
 export interface VirtualHost__Output {

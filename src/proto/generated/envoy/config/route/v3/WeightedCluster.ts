@@ -9,8 +9,8 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 export interface _envoy_config_route_v3_WeightedCluster_ClusterWeight {
   'name'?: (string);
   'clusterHeader'?: (string);
-  'weight'?: (_google_protobuf_UInt32Value | null);
-  'metadataMatch'?: (_envoy_config_core_v3_Metadata | null);
+  'weight'?: (_google_protobuf_UInt32Value);
+  'metadataMatch'?: (_envoy_config_core_v3_Metadata);
   'requestHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
   'requestHeadersToRemove'?: (string)[];
   'responseHeadersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
@@ -36,7 +36,7 @@ export interface _envoy_config_route_v3_WeightedCluster_ClusterWeight__Output {
 export interface WeightedCluster {
   'clusters'?: (_envoy_config_route_v3_WeightedCluster_ClusterWeight)[];
   'runtimeKeyPrefix'?: (string);
-  'totalWeight'?: (_google_protobuf_UInt32Value | null);
+  'totalWeight'?: (_google_protobuf_UInt32Value);
   'headerName'?: (string);
   'randomValueSpecifier'?: "headerName";
 }

@@ -5,7 +5,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 
 export interface _envoy_config_trace_v3_Tracing_Http {
   'name'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'configType'?: "typedConfig";
 }
 
@@ -15,7 +15,7 @@ export interface _envoy_config_trace_v3_Tracing_Http__Output {
 }
 
 export interface Tracing {
-  'http'?: (_envoy_config_trace_v3_Tracing_Http | null);
+  'http'?: (_envoy_config_trace_v3_Tracing_Http);
 }
 
 export interface Tracing__Output {

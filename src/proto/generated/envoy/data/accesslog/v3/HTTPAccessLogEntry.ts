@@ -30,10 +30,10 @@ export type _envoy_data_accesslog_v3_HTTPAccessLogEntry_HTTPVersion =
 export type _envoy_data_accesslog_v3_HTTPAccessLogEntry_HTTPVersion__Output = typeof _envoy_data_accesslog_v3_HTTPAccessLogEntry_HTTPVersion[keyof typeof _envoy_data_accesslog_v3_HTTPAccessLogEntry_HTTPVersion]
 
 export interface HTTPAccessLogEntry {
-  'commonProperties'?: (_envoy_data_accesslog_v3_AccessLogCommon | null);
+  'commonProperties'?: (_envoy_data_accesslog_v3_AccessLogCommon);
   'protocolVersion'?: (_envoy_data_accesslog_v3_HTTPAccessLogEntry_HTTPVersion);
-  'request'?: (_envoy_data_accesslog_v3_HTTPRequestProperties | null);
-  'response'?: (_envoy_data_accesslog_v3_HTTPResponseProperties | null);
+  'request'?: (_envoy_data_accesslog_v3_HTTPRequestProperties);
+  'response'?: (_envoy_data_accesslog_v3_HTTPResponseProperties);
 }
 
 export interface HTTPAccessLogEntry__Output {

@@ -9,7 +9,7 @@ export interface HTTPRequestProperties {
   'requestMethod'?: (_envoy_config_core_v3_RequestMethod);
   'scheme'?: (string);
   'authority'?: (string);
-  'port'?: (_google_protobuf_UInt32Value | null);
+  'port'?: (_google_protobuf_UInt32Value);
   'path'?: (string);
   'userAgent'?: (string);
   'referer'?: (string);

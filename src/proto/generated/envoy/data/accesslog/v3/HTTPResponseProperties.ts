@@ -5,7 +5,7 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { Long } from 'protobufjs';
 
 export interface HTTPResponseProperties {
-  'responseCode'?: (_google_protobuf_UInt32Value | null);
+  'responseCode'?: (_google_protobuf_UInt32Value);
   'responseHeadersBytes'?: (number | string | Long);
   'responseBodyBytes'?: (number | string | Long);
   'responseHeaders'?: ({[key: string]: string});

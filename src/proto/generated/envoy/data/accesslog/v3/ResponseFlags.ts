@@ -38,7 +38,7 @@ export interface ResponseFlags {
   'delayInjected'?: (boolean);
   'faultInjected'?: (boolean);
   'rateLimited'?: (boolean);
-  'unauthorizedDetails'?: (_envoy_data_accesslog_v3_ResponseFlags_Unauthorized | null);
+  'unauthorizedDetails'?: (_envoy_data_accesslog_v3_ResponseFlags_Unauthorized);
   'rateLimitServiceError'?: (boolean);
   'downstreamConnectionTermination'?: (boolean);
   'upstreamRetryLimitExceeded'?: (boolean);

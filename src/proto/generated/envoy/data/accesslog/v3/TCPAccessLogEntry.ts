@@ -5,8 +5,8 @@ import type { AccessLogCommon as _envoy_data_accesslog_v3_AccessLogCommon, Acces
 import type { ConnectionProperties as _envoy_data_accesslog_v3_ConnectionProperties, ConnectionProperties__Output as _envoy_data_accesslog_v3_ConnectionProperties__Output } from '../../../../envoy/data/accesslog/v3/ConnectionProperties.ts';
 
 export interface TCPAccessLogEntry {
-  'commonProperties'?: (_envoy_data_accesslog_v3_AccessLogCommon | null);
-  'connectionProperties'?: (_envoy_data_accesslog_v3_ConnectionProperties | null);
+  'commonProperties'?: (_envoy_data_accesslog_v3_AccessLogCommon);
+  'connectionProperties'?: (_envoy_data_accesslog_v3_ConnectionProperties);
 }
 
 export interface TCPAccessLogEntry__Output {

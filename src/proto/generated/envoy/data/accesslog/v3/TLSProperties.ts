@@ -52,10 +52,10 @@ export type _envoy_data_accesslog_v3_TLSProperties_TLSVersion__Output = typeof _
 
 export interface TLSProperties {
   'tlsVersion'?: (_envoy_data_accesslog_v3_TLSProperties_TLSVersion);
-  'tlsCipherSuite'?: (_google_protobuf_UInt32Value | null);
+  'tlsCipherSuite'?: (_google_protobuf_UInt32Value);
   'tlsSniHostname'?: (string);
-  'localCertificateProperties'?: (_envoy_data_accesslog_v3_TLSProperties_CertificateProperties | null);
-  'peerCertificateProperties'?: (_envoy_data_accesslog_v3_TLSProperties_CertificateProperties | null);
+  'localCertificateProperties'?: (_envoy_data_accesslog_v3_TLSProperties_CertificateProperties);
+  'peerCertificateProperties'?: (_envoy_data_accesslog_v3_TLSProperties_CertificateProperties);
   'tlsSessionId'?: (string);
   'ja3Fingerprint'?: (string);
 }

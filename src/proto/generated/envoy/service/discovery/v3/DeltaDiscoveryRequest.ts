@@ -6,13 +6,13 @@ import type { Status as _google_rpc_Status, Status__Output as _google_rpc_Status
 import type { ResourceLocator as _envoy_service_discovery_v3_ResourceLocator, ResourceLocator__Output as _envoy_service_discovery_v3_ResourceLocator__Output } from '../../../../envoy/service/discovery/v3/ResourceLocator.ts';
 
 export interface DeltaDiscoveryRequest {
-  'node'?: (_envoy_config_core_v3_Node | null);
+  'node'?: (_envoy_config_core_v3_Node);
   'typeUrl'?: (string);
   'resourceNamesSubscribe'?: (string)[];
   'resourceNamesUnsubscribe'?: (string)[];
   'initialResourceVersions'?: ({[key: string]: string});
   'responseNonce'?: (string);
-  'errorDetail'?: (_google_rpc_Status | null);
+  'errorDetail'?: (_google_rpc_Status);
   'resourceLocatorsSubscribe'?: (_envoy_service_discovery_v3_ResourceLocator)[];
   'resourceLocatorsUnsubscribe'?: (_envoy_service_discovery_v3_ResourceLocator)[];
 }

@@ -11,7 +11,7 @@ export interface DeltaDiscoveryResponse {
   'typeUrl'?: (string);
   'nonce'?: (string);
   'removedResources'?: (string)[];
-  'controlPlane'?: (_envoy_config_core_v3_ControlPlane | null);
+  'controlPlane'?: (_envoy_config_core_v3_ControlPlane);
   'removedResourceNames'?: (_envoy_service_discovery_v3_ResourceName)[];
 }
 

@@ -7,11 +7,11 @@ import type { ResourceLocator as _envoy_service_discovery_v3_ResourceLocator, Re
 
 export interface DiscoveryRequest {
   'versionInfo'?: (string);
-  'node'?: (_envoy_config_core_v3_Node | null);
+  'node'?: (_envoy_config_core_v3_Node);
   'resourceNames'?: (string)[];
   'typeUrl'?: (string);
   'responseNonce'?: (string);
-  'errorDetail'?: (_google_rpc_Status | null);
+  'errorDetail'?: (_google_rpc_Status);
   'resourceLocators'?: (_envoy_service_discovery_v3_ResourceLocator)[];
 }
 

@@ -10,7 +10,7 @@ export interface DiscoveryResponse {
   'canary'?: (boolean);
   'typeUrl'?: (string);
   'nonce'?: (string);
-  'controlPlane'?: (_envoy_config_core_v3_ControlPlane | null);
+  'controlPlane'?: (_envoy_config_core_v3_ControlPlane);
 }
 
 export interface DiscoveryResponse__Output {

@@ -20,7 +20,7 @@ export interface _envoy_service_discovery_v3_DynamicParameterConstraints_SingleC
 export interface _envoy_service_discovery_v3_DynamicParameterConstraints_SingleConstraint {
   'key'?: (string);
   'value'?: (string);
-  'exists'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_SingleConstraint_Exists | null);
+  'exists'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_SingleConstraint_Exists);
   'constraintType'?: "value"|"exists";
 }
 
@@ -31,10 +31,10 @@ export interface _envoy_service_discovery_v3_DynamicParameterConstraints_SingleC
 }
 
 export interface DynamicParameterConstraints {
-  'constraint'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_SingleConstraint | null);
-  'orConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_ConstraintList | null);
-  'andConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_ConstraintList | null);
-  'notConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints | null);
+  'constraint'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_SingleConstraint);
+  'orConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_ConstraintList);
+  'andConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints_ConstraintList);
+  'notConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints);
   'type'?: "constraint"|"orConstraints"|"andConstraints"|"notConstraints";
 }
 

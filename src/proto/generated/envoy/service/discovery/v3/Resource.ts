@@ -16,13 +16,13 @@ export interface _envoy_service_discovery_v3_Resource_CacheControl__Output {
 
 export interface Resource {
   'version'?: (string);
-  'resource'?: (_google_protobuf_Any | null);
+  'resource'?: (_google_protobuf_Any);
   'name'?: (string);
   'aliases'?: (string)[];
-  'ttl'?: (_google_protobuf_Duration | null);
-  'cacheControl'?: (_envoy_service_discovery_v3_Resource_CacheControl | null);
-  'resourceName'?: (_envoy_service_discovery_v3_ResourceName | null);
-  'metadata'?: (_envoy_config_core_v3_Metadata | null);
+  'ttl'?: (_google_protobuf_Duration);
+  'cacheControl'?: (_envoy_service_discovery_v3_Resource_CacheControl);
+  'resourceName'?: (_envoy_service_discovery_v3_ResourceName);
+  'metadata'?: (_envoy_config_core_v3_Metadata);
 }
 
 export interface Resource__Output {

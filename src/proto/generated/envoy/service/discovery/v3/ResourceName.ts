@@ -5,7 +5,7 @@ import type { DynamicParameterConstraints as _envoy_service_discovery_v3_Dynamic
 
 export interface ResourceName {
   'name'?: (string);
-  'dynamicParameterConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints | null);
+  'dynamicParameterConstraints'?: (_envoy_service_discovery_v3_DynamicParameterConstraints);
 }
 
 export interface ResourceName__Output {

@@ -13,11 +13,11 @@ export interface _envoy_service_status_v3_ClientConfig_GenericXdsConfig {
   'typeUrl'?: (string);
   'name'?: (string);
   'versionInfo'?: (string);
-  'xdsConfig'?: (_google_protobuf_Any | null);
-  'lastUpdated'?: (_google_protobuf_Timestamp | null);
+  'xdsConfig'?: (_google_protobuf_Any);
+  'lastUpdated'?: (_google_protobuf_Timestamp);
   'configStatus'?: (_envoy_service_status_v3_ConfigStatus);
   'clientStatus'?: (_envoy_admin_v3_ClientResourceStatus);
-  'errorState'?: (_envoy_admin_v3_UpdateFailureState | null);
+  'errorState'?: (_envoy_admin_v3_UpdateFailureState);
   'isStaticResource'?: (boolean);
 }
 
@@ -34,7 +34,7 @@ export interface _envoy_service_status_v3_ClientConfig_GenericXdsConfig__Output 
 }
 
 export interface ClientConfig {
-  'node'?: (_envoy_config_core_v3_Node | null);
+  'node'?: (_envoy_config_core_v3_Node);
   'xdsConfig'?: (_envoy_service_status_v3_PerXdsConfig)[];
   'genericXdsConfigs'?: (_envoy_service_status_v3_ClientConfig_GenericXdsConfig)[];
   'clientScope'?: (string);

@@ -6,7 +6,7 @@ import type { Node as _envoy_config_core_v3_Node, Node__Output as _envoy_config_
 
 export interface ClientStatusRequest {
   'nodeMatchers'?: (_envoy_type_matcher_v3_NodeMatcher)[];
-  'node'?: (_envoy_config_core_v3_Node | null);
+  'node'?: (_envoy_config_core_v3_Node);
   'excludeResourceContents'?: (boolean);
 }
 

@@ -11,11 +11,11 @@ import type { ClientConfigStatus as _envoy_service_status_v3_ClientConfigStatus,
 
 export interface PerXdsConfig {
   'status'?: (_envoy_service_status_v3_ConfigStatus);
-  'listenerConfig'?: (_envoy_admin_v3_ListenersConfigDump | null);
-  'clusterConfig'?: (_envoy_admin_v3_ClustersConfigDump | null);
-  'routeConfig'?: (_envoy_admin_v3_RoutesConfigDump | null);
-  'scopedRouteConfig'?: (_envoy_admin_v3_ScopedRoutesConfigDump | null);
-  'endpointConfig'?: (_envoy_admin_v3_EndpointsConfigDump | null);
+  'listenerConfig'?: (_envoy_admin_v3_ListenersConfigDump);
+  'clusterConfig'?: (_envoy_admin_v3_ClustersConfigDump);
+  'routeConfig'?: (_envoy_admin_v3_RoutesConfigDump);
+  'scopedRouteConfig'?: (_envoy_admin_v3_ScopedRoutesConfigDump);
+  'endpointConfig'?: (_envoy_admin_v3_EndpointsConfigDump);
   'clientStatus'?: (_envoy_service_status_v3_ClientConfigStatus);
   'perXdsConfig'?: "listenerConfig"|"clusterConfig"|"routeConfig"|"scopedRouteConfig"|"endpointConfig";
 }

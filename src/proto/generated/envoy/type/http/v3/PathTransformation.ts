@@ -15,8 +15,8 @@ export interface _envoy_type_http_v3_PathTransformation_Operation_NormalizePathR
 }
 
 export interface _envoy_type_http_v3_PathTransformation_Operation {
-  'normalizePathRfc_3986'?: (_envoy_type_http_v3_PathTransformation_Operation_NormalizePathRFC3986 | null);
-  'mergeSlashes'?: (_envoy_type_http_v3_PathTransformation_Operation_MergeSlashes | null);
+  'normalizePathRfc_3986'?: (_envoy_type_http_v3_PathTransformation_Operation_NormalizePathRFC3986);
+  'mergeSlashes'?: (_envoy_type_http_v3_PathTransformation_Operation_MergeSlashes);
   'operationSpecifier'?: "normalizePathRfc_3986"|"mergeSlashes";
 }
 

@@ -4,7 +4,7 @@
 import type { DoubleRange as _envoy_type_v3_DoubleRange, DoubleRange__Output as _envoy_type_v3_DoubleRange__Output } from '../../../../envoy/type/v3/DoubleRange.ts';
 
 export interface DoubleMatcher {
-  'range'?: (_envoy_type_v3_DoubleRange | null);
+  'range'?: (_envoy_type_v3_DoubleRange);
   'exact'?: (number | string);
   'matchPattern'?: "range"|"exact";
 }

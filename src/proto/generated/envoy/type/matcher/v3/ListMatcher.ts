@@ -4,7 +4,7 @@
 import type { ValueMatcher as _envoy_type_matcher_v3_ValueMatcher, ValueMatcher__Output as _envoy_type_matcher_v3_ValueMatcher__Output } from '../../../../envoy/type/matcher/v3/ValueMatcher.ts';
 
 export interface ListMatcher {
-  'oneOf'?: (_envoy_type_matcher_v3_ValueMatcher | null);
+  'oneOf'?: (_envoy_type_matcher_v3_ValueMatcher);
   'matchPattern'?: "oneOf";
 }
 

@@ -15,7 +15,7 @@ export interface _envoy_type_matcher_v3_MetadataMatcher_PathSegment__Output {
 export interface MetadataMatcher {
   'filter'?: (string);
   'path'?: (_envoy_type_matcher_v3_MetadataMatcher_PathSegment)[];
-  'value'?: (_envoy_type_matcher_v3_ValueMatcher | null);
+  'value'?: (_envoy_type_matcher_v3_ValueMatcher);
   'invert'?: (boolean);
 }
 

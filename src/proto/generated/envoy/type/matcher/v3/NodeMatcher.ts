@@ -5,7 +5,7 @@ import type { StringMatcher as _envoy_type_matcher_v3_StringMatcher, StringMatch
 import type { StructMatcher as _envoy_type_matcher_v3_StructMatcher, StructMatcher__Output as _envoy_type_matcher_v3_StructMatcher__Output } from '../../../../envoy/type/matcher/v3/StructMatcher.ts';
 
 export interface NodeMatcher {
-  'nodeId'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'nodeId'?: (_envoy_type_matcher_v3_StringMatcher);
   'nodeMetadatas'?: (_envoy_type_matcher_v3_StructMatcher)[];
 }
 

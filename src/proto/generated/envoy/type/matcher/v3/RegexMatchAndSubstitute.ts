@@ -4,7 +4,7 @@
 import type { RegexMatcher as _envoy_type_matcher_v3_RegexMatcher, RegexMatcher__Output as _envoy_type_matcher_v3_RegexMatcher__Output } from '../../../../envoy/type/matcher/v3/RegexMatcher.ts';
 
 export interface RegexMatchAndSubstitute {
-  'pattern'?: (_envoy_type_matcher_v3_RegexMatcher | null);
+  'pattern'?: (_envoy_type_matcher_v3_RegexMatcher);
   'substitution'?: (string);
 }
 

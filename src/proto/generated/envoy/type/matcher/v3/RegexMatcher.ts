@@ -4,7 +4,7 @@
 import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output as _google_protobuf_UInt32Value__Output } from '../../../../google/protobuf/UInt32Value.ts';
 
 export interface _envoy_type_matcher_v3_RegexMatcher_GoogleRE2 {
-  'maxProgramSize'?: (_google_protobuf_UInt32Value | null);
+  'maxProgramSize'?: (_google_protobuf_UInt32Value);
 }
 
 export interface _envoy_type_matcher_v3_RegexMatcher_GoogleRE2__Output {
@@ -12,7 +12,7 @@ export interface _envoy_type_matcher_v3_RegexMatcher_GoogleRE2__Output {
 }
 
 export interface RegexMatcher {
-  'googleRe2'?: (_envoy_type_matcher_v3_RegexMatcher_GoogleRE2 | null);
+  'googleRe2'?: (_envoy_type_matcher_v3_RegexMatcher_GoogleRE2);
   'regex'?: (string);
   'engineType'?: "googleRe2";
 }

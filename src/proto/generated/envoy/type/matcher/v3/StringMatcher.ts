@@ -8,10 +8,10 @@ export interface StringMatcher {
   'exact'?: (string);
   'prefix'?: (string);
   'suffix'?: (string);
-  'safeRegex'?: (_envoy_type_matcher_v3_RegexMatcher | null);
+  'safeRegex'?: (_envoy_type_matcher_v3_RegexMatcher);
   'ignoreCase'?: (boolean);
   'contains'?: (string);
-  'custom'?: (_xds_core_v3_TypedExtensionConfig | null);
+  'custom'?: (_xds_core_v3_TypedExtensionConfig);
   'matchPattern'?: "exact"|"prefix"|"suffix"|"safeRegex"|"contains"|"custom";
 }
 

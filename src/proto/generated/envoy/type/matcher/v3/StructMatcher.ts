@@ -14,7 +14,7 @@ export interface _envoy_type_matcher_v3_StructMatcher_PathSegment__Output {
 
 export interface StructMatcher {
   'path'?: (_envoy_type_matcher_v3_StructMatcher_PathSegment)[];
-  'value'?: (_envoy_type_matcher_v3_ValueMatcher | null);
+  'value'?: (_envoy_type_matcher_v3_ValueMatcher);
 }
 
 export interface StructMatcher__Output {

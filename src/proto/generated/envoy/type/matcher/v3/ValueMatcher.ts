@@ -13,13 +13,13 @@ export interface _envoy_type_matcher_v3_ValueMatcher_NullMatch__Output {
 }
 
 export interface ValueMatcher {
-  'nullMatch'?: (_envoy_type_matcher_v3_ValueMatcher_NullMatch | null);
-  'doubleMatch'?: (_envoy_type_matcher_v3_DoubleMatcher | null);
-  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'nullMatch'?: (_envoy_type_matcher_v3_ValueMatcher_NullMatch);
+  'doubleMatch'?: (_envoy_type_matcher_v3_DoubleMatcher);
+  'stringMatch'?: (_envoy_type_matcher_v3_StringMatcher);
   'boolMatch'?: (boolean);
   'presentMatch'?: (boolean);
-  'listMatch'?: (_envoy_type_matcher_v3_ListMatcher | null);
-  'orMatch'?: (_envoy_type_matcher_v3_OrMatcher | null);
+  'listMatch'?: (_envoy_type_matcher_v3_ListMatcher);
+  'orMatch'?: (_envoy_type_matcher_v3_OrMatcher);
   'matchPattern'?: "nullMatch"|"doubleMatch"|"stringMatch"|"boolMatch"|"presentMatch"|"listMatch"|"orMatch";
 }
 

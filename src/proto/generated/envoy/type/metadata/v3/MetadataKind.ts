@@ -27,10 +27,10 @@ export interface _envoy_type_metadata_v3_MetadataKind_Route__Output {
 }
 
 export interface MetadataKind {
-  'request'?: (_envoy_type_metadata_v3_MetadataKind_Request | null);
-  'route'?: (_envoy_type_metadata_v3_MetadataKind_Route | null);
-  'cluster'?: (_envoy_type_metadata_v3_MetadataKind_Cluster | null);
-  'host'?: (_envoy_type_metadata_v3_MetadataKind_Host | null);
+  'request'?: (_envoy_type_metadata_v3_MetadataKind_Request);
+  'route'?: (_envoy_type_metadata_v3_MetadataKind_Route);
+  'cluster'?: (_envoy_type_metadata_v3_MetadataKind_Cluster);
+  'host'?: (_envoy_type_metadata_v3_MetadataKind_Host);
   'kind'?: "request"|"route"|"cluster"|"host";
 }
 

@@ -33,8 +33,8 @@ export interface _envoy_type_tracing_v3_CustomTag_Literal__Output {
 }
 
 export interface _envoy_type_tracing_v3_CustomTag_Metadata {
-  'kind'?: (_envoy_type_metadata_v3_MetadataKind | null);
-  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey | null);
+  'kind'?: (_envoy_type_metadata_v3_MetadataKind);
+  'metadataKey'?: (_envoy_type_metadata_v3_MetadataKey);
   'defaultValue'?: (string);
 }
 
@@ -46,10 +46,10 @@ export interface _envoy_type_tracing_v3_CustomTag_Metadata__Output {
 
 export interface CustomTag {
   'tag'?: (string);
-  'literal'?: (_envoy_type_tracing_v3_CustomTag_Literal | null);
-  'environment'?: (_envoy_type_tracing_v3_CustomTag_Environment | null);
-  'requestHeader'?: (_envoy_type_tracing_v3_CustomTag_Header | null);
-  'metadata'?: (_envoy_type_tracing_v3_CustomTag_Metadata | null);
+  'literal'?: (_envoy_type_tracing_v3_CustomTag_Literal);
+  'environment'?: (_envoy_type_tracing_v3_CustomTag_Environment);
+  'requestHeader'?: (_envoy_type_tracing_v3_CustomTag_Header);
+  'metadata'?: (_envoy_type_tracing_v3_CustomTag_Metadata);
   'type'?: "literal"|"environment"|"requestHeader"|"metadata";
 }
 

@@ -6,8 +6,8 @@ import type { TypedExtensionConfig as _xds_core_v3_TypedExtensionConfig, TypedEx
 import type { StringMatcher as _xds_type_matcher_v3_StringMatcher, StringMatcher__Output as _xds_type_matcher_v3_StringMatcher__Output } from '../../../../xds/type/matcher/v3/StringMatcher.ts';
 
 export interface _xds_type_matcher_v3_Matcher_MatcherList_FieldMatcher {
-  'predicate'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate | null);
-  'onMatch'?: (_xds_type_matcher_v3_Matcher_OnMatch | null);
+  'predicate'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate);
+  'onMatch'?: (_xds_type_matcher_v3_Matcher_OnMatch);
 }
 
 export interface _xds_type_matcher_v3_Matcher_MatcherList_FieldMatcher__Output {
@@ -32,10 +32,10 @@ export interface _xds_type_matcher_v3_Matcher_MatcherList__Output {
 }
 
 export interface _xds_type_matcher_v3_Matcher_MatcherTree {
-  'input'?: (_xds_core_v3_TypedExtensionConfig | null);
-  'exactMatchMap'?: (_xds_type_matcher_v3_Matcher_MatcherTree_MatchMap | null);
-  'prefixMatchMap'?: (_xds_type_matcher_v3_Matcher_MatcherTree_MatchMap | null);
-  'customMatch'?: (_xds_core_v3_TypedExtensionConfig | null);
+  'input'?: (_xds_core_v3_TypedExtensionConfig);
+  'exactMatchMap'?: (_xds_type_matcher_v3_Matcher_MatcherTree_MatchMap);
+  'prefixMatchMap'?: (_xds_type_matcher_v3_Matcher_MatcherTree_MatchMap);
+  'customMatch'?: (_xds_core_v3_TypedExtensionConfig);
   'treeType'?: "exactMatchMap"|"prefixMatchMap"|"customMatch";
 }
 
@@ -47,8 +47,8 @@ export interface _xds_type_matcher_v3_Matcher_MatcherTree__Output {
 }
 
 export interface _xds_type_matcher_v3_Matcher_OnMatch {
-  'matcher'?: (_xds_type_matcher_v3_Matcher | null);
-  'action'?: (_xds_core_v3_TypedExtensionConfig | null);
+  'matcher'?: (_xds_type_matcher_v3_Matcher);
+  'action'?: (_xds_core_v3_TypedExtensionConfig);
   'onMatch'?: "matcher"|"action";
 }
 
@@ -58,10 +58,10 @@ export interface _xds_type_matcher_v3_Matcher_OnMatch__Output {
 }
 
 export interface _xds_type_matcher_v3_Matcher_MatcherList_Predicate {
-  'singlePredicate'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_SinglePredicate | null);
-  'orMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_PredicateList | null);
-  'andMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_PredicateList | null);
-  'notMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate | null);
+  'singlePredicate'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_SinglePredicate);
+  'orMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_PredicateList);
+  'andMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate_PredicateList);
+  'notMatcher'?: (_xds_type_matcher_v3_Matcher_MatcherList_Predicate);
   'matchType'?: "singlePredicate"|"orMatcher"|"andMatcher"|"notMatcher";
 }
 
@@ -81,9 +81,9 @@ export interface _xds_type_matcher_v3_Matcher_MatcherList_Predicate_PredicateLis
 }
 
 export interface _xds_type_matcher_v3_Matcher_MatcherList_Predicate_SinglePredicate {
-  'input'?: (_xds_core_v3_TypedExtensionConfig | null);
-  'valueMatch'?: (_xds_type_matcher_v3_StringMatcher | null);
-  'customMatch'?: (_xds_core_v3_TypedExtensionConfig | null);
+  'input'?: (_xds_core_v3_TypedExtensionConfig);
+  'valueMatch'?: (_xds_type_matcher_v3_StringMatcher);
+  'customMatch'?: (_xds_core_v3_TypedExtensionConfig);
   'matcher'?: "valueMatch"|"customMatch";
 }
 
@@ -94,9 +94,9 @@ export interface _xds_type_matcher_v3_Matcher_MatcherList_Predicate_SinglePredic
 }
 
 export interface Matcher {
-  'matcherList'?: (_xds_type_matcher_v3_Matcher_MatcherList | null);
-  'matcherTree'?: (_xds_type_matcher_v3_Matcher_MatcherTree | null);
-  'onNoMatch'?: (_xds_type_matcher_v3_Matcher_OnMatch | null);
+  'matcherList'?: (_xds_type_matcher_v3_Matcher_MatcherList);
+  'matcherTree'?: (_xds_type_matcher_v3_Matcher_MatcherTree);
+  'onNoMatch'?: (_xds_type_matcher_v3_Matcher_OnMatch);
   'matcherType'?: "matcherList"|"matcherTree";
 }
 

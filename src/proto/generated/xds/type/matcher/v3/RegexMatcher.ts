@@ -9,7 +9,7 @@ export interface _xds_type_matcher_v3_RegexMatcher_GoogleRE2__Output {
 }
 
 export interface RegexMatcher {
-  'googleRe2'?: (_xds_type_matcher_v3_RegexMatcher_GoogleRE2 | null);
+  'googleRe2'?: (_xds_type_matcher_v3_RegexMatcher_GoogleRE2);
   'regex'?: (string);
   'engineType'?: "googleRe2";
 }

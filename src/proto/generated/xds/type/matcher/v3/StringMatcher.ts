@@ -7,7 +7,7 @@ export interface StringMatcher {
   'exact'?: (string);
   'prefix'?: (string);
   'suffix'?: (string);
-  'safeRegex'?: (_xds_type_matcher_v3_RegexMatcher | null);
+  'safeRegex'?: (_xds_type_matcher_v3_RegexMatcher);
   'ignoreCase'?: (boolean);
   'contains'?: (string);
   'matchPattern'?: "exact"|"prefix"|"suffix"|"safeRegex"|"contains";

@@ -32,21 +32,21 @@ export type _envoy_extensions_transport_sockets_tls_v3_CertificateValidationCont
 export type _envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_TrustChainVerification__Output = typeof _envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_TrustChainVerification[keyof typeof _envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_TrustChainVerification]
 
 export interface CertificateValidationContext {
-  'trustedCa'?: (_envoy_config_core_v3_DataSource | null);
+  'trustedCa'?: (_envoy_config_core_v3_DataSource);
   'verifyCertificateHash'?: (string)[];
   'verifyCertificateSpki'?: (string)[];
-  'requireSignedCertificateTimestamp'?: (_google_protobuf_BoolValue | null);
-  'crl'?: (_envoy_config_core_v3_DataSource | null);
+  'requireSignedCertificateTimestamp'?: (_google_protobuf_BoolValue);
+  'crl'?: (_envoy_config_core_v3_DataSource);
   'allowExpiredCertificate'?: (boolean);
   'matchSubjectAltNames'?: (_envoy_type_matcher_v3_StringMatcher)[];
   'trustChainVerification'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_TrustChainVerification);
-  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory | null);
-  'customValidatorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'caCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateProviderPluginInstance | null);
+  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory);
+  'customValidatorConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'caCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateProviderPluginInstance);
   'onlyVerifyLeafCertCrl'?: (boolean);
   'matchTypedSubjectAltNames'?: (_envoy_extensions_transport_sockets_tls_v3_SubjectAltNameMatcher)[];
-  'maxVerifyDepth'?: (_google_protobuf_UInt32Value | null);
-  'systemRootCerts'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_SystemRootCerts | null);
+  'maxVerifyDepth'?: (_google_protobuf_UInt32Value);
+  'systemRootCerts'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext_SystemRootCerts);
 }
 
 export interface CertificateValidationContext__Output {

@@ -11,7 +11,7 @@ import type { TlsKeyLog as _envoy_extensions_transport_sockets_tls_v3_TlsKeyLog,
 
 export interface _envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider {
   'name'?: (string);
-  'typedConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'typedConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'config'?: "typedConfig";
 }
 
@@ -31,10 +31,10 @@ export interface _envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_Cer
 }
 
 export interface _envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CombinedCertificateValidationContext {
-  'defaultValidationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext | null);
-  'validationContextSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig | null);
-  'validationContextCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider | null);
-  'validationContextCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance | null);
+  'defaultValidationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext);
+  'validationContextSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig);
+  'validationContextCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider);
+  'validationContextCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance);
 }
 
 export interface _envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CombinedCertificateValidationContext__Output {
@@ -45,20 +45,20 @@ export interface _envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_Com
 }
 
 export interface CommonTlsContext {
-  'tlsParams'?: (_envoy_extensions_transport_sockets_tls_v3_TlsParameters | null);
+  'tlsParams'?: (_envoy_extensions_transport_sockets_tls_v3_TlsParameters);
   'tlsCertificates'?: (_envoy_extensions_transport_sockets_tls_v3_TlsCertificate)[];
-  'validationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext | null);
+  'validationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext);
   'alpnProtocols'?: (string)[];
   'tlsCertificateSdsSecretConfigs'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig)[];
-  'validationContextSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig | null);
-  'combinedValidationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CombinedCertificateValidationContext | null);
-  'tlsCertificateCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider | null);
-  'validationContextCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider | null);
-  'tlsCertificateCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance | null);
-  'validationContextCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance | null);
-  'customHandshaker'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
-  'tlsCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateProviderPluginInstance | null);
-  'keyLog'?: (_envoy_extensions_transport_sockets_tls_v3_TlsKeyLog | null);
+  'validationContextSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig);
+  'combinedValidationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CombinedCertificateValidationContext);
+  'tlsCertificateCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider);
+  'validationContextCertificateProvider'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProvider);
+  'tlsCertificateCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance);
+  'validationContextCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext_CertificateProviderInstance);
+  'customHandshaker'?: (_envoy_config_core_v3_TypedExtensionConfig);
+  'tlsCertificateProviderInstance'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateProviderPluginInstance);
+  'keyLog'?: (_envoy_extensions_transport_sockets_tls_v3_TlsKeyLog);
   'validationContextType'?: "validationContext"|"validationContextSdsSecretConfig"|"combinedValidationContext"|"validationContextCertificateProvider"|"validationContextCertificateProviderInstance";
 }
 

@@ -26,15 +26,15 @@ export type _envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext_Ocsp
 export type _envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext_OcspStaplePolicy__Output = typeof _envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext_OcspStaplePolicy[keyof typeof _envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext_OcspStaplePolicy]
 
 export interface DownstreamTlsContext {
-  'commonTlsContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext | null);
-  'requireClientCertificate'?: (_google_protobuf_BoolValue | null);
-  'requireSni'?: (_google_protobuf_BoolValue | null);
-  'sessionTicketKeys'?: (_envoy_extensions_transport_sockets_tls_v3_TlsSessionTicketKeys | null);
-  'sessionTicketKeysSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig | null);
-  'sessionTimeout'?: (_google_protobuf_Duration | null);
+  'commonTlsContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext);
+  'requireClientCertificate'?: (_google_protobuf_BoolValue);
+  'requireSni'?: (_google_protobuf_BoolValue);
+  'sessionTicketKeys'?: (_envoy_extensions_transport_sockets_tls_v3_TlsSessionTicketKeys);
+  'sessionTicketKeysSdsSecretConfig'?: (_envoy_extensions_transport_sockets_tls_v3_SdsSecretConfig);
+  'sessionTimeout'?: (_google_protobuf_Duration);
   'disableStatelessSessionResumption'?: (boolean);
   'ocspStaplePolicy'?: (_envoy_extensions_transport_sockets_tls_v3_DownstreamTlsContext_OcspStaplePolicy);
-  'fullScanCertsOnSniMismatch'?: (_google_protobuf_BoolValue | null);
+  'fullScanCertsOnSniMismatch'?: (_google_protobuf_BoolValue);
   'disableStatefulSessionResumption'?: (boolean);
   'sessionTicketKeysType'?: "sessionTicketKeys"|"sessionTicketKeysSdsSecretConfig"|"disableStatelessSessionResumption";
 }

@@ -4,7 +4,7 @@
 import type { DataSource as _envoy_config_core_v3_DataSource, DataSource__Output as _envoy_config_core_v3_DataSource__Output } from '../../../../../envoy/config/core/v3/DataSource.ts';
 
 export interface GenericSecret {
-  'secret'?: (_envoy_config_core_v3_DataSource | null);
+  'secret'?: (_envoy_config_core_v3_DataSource);
 }
 
 export interface GenericSecret__Output {

@@ -5,7 +5,7 @@ import type { Any as _google_protobuf_Any, Any__Output as _google_protobuf_Any__
 
 export interface PrivateKeyProvider {
   'providerName'?: (string);
-  'typedConfig'?: (_google_protobuf_Any | null);
+  'typedConfig'?: (_google_protobuf_Any);
   'fallback'?: (boolean);
   'configType'?: "typedConfig";
 }

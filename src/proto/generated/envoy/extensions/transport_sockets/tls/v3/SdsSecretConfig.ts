@@ -5,7 +5,7 @@ import type { ConfigSource as _envoy_config_core_v3_ConfigSource, ConfigSource__
 
 export interface SdsSecretConfig {
   'name'?: (string);
-  'sdsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'sdsConfig'?: (_envoy_config_core_v3_ConfigSource);
 }
 
 export interface SdsSecretConfig__Output {

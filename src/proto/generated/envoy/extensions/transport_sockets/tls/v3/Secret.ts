@@ -8,10 +8,10 @@ import type { GenericSecret as _envoy_extensions_transport_sockets_tls_v3_Generi
 
 export interface Secret {
   'name'?: (string);
-  'tlsCertificate'?: (_envoy_extensions_transport_sockets_tls_v3_TlsCertificate | null);
-  'sessionTicketKeys'?: (_envoy_extensions_transport_sockets_tls_v3_TlsSessionTicketKeys | null);
-  'validationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext | null);
-  'genericSecret'?: (_envoy_extensions_transport_sockets_tls_v3_GenericSecret | null);
+  'tlsCertificate'?: (_envoy_extensions_transport_sockets_tls_v3_TlsCertificate);
+  'sessionTicketKeys'?: (_envoy_extensions_transport_sockets_tls_v3_TlsSessionTicketKeys);
+  'validationContext'?: (_envoy_extensions_transport_sockets_tls_v3_CertificateValidationContext);
+  'genericSecret'?: (_envoy_extensions_transport_sockets_tls_v3_GenericSecret);
   'type'?: "tlsCertificate"|"sessionTicketKeys"|"validationContext"|"genericSecret";
 }
 

@@ -32,7 +32,7 @@ export type _envoy_extensions_transport_sockets_tls_v3_SubjectAltNameMatcher_San
 
 export interface SubjectAltNameMatcher {
   'sanType'?: (_envoy_extensions_transport_sockets_tls_v3_SubjectAltNameMatcher_SanType);
-  'matcher'?: (_envoy_type_matcher_v3_StringMatcher | null);
+  'matcher'?: (_envoy_type_matcher_v3_StringMatcher);
   'oid'?: (string);
 }
 

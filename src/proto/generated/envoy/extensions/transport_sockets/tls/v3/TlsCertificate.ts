@@ -6,14 +6,14 @@ import type { PrivateKeyProvider as _envoy_extensions_transport_sockets_tls_v3_P
 import type { WatchedDirectory as _envoy_config_core_v3_WatchedDirectory, WatchedDirectory__Output as _envoy_config_core_v3_WatchedDirectory__Output } from '../../../../../envoy/config/core/v3/WatchedDirectory.ts';
 
 export interface TlsCertificate {
-  'certificateChain'?: (_envoy_config_core_v3_DataSource | null);
-  'privateKey'?: (_envoy_config_core_v3_DataSource | null);
-  'password'?: (_envoy_config_core_v3_DataSource | null);
-  'ocspStaple'?: (_envoy_config_core_v3_DataSource | null);
+  'certificateChain'?: (_envoy_config_core_v3_DataSource);
+  'privateKey'?: (_envoy_config_core_v3_DataSource);
+  'password'?: (_envoy_config_core_v3_DataSource);
+  'ocspStaple'?: (_envoy_config_core_v3_DataSource);
   'signedCertificateTimestamp'?: (_envoy_config_core_v3_DataSource)[];
-  'privateKeyProvider'?: (_envoy_extensions_transport_sockets_tls_v3_PrivateKeyProvider | null);
-  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory | null);
-  'pkcs12'?: (_envoy_config_core_v3_DataSource | null);
+  'privateKeyProvider'?: (_envoy_extensions_transport_sockets_tls_v3_PrivateKeyProvider);
+  'watchedDirectory'?: (_envoy_config_core_v3_WatchedDirectory);
+  'pkcs12'?: (_envoy_config_core_v3_DataSource);
 }
 
 export interface TlsCertificate__Output {

@@ -6,11 +6,11 @@ import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output a
 import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _google_protobuf_BoolValue__Output } from '../../../../../google/protobuf/BoolValue.ts';
 
 export interface UpstreamTlsContext {
-  'commonTlsContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext | null);
+  'commonTlsContext'?: (_envoy_extensions_transport_sockets_tls_v3_CommonTlsContext);
   'sni'?: (string);
   'allowRenegotiation'?: (boolean);
-  'maxSessionKeys'?: (_google_protobuf_UInt32Value | null);
-  'enforceRsaKeyUsage'?: (_google_protobuf_BoolValue | null);
+  'maxSessionKeys'?: (_google_protobuf_UInt32Value);
+  'enforceRsaKeyUsage'?: (_google_protobuf_BoolValue);
 }
 
 export interface UpstreamTlsContext__Output {

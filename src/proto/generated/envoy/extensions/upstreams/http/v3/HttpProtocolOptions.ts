@@ -11,10 +11,10 @@ import type { Http3ProtocolOptions as _envoy_config_core_v3_Http3ProtocolOptions
 import type { AlternateProtocolsCacheOptions as _envoy_config_core_v3_AlternateProtocolsCacheOptions, AlternateProtocolsCacheOptions__Output as _envoy_config_core_v3_AlternateProtocolsCacheOptions__Output } from '../../../../../envoy/config/core/v3/AlternateProtocolsCacheOptions.ts';
 
 export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_AutoHttpConfig {
-  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions | null);
-  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions | null);
-  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions | null);
-  'alternateProtocolsCacheOptions'?: (_envoy_config_core_v3_AlternateProtocolsCacheOptions | null);
+  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions);
+  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions);
+  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions);
+  'alternateProtocolsCacheOptions'?: (_envoy_config_core_v3_AlternateProtocolsCacheOptions);
 }
 
 export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_AutoHttpConfig__Output {
@@ -25,9 +25,9 @@ export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_AutoHtt
 }
 
 export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_ExplicitHttpConfig {
-  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions | null);
-  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions | null);
-  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions | null);
+  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions);
+  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions);
+  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions);
   'protocolConfig'?: "httpProtocolOptions"|"http2ProtocolOptions"|"http3ProtocolOptions";
 }
 
@@ -38,9 +38,9 @@ export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_Explici
 }
 
 export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_UseDownstreamHttpConfig {
-  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions | null);
-  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions | null);
-  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions | null);
+  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions);
+  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions);
+  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions);
 }
 
 export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_UseDownstreamHttpConfig__Output {
@@ -50,13 +50,13 @@ export interface _envoy_extensions_upstreams_http_v3_HttpProtocolOptions_UseDown
 }
 
 export interface HttpProtocolOptions {
-  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions | null);
-  'upstreamHttpProtocolOptions'?: (_envoy_config_core_v3_UpstreamHttpProtocolOptions | null);
-  'explicitHttpConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_ExplicitHttpConfig | null);
-  'useDownstreamProtocolConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_UseDownstreamHttpConfig | null);
-  'autoConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_AutoHttpConfig | null);
+  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions);
+  'upstreamHttpProtocolOptions'?: (_envoy_config_core_v3_UpstreamHttpProtocolOptions);
+  'explicitHttpConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_ExplicitHttpConfig);
+  'useDownstreamProtocolConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_UseDownstreamHttpConfig);
+  'autoConfig'?: (_envoy_extensions_upstreams_http_v3_HttpProtocolOptions_AutoHttpConfig);
   'httpFilters'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter)[];
-  'headerValidationConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'headerValidationConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'upstreamProtocolOptions'?: "explicitHttpConfig"|"useDownstreamProtocolConfig"|"autoConfig";
 }
 

@@ -8,7 +8,7 @@ import type { Duration as _google_protobuf_Duration, Duration__Output as _google
 
 export interface _envoy_extensions_filters_http_router_v3_Router_UpstreamAccessLogOptions {
   'flushUpstreamLogOnUpstreamStream'?: (boolean);
-  'upstreamLogFlushInterval'?: (_google_protobuf_Duration | null);
+  'upstreamLogFlushInterval'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_extensions_filters_http_router_v3_Router_UpstreamAccessLogOptions__Output {
@@ -17,7 +17,7 @@ export interface _envoy_extensions_filters_http_router_v3_Router_UpstreamAccessL
 }
 
 export interface Router {
-  'dynamicStats'?: (_google_protobuf_BoolValue | null);
+  'dynamicStats'?: (_google_protobuf_BoolValue);
   'startChildSpan'?: (boolean);
   'upstreamLog'?: (_envoy_config_accesslog_v3_AccessLog)[];
   'suppressEnvoyHeaders'?: (boolean);
@@ -25,7 +25,7 @@ export interface Router {
   'respectExpectedRqTimeout'?: (boolean);
   'suppressGrpcRequestFailureCodeStats'?: (boolean);
   'upstreamHttpFilters'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter)[];
-  'upstreamLogOptions'?: (_envoy_extensions_filters_http_router_v3_Router_UpstreamAccessLogOptions | null);
+  'upstreamLogOptions'?: (_envoy_extensions_filters_http_router_v3_Router_UpstreamAccessLogOptions);
 }
 
 export interface Router__Output {

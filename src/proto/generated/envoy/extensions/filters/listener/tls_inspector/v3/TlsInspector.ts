@@ -5,8 +5,8 @@ import type { BoolValue as _google_protobuf_BoolValue, BoolValue__Output as _goo
 import type { UInt32Value as _google_protobuf_UInt32Value, UInt32Value__Output as _google_protobuf_UInt32Value__Output } from '../../../../../../google/protobuf/UInt32Value.ts';
 
 export interface TlsInspector {
-  'enableJa3Fingerprinting'?: (_google_protobuf_BoolValue | null);
-  'initialReadBufferSize'?: (_google_protobuf_UInt32Value | null);
+  'enableJa3Fingerprinting'?: (_google_protobuf_BoolValue);
+  'initialReadBufferSize'?: (_google_protobuf_UInt32Value);
 }
 
 export interface TlsInspector__Output {

@@ -69,7 +69,7 @@ export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpCon
 export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ForwardClientCertDetails__Output = typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ForwardClientCertDetails[keyof typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ForwardClientCertDetails]
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_HcmAccessLogOptions {
-  'accessLogFlushInterval'?: (_google_protobuf_Duration | null);
+  'accessLogFlushInterval'?: (_google_protobuf_Duration);
   'flushAccessLogOnNewRequest'?: (boolean);
   'flushLogOnTunnelSuccessfullyEstablished'?: (boolean);
 }
@@ -106,8 +106,8 @@ export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpCon
 export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing_OperationName__Output = typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing_OperationName[keyof typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing_OperationName]
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_PathNormalizationOptions {
-  'forwardingTransformation'?: (_envoy_type_http_v3_PathTransformation | null);
-  'httpFilterTransformation'?: (_envoy_type_http_v3_PathTransformation | null);
+  'forwardingTransformation'?: (_envoy_type_http_v3_PathTransformation);
+  'httpFilterTransformation'?: (_envoy_type_http_v3_PathTransformation);
 }
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_PathNormalizationOptions__Output {
@@ -177,7 +177,7 @@ export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpCon
 export type _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ServerHeaderTransformation__Output = typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ServerHeaderTransformation[keyof typeof _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ServerHeaderTransformation]
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_SetCurrentClientCertDetails {
-  'subject'?: (_google_protobuf_BoolValue | null);
+  'subject'?: (_google_protobuf_BoolValue);
   'cert'?: (boolean);
   'chain'?: (boolean);
   'dns'?: (boolean);
@@ -193,14 +193,14 @@ export interface _envoy_extensions_filters_network_http_connection_manager_v3_Ht
 }
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing {
-  'clientSampling'?: (_envoy_type_v3_Percent | null);
-  'randomSampling'?: (_envoy_type_v3_Percent | null);
-  'overallSampling'?: (_envoy_type_v3_Percent | null);
+  'clientSampling'?: (_envoy_type_v3_Percent);
+  'randomSampling'?: (_envoy_type_v3_Percent);
+  'overallSampling'?: (_envoy_type_v3_Percent);
   'verbose'?: (boolean);
-  'maxPathTagLength'?: (_google_protobuf_UInt32Value | null);
+  'maxPathTagLength'?: (_google_protobuf_UInt32Value);
   'customTags'?: (_envoy_type_tracing_v3_CustomTag)[];
-  'provider'?: (_envoy_config_trace_v3_Tracing_Http | null);
-  'spawnUpstreamSpan'?: (_google_protobuf_BoolValue | null);
+  'provider'?: (_envoy_config_trace_v3_Tracing_Http);
+  'spawnUpstreamSpan'?: (_google_protobuf_BoolValue);
 }
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing__Output {
@@ -217,7 +217,7 @@ export interface _envoy_extensions_filters_network_http_connection_manager_v3_Ht
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_UpgradeConfig {
   'upgradeType'?: (string);
   'filters'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter)[];
-  'enabled'?: (_google_protobuf_BoolValue | null);
+  'enabled'?: (_google_protobuf_BoolValue);
 }
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_UpgradeConfig__Output {
@@ -229,58 +229,58 @@ export interface _envoy_extensions_filters_network_http_connection_manager_v3_Ht
 export interface HttpConnectionManager {
   'codecType'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_CodecType);
   'statPrefix'?: (string);
-  'rds'?: (_envoy_extensions_filters_network_http_connection_manager_v3_Rds | null);
-  'routeConfig'?: (_envoy_config_route_v3_RouteConfiguration | null);
+  'rds'?: (_envoy_extensions_filters_network_http_connection_manager_v3_Rds);
+  'routeConfig'?: (_envoy_config_route_v3_RouteConfiguration);
   'httpFilters'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpFilter)[];
-  'addUserAgent'?: (_google_protobuf_BoolValue | null);
-  'tracing'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing | null);
-  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions | null);
-  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions | null);
+  'addUserAgent'?: (_google_protobuf_BoolValue);
+  'tracing'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_Tracing);
+  'httpProtocolOptions'?: (_envoy_config_core_v3_Http1ProtocolOptions);
+  'http2ProtocolOptions'?: (_envoy_config_core_v3_Http2ProtocolOptions);
   'serverName'?: (string);
-  'drainTimeout'?: (_google_protobuf_Duration | null);
+  'drainTimeout'?: (_google_protobuf_Duration);
   'accessLog'?: (_envoy_config_accesslog_v3_AccessLog)[];
-  'useRemoteAddress'?: (_google_protobuf_BoolValue | null);
-  'generateRequestId'?: (_google_protobuf_BoolValue | null);
+  'useRemoteAddress'?: (_google_protobuf_BoolValue);
+  'generateRequestId'?: (_google_protobuf_BoolValue);
   'forwardClientCertDetails'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ForwardClientCertDetails);
-  'setCurrentClientCertDetails'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_SetCurrentClientCertDetails | null);
+  'setCurrentClientCertDetails'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_SetCurrentClientCertDetails);
   'proxy_100Continue'?: (boolean);
   'xffNumTrustedHops'?: (number);
   'representIpv4RemoteAddressAsIpv4MappedIpv6'?: (boolean);
   'skipXffAppend'?: (boolean);
   'via'?: (string);
   'upgradeConfigs'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_UpgradeConfig)[];
-  'streamIdleTimeout'?: (_google_protobuf_Duration | null);
-  'internalAddressConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_InternalAddressConfig | null);
-  'delayedCloseTimeout'?: (_google_protobuf_Duration | null);
-  'requestTimeout'?: (_google_protobuf_Duration | null);
-  'maxRequestHeadersKb'?: (_google_protobuf_UInt32Value | null);
-  'normalizePath'?: (_google_protobuf_BoolValue | null);
-  'scopedRoutes'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes | null);
+  'streamIdleTimeout'?: (_google_protobuf_Duration);
+  'internalAddressConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_InternalAddressConfig);
+  'delayedCloseTimeout'?: (_google_protobuf_Duration);
+  'requestTimeout'?: (_google_protobuf_Duration);
+  'maxRequestHeadersKb'?: (_google_protobuf_UInt32Value);
+  'normalizePath'?: (_google_protobuf_BoolValue);
+  'scopedRoutes'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes);
   'preserveExternalRequestId'?: (boolean);
   'mergeSlashes'?: (boolean);
   'serverHeaderTransformation'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ServerHeaderTransformation);
-  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions | null);
-  'requestIdExtension'?: (_envoy_extensions_filters_network_http_connection_manager_v3_RequestIDExtension | null);
+  'commonHttpProtocolOptions'?: (_envoy_config_core_v3_HttpProtocolOptions);
+  'requestIdExtension'?: (_envoy_extensions_filters_network_http_connection_manager_v3_RequestIDExtension);
   'alwaysSetRequestIdInResponse'?: (boolean);
-  'localReplyConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_LocalReplyConfig | null);
+  'localReplyConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_LocalReplyConfig);
   'stripMatchingHostPort'?: (boolean);
-  'streamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue | null);
-  'requestHeadersTimeout'?: (_google_protobuf_Duration | null);
+  'streamErrorOnInvalidHttpMessage'?: (_google_protobuf_BoolValue);
+  'requestHeadersTimeout'?: (_google_protobuf_Duration);
   'stripAnyHostPort'?: (boolean);
-  'pathNormalizationOptions'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_PathNormalizationOptions | null);
-  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions | null);
+  'pathNormalizationOptions'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_PathNormalizationOptions);
+  'http3ProtocolOptions'?: (_envoy_config_core_v3_Http3ProtocolOptions);
   'pathWithEscapedSlashesAction'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_PathWithEscapedSlashesAction);
   'originalIpDetectionExtensions'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
   'stripTrailingHostDot'?: (boolean);
-  'schemeHeaderTransformation'?: (_envoy_config_core_v3_SchemeHeaderTransformation | null);
-  'proxyStatusConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ProxyStatusConfig | null);
-  'typedHeaderValidationConfig'?: (_envoy_config_core_v3_TypedExtensionConfig | null);
+  'schemeHeaderTransformation'?: (_envoy_config_core_v3_SchemeHeaderTransformation);
+  'proxyStatusConfig'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_ProxyStatusConfig);
+  'typedHeaderValidationConfig'?: (_envoy_config_core_v3_TypedExtensionConfig);
   'appendXForwardedPort'?: (boolean);
   'earlyHeaderMutationExtensions'?: (_envoy_config_core_v3_TypedExtensionConfig)[];
-  'addProxyProtocolConnectionState'?: (_google_protobuf_BoolValue | null);
-  'accessLogFlushInterval'?: (_google_protobuf_Duration | null);
+  'addProxyProtocolConnectionState'?: (_google_protobuf_BoolValue);
+  'accessLogFlushInterval'?: (_google_protobuf_Duration);
   'flushAccessLogOnNewRequest'?: (boolean);
-  'accessLogOptions'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_HcmAccessLogOptions | null);
+  'accessLogOptions'?: (_envoy_extensions_filters_network_http_connection_manager_v3_HttpConnectionManager_HcmAccessLogOptions);
   'appendLocalOverload'?: (boolean);
   'routeSpecifier'?: "rds"|"routeConfig"|"scopedRoutes";
   'stripPortMode'?: "stripAnyHostPort";

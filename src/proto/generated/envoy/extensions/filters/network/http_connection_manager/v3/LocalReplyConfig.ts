@@ -6,7 +6,7 @@ import type { SubstitutionFormatString as _envoy_config_core_v3_SubstitutionForm
 
 export interface LocalReplyConfig {
   'mappers'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ResponseMapper)[];
-  'bodyFormat'?: (_envoy_config_core_v3_SubstitutionFormatString | null);
+  'bodyFormat'?: (_envoy_config_core_v3_SubstitutionFormatString);
 }
 
 export interface LocalReplyConfig__Output {

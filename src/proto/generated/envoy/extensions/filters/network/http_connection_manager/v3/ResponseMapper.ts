@@ -8,10 +8,10 @@ import type { SubstitutionFormatString as _envoy_config_core_v3_SubstitutionForm
 import type { HeaderValueOption as _envoy_config_core_v3_HeaderValueOption, HeaderValueOption__Output as _envoy_config_core_v3_HeaderValueOption__Output } from '../../../../../../envoy/config/core/v3/HeaderValueOption.ts';
 
 export interface ResponseMapper {
-  'filter'?: (_envoy_config_accesslog_v3_AccessLogFilter | null);
-  'statusCode'?: (_google_protobuf_UInt32Value | null);
-  'body'?: (_envoy_config_core_v3_DataSource | null);
-  'bodyFormatOverride'?: (_envoy_config_core_v3_SubstitutionFormatString | null);
+  'filter'?: (_envoy_config_accesslog_v3_AccessLogFilter);
+  'statusCode'?: (_google_protobuf_UInt32Value);
+  'body'?: (_envoy_config_core_v3_DataSource);
+  'bodyFormatOverride'?: (_envoy_config_core_v3_SubstitutionFormatString);
   'headersToAdd'?: (_envoy_config_core_v3_HeaderValueOption)[];
 }
 

@@ -4,7 +4,7 @@
 import type { ConfigSource as _envoy_config_core_v3_ConfigSource, ConfigSource__Output as _envoy_config_core_v3_ConfigSource__Output } from '../../../../../../envoy/config/core/v3/ConfigSource.ts';
 
 export interface ScopedRds {
-  'scopedRdsConfigSource'?: (_envoy_config_core_v3_ConfigSource | null);
+  'scopedRdsConfigSource'?: (_envoy_config_core_v3_ConfigSource);
   'srdsResourcesLocator'?: (string);
 }
 

@@ -6,7 +6,7 @@ import type { ScopedRouteConfigurationsList as _envoy_extensions_filters_network
 import type { ScopedRds as _envoy_extensions_filters_network_http_connection_manager_v3_ScopedRds, ScopedRds__Output as _envoy_extensions_filters_network_http_connection_manager_v3_ScopedRds__Output } from '../../../../../../envoy/extensions/filters/network/http_connection_manager/v3/ScopedRds.ts';
 
 export interface _envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder_FragmentBuilder {
-  'headerValueExtractor'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor | null);
+  'headerValueExtractor'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor);
   'type'?: "headerValueExtractor";
 }
 
@@ -18,7 +18,7 @@ export interface _envoy_extensions_filters_network_http_connection_manager_v3_Sc
   'name'?: (string);
   'elementSeparator'?: (string);
   'index'?: (number);
-  'element'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement | null);
+  'element'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder_FragmentBuilder_HeaderValueExtractor_KvElement);
   'extractType'?: "index"|"element";
 }
 
@@ -49,10 +49,10 @@ export interface _envoy_extensions_filters_network_http_connection_manager_v3_Sc
 
 export interface ScopedRoutes {
   'name'?: (string);
-  'scopeKeyBuilder'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder | null);
-  'rdsConfigSource'?: (_envoy_config_core_v3_ConfigSource | null);
-  'scopedRouteConfigurationsList'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRouteConfigurationsList | null);
-  'scopedRds'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRds | null);
+  'scopeKeyBuilder'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRoutes_ScopeKeyBuilder);
+  'rdsConfigSource'?: (_envoy_config_core_v3_ConfigSource);
+  'scopedRouteConfigurationsList'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRouteConfigurationsList);
+  'scopedRds'?: (_envoy_extensions_filters_network_http_connection_manager_v3_ScopedRds);
   'configSpecifier'?: "scopedRouteConfigurationsList"|"scopedRds";
 }
 

@@ -12,7 +12,7 @@ import type { ConfigSource as _envoy_config_core_v3_ConfigSource, ConfigSource__
 export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_WeightedCluster_ClusterWeight {
   'name'?: (string);
   'weight'?: (number);
-  'metadataMatch'?: (_envoy_config_core_v3_Metadata | null);
+  'metadataMatch'?: (_envoy_config_core_v3_Metadata);
 }
 
 export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_WeightedCluster_ClusterWeight__Output {
@@ -22,9 +22,9 @@ export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_Weighte
 }
 
 export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_OnDemand {
-  'odcdsConfig'?: (_envoy_config_core_v3_ConfigSource | null);
+  'odcdsConfig'?: (_envoy_config_core_v3_ConfigSource);
   'resourcesLocator'?: (string);
-  'timeout'?: (_google_protobuf_Duration | null);
+  'timeout'?: (_google_protobuf_Duration);
 }
 
 export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_OnDemand__Output {
@@ -34,7 +34,7 @@ export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_OnDeman
 }
 
 export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_TcpAccessLogOptions {
-  'accessLogFlushInterval'?: (_google_protobuf_Duration | null);
+  'accessLogFlushInterval'?: (_google_protobuf_Duration);
   'flushAccessLogOnConnected'?: (boolean);
 }
 
@@ -72,20 +72,20 @@ export interface _envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_Weighte
 export interface TcpProxy {
   'statPrefix'?: (string);
   'cluster'?: (string);
-  'downstreamIdleTimeout'?: (_google_protobuf_Duration | null);
-  'upstreamIdleTimeout'?: (_google_protobuf_Duration | null);
+  'downstreamIdleTimeout'?: (_google_protobuf_Duration);
+  'upstreamIdleTimeout'?: (_google_protobuf_Duration);
   'accessLog'?: (_envoy_config_accesslog_v3_AccessLog)[];
-  'maxConnectAttempts'?: (_google_protobuf_UInt32Value | null);
-  'idleTimeout'?: (_google_protobuf_Duration | null);
-  'metadataMatch'?: (_envoy_config_core_v3_Metadata | null);
-  'weightedClusters'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_WeightedCluster | null);
+  'maxConnectAttempts'?: (_google_protobuf_UInt32Value);
+  'idleTimeout'?: (_google_protobuf_Duration);
+  'metadataMatch'?: (_envoy_config_core_v3_Metadata);
+  'weightedClusters'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_WeightedCluster);
   'hashPolicy'?: (_envoy_type_v3_HashPolicy)[];
-  'tunnelingConfig'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_TunnelingConfig | null);
-  'maxDownstreamConnectionDuration'?: (_google_protobuf_Duration | null);
-  'onDemand'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_OnDemand | null);
-  'accessLogFlushInterval'?: (_google_protobuf_Duration | null);
+  'tunnelingConfig'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_TunnelingConfig);
+  'maxDownstreamConnectionDuration'?: (_google_protobuf_Duration);
+  'onDemand'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_OnDemand);
+  'accessLogFlushInterval'?: (_google_protobuf_Duration);
   'flushAccessLogOnConnected'?: (boolean);
-  'accessLogOptions'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_TcpAccessLogOptions | null);
+  'accessLogOptions'?: (_envoy_extensions_filters_network_tcp_proxy_v3_TcpProxy_TcpAccessLogOptions);
   'clusterSpecifier'?: "cluster"|"weightedClusters";
 }
 
