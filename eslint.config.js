@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.testbed/', 'bin/', 'eslint.config.js', 'scripts/*.mjs'] },
+  { ignores: ['node_modules/', 'dist/', '.testbed/', 'bin/', 'eslint.config.js', '.dependency-cruiser.cjs', 'scripts/*.mjs', 'src/proto/generated/'] },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -27,31 +27,6 @@ export default tseslint.config(
       ],
     },
   },
-  {
-    // The model is imported by everything and imports nothing of ours.
-    files: ['src/model/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../model/*'], message: 'src/model imports nothing from the rest of the project' }] }],
-    },
-  },
-  {
-    // Generators and the xDS protocol never reach Kubernetes.
-    files: ['src/xds/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/kube/**', '@kubernetes/client-node'], message: 'xDS code never imports kube' }] }],
-    },
-  },
-  {
-    // The data plane reads Istio's name rules from src/model, never the control plane's generators.
-    files: ['src/dataplane/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/xds/generators/**'], message: 'the data plane never imports generators (cluster names live in src/model/cluster-names.ts)' }] }],
-    },
-  },
-  {
-    files: ['src/cli/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/bootstrap/**'], message: 'the CLI never imports bootstrap' }] }],
-    },
-  },
+  // The dependency rules between layers (model imports nothing, xDS never reaches kube, the data plane
+  // never imports generators, the CLI never imports bootstrap, ...) live in .dependency-cruiser.cjs.
 );

@@ -23,7 +23,7 @@ import { AdsTestClient } from '../src/testing/ads-client.ts';
 import { clusterCodec, encodeAnyRaw } from '../src/proto/codec.ts';
 import { CLUSTER_TYPE_URL as CDS, DEBUG_SYNCZ_TYPE_URL } from '../src/model/type-urls.ts';
 import { XdsProxyProcess } from '../src/aggregator/testing/processes.ts';
-import { SKIP_VERIFY } from '../src/cli/xds-client/transport.ts';
+import { SKIP_VERIFY } from '../src/xds/client/transport.ts';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: string) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] ?? dflt : dflt; };

@@ -1,16 +1,16 @@
 /**
- * Signing throughput of the CA core, printed (not a test): `node src/ca/pki/bench.ts [count]`.
+ * Signing throughput of the CA core, printed (not a test): `node bench/ca-sign.ts [count]`.
  * CSRs (ECDSA P-256, as agents send them) are generated first; the timed part is what a
  * CreateCertificate call costs in the CA: parse + verify the CSR, sign the leaf, assemble the chain.
  */
 import { webcrypto } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { spiffeId } from '../src/model/ids.ts';
-import { responseCertChain } from '../src/ca/pki/chain.ts';
-import { parseCsr } from '../src/ca/pki/csr.ts';
-import { EC_P256_SHA256, x509 } from '../src/ca/pki/keys.ts';
-import { generateRootCa } from '../src/ca/pki/root.ts';
-import { signLeaf } from '../src/ca/pki/sign.ts';
+import { responseCertChain } from '../src/pki/chain.ts';
+import { parseCsr } from '../src/pki/csr.ts';
+import { EC_P256_SHA256, x509 } from '../src/pki/keys.ts';
+import { generateRootCa } from '../src/pki/root.ts';
+import { signLeaf } from '../src/pki/sign.ts';
 
 const count = Number(process.argv[2] ?? 200);
 const identity = spiffeId({ trustDomain: 'cluster.local', namespace: 'sample', serviceAccount: 'sleep' });

@@ -44,7 +44,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Client, credentials, Metadata, status, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { EC_P256_SHA256, x509 } from '../src/ca/pki/keys.ts';
+import { EC_P256_SHA256, x509 } from '../src/pki/keys.ts';
 import { DEFAULT_GLOBAL_LIMIT, DEFAULT_IDENTITY_LIMIT } from '../src/ca/server/service.ts';
 import { errorMessage } from '../src/model/errors.ts';
 import { MAX_POSITIVE_CACHE_MS } from '../src/security/tokenreview.ts';

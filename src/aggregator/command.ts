@@ -8,7 +8,7 @@ import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
 import { parseDuration } from '../model/duration.ts';
-import { untilSignal } from '../cli/signals.ts';
+import { untilSignal } from '../process/signals.ts';
 import { kubeReplicas, staticReplicas } from './replicas.ts';
 import { XdsProxy } from './server.ts';
 import { loadServingCert, selfSignedCert } from './tls.ts';

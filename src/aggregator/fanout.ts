@@ -4,7 +4,7 @@
  */
 import { errorMessage } from '../model/errors.ts';
 import type { DiscoveryResponse } from '../proto/types.ts';
-import { grpcCodeOf } from '../cli/xds-client/exchange.ts';
+import { grpcCodeOf } from '../xds/client/exchange.ts';
 import type { Replica, ReplicaAnswer } from './merge.ts';
 
 export type Ask = (replica: Replica, signal: AbortSignal) => Promise<DiscoveryResponse>;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { anyCodec, clientConfigCodec, encodeAnyRaw } from '../proto/codec.ts';
 import type { DiscoveryResponse } from '../proto/types.ts';
 import { timestampFromDate } from '../proto/wkt.ts';
-import { parseControlPlane } from '../cli/xds-client/control-plane.ts';
+import { parseControlPlane } from '../xds/client/control-plane.ts';
 import { CLIENT_CONFIG_TYPE_URL, mergeEmpty, mergeFirst, mergeSyncz, scanClientConfig, type ReplicaAnswer } from './merge.ts';
 
 const CDS = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';

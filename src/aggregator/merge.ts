@@ -16,7 +16,7 @@
 import type { status } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import type { Any, DiscoveryResponse } from '../proto/types.ts';
-import { EXTERNAL_ID, parseControlPlane, type ControlPlaneIdentity, type ReplicaReport } from '../cli/xds-client/control-plane.ts';
+import { EXTERNAL_ID, parseControlPlane, type ControlPlaneIdentity, type ReplicaReport } from '../xds/client/control-plane.ts';
 
 export const CLIENT_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.service.status.v3.ClientConfig';
 

@@ -5,7 +5,7 @@
  */
 import type { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
-import { listControlPlanePods } from '../cli/xds-client/gather.ts';
+import { listControlPlanePods } from '../kube/control-plane-pods.ts';
 import type { Replica } from './merge.ts';
 
 export type ReplicaSource = () => Promise<readonly Replica[]>;

@@ -5,8 +5,8 @@
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from '../observability/log.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../xds/server/grpc.ts';
-import { XdsChannel } from '../cli/xds-client/exchange.ts';
-import { transportFor } from '../cli/xds-client/transport.ts';
+import { XdsChannel } from '../xds/client/exchange.ts';
+import { transportFor } from '../xds/client/transport.ts';
 import type { Replica } from './merge.ts';
 import type { ReplicaSource } from './replicas.ts';
 import { DEFAULT_AGGREGATOR_LIMITS, XdsProxyService, type AggregatorLimits } from './service.ts';

@@ -4,7 +4,7 @@ import { describeFeatures, loadFeatures } from '../config/features.ts';
 import { parseDuration } from '../model/duration.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
 import { VERSION } from '../version.ts';
-import { untilSignal } from '../cli/signals.ts';
+import { untilSignal } from '../process/signals.ts';
 import { Discovery, defaultPodName } from './discovery.ts';
 import { defaultGenerators } from './generators.ts';
 import type { GeneratorLookup } from '../xds/server/types.ts';

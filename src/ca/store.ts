@@ -17,8 +17,8 @@ import type { KubeObject } from '../kube/types.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { silentLogger } from '../observability/log.ts';
-import { CA_CERT_FILE, CERT_CHAIN_FILE, ROOT_CERT_FILE, loadCaBundle, readCaDirectory, selfSignedSecretFiles, type CaBundle, type CaFiles } from './pki/bundle.ts';
-import { generateRootCa } from './pki/root.ts';
+import { CA_CERT_FILE, CERT_CHAIN_FILE, ROOT_CERT_FILE, loadCaBundle, readCaDirectory, selfSignedSecretFiles, type CaBundle, type CaFiles } from '../pki/bundle.ts';
+import { generateRootCa } from '../pki/root.ts';
 
 export const CACERTS_SECRET = 'cacerts';
 export const SELF_SIGNED_CA_SECRET = 'istio-ca-secret';

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { XdsSecurity } from './xds-client.ts';
-import { untilSignal } from '../cli/signals.ts';
+import { untilSignal } from '../process/signals.ts';
 import { runEastWestGateway } from './run-gateway.ts';
 
 interface RouterFlags { xdsAddress?: string; listen?: string; plaintext?: true; rootCert: string; tokenFile: string; xdsServerName: string }

@@ -6,6 +6,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../model/errors.ts';
+import { parseListenAddress } from '../model/listen-address.ts';
 import { ConnectionGuard, DEFAULT_GUARD, type ConnectionGuardOptions, type GuardStats } from './connection-guard.ts';
 
 export type DebugResult =
@@ -28,14 +29,6 @@ export interface DebugServerOptions {
    * longest-idle ones instead of being refused, so idle clients cannot starve `/ready`.
    */
   readonly connections?: Partial<ConnectionGuardOptions>;
-}
-
-export function parseListenAddress(address: string, defaultHost = '0.0.0.0'): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d+)$/.exec(address.trim());
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid listen address ${JSON.stringify(address)}: want host:port, :port or port`);
-  const host = m[1] ?? m[2] ?? '';
-  return { host: host === '' ? defaultHost : host, port };
 }
 
 export class DebugServer {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:tls';
 import { request } from 'node:https';
-import { generateRootCa } from '../ca/pki/root.ts';
+import { generateRootCa } from '../pki/root.ts';
 import { ServingCertificate } from '../ca/server/serving.ts';
 import { silentLogger } from '../observability/log.ts';
 import { parseInjectorConfig } from './config.ts';

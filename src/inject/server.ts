@@ -9,7 +9,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, type Registry } from 'prom-client';
-import { parseListenAddress } from '../debug/server.ts';
+import { parseListenAddress } from '../model/listen-address.ts';
 import { ErrorCodes, errorMessage } from '../model/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import type { InjectorConfig } from './config.ts';

@@ -27,8 +27,6 @@ export const ANNOTATION_EXPORT_TO = 'networking.istio.io/exportTo';
 export const ANNOTATION_CANONICAL_SERVICE_ACCOUNTS = 'alpha.istio.io/canonical-serviceaccounts';
 /** Service annotation: comma-separated Kubernetes service-account names of the service's namespace. */
 export const ANNOTATION_KUBERNETES_SERVICE_ACCOUNTS = 'alpha.istio.io/kubernetes-serviceaccounts';
-/** NodePort gateway Service annotation: node-label selector (docs/istio-compat.md §4, §8; not implemented yet). */
-export const ANNOTATION_TRAFFIC_NODE_SELECTOR = 'traffic.istio.io/nodeSelector';
 
 /** EndpointSlice label naming the Service it belongs to. */
 export const LABEL_SERVICE_NAME = 'kubernetes.io/service-name';

@@ -4,7 +4,7 @@
  * server checks these claims against the authenticated caller.
  */
 import { ErrorCodes, IsthmusError } from './errors.ts';
-import { nodeId, type ClusterId, type NodeId } from './ids.ts';
+import { nodeId, type NodeId } from './ids.ts';
 import { NO_NETWORK, tryNetworkId, type NetworkId } from './network.ts';
 
 /** `sidecar` (also proxyless gRPC), `router` (gateways), `ztunnel`. */
@@ -85,14 +85,8 @@ export function parseProxy(id: string, metadata: Readonly<Record<string, unknown
   };
 }
 
-/** Whether `proxy` may see endpoints of `network` (docs/istio-compat.md §9.2: empty view or empty network = visible). */
-export function proxyCanSeeNetwork(proxy: Proxy, network: NetworkId): boolean {
-  return proxy.requestedNetworkView.length === 0 || network === NO_NETWORK || proxy.requestedNetworkView.includes(network);
-}
-
 /** The key generated config depends on besides the snapshot: proxies with the same key get the same bytes. */
 export function networkViewKey(proxy: Proxy): string {
   return `${proxy.network}|${proxy.requestedNetworkView.join(',')}`;
 }
 
-export type { ClusterId };

@@ -71,7 +71,3 @@ export function servicePortByNumber(svc: Service, port: number): ServicePort | u
   return svc.ports.find((p) => p.port === port);
 }
 
-/** The port with this name, if any. */
-export function servicePortByName(svc: Service, name: string): ServicePort | undefined {
-  return svc.ports.find((p) => p.name === name);
-}

@@ -20,8 +20,6 @@ export const SECRET_TYPE_URL: TypeUrl = typeUrl(`${TYPE_URL_PREFIX}envoy.extensi
 export const DEBUG_SYNCZ_TYPE_URL: TypeUrl = typeUrl('istio.io/debug/syncz');
 /** One proxy's generated config as admin config-dump Anys; resource name `<pod>.<namespace>`. */
 export const DEBUG_CONFIG_DUMP_TYPE_URL: TypeUrl = typeUrl('istio.io/debug/config_dump');
-/** `istioctl x internal-debug`: one resource named by the debug path, value = raw HTTP body. */
-export const DEBUG_TYPE_URL: TypeUrl = typeUrl('istio.io/debug');
 /** istioctl <= 1.20 `version`: no resources, only `control_plane` in the response. */
 export const CONNECTIONS_TYPE_URL: TypeUrl = typeUrl('istio.io/connections');
 

@@ -32,11 +32,16 @@ import { protoRoot } from './loader.ts';
 import type * as T from './types.ts';
 import { checkWireFormat } from './wire-check.ts';
 
-export interface Codec<M> {
+/**
+ * `In` is what encoding accepts, `Out` what decoding yields. They differ for the generated types
+ * (src/proto/generated): `X` is permissive (a 64-bit integer may be a number, an enum its number),
+ * `X__Output` is exactly what the conversion options below produce.
+ */
+export interface Codec<In, Out = In> {
   /** Fully qualified protobuf type name without a leading dot, e.g. `envoy.config.cluster.v3.Cluster`. */
   readonly typeName: string;
-  encode(msg: M): Uint8Array;
-  decode(bytes: Uint8Array): M;
+  encode(msg: In): Uint8Array;
+  decode(bytes: Uint8Array): Out;
 }
 
 const TO_OBJECT: IConversionOptions = {
@@ -62,7 +67,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-class ProtobufCodec<M> implements Codec<M> {
+class ProtobufCodec<In, Out> implements Codec<In, Out> {
   readonly typeName: string;
   #type: Type | undefined;
 
@@ -76,7 +81,7 @@ class ProtobufCodec<M> implements Codec<M> {
     return this.#type;
   }
 
-  encode(msg: M): Uint8Array {
+  encode(msg: In): Uint8Array {
     const type = this.resolve();
     try {
       return type.encode(type.fromObject(msg as Record<string, unknown>)).finish();
@@ -85,11 +90,11 @@ class ProtobufCodec<M> implements Codec<M> {
     }
   }
 
-  decode(bytes: Uint8Array): M {
+  decode(bytes: Uint8Array): Out {
     const type = this.resolve();
     try {
       checkWireFormat(type, bytes);
-      return type.toObject(type.decode(asBuffer(bytes)), TO_OBJECT) as M;
+      return type.toObject(type.decode(asBuffer(bytes)), TO_OBJECT) as Out;
     } catch (err) {
       throw new IsthmusError(ErrorCodes.ProtoCodec, `cannot decode ${this.typeName}: ${errorMessage(err)}`, { cause: err });
     }
@@ -98,54 +103,54 @@ class ProtobufCodec<M> implements Codec<M> {
 
 /** A codec for any message type of the schema; throws ProtoUnknownType at once if it is not there. */
 export function codec<M>(fullTypeName: string): Codec<M> {
-  const c = new ProtobufCodec<M>(fullTypeName);
+  const c = new ProtobufCodec<M, M>(fullTypeName);
   c.resolve();
   return c;
 }
 
 /** Codecs for known names are created without loading the schema; it loads on first encode/decode. */
-function lazyCodec<M>(fullTypeName: string): Codec<M> {
-  return new ProtobufCodec<M>(fullTypeName);
+function lazyCodec<In, Out = In>(fullTypeName: string): Codec<In, Out> {
+  return new ProtobufCodec<In, Out>(fullTypeName);
 }
 
 // ---- xDS resources ----
-export const listenerCodec = lazyCodec<T.Listener>('envoy.config.listener.v3.Listener');
-export const routeConfigurationCodec = lazyCodec<T.RouteConfiguration>('envoy.config.route.v3.RouteConfiguration');
-export const clusterCodec = lazyCodec<T.Cluster>('envoy.config.cluster.v3.Cluster');
-export const clusterLoadAssignmentCodec = lazyCodec<T.ClusterLoadAssignment>('envoy.config.endpoint.v3.ClusterLoadAssignment');
-export const secretCodec = lazyCodec<T.Secret>('envoy.extensions.transport_sockets.tls.v3.Secret');
+export const listenerCodec = lazyCodec<T.Listener, T.Listener__Output>('envoy.config.listener.v3.Listener');
+export const routeConfigurationCodec = lazyCodec<T.RouteConfiguration, T.RouteConfiguration__Output>('envoy.config.route.v3.RouteConfiguration');
+export const clusterCodec = lazyCodec<T.Cluster, T.Cluster__Output>('envoy.config.cluster.v3.Cluster');
+export const clusterLoadAssignmentCodec = lazyCodec<T.ClusterLoadAssignment, T.ClusterLoadAssignment__Output>('envoy.config.endpoint.v3.ClusterLoadAssignment');
+export const secretCodec = lazyCodec<T.Secret, T.Secret__Output>('envoy.extensions.transport_sockets.tls.v3.Secret');
 
 // ---- configs packed inside resources ----
-export const httpConnectionManagerCodec = lazyCodec<T.HttpConnectionManager>(
+export const httpConnectionManagerCodec = lazyCodec<T.HttpConnectionManager, T.HttpConnectionManager__Output>(
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
 );
-export const tcpProxyCodec = lazyCodec<T.TcpProxy>('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
-export const routerCodec = lazyCodec<T.Router>('envoy.extensions.filters.http.router.v3.Router');
-export const upstreamTlsContextCodec = lazyCodec<T.UpstreamTlsContext>('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
-export const downstreamTlsContextCodec = lazyCodec<T.DownstreamTlsContext>('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
+export const tcpProxyCodec = lazyCodec<T.TcpProxy, T.TcpProxy__Output>('envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy');
+export const routerCodec = lazyCodec<T.Router, T.Router__Output>('envoy.extensions.filters.http.router.v3.Router');
+export const upstreamTlsContextCodec = lazyCodec<T.UpstreamTlsContext, T.UpstreamTlsContext__Output>('envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext');
+export const downstreamTlsContextCodec = lazyCodec<T.DownstreamTlsContext, T.DownstreamTlsContext__Output>('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext');
 
 // ---- discovery protocol ----
-export const discoveryRequestCodec = lazyCodec<T.DiscoveryRequest>('envoy.service.discovery.v3.DiscoveryRequest');
-export const discoveryResponseCodec = lazyCodec<T.DiscoveryResponse>('envoy.service.discovery.v3.DiscoveryResponse');
-export const deltaDiscoveryRequestCodec = lazyCodec<T.DeltaDiscoveryRequest>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
-export const deltaDiscoveryResponseCodec = lazyCodec<T.DeltaDiscoveryResponse>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
-export const nodeCodec = lazyCodec<T.Node>('envoy.config.core.v3.Node');
+export const discoveryRequestCodec = lazyCodec<T.DiscoveryRequest, T.DiscoveryRequest__Output>('envoy.service.discovery.v3.DiscoveryRequest');
+export const discoveryResponseCodec = lazyCodec<T.DiscoveryResponse, T.DiscoveryResponse__Output>('envoy.service.discovery.v3.DiscoveryResponse');
+export const deltaDiscoveryRequestCodec = lazyCodec<T.DeltaDiscoveryRequest, T.DeltaDiscoveryRequest__Output>('envoy.service.discovery.v3.DeltaDiscoveryRequest');
+export const deltaDiscoveryResponseCodec = lazyCodec<T.DeltaDiscoveryResponse, T.DeltaDiscoveryResponse__Output>('envoy.service.discovery.v3.DeltaDiscoveryResponse');
+export const nodeCodec = lazyCodec<T.Node, T.Node__Output>('envoy.config.core.v3.Node');
 
 // ---- client status (CSDS) and admin ----
-export const clientConfigCodec = lazyCodec<T.ClientConfig>('envoy.service.status.v3.ClientConfig');
-export const clientStatusRequestCodec = lazyCodec<T.ClientStatusRequest>('envoy.service.status.v3.ClientStatusRequest');
-export const clientStatusResponseCodec = lazyCodec<T.ClientStatusResponse>('envoy.service.status.v3.ClientStatusResponse');
-export const configDumpCodec = lazyCodec<T.ConfigDump>('envoy.admin.v3.ConfigDump');
+export const clientConfigCodec = lazyCodec<T.ClientConfig, T.ClientConfig__Output>('envoy.service.status.v3.ClientConfig');
+export const clientStatusRequestCodec = lazyCodec<T.ClientStatusRequest, T.ClientStatusRequest__Output>('envoy.service.status.v3.ClientStatusRequest');
+export const clientStatusResponseCodec = lazyCodec<T.ClientStatusResponse, T.ClientStatusResponse__Output>('envoy.service.status.v3.ClientStatusResponse');
+export const configDumpCodec = lazyCodec<T.ConfigDump, T.ConfigDump__Output>('envoy.admin.v3.ConfigDump');
 
 // ---- Istio CA ----
-export const istioCertificateRequestCodec = lazyCodec<T.IstioCertificateRequest>('istio.v1.auth.IstioCertificateRequest');
-export const istioCertificateResponseCodec = lazyCodec<T.IstioCertificateResponse>('istio.v1.auth.IstioCertificateResponse');
+export const istioCertificateRequestCodec = lazyCodec<T.IstioCertificateRequest, T.IstioCertificateRequest__Output>('istio.v1.auth.IstioCertificateRequest');
+export const istioCertificateResponseCodec = lazyCodec<T.IstioCertificateResponse, T.IstioCertificateResponse__Output>('istio.v1.auth.IstioCertificateResponse');
 
 // ---- well-known types ----
-export const anyCodec = lazyCodec<T.Any>('google.protobuf.Any');
-export const structCodec = lazyCodec<T.Struct>('google.protobuf.Struct');
-export const durationCodec = lazyCodec<T.Duration>('google.protobuf.Duration');
-export const timestampCodec = lazyCodec<T.Timestamp>('google.protobuf.Timestamp');
+export const anyCodec = lazyCodec<T.Any, T.Any__Output>('google.protobuf.Any');
+export const structCodec = lazyCodec<T.Struct, T.Struct__Output>('google.protobuf.Struct');
+export const durationCodec = lazyCodec<T.Duration, T.Duration__Output>('google.protobuf.Duration');
+export const timestampCodec = lazyCodec<T.Timestamp, T.Timestamp__Output>('google.protobuf.Timestamp');
 
 // ---- Any ----
 
@@ -155,13 +160,13 @@ export function typeUrlOf(c: Codec<unknown>): TypeUrl {
 }
 
 /** Packs a message into an Any (without `value` when the message encodes to zero bytes, as decoding yields). */
-export function packAny<M>(c: Codec<M>, msg: M): T.Any {
+export function packAny<M>(c: Codec<M, unknown>, msg: M): T.Any {
   const value = c.encode(msg);
   return value.length === 0 ? { typeUrl: typeUrlOf(c) } : { typeUrl: typeUrlOf(c), value };
 }
 
 /** Unpacks an Any; ProtoCodec if its type URL is not exactly `type.googleapis.com/<c.typeName>`. */
-export function unpackAny<M>(c: Codec<M>, any: T.Any): M {
+export function unpackAny<M>(c: Codec<unknown, M>, any: T.Any): M {
   const expected = typeUrlOf(c);
   if (any.typeUrl !== expected) {
     throw new IsthmusError(ErrorCodes.ProtoCodec, `cannot unpack Any: expected type URL ${expected}, got ${JSON.stringify(any.typeUrl)}`);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
-import type { IstioCertificateRequest, IstioCertificateResponse } from './types.ts';
+import type { IstioCertificateRequest, IstioCertificateRequest__Output, IstioCertificateResponse } from './types.ts';
 import { protoRoot } from './loader.ts';
 import {
   aggregatedDiscoveryService, clientStatusDiscoveryService, istioCertificateService, ServiceNames,
@@ -38,7 +38,7 @@ test('a grpc-js server and client exchange a CreateCertificate call through our 
   const server = new grpc.Server();
   server.addService(istioCertificateService, {
     CreateCertificate(
-      call: grpc.ServerUnaryCall<IstioCertificateRequest, IstioCertificateResponse>,
+      call: grpc.ServerUnaryCall<IstioCertificateRequest__Output, IstioCertificateResponse>,
       callback: grpc.sendUnaryData<IstioCertificateResponse>,
     ) {
       const signer = structString(call.request.metadata, 'CertSigner') ?? 'default';

@@ -1,168 +1,63 @@
 /**
- * Hand-written shapes of the protobuf messages Isthmus exchanges: the xDS discovery protocol
- * (state of the world and delta), CSDS client status, Envoy's admin config dump, and Istio's CA
- * API. The well-known and core types live in types-core.ts, the xDS resources in
- * types-resources.ts and types-tls.ts; all are re-exported from here. Conventions (optional fields, `Int64` as
- * strings, enum names, bytes) are described in types-core.ts.
+ * The shapes of the protobuf messages Isthmus exchanges (xDS resources and the filter configs inside
+ * them, the discovery protocol, CSDS client status, Envoy's admin config dump, Istio's CA API, the
+ * well-known types), generated from the pinned `.proto` files the loader reads: src/proto/generated,
+ * made by scripts/proto-types.ts. Every field of the schema is listed, so a misspelled field fails
+ * the type check. For each message or enum `X`:
+ *
+ * - `X` is what the codec encodes: every field optional, a 64-bit integer may be a number, a string
+ *   or a Long, an enum its name or number, bytes a Uint8Array;
+ * - `X__Output` is what the codec decodes (src/proto/codec.ts's options): only fields present on the
+ *   wire appear (proto3 peers omit fields at their default, so read `x ?? default`), 64-bit integers are
+ *   decimal strings, enums their names (a number the schema does not know still arrives as a number),
+ *   bytes Node Buffers; oneof members are plain optional fields.
+ *
+ * `google.protobuf.Any` is `{ typeUrl, value? }` (the loader's camelCase shape; `value` is absent when
+ * the packed message encodes to zero bytes). wkt.ts converts Struct, Timestamp and Duration.
  */
-import type {
-  Any, ControlPlane, Duration, Int64, Metadata, Node, OpenEnum, Status, StringMatcher, Struct, Timestamp,
-} from './types-core.ts';
-
-export type * from './types-core.ts';
-export type * from './types-resources.ts';
-export type * from './types-tls.ts';
-
-// ---- envoy.service.discovery.v3 ----
-
-export interface ResourceLocator {
-  name?: string;
-  dynamicParameters?: Record<string, string>;
-}
-
-export interface DynamicParameterConstraints {
-  constraint?: { key?: string; value?: string; exists?: Record<string, never> };
-  orConstraints?: { constraints?: DynamicParameterConstraints[] };
-  andConstraints?: { constraints?: DynamicParameterConstraints[] };
-  notConstraints?: DynamicParameterConstraints;
-}
-
-export interface ResourceName {
-  name?: string;
-  dynamicParameterConstraints?: DynamicParameterConstraints;
-}
-
-/** State-of-the-world request; an ACK echoes `responseNonce` and `versionInfo`, a NACK adds `errorDetail`. */
-export interface DiscoveryRequest {
-  versionInfo?: string;
-  /** Sent on the first request of a stream (Envoy may omit it afterwards). */
-  node?: Node;
-  resourceNames?: string[];
-  resourceLocators?: ResourceLocator[];
-  typeUrl?: string;
-  responseNonce?: string;
-  errorDetail?: Status;
-}
-
-export interface DiscoveryResponse {
-  versionInfo?: string;
-  resources?: Any[];
-  canary?: boolean;
-  typeUrl?: string;
-  nonce?: string;
-  controlPlane?: ControlPlane;
-}
-
-export interface DeltaDiscoveryRequest {
-  node?: Node;
-  typeUrl?: string;
-  resourceNamesSubscribe?: string[];
-  resourceNamesUnsubscribe?: string[];
-  resourceLocatorsSubscribe?: ResourceLocator[];
-  resourceLocatorsUnsubscribe?: ResourceLocator[];
-  /** Resource name -> version the client already has (first request of a reconnecting stream). */
-  initialResourceVersions?: Record<string, string>;
-  responseNonce?: string;
-  errorDetail?: Status;
-}
-
-/** `envoy.service.discovery.v3.Resource`, one entry of a delta response. */
-export interface Resource {
-  name?: string;
-  resourceName?: ResourceName;
-  aliases?: string[];
-  version?: string;
-  resource?: Any;
-  ttl?: Duration;
-  cacheControl?: { doNotCache?: boolean };
-  metadata?: Metadata;
-}
-
-export interface DeltaDiscoveryResponse {
-  systemVersionInfo?: string;
-  resources?: Resource[];
-  typeUrl?: string;
-  removedResources?: string[];
-  removedResourceNames?: ResourceName[];
-  nonce?: string;
-  controlPlane?: ControlPlane;
-}
-
-// ---- envoy.admin.v3 / envoy.service.status.v3 (CSDS) ----
-
-export type ConfigStatus = OpenEnum<'UNKNOWN' | 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR'>;
-export type ClientResourceStatus = OpenEnum<'UNKNOWN' | 'REQUESTED' | 'DOES_NOT_EXIST' | 'ACKED' | 'NACKED'>;
-export type ClientConfigStatus = OpenEnum<'CLIENT_UNKNOWN' | 'CLIENT_REQUESTED' | 'CLIENT_ACKED' | 'CLIENT_NACKED'>;
-
-/** `envoy.admin.v3.UpdateFailureState`: why the last update of a resource was rejected. */
-export interface UpdateFailureState {
-  failedConfiguration?: Any;
-  lastUpdateAttempt?: Timestamp;
-  details?: string;
-  versionInfo?: string;
-}
-
-export interface GenericXdsConfig {
-  typeUrl?: string;
-  name?: string;
-  versionInfo?: string;
-  /** The resource itself, unless the request set `excludeResourceContents`. */
-  xdsConfig?: Any;
-  lastUpdated?: Timestamp;
-  /** Server-side view: was the latest version sent and ACKed. */
-  configStatus?: ConfigStatus;
-  /** Client-side view of the resource. */
-  clientStatus?: ClientResourceStatus;
-  errorState?: UpdateFailureState;
-  isStaticResource?: boolean;
-}
-
-/** Deprecated per-type status; the typed config dumps (oneof per_xds_config) are not listed. */
-export interface PerXdsConfig {
-  status?: ConfigStatus;
-  clientStatus?: ClientConfigStatus;
-}
-
-export interface ClientConfig {
-  node?: Node;
-  /** Deprecated in favour of genericXdsConfigs. */
-  xdsConfig?: PerXdsConfig[];
-  genericXdsConfigs?: GenericXdsConfig[];
-  clientScope?: string;
-}
-
-export interface NodeMatcher {
-  nodeId?: StringMatcher;
-  nodeMetadatas?: { path?: { key?: string }[]; value?: unknown }[];
-}
-
-export interface ClientStatusRequest {
-  nodeMatchers?: NodeMatcher[];
-  node?: Node;
-  excludeResourceContents?: boolean;
-}
-
-export interface ClientStatusResponse {
-  config?: ClientConfig[];
-}
-
-/** `envoy.admin.v3.ConfigDump`: each entry is a packed `*ConfigDump` message. */
-export interface ConfigDump {
-  configs?: Any[];
-}
-
-// ---- istio.v1.auth (proto/istio/v1/auth/ca.proto) ----
-
-export interface IstioCertificateRequest {
-  /** PEM CSR. */
-  csr?: string;
-  /** Requested lifetime in seconds. */
-  validityDuration?: Int64;
-  /** Keys used by Istio: `CertSigner`, `ImpersonatedIdentity` (string values). */
-  metadata?: Struct;
-}
-
-export interface IstioCertificateResponse {
-  /** PEM certificates, leaf first, root last. */
-  certChain?: string[];
-}
+export type { Address } from './generated/envoy/config/core/v3/Address.ts';
+export type { Any, Any__Output } from './generated/google/protobuf/Any.ts';
+export type { CertificateValidationContext } from './generated/envoy/extensions/transport_sockets/tls/v3/CertificateValidationContext.ts';
+export type { ClientConfig, ClientConfig__Output } from './generated/envoy/service/status/v3/ClientConfig.ts';
+export type { ClientStatusRequest, ClientStatusRequest__Output } from './generated/envoy/service/status/v3/ClientStatusRequest.ts';
+export type { ClientStatusResponse, ClientStatusResponse__Output } from './generated/envoy/service/status/v3/ClientStatusResponse.ts';
+export type { Cluster, Cluster__Output } from './generated/envoy/config/cluster/v3/Cluster.ts';
+export type { ClusterLoadAssignment, ClusterLoadAssignment__Output } from './generated/envoy/config/endpoint/v3/ClusterLoadAssignment.ts';
+export type { ConfigDump, ConfigDump__Output } from './generated/envoy/admin/v3/ConfigDump.ts';
+export type { ConfigSource } from './generated/envoy/config/core/v3/ConfigSource.ts';
+export type { ConfigStatus } from './generated/envoy/service/status/v3/ConfigStatus.ts';
+export type { DeltaDiscoveryRequest, DeltaDiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryRequest.ts';
+export type { DeltaDiscoveryResponse, DeltaDiscoveryResponse__Output } from './generated/envoy/service/discovery/v3/DeltaDiscoveryResponse.ts';
+export type { DiscoveryRequest, DiscoveryRequest__Output } from './generated/envoy/service/discovery/v3/DiscoveryRequest.ts';
+export type { DiscoveryResponse, DiscoveryResponse__Output } from './generated/envoy/service/discovery/v3/DiscoveryResponse.ts';
+export type { DownstreamTlsContext, DownstreamTlsContext__Output } from './generated/envoy/extensions/transport_sockets/tls/v3/DownstreamTlsContext.ts';
+export type { Duration, Duration__Output } from './generated/google/protobuf/Duration.ts';
+export type { Filter } from './generated/envoy/config/listener/v3/Filter.ts';
+export type { FilterChain } from './generated/envoy/config/listener/v3/FilterChain.ts';
+export type { FilterChainMatch } from './generated/envoy/config/listener/v3/FilterChainMatch.ts';
+export type { HealthStatus } from './generated/envoy/config/core/v3/HealthStatus.ts';
+export type { HttpConnectionManager, HttpConnectionManager__Output } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.ts';
+export type { HttpFilter } from './generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.ts';
+export type { IstioCertificateRequest, IstioCertificateRequest__Output } from './generated/istio/v1/auth/IstioCertificateRequest.ts';
+export type { IstioCertificateResponse, IstioCertificateResponse__Output } from './generated/istio/v1/auth/IstioCertificateResponse.ts';
+export type { LbEndpoint } from './generated/envoy/config/endpoint/v3/LbEndpoint.ts';
+export type { Listener, Listener__Output } from './generated/envoy/config/listener/v3/Listener.ts';
+export type { Locality } from './generated/envoy/config/core/v3/Locality.ts';
+export type { LocalityLbEndpoints } from './generated/envoy/config/endpoint/v3/LocalityLbEndpoints.ts';
+export type { Metadata } from './generated/envoy/config/core/v3/Metadata.ts';
+export type { Node, Node__Output } from './generated/envoy/config/core/v3/Node.ts';
+export type { RetryPolicy } from './generated/envoy/config/route/v3/RetryPolicy.ts';
+export type { Route } from './generated/envoy/config/route/v3/Route.ts';
+export type { RouteConfiguration, RouteConfiguration__Output } from './generated/envoy/config/route/v3/RouteConfiguration.ts';
+export type { RouteMatch } from './generated/envoy/config/route/v3/RouteMatch.ts';
+export type { Router, Router__Output } from './generated/envoy/extensions/filters/http/router/v3/Router.ts';
+export type { Secret, Secret__Output } from './generated/envoy/extensions/transport_sockets/tls/v3/Secret.ts';
+export type { Struct, Struct__Output } from './generated/google/protobuf/Struct.ts';
+export type { TcpProxy, TcpProxy__Output } from './generated/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy.ts';
+export type { Timestamp, Timestamp__Output } from './generated/google/protobuf/Timestamp.ts';
+export type { TlsParameters } from './generated/envoy/extensions/transport_sockets/tls/v3/TlsParameters.ts';
+export type { TransportSocket } from './generated/envoy/config/core/v3/TransportSocket.ts';
+export type { UpstreamTlsContext, UpstreamTlsContext__Output } from './generated/envoy/extensions/transport_sockets/tls/v3/UpstreamTlsContext.ts';
+export type { Value } from './generated/google/protobuf/Value.ts';
+export type { VirtualHost } from './generated/envoy/config/route/v3/VirtualHost.ts';
+export type { _envoy_service_status_v3_ClientConfig_GenericXdsConfig as GenericXdsConfig } from './generated/envoy/service/status/v3/ClientConfig.ts';

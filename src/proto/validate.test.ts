@@ -20,7 +20,7 @@ const RDS = 'envoy.config.route.v3.RouteConfiguration';
 const SECRET = 'envoy.extensions.transport_sockets.tls.v3.Secret';
 const HCM = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 
-/** Packs untyped HttpConnectionManager objects (fields our hand-written types lack, bad values). */
+/** Packs untyped HttpConnectionManager objects (bad values the generated types would refuse). */
 const hcmAny = codec<Record<string, unknown>>(HCM);
 
 /** `path rule` of every issue, in report order. */

@@ -31,7 +31,7 @@ import type { Elem, FieldPlan, TypePlan } from './validate-rules.ts';
 import { WRAPPER_SCALARS, protoName, typePlan } from './validate-rules.ts';
 import { checkBool, checkBytes, checkString } from './validate-strings.ts';
 
-export type { UncheckedAny, UnsupportedRule, ValidationIssue, ValidationReport } from './validate-context.ts';
+export type { ValidationIssue, ValidationReport } from './validate-context.ts';
 
 export interface ValidateOptions {
   /** "Now" for `timestamp.lt_now` / `gt_now` / `within`, in epoch milliseconds (default: `Date.now()`). */

@@ -6,7 +6,8 @@
  * a built value survives `decode(encode(x))` unchanged.
  */
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
-import type { Duration, Struct, Timestamp, Value } from './types-core.ts';
+import type { Long } from 'protobufjs';
+import type { Duration, Struct, Timestamp, Value } from './types.ts';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
 export interface JsonObject {
@@ -30,13 +31,17 @@ export function structFromJson(obj: JsonObject): Struct {
   return { fields };
 }
 
+/**
+ * At most one member of a Value is set (a oneof, so `0`, `''` and `false` survive). Takes the
+ * permissive type, so it reads both decoded values and values built here.
+ */
 export function valueToJson(v: Value): JsonValue {
-  if ('nullValue' in v) return null;
-  if ('boolValue' in v) return v.boolValue;
-  if ('numberValue' in v) return v.numberValue;
-  if ('stringValue' in v) return v.stringValue;
-  if ('listValue' in v) return (v.listValue.values ?? []).map(valueToJson);
-  if ('structValue' in v) return structToJson(v.structValue);
+  if (v.nullValue !== undefined) return null;
+  if (v.boolValue !== undefined) return v.boolValue;
+  if (v.numberValue !== undefined) return Number(v.numberValue);
+  if (v.stringValue !== undefined) return v.stringValue;
+  if (v.listValue !== undefined) return (v.listValue.values ?? []).map(valueToJson);
+  if (v.structValue !== undefined) return structToJson(v.structValue);
   // A Value with no member set (the wire allows it) reads as null.
   return null;
 }
@@ -49,14 +54,15 @@ export function structToJson(s: Struct | undefined): JsonObject {
 
 /** A string member of a Struct (e.g. node metadata `CLUSTER_ID`), or undefined if absent or not a string. */
 export function structString(s: Struct | undefined, key: string): string | undefined {
-  const v = s?.fields?.[key];
-  return v !== undefined && 'stringValue' in v ? v.stringValue : undefined;
+  return s?.fields?.[key]?.stringValue;
 }
 
-function int64ToNumber(v: string | undefined, what: string): number {
+/** Decoded 64-bit integers are decimal strings; built ones may also be numbers or Longs. */
+function int64ToNumber(v: string | number | Long | undefined, what: string): number {
   if (v === undefined) return 0;
-  const n = Number(v);
-  if (!Number.isSafeInteger(n)) throw new IsthmusError(ErrorCodes.ProtoCodec, `${what} seconds ${v} out of range`);
+  // A Long's value is high * 2^32 + the unsigned low word (high is signed unless the Long is unsigned).
+  const n = typeof v === 'object' ? (v.unsigned ? v.high >>> 0 : v.high) * 2 ** 32 + (v.low >>> 0) : Number(v);
+  if (!Number.isSafeInteger(n)) throw new IsthmusError(ErrorCodes.ProtoCodec, `${what} seconds ${typeof v === 'object' ? n : v} out of range`);
   return n;
 }
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata } from '@grpc/grpc-js';
 import type { KubeClient } from '../kube/client.ts';
-import type { Identity } from '../xds/server/types.ts';
+import type { Identity } from '../model/identity.ts';
 import { AuthenticatorChain, bearerToken, clientForCluster, KubeJwtAuthenticator, type AuthCall, type Authenticator, type ClusterClients } from './authenticate.ts';
 import { TokenReviewer } from './tokenreview.ts';
 

@@ -16,9 +16,9 @@ import type { PeerCertificate } from 'node:tls';
 import type { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { parseSpiffeId, spiffeId } from '../model/ids.ts';
-import type { Identity } from '../xds/server/types.ts';
-import { x509 } from '../ca/pki/keys.ts';
-import { decodeCertificates } from '../ca/pki/pem.ts';
+import type { Identity } from '../model/identity.ts';
+import { x509 } from '../pki/keys.ts';
+import { decodeCertificates } from '../pki/pem.ts';
 import type { TokenReviewer } from './tokenreview.ts';
 
 /** The per-cluster API clients the authenticator may ask (the lead implements it from the secret controller). */

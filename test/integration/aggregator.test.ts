@@ -25,8 +25,8 @@ import { clientConfigCodec } from '../../src/proto/codec.ts';
 import { runCli, XdsProxyProcess, type CliResult } from '../../src/aggregator/testing/processes.ts';
 import { GRPC_APP, ReplicaMesh } from '../../src/aggregator/testing/replicas.ts';
 import type { TestbedCluster } from '../../src/testing/testbed/testbed.ts';
-import { SKIP_VERIFY } from '../../src/cli/xds-client/transport.ts';
-import { parseControlPlane } from '../../src/cli/xds-client/control-plane.ts';
+import { SKIP_VERIFY } from '../../src/xds/client/transport.ts';
+import { parseControlPlane } from '../../src/xds/client/control-plane.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-aggr-'));
 const mesh = new ReplicaMesh();

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MeshInstall, ok, type Run } from '../../src/testing/mesh-install.ts';
 import { setLoadBalancerIp } from '../../src/testing/fake-workloads.ts';
 import { AdsTestClient } from '../../src/testing/ads-client.ts';
-import { generateRootCa } from '../../src/ca/pki/root.ts';
+import { generateRootCa } from '../../src/pki/root.ts';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../src/model/type-urls.ts';
 
 interface Finding { severity: string; rule: string; message: string; where: { cluster: string; namespace?: string; object?: string; field?: string }; why: string; fix: string }

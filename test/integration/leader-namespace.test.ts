@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { KubeClient } from '../../src/kube/client.ts';
 import { CaStore, SELF_SIGNED_CA_SECRET } from '../../src/ca/store.ts';
-import { generateRootCa } from '../../src/ca/pki/root.ts';
+import { generateRootCa } from '../../src/pki/root.ts';
 import { ClusterLeadership } from '../../src/controllers/cluster-leadership.ts';
 import { LEADER_ANNOTATION, NAMESPACE_CONTROLLER_ELECTION, parseRecord } from '../../src/controllers/leaderelection.ts';
 import { CA_ROOT_CONFIGMAP, SKIPPED_NAMESPACES } from '../../src/controllers/namespacecontroller.ts';

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials } from '@grpc/grpc-js';
 import { CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
-import { SKIP_VERIFY } from '../../cli/xds-client/transport.ts';
+import { SKIP_VERIFY } from '../../xds/client/transport.ts';
 import { AdsTestClient } from '../../testing/ads-client.ts';
 import { DiscoveryProcess } from '../../testing/discovery-process.ts';
 import { startProxylessClient } from '../../testing/grpc-app/proxyless.ts';

@@ -3,9 +3,9 @@
  * Sign / SignWithCertChain / GetCAKeyCertBundle) so that transport and policy never touch key material.
  */
 import type { SpiffeId } from '../../model/ids.ts';
-import type { CaBundle } from '../pki/bundle.ts';
-import { responseCertChain } from '../pki/chain.ts';
-import { signLeaf } from '../pki/sign.ts';
+import type { CaBundle } from '../../pki/bundle.ts';
+import { responseCertChain } from '../../pki/chain.ts';
+import { signLeaf } from '../../pki/sign.ts';
 
 export interface SignRequest {
   /** SubjectPublicKeyInfo (DER) from the verified CSR. */

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status } from '@grpc/grpc-js';
-import { generateRootCa } from '../pki/root.ts';
-import { opensslCsr, P256_ARGS, TempDir } from '../pki/test-helpers.ts';
+import { generateRootCa } from '../../pki/root.ts';
+import { opensslCsr, P256_ARGS, TempDir } from '../../pki/test-helpers.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import { silentLogger } from '../../observability/log.ts';
-import type { Identity } from '../../xds/server/types.ts';
+import type { Identity } from '../../model/identity.ts';
 import { bundleAuthority } from './authority.ts';
 import { refill, take, KeyedRateLimiter, TokenBucket } from './ratelimit.ts';
 import { AUTHN_FAILURE, CaCallError, CaService, type CaServiceOptions } from './service.ts';

@@ -19,11 +19,12 @@ import { ErrorCodes, errorMessage, isIsthmusError } from '../../model/errors.ts'
 import { parseSpiffeId, type SpiffeId } from '../../model/ids.ts';
 import type { Logger } from '../../observability/log.ts';
 import { AggregatedLog } from '../../observability/log-limiter.ts';
-import type { IstioCertificateRequest, IstioCertificateResponse } from '../../proto/types.ts';
+// Requests arrive decoded: the __Output shape (64-bit integers as decimal strings).
+import type { IstioCertificateRequest__Output as IstioCertificateRequest, IstioCertificateResponse } from '../../proto/types.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
-import type { Identity } from '../../xds/server/types.ts';
-import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../pki/csr.ts';
+import type { Identity } from '../../model/identity.ts';
+import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../../pki/csr.ts';
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
 import { KeyedRateLimiter, TokenBucket, type BucketConfig } from './ratelimit.ts';

@@ -10,8 +10,8 @@
  * re-issues after a CA change and the running server picks the new material up for new connections.
  */
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
-import type { CaBundle } from '../pki/bundle.ts';
-import { istiodDnsNames, signServer, type ServerCert } from '../pki/sign.ts';
+import type { CaBundle } from '../../pki/bundle.ts';
+import { istiodDnsNames, signServer, type ServerCert } from '../../pki/sign.ts';
 
 export const DEFAULT_EXTRA_SERVING_NAMES: readonly string[] = ['localhost', '127.0.0.1'];
 

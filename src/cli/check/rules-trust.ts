@@ -3,7 +3,7 @@
  * `istio-ca-root-cert` must hold the control plane's root (from `cacerts` or `istio-ca-secret` in
  * the primary). Pure.
  */
-import { decodeCertificates } from '../../ca/pki/pem.ts';
+import { decodeCertificates } from '../../pki/pem.ts';
 import type { ClusterFacts, Finding, MeshFacts } from './types.ts';
 import { isPrimary, kubectl, shellQuote } from './topology.ts';
 

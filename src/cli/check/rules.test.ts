@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { generateRootCa } from '../../ca/pki/root.ts';
+import { generateRootCa } from '../../pki/root.ts';
 import { runRules } from './rules.ts';
 import { declaredClusterId, idFromInjectionPath, secretTarget } from './topology.ts';
 import type { ClusterFacts, DebugFacts, Finding, MeshFacts, RemoteSecretKeyFacts } from './types.ts';

@@ -10,7 +10,7 @@
 import { clientConfigCodec } from '../../proto/codec.ts';
 import type { ClientConfig, DiscoveryResponse, GenericXdsConfig } from '../../proto/types.ts';
 import { structString, timestampToDate } from '../../proto/wkt.ts';
-import { parseControlPlane } from '../xds-client/control-plane.ts';
+import { parseControlPlane } from '../../xds/client/control-plane.ts';
 
 export const CLIENT_CONFIG_TYPE_URL = 'type.googleapis.com/envoy.service.status.v3.ClientConfig';
 const P = 'type.googleapis.com/';

@@ -12,12 +12,13 @@
  * `first` tries pods in turn until one answers without "Proxy not connected" (config_dump).
  */
 import { KubeClient } from '../../kube/client.ts';
+import { listControlPlanePods } from '../../kube/control-plane-pods.ts';
 import { ErrorCodes, IsthmusError, errorMessage, isIsthmusError } from '../../model/errors.ts';
 import type { DiscoveryRequest, DiscoveryResponse } from '../../proto/types.ts';
-import { XdsChannel, istioctlNode } from './exchange.ts';
+import { XdsChannel, istioctlNode } from '../../xds/client/exchange.ts';
 import { expectedAuthority, type XdsClientConfig } from './options.ts';
 import { TokenSource } from './token.ts';
-import { transportFor } from './transport.ts';
+import { transportFor } from '../../xds/client/transport.ts';
 
 export interface SourcedResponse {
   /** The pod name, or the xDS address when one was given. */
@@ -29,10 +30,6 @@ export interface GatherResult {
   readonly responses: readonly SourcedResponse[];
   /** One line per control plane pod that did not answer. */
   readonly warnings: readonly string[];
-}
-
-interface PodList {
-  readonly items?: readonly { readonly metadata?: { readonly name?: string }; readonly status?: { readonly podIP?: string } }[];
 }
 
 export interface GatherDeps {
@@ -69,15 +66,6 @@ async function ask(cfg: XdsClientConfig, address: string, req: DiscoveryRequest,
   } finally {
     channel.close();
   }
-}
-
-export async function listControlPlanePods(client: KubeClient, namespace: string, selector: string): Promise<{ name: string; ip: string }[]> {
-  const q = new URLSearchParams({ labelSelector: selector, fieldSelector: 'status.phase=Running' });
-  const list = await client.request<PodList>('GET', `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?${q.toString()}`);
-  return (list.items ?? [])
-    .map((p) => ({ name: p.metadata?.name ?? '', ip: p.status?.podIP ?? '' }))
-    .filter((p) => p.name !== '' && p.ip !== '')
-    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function podAddress(ip: string, port: number): string {

@@ -18,7 +18,7 @@ import { ldsGenerator } from './lds.ts';
 import { rdsGenerator } from './rds.ts';
 import type { ResourceGenerator } from './types.ts';
 
-export type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
+export type { ResourceGenerator } from './types.ts';
 
 /** Generators of different message types; each carries its own codec, so callers need not know `T`. */
 export type AnyGenerator = ResourceGenerator<unknown>;

@@ -32,11 +32,6 @@ export interface ResourceGenerator<T> {
   generate: GenerateFn<T>;
 }
 
-/** Whether `name` was asked for (always true for a wildcard request). */
-export function wants(names: RequestedNames, name: string): boolean {
-  return names === 'wildcard' || names.includes(name);
-}
-
 /** Keeps the resources that were asked for, in the generator's order. */
 export function selectRequested<T>(all: readonly GeneratedResource<T>[], names: RequestedNames): GeneratedResource<T>[] {
   if (names === 'wildcard') return [...all];

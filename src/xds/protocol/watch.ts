@@ -136,7 +136,3 @@ export function configStatus(w: WatchState): ConfigStatus {
   return w.nonceAcked === w.nonceSent ? 'SYNCED' : 'STALE';
 }
 
-/** Whether `name` is wanted by the subscription. */
-export function wants(s: Subscription, name: string): boolean {
-  return s.wildcard || s.names.has(name);
-}

@@ -8,7 +8,7 @@ import { ServiceNames } from '../../proto/services.ts';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../proto/types.ts';
 import { encodeDeltaResponse, type PreparedDeltaResponse } from '../protocol/delta-response.ts';
 import { encodeResponse, type PreparedResponse } from '../protocol/response.ts';
-import { parseListenAddress } from '../../debug/server.ts';
+import { parseListenAddress } from '../../model/listen-address.ts';
 import type { ServerLimits } from './types.ts';
 
 const ADS = ServiceNames.ads;

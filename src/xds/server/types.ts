@@ -14,15 +14,8 @@ export interface ResourceGenerator {
 
 export type GeneratorLookup = (proxy: Proxy, typeUrl: TypeUrl) => ResourceGenerator | undefined;
 
-/** A caller whose credentials were verified (token review or client certificate). */
-export interface Identity {
-  readonly namespace: string;
-  readonly serviceAccount: string;
-  /** The cluster whose API server verified the token. */
-  readonly cluster: string;
-  /** e.g. `spiffe://cluster.local/ns/sample/sa/sleep`. */
-  readonly spiffe: string;
-}
+// Identity lives in src/model so the CA and authentication need not import the xDS server.
+export type { Identity } from '../../model/identity.ts';
 
 export interface ServerLimits {
   /** Connections served at once; more are refused with RESOURCE_EXHAUSTED. */
