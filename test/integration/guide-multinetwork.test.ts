@@ -49,7 +49,7 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
   console.log(`guide-multinetwork: both clusters installed, control plane and both gateways Ready in ${secs(t1)} s ` +
     `(gateways ${mesh.gateways.cluster1}, ${mesh.gateways.cluster2})`);
   const t2 = Date.now();
-  await deploySamples(sh);
+  await deploySamples(sh, dir);
   console.log(`guide-multinetwork: injected samples Ready in both clusters in ${secs(t2)} s`);
 
   // Cluster2's pods reach the control plane only through cluster1's gateway.

@@ -134,16 +134,22 @@ export async function installMultiNetwork(bed: Testbed, sh: Shell, dir: string):
   return { gateways: { cluster1: gateway1, cluster2: gateway2 }, discoveryAddress: gateway1 };
 }
 
-/** The guide's verification workloads: helloworld v1 in cluster1, v2 in cluster2, sleep in both. */
-export async function deploySamples(sh: Shell): Promise<void> {
-  const yaml = (objs: readonly unknown[]): string => objs.map((o) => stringify(o)).join('---\n');
+/** The guide's verification workloads: helloworld v1 in cluster1, v2 in cluster2, sleep in both (files in `dir`). */
+export async function deploySamples(sh: Shell, dir: string): Promise<void> {
+  const file = (name: string, objs: readonly unknown[]): string => {
+    const path = join(dir, name);
+    writeFileSync(path, objs.map((o) => stringify(o)).join('---\n'));
+    return path;
+  };
+  const service = file('helloworld-service.yaml', [helloworldService('sample')]);
+  const sleepFile = file('sleep.yaml', sleepObjects('sample'));
   for (const [ctx, version] of [[CLUSTER1, 'v1'], [CLUSTER2, 'v2']] as const) {
     sh.note(`# ${ctx}: namespace sample with injection, helloworld ${version}, sleep`);
     await sh.run('kubectl', ['--context', ctx, 'create', 'namespace', 'sample']);
     await sh.run('kubectl', ['--context', ctx, 'label', 'namespace', 'sample', 'istio-injection=enabled']);
-    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', '-'], { input: yaml([helloworldService('sample')]) });
-    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', '-'], { input: yaml([helloworldDeployment('sample', version)]) });
-    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', '-'], { input: yaml(sleepObjects('sample')) });
+    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', service]);
+    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', file(`helloworld-${version}.yaml`, [helloworldDeployment('sample', version)])]);
+    await sh.run('kubectl', ['--context', ctx, 'apply', '-n', 'sample', '-f', sleepFile]);
   }
   for (const [ctx, version] of [[CLUSTER1, 'v1'], [CLUSTER2, 'v2']] as const) {
     await rollout(sh, ctx, 'sample', `helloworld-${version}`);

@@ -15,7 +15,6 @@ import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { Testbed } from './testbed.ts';
 
 export const DEMOS = ['primary-remote', 'external'] as const;
-export type DemoName = typeof DEMOS[number];
 
 export async function demo(dirArg: string, name: string, log: (line: string) => void): Promise<void> {
   if (!(DEMOS as readonly string[]).includes(name)) {
@@ -35,7 +34,7 @@ export async function demo(dirArg: string, name: string, log: (line: string) => 
   const sh = new Shell({ kubeconfig, transcript: out });
 
   const mesh = await installMultiNetwork(bed, sh, dir);
-  await deploySamples(sh);
+  await deploySamples(sh, dir);
   out('# Verify: sleep in each cluster calls helloworld; v1 runs in cluster1, v2 in cluster2');
   for (const ctx of [CLUSTER1, CLUSTER2]) await untilBothVersions(sh, ctx, 180_000);
   for (const ctx of [CLUSTER1, CLUSTER2]) {

@@ -252,12 +252,6 @@ export class Testbed {
   }
 }
 
-/** Records a process that `down` must stop along with the clusters. */
-export function recordProcess(dir: string, name: string, pid: number, log: string): void {
-  const state = readState(resolve(dir));
-  writeState(resolve(dir), { ...state, processes: { ...state.processes, [name]: { pid, log } } });
-}
-
 /** Stops every cluster recorded in `dir` (from any process) and removes its data. */
 export async function downAll(dir: string, keepData = false): Promise<string[]> {
   const state = readState(resolve(dir));
