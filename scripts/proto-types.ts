@@ -83,7 +83,7 @@ export function generateProtoTypes(): Map<string, string> {
       // Service definitions are @grpc/proto-loader's; src/proto/services.ts defines ours.
       if (raw.includes("from '@grpc/proto-loader'\n")) continue;
       const text = raw
-        .replace(/^\/\/ Original file: (.*)$/m, (_m, origin: string) => `// Original file: ${origin === 'null' ? 'a protobufjs bundled well-known type' : originOf(origin, roots)}`)
+        .replace(/^\/\/ Original file: (.*)$/gm, (_m, origin: string) => `// Original file: ${origin === 'null' ? 'a protobufjs bundled well-known type' : originOf(origin, roots)}`)
         .replaceAll("import type { Long } from '@grpc/proto-loader';", "import type { Long } from 'protobufjs';")
         // A message field is absent or set, never null (the codec does not write null, decoding never yields it).
         .replaceAll(' | null);', ');');

@@ -162,8 +162,12 @@ export class Discovery {
         clusterIds: () => [this.#localId, ...this.#secrets.statuses().filter((x) => x.syncStatus !== 'error').map((x) => x.id)],
       },
     });
+    // An external control plane (EXTERNAL_ISTIOD) with LOCAL_CLUSTER_SECRET_WATCHER reads its config
+    // cluster through KUBECONFIG but finds remote secrets in the cluster it runs in.
+    const secretsClient = cfg.features.externalIstiod && cfg.features.localClusterSecretWatcher ? KubeClient.inCluster() : this.#localClient;
+    if (secretsClient !== this.#localClient) log.info('watching remote secrets in the cluster the control plane runs in (LOCAL_CLUSTER_SECRET_WATCHER)', { server: secretsClient.server, namespace: cfg.systemNamespace });
     this.#secrets = new SecretController({
-      client: this.#localClient,
+      client: secretsClient,
       namespace: cfg.systemNamespace,
       localClusterId: this.#localId,
       syncTimeoutMs: cfg.features.remoteClusterTimeout,

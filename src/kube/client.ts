@@ -98,6 +98,24 @@ export class KubeClient {
     return KubeClient.#checked(kc, `kubeconfig ${path}`, context, opts);
   }
 
+  /**
+   * The credentials of the pod this process runs in (its service account), whatever KUBECONFIG says:
+   * an external control plane reads its config cluster through a kubeconfig but watches remote
+   * secrets in the cluster it runs in (LOCAL_CLUSTER_SECRET_WATCHER).
+   */
+  static inCluster(opts?: ClientOptions): KubeClient {
+    if (!process.env['KUBERNETES_SERVICE_HOST']) {
+      throw new IsthmusError(ErrorCodes.KubeConfig, 'in-cluster credentials need a pod (KUBERNETES_SERVICE_HOST is not set); LOCAL_CLUSTER_SECRET_WATCHER=true only works for a control plane running in a cluster');
+    }
+    const kc = new KubeConfig();
+    try {
+      kc.loadFromCluster();
+    } catch (err) {
+      throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load the in-cluster credentials: ${errorMessage(err)}`, { cause: err });
+    }
+    return KubeClient.#checked(kc, 'in-cluster credentials', undefined, opts);
+  }
+
   /** From kubeconfig text, e.g. a remote secret's data; `source` names it in errors. */
   static fromString(text: string, source: string, context?: string, opts?: ClientOptions): KubeClient {
     const kc = new KubeConfig();

@@ -85,7 +85,7 @@ async function gatewayAddress(sh: Shell, ctx: string): Promise<string> {
   return ip;
 }
 
-async function rollout(sh: Shell, ctx: string, ns: string, deploy: string, timeout = '300s'): Promise<void> {
+export async function rollout(sh: Shell, ctx: string, ns: string, deploy: string, timeout = '300s'): Promise<void> {
   try {
     await sh.run('kubectl', ['--context', ctx, 'rollout', 'status', `deploy/${deploy}`, '-n', ns, `--timeout=${timeout}`], { timeoutMs: 330_000 });
   } catch (err) {

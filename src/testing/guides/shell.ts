@@ -38,9 +38,11 @@ export interface ShellOptions {
   /** The merged kubeconfig every command uses (`KUBECONFIG`). */
   readonly kubeconfig: string;
   readonly transcript: Transcript;
-  /** Shown instead of `node bin/isthmus.mjs` in the transcript. */
-  readonly isthmusName?: string;
+  /** The istioctl binary, for guides that run the real one. */
+  readonly istioctl?: string;
 }
+
+export type Program = 'kubectl' | 'isthmus' | 'istioctl';
 
 /** Runs the guide's commands; `run` throws on a non-zero exit, `attempt` returns the result. */
 export class Shell {
@@ -52,17 +54,21 @@ export class Shell {
 
   get kubeconfig(): string { return this.#opts.kubeconfig; }
 
-  #argv(program: 'kubectl' | 'isthmus', args: readonly string[]): [string, string[]] {
-    return program === 'kubectl' ? ['kubectl', [...args]] : [process.execPath, [BIN, ...args]];
+  #argv(program: Program, args: readonly string[]): [string, string[]] {
+    if (program === 'kubectl') return ['kubectl', [...args]];
+    if (program === 'isthmus') return [process.execPath, [BIN, ...args]];
+    if (this.#opts.istioctl === undefined) throw new Error('this shell has no istioctl');
+    return [this.#opts.istioctl, [...args]];
   }
 
-  async attempt(program: 'kubectl' | 'isthmus', args: readonly string[], opts: { input?: string; quiet?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
-    if (opts.quiet !== true) this.#opts.transcript(`$ ${program} ${args.map(quote).join(' ')}`);
+  async attempt(program: Program, args: readonly string[], opts: { input?: string; quiet?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<Result> {
+    const envText = Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${quote(v)} `).join('');
+    if (opts.quiet !== true) this.#opts.transcript(`$ ${envText}${program} ${args.map(quote).join(' ')}`);
     const [cmd, argv] = this.#argv(program, args);
     return exec(cmd, argv, opts.input ?? '', { KUBECONFIG: this.#opts.kubeconfig, ...opts.env }, opts.timeoutMs ?? 120_000);
   }
 
-  async run(program: 'kubectl' | 'isthmus', args: readonly string[], opts: { input?: string; quiet?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<string> {
+  async run(program: Program, args: readonly string[], opts: { input?: string; quiet?: boolean; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<string> {
     const r = await this.attempt(program, args, opts);
     if (r.code !== 0) {
       throw new Error(`${program} ${args.join(' ')} exited ${r.code}\n${r.stderr.trim()}\n${r.stdout.trim().slice(-2000)}`);
@@ -71,14 +77,14 @@ export class Shell {
   }
 
   /** `a | b`: runs `first`, pipes its output into `second`, logs both as one line. */
-  async pipe(first: ['kubectl' | 'isthmus', readonly string[]], second: ['kubectl' | 'isthmus', readonly string[]]): Promise<string> {
+  async pipe(first: [Program, readonly string[]], second: [Program, readonly string[]]): Promise<string> {
     this.#opts.transcript(`$ ${first[0]} ${first[1].map(quote).join(' ')} | ${second[0]} ${second[1].map(quote).join(' ')}`);
     const out = await this.run(first[0], first[1], { quiet: true });
     return this.run(second[0], second[1], { input: out, quiet: true });
   }
 
   /** Starts a long-running command (e.g. a loop of calls) and hands back the process. */
-  start(program: 'kubectl' | 'isthmus', args: readonly string[]): ChildProcessWithoutNullStreams {
+  start(program: Program, args: readonly string[]): ChildProcessWithoutNullStreams {
     this.#opts.transcript(`$ ${program} ${args.map(quote).join(' ')} &`);
     const [cmd, argv] = this.#argv(program, args);
     return spawn(cmd, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: this.#opts.kubeconfig } });

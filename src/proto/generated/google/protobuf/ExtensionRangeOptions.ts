@@ -20,7 +20,7 @@ export interface _google_protobuf_ExtensionRangeOptions_Declaration__Output {
   'repeated'?: (boolean);
 }
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_ExtensionRangeOptions_VerificationState = {
   DECLARATION: 'DECLARATION',

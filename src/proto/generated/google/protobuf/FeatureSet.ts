@@ -2,7 +2,7 @@
 // Original file: a protobufjs bundled well-known type
 
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_VisibilityFeature_DefaultSymbolVisibility = {
   DEFAULT_SYMBOL_VISIBILITY_UNKNOWN: 'DEFAULT_SYMBOL_VISIBILITY_UNKNOWN',
@@ -26,7 +26,7 @@ export type _google_protobuf_FeatureSet_VisibilityFeature_DefaultSymbolVisibilit
 
 export type _google_protobuf_FeatureSet_VisibilityFeature_DefaultSymbolVisibility__Output = typeof _google_protobuf_FeatureSet_VisibilityFeature_DefaultSymbolVisibility[keyof typeof _google_protobuf_FeatureSet_VisibilityFeature_DefaultSymbolVisibility]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_EnforceNamingStyle = {
   ENFORCE_NAMING_STYLE_UNKNOWN: 'ENFORCE_NAMING_STYLE_UNKNOWN',
@@ -44,7 +44,7 @@ export type _google_protobuf_FeatureSet_EnforceNamingStyle =
 
 export type _google_protobuf_FeatureSet_EnforceNamingStyle__Output = typeof _google_protobuf_FeatureSet_EnforceNamingStyle[keyof typeof _google_protobuf_FeatureSet_EnforceNamingStyle]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_EnumType = {
   ENUM_TYPE_UNKNOWN: 'ENUM_TYPE_UNKNOWN',
@@ -62,7 +62,7 @@ export type _google_protobuf_FeatureSet_EnumType =
 
 export type _google_protobuf_FeatureSet_EnumType__Output = typeof _google_protobuf_FeatureSet_EnumType[keyof typeof _google_protobuf_FeatureSet_EnumType]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_FieldPresence = {
   FIELD_PRESENCE_UNKNOWN: 'FIELD_PRESENCE_UNKNOWN',
@@ -83,7 +83,7 @@ export type _google_protobuf_FeatureSet_FieldPresence =
 
 export type _google_protobuf_FeatureSet_FieldPresence__Output = typeof _google_protobuf_FeatureSet_FieldPresence[keyof typeof _google_protobuf_FeatureSet_FieldPresence]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_JsonFormat = {
   JSON_FORMAT_UNKNOWN: 'JSON_FORMAT_UNKNOWN',
@@ -101,7 +101,7 @@ export type _google_protobuf_FeatureSet_JsonFormat =
 
 export type _google_protobuf_FeatureSet_JsonFormat__Output = typeof _google_protobuf_FeatureSet_JsonFormat[keyof typeof _google_protobuf_FeatureSet_JsonFormat]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_MessageEncoding = {
   MESSAGE_ENCODING_UNKNOWN: 'MESSAGE_ENCODING_UNKNOWN',
@@ -119,7 +119,7 @@ export type _google_protobuf_FeatureSet_MessageEncoding =
 
 export type _google_protobuf_FeatureSet_MessageEncoding__Output = typeof _google_protobuf_FeatureSet_MessageEncoding[keyof typeof _google_protobuf_FeatureSet_MessageEncoding]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_RepeatedFieldEncoding = {
   REPEATED_FIELD_ENCODING_UNKNOWN: 'REPEATED_FIELD_ENCODING_UNKNOWN',
@@ -137,7 +137,7 @@ export type _google_protobuf_FeatureSet_RepeatedFieldEncoding =
 
 export type _google_protobuf_FeatureSet_RepeatedFieldEncoding__Output = typeof _google_protobuf_FeatureSet_RepeatedFieldEncoding[keyof typeof _google_protobuf_FeatureSet_RepeatedFieldEncoding]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FeatureSet_Utf8Validation = {
   UTF8_VALIDATION_UNKNOWN: 'UTF8_VALIDATION_UNKNOWN',

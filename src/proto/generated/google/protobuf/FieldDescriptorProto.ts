@@ -3,7 +3,7 @@
 
 import type { FieldOptions as _google_protobuf_FieldOptions, FieldOptions__Output as _google_protobuf_FieldOptions__Output } from '../../google/protobuf/FieldOptions.ts';
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldDescriptorProto_Label = {
   LABEL_OPTIONAL: 'LABEL_OPTIONAL',
@@ -21,7 +21,7 @@ export type _google_protobuf_FieldDescriptorProto_Label =
 
 export type _google_protobuf_FieldDescriptorProto_Label__Output = typeof _google_protobuf_FieldDescriptorProto_Label[keyof typeof _google_protobuf_FieldDescriptorProto_Label]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldDescriptorProto_Type = {
   TYPE_DOUBLE: 'TYPE_DOUBLE',

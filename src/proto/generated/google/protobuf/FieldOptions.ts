@@ -5,7 +5,7 @@ import type { FeatureSet as _google_protobuf_FeatureSet, FeatureSet__Output as _
 import type { UninterpretedOption as _google_protobuf_UninterpretedOption, UninterpretedOption__Output as _google_protobuf_UninterpretedOption__Output } from '../../google/protobuf/UninterpretedOption.ts';
 import type { Edition as _google_protobuf_Edition, Edition__Output as _google_protobuf_Edition__Output } from '../../google/protobuf/Edition.ts';
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldOptions_CType = {
   STRING: 'STRING',
@@ -47,7 +47,7 @@ export interface _google_protobuf_FieldOptions_FeatureSupport__Output {
   'editionRemoved'?: (_google_protobuf_Edition__Output);
 }
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldOptions_JSType = {
   JS_NORMAL: 'JS_NORMAL',
@@ -65,7 +65,7 @@ export type _google_protobuf_FieldOptions_JSType =
 
 export type _google_protobuf_FieldOptions_JSType__Output = typeof _google_protobuf_FieldOptions_JSType[keyof typeof _google_protobuf_FieldOptions_JSType]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldOptions_OptionRetention = {
   RETENTION_UNKNOWN: 'RETENTION_UNKNOWN',
@@ -83,7 +83,7 @@ export type _google_protobuf_FieldOptions_OptionRetention =
 
 export type _google_protobuf_FieldOptions_OptionRetention__Output = typeof _google_protobuf_FieldOptions_OptionRetention[keyof typeof _google_protobuf_FieldOptions_OptionRetention]
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FieldOptions_OptionTargetType = {
   TARGET_TYPE_UNKNOWN: 'TARGET_TYPE_UNKNOWN',

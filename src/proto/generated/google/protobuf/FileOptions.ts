@@ -5,7 +5,7 @@ import type { FeatureSet as _google_protobuf_FeatureSet, FeatureSet__Output as _
 import type { UninterpretedOption as _google_protobuf_UninterpretedOption, UninterpretedOption__Output as _google_protobuf_UninterpretedOption__Output } from '../../google/protobuf/UninterpretedOption.ts';
 import type { StatusAnnotation as _udpa_annotations_StatusAnnotation, StatusAnnotation__Output as _udpa_annotations_StatusAnnotation__Output } from '../../udpa/annotations/StatusAnnotation.ts';
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_FileOptions_OptimizeMode = {
   SPEED: 'SPEED',

@@ -18,7 +18,7 @@ export interface _google_protobuf_GeneratedCodeInfo_Annotation__Output {
   'semantic'?: (_google_protobuf_GeneratedCodeInfo_Annotation_Semantic__Output);
 }
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_GeneratedCodeInfo_Annotation_Semantic = {
   NONE: 'NONE',

@@ -4,7 +4,7 @@
 import type { FeatureSet as _google_protobuf_FeatureSet, FeatureSet__Output as _google_protobuf_FeatureSet__Output } from '../../google/protobuf/FeatureSet.ts';
 import type { UninterpretedOption as _google_protobuf_UninterpretedOption, UninterpretedOption__Output as _google_protobuf_UninterpretedOption__Output } from '../../google/protobuf/UninterpretedOption.ts';
 
-// Original file: null
+// Original file: a protobufjs bundled well-known type
 
 export const _google_protobuf_MethodOptions_IdempotencyLevel = {
   IDEMPOTENCY_UNKNOWN: 'IDEMPOTENCY_UNKNOWN',

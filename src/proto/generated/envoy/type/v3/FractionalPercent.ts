@@ -2,7 +2,7 @@
 // Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/type/v3/percent.proto
 
 
-// Original file: /work/main/node_modules/@grpc/grpc-js-xds/deps/envoy-api/envoy/type/v3/percent.proto
+// Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/type/v3/percent.proto
 
 export const _envoy_type_v3_FractionalPercent_DenominatorType = {
   HUNDRED: 'HUNDRED',

@@ -2,7 +2,7 @@
 // Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/bootstrap/v3/bootstrap.proto
 
 
-// Original file: /work/main/node_modules/@grpc/grpc-js-xds/deps/envoy-api/envoy/config/bootstrap/v3/bootstrap.proto
+// Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/bootstrap/v3/bootstrap.proto
 
 export const _envoy_config_bootstrap_v3_CustomInlineHeader_InlineHeaderType = {
   REQUEST_HEADER: 'REQUEST_HEADER',

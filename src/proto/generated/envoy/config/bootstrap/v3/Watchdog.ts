@@ -15,7 +15,7 @@ export interface _envoy_config_bootstrap_v3_Watchdog_WatchdogAction__Output {
   'event'?: (_envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent__Output);
 }
 
-// Original file: /work/main/node_modules/@grpc/grpc-js-xds/deps/envoy-api/envoy/config/bootstrap/v3/bootstrap.proto
+// Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/bootstrap/v3/bootstrap.proto
 
 export const _envoy_config_bootstrap_v3_Watchdog_WatchdogAction_WatchdogEvent = {
   UNKNOWN: 'UNKNOWN',

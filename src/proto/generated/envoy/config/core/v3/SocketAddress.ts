@@ -2,7 +2,7 @@
 // Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/core/v3/address.proto
 
 
-// Original file: /work/main/node_modules/@grpc/grpc-js-xds/deps/envoy-api/envoy/config/core/v3/address.proto
+// Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/core/v3/address.proto
 
 export const _envoy_config_core_v3_SocketAddress_Protocol = {
   TCP: 'TCP',

@@ -17,7 +17,7 @@ export interface _envoy_config_overload_v3_ScaleTimersOverloadActionConfig_Scale
   'minScale'?: (_envoy_type_v3_Percent__Output);
 }
 
-// Original file: /work/main/node_modules/@grpc/grpc-js-xds/deps/envoy-api/envoy/config/overload/v3/overload.proto
+// Original file: @grpc/grpc-js-xds/deps/envoy-api/envoy/config/overload/v3/overload.proto
 
 export const _envoy_config_overload_v3_ScaleTimersOverloadActionConfig_TimerType = {
   UNSPECIFIED: 'UNSPECIFIED',
