@@ -23,8 +23,6 @@ export const ErrorCodes = {
   KubeConfig: 'ISTHMUS_KUBECONFIG',
   /** A command-line argument or flag is invalid. */
   Usage: 'ISTHMUS_USAGE',
-  /** A feature the command names exists in Istio but not (yet) in Isthmus. */
-  NotImplemented: 'ISTHMUS_NOT_IMPLEMENTED',
   /** A certificate signing request is malformed, badly signed, too large or uses an unsupported key. */
   CsrInvalid: 'ISTHMUS_CSR_INVALID',
   /** A CSR asks for an identity other than the one the caller authenticated as. */

@@ -4,12 +4,16 @@
  *
  * `primary-remote` (default): guide 1 (src/testing/guides/multinetwork.ts), ending with calls from
  * sleep in each cluster answered by helloworld v1 (cluster1) and v2 (cluster2) through the east-west
- * gateways, and `isthmus proxy-status`. Everything keeps running until `npm run testbed -- down`.
+ * gateways, and `isthmus proxy-status`.
+ * `external`: guide 2 (src/testing/guides/external.ts), ending with calls in the remote cluster and
+ * `proxy-status` through the aggregating proxy, as a user who cannot reach the control plane runs it.
+ * Everything keeps running until `npm run testbed -- down`.
  */
 import { join, resolve } from 'node:path';
 import {
   callHelloworld, CLUSTER1, CLUSTER2, deploySamples, installMultiNetwork, summarize, untilBothVersions,
 } from '../guides/multinetwork.ts';
+import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, installExternal, REMOTE } from '../guides/external.ts';
 import { mergeKubeconfigs, Shell } from '../guides/shell.ts';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { Testbed } from './testbed.ts';
@@ -21,7 +25,8 @@ export async function demo(dirArg: string, name: string, log: (line: string) => 
     throw new IsthmusError(ErrorCodes.Usage, `unknown demo ${JSON.stringify(name)}; have: ${DEMOS.join(', ')}`);
   }
   if (name === 'external') {
-    throw new IsthmusError(ErrorCodes.NotImplemented, 'the external control plane demo (guide 2) is not implemented yet; run `npm run demo` for guide 1');
+    await externalDemo(dirArg, log);
+    return;
   }
   const started = Date.now();
   const out = (line: string) => { process.stdout.write(`${line}\n`); };
@@ -59,6 +64,52 @@ export async function demo(dirArg: string, name: string, log: (line: string) => 
     '  kubectl --context cluster2 exec -n sample deploy/sleep -c sleep -- curl -sS helloworld.sample:5000/hello',
     '  kubectl --context cluster1 logs -n istio-system deploy/istiod | tail',
     '  npm run isthmus -- proxy-status --context cluster1',
+    `Stop everything: npm run testbed -- down${dirArg === '.testbed' ? '' : ` --dir ${dirArg}`}`,
+  ].join('\n'));
+}
+
+async function externalDemo(dirArg: string, log: (line: string) => void): Promise<void> {
+  const started = Date.now();
+  const out = (line: string) => { process.stdout.write(`${line}\n`); };
+  const dir = resolve(dirArg);
+  out(`# Starting two clusters with a node each: ${EXTERNAL} (the control plane) and ${REMOTE} (the workloads) (about a minute)`);
+  const bed = await Testbed.up({ dir, clusters: [EXTERNAL, REMOTE], nodes: true, log });
+  const kubeconfig = join(dir, 'kubeconfig');
+  mergeKubeconfigs(bed.clusters.map((c) => c.kubeconfigPath), kubeconfig);
+  out(`$ export KUBECONFIG=${kubeconfig}`);
+  const sh = new Shell({ kubeconfig, transcript: out });
+  const mesh = await installExternal(bed, sh, dir);
+  await deployRemoteSamples(sh, dir);
+  out('# Verify: sleep calls helloworld in the remote cluster');
+  const answers = await callHelloworld(sh, REMOTE, 10);
+  for (const a of answers) out(`  ${a.status} Hello version: ${a.version}, instance: ${a.instance}`);
+  out(`  # ${summarize(answers)}`);
+  out('# proxy-status for a user who cannot reach the control plane: through the aggregating proxy');
+  const forward = sh.start('kubectl', ['--context', EXTERNAL, 'port-forward', '-n', CP_NAMESPACE, 'svc/xds-proxy', '9090:9090']);
+  try {
+    await new Promise<void>((resolveReady, reject) => {
+      const timer = setTimeout(() => { reject(new Error('kubectl port-forward did not start within 30 s')); }, 30_000);
+      forward.stdout.on('data', (d: Buffer) => { if (d.toString().includes('Forwarding')) { clearTimeout(timer); resolveReady(); } });
+    });
+    const env = { ISTIOCTL_XDS_ADDRESS: 'localhost:9090', ISTIOCTL_ISTIONAMESPACE: CP_NAMESPACE, ISTIOCTL_PREFER_EXPERIMENTAL: 'true' };
+    out(await sh.run('isthmus', ['x', 'proxy-status', '--context', REMOTE], { env }));
+  } finally {
+    forward.kill('SIGTERM');
+  }
+  const replicas = await sh.run('kubectl', ['--context', EXTERNAL, 'get', 'pods', '-n', CP_NAMESPACE, '-l', 'app=istiod', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.status.podIP}{"; "}{end}'], { quiet: true });
+  const ext = bed.cluster(EXTERNAL);
+  const rem = bed.cluster(REMOTE);
+  out([
+    '',
+    `Done in ${((Date.now() - started) / 1000).toFixed(0)} s. What runs where:`,
+    `  ${EXTERNAL}  API server ${ext.server}; control plane replicas ${replicas.trim()}`,
+    `            reachable at ${mesh.controlPlaneAddress} (15012 xDS+CA, 15017 webhook); xds-proxy (9090) beside them`,
+    `  ${REMOTE}    API server ${rem.server} (public ${rem.publicServer ?? '?'}): the config cluster, helloworld v1 and v2, sleep`,
+    'Try:',
+    `  export KUBECONFIG=${kubeconfig}`,
+    `  kubectl --context ${EXTERNAL} port-forward -n ${CP_NAMESPACE} svc/xds-proxy 9090:9090 &`,
+    `  ISTIOCTL_XDS_ADDRESS=localhost:9090 ISTIOCTL_ISTIONAMESPACE=${CP_NAMESPACE} ISTIOCTL_PREFER_EXPERIMENTAL=true istioctl --context ${REMOTE} proxy-status`,
+    `  (or npm run isthmus -- x proxy-status --context ${REMOTE} with the same variables)`,
     `Stop everything: npm run testbed -- down${dirArg === '.testbed' ? '' : ` --dir ${dirArg}`}`,
   ].join('\n'));
 }
