@@ -89,6 +89,15 @@ test('guide 1: primary-remote on two networks, with traffic from both clusters t
   assert.ok(gwAfter.cluster1 > gwBefore.cluster1, 'v1 answers to cluster2 crossed cluster1\'s east-west gateway');
   assert.ok(gwAfter.cluster2 > gwBefore.cluster2, 'v2 answers to cluster1 crossed cluster2\'s east-west gateway');
 
+  // Every proxy, the gateways included, has acknowledged what it was sent (no cluster left warming).
+  let status = '';
+  await waitUntil('every proxy SYNCED on every type it subscribes to', async () => {
+    status = await sh?.run('isthmus', ['proxy-status', '--context', CLUSTER1, '-v', '1'], { quiet: true }) ?? '';
+    const rows = status.split('\n').slice(1).filter(Boolean);
+    return rows.length > 0 && rows.every((l) => !/STALE|NOT SENT|ERROR/.test(l));
+  }, 60_000, () => status);
+  console.log(`guide-multinetwork: proxy-status -v 1:\n${status}`);
+
   // The callee sees the caller's identity: v2 in cluster2 answering sleep of cluster1.
   const raw = (await sh.run('kubectl', ['--context', CLUSTER1, 'exec', '-n', 'sample', 'deploy/sleep', '-c', 'sleep', '--', 'sh', '-c',
     'i=0; while [ $i -lt 10 ]; do curl -sS -m 5 http://helloworld.sample:5000/headers; i=$((i+1)); done'], { quiet: true }));
@@ -201,14 +210,14 @@ test('fault: the control-plane pod is killed while both clusters call; no call f
   let table = '';
   const t0 = Date.now();
   const sidecar = (row: string) => row.includes('.sample ');
-  await waitUntil('every proxy connected to the new control plane, the sidecars SYNCED', async () => {
+  await waitUntil('every proxy connected to the new control plane and in sync', async () => {
     const r = await s.attempt('isthmus', ['proxy-status', '--context', CLUSTER1, '-v', '1'], { quiet: true });
     table = `${r.stdout}${r.stderr}`;
     const rows = r.stdout.split('\n').slice(1).filter(Boolean);
     const names = rows.map((l) => l.split(/\s+/)[0] ?? '').sort();
-    return r.code === 0 && names.join(',') === [...proxies].sort().join(',') && rows.every((l) => !l.includes(old)) &&
+    return r.code === 0 && names.join(',') === [...proxies].sort().join(',') && rows.every((l) => !l.includes(old) && !/STALE|NOT SENT|ERROR/.test(l)) &&
       rows.filter(sidecar).every((l) => (l.match(/SYNCED/g) ?? []).length === 4);
   }, 120_000, () => table);
-  console.log(`fault-kill-control-plane: new control-plane pod Ready ${readyS.toFixed(1)} s after the kill; all ${proxies.length} proxies reconnected ` +
+  console.log(`fault-kill-control-plane: new control-plane pod Ready ${readyS.toFixed(1)} s after the kill; all ${proxies.length} proxies reconnected and in sync ` +
     `(sidecars SYNCED on CDS, EDS, LDS, RDS) ${((Date.now() - t0) / 1000).toFixed(1)} s later:\n${table}`);
 });

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyDeltaRequest, deltaDiff, recordDeltaSent, type DeltaRequestView, type DeltaWatch, type VersionedResource } from './delta.ts';
+import { applyDeltaRequest, deltaDiff, forceAssignmentsAfterClusterUpdate, recordDeltaSent, type DeltaRequestView, type DeltaWatch, type VersionedResource } from './delta.ts';
 import { encodeDeltaResponse } from './delta-response.ts';
 import { configStatus } from './watch.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS, LISTENER_TYPE_URL as LDS } from '../../model/type-urls.ts';
@@ -172,4 +172,14 @@ test('a delta response assembled from pre-encoded Anys decodes as the DeltaDisco
   assert.deepEqual(d.removedResources, ['gone']);
   assert.equal(d.controlPlane?.identifier, '{"Component":"istiod"}');
   assert.deepEqual(d.resources?.map((r) => [r.name, r.version, r.resource ? unpackAny(clusterCodec, r.resource).name : undefined]), [['a', '2', 'a'], ['b', '1', 'b']]);
+});
+
+test('after a CDS response changes clusters, their unchanged assignments are sent again (Envoy warms them until they arrive)', () => {
+  const { watch: eds } = applyDeltaRequest(undefined, EDS, { subscribe: ['a', 'b', 'c'] }, now);
+  assert.deepEqual(push(eds, [a1, b1], 'n1').sent, ['a@1', 'b@1']);
+  assert.deepEqual(push(eds, [a1, b1], 'n2').sent, [], 'nothing changed: nothing to send');
+  // CDS changed clusters a and x (x has no EDS subscription) and left b alone.
+  assert.equal(forceAssignmentsAfterClusterUpdate(eds, ['a', 'x']), 1);
+  assert.deepEqual(push(eds, [a1, b1], 'n3'), { sent: ['a@1'], removed: [] }, 'a is answered again at the same version; no removal for x');
+  assert.deepEqual(push(eds, [a1, b1], 'n4').sent, [], 'and only once');
 });

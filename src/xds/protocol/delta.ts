@@ -162,6 +162,24 @@ export function isEmptyDiff(d: DeltaDiff): boolean {
   return d.resources.length === 0 && d.removed.length === 0;
 }
 
+/**
+ * After a CDS response that added or changed `clusters`: Envoy warms each changed EDS cluster until
+ * it receives that cluster's load assignment again, and over delta xDS it does not ask for it (the
+ * subscription is unchanged). So the EDS watch must answer those names in its next response even
+ * when their assignments did not change; otherwise the cluster stays warming and the CDS response is
+ * never acknowledged. Marks the names the EDS watch subscribes to; returns how many.
+ */
+export function forceAssignmentsAfterClusterUpdate(eds: DeltaWatch, clusters: readonly string[]): number {
+  let n = 0;
+  for (const name of clusters) {
+    if ((eds.wildcard || eds.names.has(name)) && eds.known.has(name)) {
+      eds.forced.add(name);
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Records a response about to be written: the client will hold exactly what it says. */
 export function recordDeltaSent(w: DeltaWatch, nonce: string, systemVersion: string, diff: DeltaDiff, now: Date): void {
   for (const r of diff.resources) w.known.set(r.name, r.version);

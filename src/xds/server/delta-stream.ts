@@ -14,7 +14,8 @@ import { parseProxy } from '../../model/proxy.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
 import type { Clock } from '../../push/request.ts';
-import { applyDeltaRequest, deltaDiff, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
+import { applyDeltaRequest, deltaDiff, forceAssignmentsAfterClusterUpdate, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import type { PreparedDeltaResponse } from '../protocol/delta-response.ts';
 import type { PreparedResource } from '../protocol/response.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
@@ -157,6 +158,11 @@ export class DeltaStreams {
     else await conn.send(resp);
     host.metrics.pushes.inc({ type: watch.typeUrl });
     host.metrics.pushTime.observe({ type: watch.typeUrl }, (host.clock.now() - started) / 1000);
+    // Changed clusters warm until their assignments arrive again: send them right after.
+    const eds = watch.typeUrl === CLUSTER_TYPE_URL ? conn.deltaWatches.get(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) : undefined;
+    if (eds !== undefined && forceAssignmentsAfterClusterUpdate(eds, diff.resources.map((r) => r.name)) > 0) {
+      await this.respond(conn, eds, mode === 'push' ? 'push' : 'request', pushView);
+    }
   }
 
   /** The delta watch of a type, if the connection watches it. */
