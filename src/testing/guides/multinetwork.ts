@@ -219,9 +219,9 @@ export async function untilBothVersions(sh: Shell, ctx: string, timeoutMs: numbe
  * name contains `service`, from `pilot-agent request GET clusters` in a pod's istio-proxy container
  * (or a gateway's only container). Host statistics are not limited by the bootstrap's stats matcher.
  */
-export async function hostStat(sh: Shell, ctx: string, ns: string, target: string, container: string, service: string, stat: string): Promise<number> {
+export async function hostStat(sh: Shell, ctx: string, ns: string, target: string, container: string, service: string, stat: string, host?: string): Promise<number> {
   const out = await sh.run('kubectl', ['--context', ctx, 'exec', '-n', ns, target, '-c', container, '--', 'pilot-agent', 'request', 'GET', 'clusters'], { quiet: true });
   // Lines are `<cluster>::<host>:<port>::<stat>::<value>`.
-  return out.split('\n').filter((l) => (l.split('::')[0] ?? '').includes(service) && l.includes(`::${stat}::`))
+  return out.split('\n').filter((l) => (l.split('::')[0] ?? '').includes(service) && l.includes(`::${stat}::`) && (host === undefined || l.split('::')[1] === host))
     .reduce((sum, l) => sum + Number(l.split('::').pop()), 0);
 }
