@@ -16,34 +16,8 @@ export const INJECTOR_CONFIGMAP = 'istio-sidecar-injector';
 export const DEFAULT_PROXY_HUB = 'docker.io/istio';
 export const DEFAULT_PROXY_TAG = '1.28.0';
 
-export interface InjectValues {
-  readonly hub: string;
-  readonly tag: string;
-  /** `proxyv2`, or a full image reference (contains `/`). */
-  readonly proxyImage: string;
-  readonly imagePullPolicy: string;
-  readonly istioNamespace: string;
-  readonly revision: string;
-  readonly clusterName: string;
-  readonly network: string;
-  readonly meshID: string;
-  /** `global.caAddress`; empty means the discovery address. */
-  readonly caAddress: string;
-  readonly trustDomain: string;
-  /** meshConfig.defaultConfig (discoveryAddress, proxyMetadata, ...). */
-  readonly proxyConfig: Readonly<Record<string, TemplateValue>>;
-  /** The parsed `values` JSON, for `{{ values.x.y }}`. */
-  readonly raw: Readonly<Record<string, TemplateValue>>;
-}
-
-export interface InjectorConfig {
-  readonly policy: 'enabled' | 'disabled';
-  readonly defaultTemplates: readonly string[];
-  readonly templates: ReadonlyMap<string, Template>;
-  /** Added to every injected pod's annotations. */
-  readonly injectedAnnotations: Readonly<Record<string, string>>;
-  readonly values: InjectValues;
-}
+export type { InjectValues, InjectorConfig } from './types.ts';
+import type { InjectValues, InjectorConfig } from './types.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);

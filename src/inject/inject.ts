@@ -10,7 +10,7 @@
  * left after merging becomes the proxy image.
  */
 import { LABEL_TOPOLOGY_NETWORK } from '../model/labels.ts';
-import type { InjectorConfig, InjectValues } from './config.ts';
+import type { InjectorConfig, InjectValues } from './types.ts';
 import type { InjectPath } from './path.ts';
 import { ANNOTATION_STATUS, PROXY_CONTAINER } from './selection.ts';
 import { renderTemplate, type TemplateValue, type Variables } from './template.ts';

@@ -8,8 +8,8 @@ import { PROFILES, iopSchema, iopSpecSchema, type ProfileName } from './iop-sche
 import { isPrototypeKey, parseYamlDocuments, shown } from './safe-yaml.ts';
 import { MAX_PROBLEMS, validate, type SchemaProblem } from './schema.ts';
 
-export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
-export type JsonObject = { [k: string]: Json };
+export type { Json, JsonObject } from './json.ts';
+import type { Json, JsonObject } from './json.ts';
 
 export interface IopInput {
   /** YAML text holding one or more IstioOperator documents. */

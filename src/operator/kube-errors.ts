@@ -8,11 +8,6 @@ function rootCause(err: unknown): string {
   return errorMessage(cur);
 }
 
-/** True when the error is about reaching the server (not an answer from it). */
-export function isConnectionError(err: unknown): boolean {
-  return !(err instanceof KubeApiError) && !(err instanceof IsthmusError);
-}
-
 /**
  * An IsthmusError for a failed call made while doing `what` (e.g. `apply ServiceAccount x/y`):
  * unreachable server, rejected credentials or missing permission each get their own code.

@@ -9,7 +9,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
-import type { Json, JsonObject } from './iop.ts';
+import type { Json, JsonObject } from './json.ts';
 
 export interface YamlLimits {
   /** Largest input accepted, in bytes (UTF-8). */

@@ -12,8 +12,8 @@ import type { ComponentName, Manifest, Rendered } from './types.ts';
 
 export const OWNER_LABEL = 'install.operator.istio.io/owning-resource';
 export const OWNER_NS_LABEL = 'install.operator.istio.io/owning-resource-namespace';
-export const COMPONENT_LABEL = 'operator.istio.io/component';
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+const COMPONENT_LABEL = 'operator.istio.io/component';
+const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 
 /** Apply order: things others refer to first, webhooks last (so they never point at nothing). */
 const KIND_ORDER = [

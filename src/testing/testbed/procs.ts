@@ -70,15 +70,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Whether something already listens on 127.0.0.1:port. */
-export async function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = createServer();
-    srv.once('error', () => { resolve(true); });
-    srv.listen(port, '127.0.0.1', () => { srv.close(() => { resolve(false); }); });
-  });
-}
-
 /** The last lines of a log file, for error messages. */
 export function tail(logPath: string, lines = 15): string {
   if (!existsSync(logPath)) return '';
