@@ -84,27 +84,30 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   }
 }
 
-/** The latest time every proxy saw `name` in `which` after `since`, or undefined if some did not within `timeoutMs`. */
+/**
+ * The latest time every connected proxy saw `name` in `which` after `since`, or undefined if some did
+ * not within `timeoutMs`. Proxies whose stream the control plane ended are left out (and counted).
+ */
 async function allSaw(which: 'cdsAt' | 'edsAt', name: string, since: number, timeoutMs: number): Promise<number | undefined> {
   const deadline = Date.now() + timeoutMs;
+  const missing = () => sims.filter((s) => s.closed === undefined && (s[which].get(name) ?? 0) < since).length;
   while (Date.now() < deadline) {
-    let last = 0;
-    let missing = 0;
-    for (const s of sims) {
-      const t = s[which].get(name);
-      if (t === undefined || t < since) missing++;
-      else last = Math.max(last, t);
-    }
-    if (missing === 0) return last;
+    if (missing() === 0) return Math.max(0, ...sims.filter((s) => s.closed === undefined).map((s) => s[which].get(name) ?? 0));
     await sleep(5);
   }
-  const missing = sims.filter((s) => (s[which].get(name) ?? 0) < since).length;
-  log(`  ${missing}/${sims.length} proxies never saw ${name} (${which})`);
+  log(`  ${missing()}/${sims.length} proxies never saw ${name} (${which})`);
   return undefined;
 }
 
+/** Proxies whose stream the control plane ended (logged once per phase). */
+function dropped(phase: string): number {
+  const gone = sims.filter((s) => s.closed !== undefined);
+  if (gone.length > 0) log(`  after ${phase}: ${gone.length} proxies disconnected by the control plane, e.g. ${gone[0]?.closed ?? ''}`);
+  return gone.length;
+}
+
 async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Record<string, unknown>): Promise<RoundResult> {
-  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN };
+  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN, dropped: 0 };
   log(`round ${n + 1}/${ROUNDS}: ${kind} (load ${load()})`);
   const t0 = Date.now();
   plane = await startPlane(kind, { kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', dir: bench.dir, readyTimeoutMs: 180_000 });
@@ -147,6 +150,7 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
   r.kbPerPush = sims.reduce((a, s) => a + s.bytes, 0) / 1024 / U;
   r.nonEdsPerUpdate = sims.reduce((a, s) => a + s.responses.cds + s.responses.lds + s.responses.rds, 0) / U;
   for (const i of unready) await toggleReady(c1, i, true);
+  r.dropped = dropped('endpoint updates');
   log(`  ${U} endpoint updates: ${r.conv.length} converged, CPU ${r.cpuPerPushMs.toFixed(0)} ms per push, ${r.kbPerPush.toFixed(0)} KB sent per push, ${r.nonEdsPerUpdate.toFixed(1)} CDS/LDS/RDS responses per update`);
 
   const cpuN = cpu(p);
@@ -161,6 +165,7 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
     await sleep(500);
   }
   if (K > 0) r.cpuNewServiceMs = ((cpu(p) - cpuN) * 1000) / K;
+  r.dropped = dropped('new services');
   log(`  ${K} new services: CPU ${r.cpuNewServiceMs.toFixed(0)} ms each, converged in ${r.newConv.map((x) => x.toFixed(0)).join(', ')} ms`);
 
   for (const s of sims) s.close();

@@ -23,6 +23,8 @@ export interface RoundResult {
   remoteCpu: number;
   remoteMb: number;
   remoteS: number;
+  /** Proxies whose stream the control plane ended during the round. */
+  dropped: number;
 }
 
 export interface Workload {
@@ -73,9 +75,9 @@ export function printReport(results: readonly RoundResult[], w: Workload): void 
   const [a, b] = [by('isthmus'), by('istiod')];
   console.log(`\nbench/compare: ${w.proxies} proxies, ${w.endpoints} endpoints in ${w.services} services, ${w.updates} endpoint updates and ${w.newServices} new services per round, rounds ${results.map((r) => r.kind).join(', ')}\n`);
   console.log(table([
-    ['round', 'plane', 'sync CPU s', 'idle MB', 'KB/proxy', 'connect s', 'conv p50 ms', 'CPU/push ms', 'new svc CPU ms', 'remote MB', 'load (1/5/15 min)'],
+    ['round', 'plane', 'sync CPU s', 'idle MB', 'KB/proxy', 'connect s', 'conv p50 ms', 'CPU/push ms', 'new svc CPU ms', 'new svc ms', 'dropped', 'remote MB', 'load (1/5/15 min)'],
     ...results.map((r, i) => [String(i + 1), r.kind, fmt(r.cpuSync, 2), fmt(r.idleRssMb, 0), fmt(r.kbPerProxy, 0), fmt(r.connectS, 1), fmt(summarize(r.conv).p50, 0),
-      fmt(r.cpuPerPushMs, 0), fmt(r.cpuNewServiceMs, 0), fmt(r.remoteMb, 0), r.load]),
+      fmt(r.cpuPerPushMs, 0), fmt(r.cpuNewServiceMs, 0), r.newConv.map((x) => fmt(x, 0)).join('/'), String(r.dropped), fmt(r.remoteMb, 0), r.load]),
   ]));
   const rows: string[][] = [['figure (lower is better)', 'Isthmus', 'istiod', 'Isthmus / istiod', 'verdict']];
   const json: Record<string, { isthmus: number | null; istiod: number | null; ratio: number | null }> = {};

@@ -6,25 +6,28 @@
  * the set of EDS clusters re-subscribes EDS, as Envoy does. It records when each cluster first
  * appeared in CDS and when each load assignment last arrived, and counts responses and bytes by type.
  *
- * Resource names are read from the encoded resources (field 1 of Cluster and ClusterLoadAssignment)
- * without decoding the rest, so that the benchmark's own CPU stays small next to the control plane's.
+ * Responses are not decoded: the stream's deserializer only finds the top-level fields (type URL,
+ * version, nonce, each resource's bytes), and names come from field 1 of each Cluster and
+ * ClusterLoadAssignment, so that the benchmark's own CPU stays small next to the control plane's
+ * (a thousand proxies receive gigabytes when a Service is added). A stream the control plane ends
+ * is counted (`closed`), never retried.
  */
-import { AdsTestClient } from '../../src/testing/ads-client.ts';
+import { credentials, makeGenericClientConstructor, Metadata, type ClientDuplexStream } from '@grpc/grpc-js';
+import { aggregatedDiscoveryService, ServiceNames } from '../../src/proto/services.ts';
+import { structFromJson, type JsonObject } from '../../src/proto/wkt.ts';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS, LISTENER_TYPE_URL as LDS, ROUTE_CONFIGURATION_TYPE_URL as RDS,
 } from '../../src/model/type-urls.ts';
-import type { DiscoveryResponse } from '../../src/proto/types.ts';
+import type { DiscoveryRequest } from '../../src/proto/types.ts';
 
 /** Envoy's Cluster.DiscoveryType EDS. */
 const DISCOVERY_TYPE_EDS = 3;
 const ROUTES = ['8080'];
 const decoder = new TextDecoder();
 
-/** Field 1 (a string) and field 2 (a varint) of an encoded message, scanning only its top level. */
-export function nameAndType(buf: Uint8Array): { name: string; type: number | undefined } {
+/** Calls `f` for each top-level field of an encoded message: varints as numbers, length-delimited as sub-arrays. */
+function scan(buf: Uint8Array, f: (field: number, value: number | Uint8Array) => boolean): void {
   let i = 0;
-  let name = '';
-  let type: number | undefined;
   const varint = (): number => {
     let v = 0;
     let shift = 0;
@@ -39,24 +42,66 @@ export function nameAndType(buf: Uint8Array): { name: string; type: number | und
     const tag = varint();
     const field = Math.floor(tag / 8);
     const wire = tag & 7;
+    let stop = false;
     if (wire === 0) {
-      const v = varint();
-      if (field === 2) type = v;
+      stop = f(field, varint());
     } else if (wire === 2) {
       const len = varint();
-      if (field === 1) name = decoder.decode(buf.subarray(i, i + len));
+      stop = f(field, buf.subarray(i, i + len));
       i += len;
     } else if (wire === 1) {
       i += 8;
     } else if (wire === 5) {
       i += 4;
     } else {
-      break;
+      return;
     }
-    if (name !== '' && type !== undefined) break;
+    if (stop) return;
   }
+}
+
+/** Field 1 (a string) and field 2 (a varint) of an encoded message: a Cluster's name and discovery type. */
+export function nameAndType(buf: Uint8Array): { name: string; type: number | undefined } {
+  let name = '';
+  let type: number | undefined;
+  scan(buf, (field, v) => {
+    if (field === 1 && typeof v !== 'number') name = decoder.decode(v);
+    else if (field === 2 && typeof v === 'number') type = v;
+    return name !== '' && type !== undefined;
+  });
   return { name, type };
 }
+
+/** What the simulated proxies read of a DiscoveryResponse; resources stay encoded. */
+export interface RawResponse {
+  versionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  readonly resources: Uint8Array[];
+}
+
+/** DiscoveryResponse: 1 version_info, 2 resources (Any: 2 value), 4 type_url, 5 nonce. */
+export function scanResponse(buf: Uint8Array): RawResponse {
+  const r: RawResponse = { versionInfo: '', typeUrl: '', nonce: '', resources: [] };
+  scan(buf, (field, v) => {
+    if (typeof v === 'number') return false;
+    if (field === 1) r.versionInfo = decoder.decode(v);
+    else if (field === 4) r.typeUrl = decoder.decode(v);
+    else if (field === 5) r.nonce = decoder.decode(v);
+    else if (field === 2) {
+      scan(v, (f, value) => {
+        if (f === 2 && typeof value !== 'number') r.resources.push(value);
+        return false;
+      });
+    }
+    return false;
+  });
+  return r;
+}
+
+const RawAdsClient = makeGenericClientConstructor({
+  StreamAggregatedResources: { ...aggregatedDiscoveryService.StreamAggregatedResources, responseDeserialize: (b: Buffer) => scanResponse(b) },
+}, ServiceNames.ads);
 
 export type Kind = 'cds' | 'eds' | 'lds' | 'rds';
 
@@ -69,13 +114,19 @@ export interface SimProxyOptions {
 
 export class SimProxy {
   readonly ip: string;
-  readonly #client: AdsTestClient;
+  readonly #client: InstanceType<typeof RawAdsClient>;
+  readonly #stream: ClientDuplexStream<DiscoveryRequest, RawResponse>;
+  readonly #node: { id: string; metadata: ReturnType<typeof structFromJson> };
+  #sentNode = false;
   #eds: string[] = [];
-  #lastEds: DiscoveryResponse | undefined;
+  #lastEds: RawResponse | undefined;
   #asked = { lds: false, rds: false };
   #synced: () => void = () => undefined;
-  /** Resolves once CDS, EDS, LDS and RDS have each been answered once. */
+  #failed: (e: Error) => void = () => undefined;
+  /** Resolves once CDS, EDS, LDS and RDS have each been answered once; rejects if the stream ends first. */
   readonly synced: Promise<void>;
+  /** Why the stream ended, if it did. */
+  closed: string | undefined;
   /** Cluster name -> when it first appeared in CDS. */
   readonly cdsAt = new Map<string, number>();
   /** Load assignment name -> when it last arrived. */
@@ -87,20 +138,24 @@ export class SimProxy {
     const i = o.index;
     this.ip = `10.200.${Math.floor(i / 250)}.${(i % 250) + 1}`;
     const pod = `sim-${i}`;
-    this.#client = new AdsTestClient({
-      address: o.address,
-      nodeId: `sidecar~${this.ip}~${pod}.${o.namespace}~${o.namespace}.svc.cluster.local`,
-      metadata: {
-        NAMESPACE: o.namespace, CLUSTER_ID: o.clusterId, ISTIO_VERSION: '1.28.0', POD_NAME: pod, WORKLOAD_NAME: 'sim',
-        SERVICE_ACCOUNT: 'default', INSTANCE_IPS: this.ip, LABELS: { app: 'sim', 'security.istio.io/tlsMode': 'istio' },
-        MESH_ID: 'cluster.local', PROXY_CONFIG: {},
-      },
-      // One HTTP/2 connection per proxy, as 1,000 Envoys would have.
-      channelOptions: { 'grpc.use_local_subchannel_pool': 1 },
-    });
-    this.synced = new Promise((resolve) => { this.#synced = resolve; });
-    this.#client.send({ typeUrl: CDS, resourceNames: [] });
-    void this.#loop();
+    const metadata: JsonObject = {
+      NAMESPACE: o.namespace, CLUSTER_ID: o.clusterId, ISTIO_VERSION: '1.28.0', POD_NAME: pod, WORKLOAD_NAME: 'sim',
+      SERVICE_ACCOUNT: 'default', INSTANCE_IPS: this.ip, LABELS: { app: 'sim', 'security.istio.io/tlsMode': 'istio' },
+      MESH_ID: 'cluster.local', PROXY_CONFIG: {},
+    };
+    this.#node = { id: `sidecar~${this.ip}~${pod}.${o.namespace}~${o.namespace}.svc.cluster.local`, metadata: structFromJson(metadata) };
+    // One HTTP/2 connection per proxy, as 1,000 Envoys would have.
+    this.#client = new RawAdsClient(o.address, credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.max_receive_message_length': 256 * 1024 * 1024 });
+    const method = (this.#client as unknown as Record<string, (md: Metadata) => ClientDuplexStream<DiscoveryRequest, RawResponse>>)['StreamAggregatedResources'];
+    if (!method) throw new Error('no StreamAggregatedResources method');
+    this.#stream = method.call(this.#client, new Metadata());
+    this.synced = new Promise((resolve, reject) => { this.#synced = resolve; this.#failed = reject; });
+    this.synced.catch(() => undefined);
+    this.#stream.on('data', (r: RawResponse) => { this.#handle(r, Date.now()); });
+    const end = (why: string) => { if (this.closed === undefined) { this.closed = why; this.#failed(new Error(`proxy ${pod}: stream ended: ${why}`)); } };
+    this.#stream.on('error', (e: Error) => { end(e.message); });
+    this.#stream.on('end', () => { end('end'); });
+    this.#send({ typeUrl: CDS, resourceNames: [] });
   }
 
   /** The EDS clusters this proxy subscribes to. */
@@ -114,67 +169,66 @@ export class SimProxy {
   }
 
   close(): void {
+    if (this.closed === undefined) this.closed = 'closed by the bench';
+    this.#stream.cancel();
     this.#client.close();
   }
 
-  async #loop(): Promise<void> {
-    for (;;) {
-      let r: DiscoveryResponse;
-      try {
-        r = await this.#client.next(24 * 3600_000);
-      } catch {
-        return;
-      }
-      this.#handle(r, Date.now());
-    }
+  #send(req: DiscoveryRequest): void {
+    if (this.closed !== undefined) return;
+    this.#stream.write(this.#sentNode ? req : { ...req, node: this.#node });
+    this.#sentNode = true;
   }
 
-  #handle(r: DiscoveryResponse, now: number): void {
-    const resources = r.resources ?? [];
-    for (const a of resources) this.bytes += a.value?.byteLength ?? 0;
-    const t = r.typeUrl ?? '';
+  #ack(r: RawResponse, resourceNames: readonly string[] = []): void {
+    this.#send({ typeUrl: r.typeUrl, responseNonce: r.nonce, versionInfo: r.versionInfo, resourceNames: [...resourceNames] });
+  }
+
+  #handle(r: RawResponse, now: number): void {
+    for (const a of r.resources) this.bytes += a.byteLength;
+    const t = r.typeUrl;
     if (t === CDS) this.#onCds(r, now);
     else if (t === EDS) this.#onEds(r, now);
     else if (t === LDS) {
       this.responses.lds++;
-      this.#client.ack(r);
+      this.#ack(r);
       if (!this.#asked.rds) {
         this.#asked.rds = true;
-        this.#client.send({ typeUrl: RDS, resourceNames: ROUTES });
+        this.#send({ typeUrl: RDS, resourceNames: ROUTES });
       }
     } else if (t === RDS) {
       this.responses.rds++;
-      this.#client.ack(r, ROUTES);
+      this.#ack(r, ROUTES);
       this.#synced();
     } else {
-      this.#client.ack(r);
+      this.#ack(r);
     }
   }
 
-  #onCds(r: DiscoveryResponse, now: number): void {
+  #onCds(r: RawResponse, now: number): void {
     this.responses.cds++;
     const eds: string[] = [];
-    for (const a of r.resources ?? []) {
-      const { name, type } = nameAndType(a.value ?? new Uint8Array());
+    for (const a of r.resources) {
+      const { name, type } = nameAndType(a);
       if (!this.cdsAt.has(name)) this.cdsAt.set(name, now);
       if (type === DISCOVERY_TYPE_EDS) eds.push(name);
     }
-    this.#client.ack(r);
+    this.#ack(r);
     eds.sort();
     if (eds.join('\n') === this.#eds.join('\n')) return;
     this.#eds = eds;
-    if (this.#lastEds) this.#client.ack(this.#lastEds, eds);
-    else this.#client.send({ typeUrl: EDS, resourceNames: eds });
+    if (this.#lastEds) this.#ack(this.#lastEds, eds);
+    else this.#send({ typeUrl: EDS, resourceNames: eds });
   }
 
-  #onEds(r: DiscoveryResponse, now: number): void {
+  #onEds(r: RawResponse, now: number): void {
     this.responses.eds++;
-    for (const a of r.resources ?? []) this.edsAt.set(nameAndType(a.value ?? new Uint8Array()).name, now);
+    for (const a of r.resources) this.edsAt.set(nameAndType(a).name, now);
     this.#lastEds = r;
-    this.#client.ack(r, this.#eds);
+    this.#ack(r, this.#eds);
     if (!this.#asked.lds) {
       this.#asked.lds = true;
-      this.#client.send({ typeUrl: LDS, resourceNames: [] });
+      this.#send({ typeUrl: LDS, resourceNames: [] });
     }
   }
 }
