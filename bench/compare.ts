@@ -20,8 +20,9 @@
  *      proxy receiving that load assignment; CPU and bytes per push; CDS/LDS/RDS responses seen;
  *   4. K new Services (Service, Pod, EndpointSlice): time until every proxy has the cluster and its
  *      load assignment, CPU for it;
- *   5. closes the proxies and adds cluster2's remote secret: CPU and RSS growth until cluster2's
- *      Services and endpoints all show (memory per remote cluster, 3 s after), then removes it.
+ *   5. (between 1 and 2, no proxy connected) adds cluster2's remote secret: CPU and RSS growth until
+ *      cluster2's Services and endpoints all show (memory per remote cluster, 3 s after), then
+ *      removes it and waits until its Services are gone.
  * Both get PILOT_DEBOUNCE_AFTER=100ms and PILOT_PUSH_THROTTLE=100; istiod's new-request rate limit is
  * lifted (see lib/planes.ts). Figures are CPU and memory of the control-plane process only; the
  * bench, the API servers and the simulated proxies share the same cores, so they are noisy.
@@ -107,7 +108,7 @@ function dropped(phase: string): number {
 }
 
 async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Record<string, unknown>): Promise<RoundResult> {
-  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN, dropped: 0 };
+  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN, dropped: 0, kbPerProxyNewService: NaN };
   log(`round ${n + 1}/${ROUNDS}: ${kind} (load ${load()})`);
   const t0 = Date.now();
   plane = await startPlane(kind, { kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', dir: bench.dir, readyTimeoutMs: 180_000 });
@@ -119,7 +120,23 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
   r.idleRssMb = rssMb(p);
   log(`  synced in ${r.syncS.toFixed(1)} s, CPU ${r.cpuSync.toFixed(2)} s, idle RSS ${r.idleRssMb.toFixed(0)} MB`);
 
-  const cpu0 = cpu(p);
+  if (RS > 0) {
+    // Measured on the idle control plane, before any proxy connects: what the remote cluster's
+    // registry costs (with proxies, the full pushes it causes would be counted too).
+    const [rss0, cpuR] = [rssMb(p), cpu(p)];
+    const tr = Date.now();
+    await c1.requestOk('POST', '/api/v1/namespaces/istio-system/secrets', secret);
+    await until(`${kind}: cluster2's ${RS} services and ${RE} endpoints`, async () => (await serviceCount(p, REMOTE_SUFFIX)) >= RS && (await endpointCount(p, REMOTE_SUFFIX, 'cluster2')) >= RE, 300_000, 1000);
+    r.remoteS = (Date.now() - tr) / 1000;
+    r.remoteCpu = cpu(p) - cpuR;
+    await sleep(3000);
+    r.remoteMb = rssMb(p) - rss0;
+    log(`  remote cluster (${RS} services, ${RE} endpoints) synced in ${r.remoteS.toFixed(1)} s, CPU ${r.remoteCpu.toFixed(2)} s, RSS +${r.remoteMb.toFixed(0)} MB`);
+    await c1.requestOk('DELETE', `/api/v1/namespaces/istio-system/secrets/${SECRET}`);
+    await until(`${kind}: cluster2's services gone`, async () => (await serviceCount(p, REMOTE_SUFFIX)) === 0, 120_000, 500);
+  }
+
+  const [cpu0, rssBefore] = [cpu(p), rssMb(p)];
   const tc = Date.now();
   sims = [];
   await runPool(Array.from({ length: P }, (_, i) => async () => {
@@ -130,7 +147,7 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
   r.connectS = (Date.now() - tc) / 1000;
   await sleep(2000);
   r.cpuConnect = cpu(p) - cpu0;
-  r.kbPerProxy = ((rssMb(p) - r.idleRssMb) * 1024) / P;
+  r.kbPerProxy = ((rssMb(p) - rssBefore) * 1024) / P;
   log(`  ${P} proxies synced (CDS ${sims[0]?.edsNames.length ?? 0} EDS clusters, LDS, RDS) in ${r.connectS.toFixed(1)} s, CPU ${r.cpuConnect.toFixed(2)} s, ${r.kbPerProxy.toFixed(0)} KB per proxy`);
 
   for (const s of sims) s.resetCounts();
@@ -153,6 +170,7 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
   r.dropped = dropped('endpoint updates');
   log(`  ${U} endpoint updates: ${r.conv.length} converged, CPU ${r.cpuPerPushMs.toFixed(0)} ms per push, ${r.kbPerPush.toFixed(0)} KB sent per push, ${r.nonEdsPerUpdate.toFixed(1)} CDS/LDS/RDS responses per update`);
 
+  for (const s of sims) s.resetCounts();
   const cpuN = cpu(p);
   for (let k = 0; k < K; k++) {
     const svcName = `new-${n}-${k}`;
@@ -164,25 +182,15 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
     if (cdsLast !== undefined && edsLast !== undefined) r.newConv.push(Math.max(cdsLast, edsLast) - w0);
     await sleep(500);
   }
-  if (K > 0) r.cpuNewServiceMs = ((cpu(p) - cpuN) * 1000) / K;
+  if (K > 0) {
+    r.cpuNewServiceMs = ((cpu(p) - cpuN) * 1000) / K;
+    r.kbPerProxyNewService = sims.reduce((a, s) => a + s.bytes, 0) / 1024 / K / P;
+  }
   r.dropped = dropped('new services');
-  log(`  ${K} new services: CPU ${r.cpuNewServiceMs.toFixed(0)} ms each, converged in ${r.newConv.map((x) => x.toFixed(0)).join(', ')} ms`);
+  log(`  ${K} new services: CPU ${r.cpuNewServiceMs.toFixed(0)} ms each, ${r.kbPerProxyNewService.toFixed(0)} KB to each proxy each, converged in ${r.newConv.map((x) => x.toFixed(0)).join(', ')} ms`);
 
   for (const s of sims) s.close();
   sims = [];
-  if (RS > 0) {
-    await sleep(2000);
-    const [rss0, cpuR] = [rssMb(p), cpu(p)];
-    const tr = Date.now();
-    await c1.requestOk('POST', '/api/v1/namespaces/istio-system/secrets', secret);
-    await until(`${kind}: cluster2's ${RS} services and ${RE} endpoints`, async () => (await serviceCount(p, REMOTE_SUFFIX)) >= RS && (await endpointCount(p, REMOTE_SUFFIX, 'cluster2')) >= RE, 300_000, 1000);
-    r.remoteS = (Date.now() - tr) / 1000;
-    r.remoteCpu = cpu(p) - cpuR;
-    await sleep(3000);
-    r.remoteMb = rssMb(p) - rss0;
-    log(`  remote cluster (${RS} services, ${RE} endpoints) synced in ${r.remoteS.toFixed(1)} s, CPU ${r.remoteCpu.toFixed(2)} s, RSS +${r.remoteMb.toFixed(0)} MB`);
-    await c1.requestOk('DELETE', `/api/v1/namespaces/istio-system/secrets/${SECRET}`);
-  }
   r.load = load();
   await p.stop();
   plane = undefined;

@@ -20,6 +20,8 @@ export interface RoundResult {
   kbPerPush: number;
   nonEdsPerUpdate: number;
   cpuNewServiceMs: number;
+  /** Bytes of resources each proxy received per new Service, KB. */
+  kbPerProxyNewService: number;
   remoteCpu: number;
   remoteMb: number;
   remoteS: number;
@@ -53,6 +55,7 @@ function figures(w: Workload): Figure[] {
     scalar('bytes per EDS push (all proxies)', 'KB', 0, (r) => r.kbPerPush),
     scalar('CDS/LDS/RDS responses per endpoint update', '', 1, (r) => r.nonEdsPerUpdate),
     scalar('CPU for a new Service', 'ms', 0, (r) => r.cpuNewServiceMs),
+    scalar('bytes to each proxy per new Service', 'KB', 0, (r) => r.kbPerProxyNewService),
     { name: `new Service -> all ${w.proxies} proxies, p50`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.newConv)).p50 },
     scalar('CPU to sync (start -> every object seen)', 's', 2, (r) => r.cpuSync),
     scalar(`CPU to sync ${w.proxies} proxies (CDS, EDS, LDS, RDS)`, 's', 2, (r) => r.cpuConnect),

@@ -31,7 +31,11 @@ export interface PlaneOptions {
 
 export async function startPlane(kind: PlaneKind, o: PlaneOptions): Promise<Plane> {
   if (kind === 'isthmus') {
-    const d = await DiscoveryProcess.start({ kubeconfig: o.kubeconfig, clusterId: o.clusterId, env: { ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false' } });
+    // BENCH_ISTHMUS_NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the Isthmus rounds.
+    const nodeOptions = process.env['BENCH_ISTHMUS_NODE_OPTIONS'];
+    const d = await DiscoveryProcess.start({ kubeconfig: o.kubeconfig, clusterId: o.clusterId, env: {
+      ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+    } });
     const pid = d.pid;
     if (pid === undefined) { await d.stop(); throw new Error('isthmus discovery did not start (no pid)'); }
     const plane: Plane = { kind, pid, grpcAddr: d.grpcAddr, json: (p) => d.json(p), logs: () => d.logs().split('\n').slice(-30).join('\n'), stop: () => d.stop() };
