@@ -103,7 +103,11 @@ async function allSaw(which: 'cdsAt' | 'edsAt', name: string, since: number, tim
 /** Proxies whose stream the control plane ended (logged once per phase). */
 function dropped(phase: string): number {
   const gone = sims.filter((s) => s.closed !== undefined);
-  if (gone.length > 0) log(`  after ${phase}: ${gone.length} proxies disconnected by the control plane, e.g. ${gone[0]?.closed ?? ''}`);
+  if (gone.length > 0) {
+    log(`  after ${phase}: ${gone.length} proxies disconnected by the control plane, e.g. ${gone[0]?.closed ?? ''}`);
+    const why = (plane?.logs(3000) ?? '').split('\n').filter((l) => /timeout|closing|disconnect/i.test(l)).slice(-3);
+    for (const l of why) log(`    ${plane?.kind ?? ''}: ${l.slice(0, 300)}`);
+  }
   return gone.length;
 }
 

@@ -15,7 +15,8 @@ export interface Plane {
   readonly pid: number;
   readonly grpcAddr: string;
   json<T>(path: string): Promise<T>;
-  logs(): string;
+  /** The last `lines` lines of its log (default 30). */
+  logs(lines?: number): string;
   stop(): Promise<void>;
 }
 
@@ -38,7 +39,7 @@ export async function startPlane(kind: PlaneKind, o: PlaneOptions): Promise<Plan
     } });
     const pid = d.pid;
     if (pid === undefined) { await d.stop(); throw new Error('isthmus discovery did not start (no pid)'); }
-    const plane: Plane = { kind, pid, grpcAddr: d.grpcAddr, json: (p) => d.json(p), logs: () => d.logs().split('\n').slice(-30).join('\n'), stop: () => d.stop() };
+    const plane: Plane = { kind, pid, grpcAddr: d.grpcAddr, json: (p) => d.json(p), logs: (lines = 30) => d.logs().split('\n').slice(-lines).join('\n'), stop: () => d.stop() };
     try { await d.ready(o.readyTimeoutMs); } catch (err) { await d.stop(); throw err; }
     return plane;
   }
@@ -47,7 +48,7 @@ export async function startPlane(kind: PlaneKind, o: PlaneOptions): Promise<Plan
   const d = await IstiodProcess.start({ kubeconfig: o.kubeconfig, clusterId: o.clusterId, dir: o.dir, env: { ...PLANE_ENV, PILOT_MAX_REQUESTS_PER_SECOND: '10000' } });
   const pid = d.pid;
   if (pid === undefined) { await d.stop(); throw new Error('pilot-discovery did not start (no pid)'); }
-  const plane: Plane = { kind, pid, grpcAddr: d.grpcAddr, json: (p) => d.json(p), logs: () => d.logs(30), stop: () => d.stop() };
+  const plane: Plane = { kind, pid, grpcAddr: d.grpcAddr, json: (p) => d.json(p), logs: (lines = 30) => d.logs(lines), stop: () => d.stop() };
   try { await d.ready(o.readyTimeoutMs); } catch (err) { await d.stop(); throw err; }
   return plane;
 }
