@@ -398,14 +398,16 @@ export class AdsServer {
         const watch = conn.watches.get(t);
         if (!watch || conn.isClosed()) continue;
         const eds = t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL;
-        const needed = req.full || (eds ? this.#scope.touches(req, watch.subscription) : this.#proxyFactsChanged(conn, watch, view));
+        // Load assignments change only for the named services when the push names them all (endpoint
+        // and Service changes): state-of-the-world EDS may then carry just those (Envoy keeps the rest).
+        const onlyChanged = eds && req.hostsKnown;
+        const needed = onlyChanged ? this.#scope.touches(req, watch.subscription) : req.full || (!eds && this.#proxyFactsChanged(conn, watch, view));
         if (!needed) continue;
         if (conn instanceof DeltaConnection) {
           const dw = this.#delta.watchOf(conn, t);
           if (dw) await this.#delta.respond(conn, dw, 'push', view);
         } else {
-          // Endpoint-only push: just the load assignments of the changed services.
-          await this.#respond(conn, watch, !req.full && eds ? req : undefined, 'push', view);
+          await this.#respond(conn, watch, onlyChanged ? req : undefined, 'push', view);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);

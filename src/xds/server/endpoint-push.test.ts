@@ -15,7 +15,7 @@ import {
 import { silentLogger } from '../../observability/log.ts';
 import { clusterLoadAssignmentCodec, unpackAny } from '../../proto/codec.ts';
 import type { DiscoveryResponse } from '../../proto/types.ts';
-import { endpointPush, fullPush } from '../../push/request.ts';
+import { endpointPush, fullPush, servicePush } from '../../push/request.ts';
 import { AdsTestClient } from '../../testing/ads-client.ts';
 import { generatorLookup } from '../generators/prepared.ts';
 import { ep, fakeMeshView, svc } from '../generators/testing.ts';
@@ -27,12 +27,14 @@ import type { GeneratorLookup } from './types.ts';
 const A = svc({ name: 'a', ports: [[80, 'HTTP']] });
 const B = svc({ name: 'b', ports: [[80, 'HTTP']] });
 const nA = `outbound|80||${A.hostname}`;
-const addresses = new Map<string, string>([[A.hostname, '10.0.0.1'], [B.hostname, '10.0.0.2']]);
+const C = svc({ name: 'c', ports: [[80, 'HTTP']] });
+let services = [A, B];
+const addresses = new Map<string, string>([[A.hostname, '10.0.0.1'], [B.hostname, '10.0.0.2'], [C.hostname, '10.0.0.3']]);
 let version = 1;
 let current: MeshView | undefined;
 function view(): MeshView {
   if (current?.version !== `v${version}`) {
-    current = fakeMeshView({ version: `v${version}`, services: [A, B], endpoints: [A, B].map((s) => ep({ service: s, address: addresses.get(s.hostname) ?? '', serviceAccount: 'default' })) });
+    current = fakeMeshView({ version: `v${version}`, services, endpoints: services.map((s) => ep({ service: s, address: addresses.get(s.hostname) ?? '', serviceAccount: 'default' })) });
   }
   return current;
 }
@@ -130,4 +132,20 @@ test('a proxy whose own endpoint appears gets CDS and LDS again (its inbound clu
   const got = await received(self);
   console.log(`proxy that became an endpoint of b received: ${JSON.stringify(got)}`);
   assert.deepEqual(got.map((g) => g.split(' ')[0]), ['Cluster', 'Listener'], 'CDS and LDS (it watches a, not b: no EDS)');
+});
+
+test('a new Service sends CDS, LDS and RDS but no load assignment of an unchanged service; a config change sends them all', async () => {
+  const p = await sidecar('88');
+  services = [A, B, C];
+  version++;
+  ads.push(servicePush([C.hostname], Date.now()));
+  await ads.drained();
+  const got = (await received(p)).map((g) => g.split(' ')[0]);
+  console.log(`proxy watching a, after service c was added: ${JSON.stringify(got)}`);
+  assert.deepEqual(got, ['Cluster', 'Listener', 'RouteConfiguration'], "no EDS: a's assignment did not change (the proxy asks for c's after CDS)");
+
+  version++;
+  ads.push(fullPush('config', Date.now()));
+  await ads.drained();
+  assert.deepEqual((await received(p)).map((g) => g.split(' ')[0]), ['Cluster', 'ClusterLoadAssignment', 'Listener', 'RouteConfiguration'], 'a config change may change any assignment');
 });
