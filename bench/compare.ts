@@ -112,7 +112,7 @@ function dropped(phase: string): number {
 }
 
 async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Record<string, unknown>): Promise<RoundResult> {
-  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN, dropped: 0, kbPerProxyNewService: NaN };
+  const r: RoundResult = { kind, load: '', conv: [], newConv: [], cpuSync: NaN, syncS: NaN, idleRssMb: NaN, connectS: NaN, cpuConnect: NaN, kbPerProxy: NaN, cpuPerPushMs: NaN, kbPerPush: NaN, nonEdsPerUpdate: NaN, cpuNewServiceMs: NaN, remoteCpu: NaN, remoteMb: NaN, remoteS: NaN, droppedEds: 0, dropped: 0, kbPerProxyNewService: NaN };
   log(`round ${n + 1}/${ROUNDS}: ${kind} (load ${load()})`);
   const t0 = Date.now();
   plane = await startPlane(kind, { kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', dir: bench.dir, readyTimeoutMs: 180_000 });
@@ -171,7 +171,7 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
   r.kbPerPush = sims.reduce((a, s) => a + s.bytes, 0) / 1024 / U;
   r.nonEdsPerUpdate = sims.reduce((a, s) => a + s.responses.cds + s.responses.lds + s.responses.rds, 0) / U;
   for (const i of unready) await toggleReady(c1, i, true);
-  r.dropped = dropped('endpoint updates');
+  r.droppedEds = r.dropped = dropped('endpoint updates');
   log(`  ${U} endpoint updates: ${r.conv.length} converged, CPU ${r.cpuPerPushMs.toFixed(0)} ms per push, ${r.kbPerPush.toFixed(0)} KB sent per push, ${r.nonEdsPerUpdate.toFixed(1)} CDS/LDS/RDS responses per update`);
 
   for (const s of sims) s.resetCounts();

@@ -25,7 +25,8 @@ export interface RoundResult {
   remoteCpu: number;
   remoteMb: number;
   remoteS: number;
-  /** Proxies whose stream the control plane ended during the round. */
+  /** Proxies whose stream the control plane ended by the end of the endpoint updates, and of the new Services. */
+  droppedEds: number;
   dropped: number;
 }
 
@@ -44,19 +45,20 @@ const mean = (xs: readonly number[]) => {
   return ok.length === 0 ? Number.NaN : ok.reduce((a, b) => a + b, 0) / ok.length;
 };
 
-interface Figure { readonly name: string; readonly unit: string; readonly digits: number; readonly of: (rs: readonly RoundResult[]) => number; readonly withProxies?: true }
+interface Figure { readonly name: string; readonly unit: string; readonly digits: number; readonly of: (rs: readonly RoundResult[]) => number; readonly withProxies?: (r: RoundResult) => number }
 
 function figures(w: Workload): Figure[] {
-  const scalar = (name: string, unit: string, digits: number, f: (r: RoundResult) => number, withProxies?: true): Figure => ({ name, unit, digits, of: (rs) => mean(rs.map(f)), ...(withProxies ? { withProxies } : {}) });
+  const scalar = (name: string, unit: string, digits: number, f: (r: RoundResult) => number, withProxies?: (r: RoundResult) => number): Figure => ({ name, unit, digits, of: (rs) => mean(rs.map(f)), ...(withProxies ? { withProxies } : {}) });
+  const [eds, svc] = [(r: RoundResult) => r.droppedEds, (r: RoundResult) => r.dropped];
   return [
-    { name: `convergence p50, endpoint change -> all ${w.proxies} proxies`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.conv)).p50, withProxies: true },
-    { name: `convergence p99, endpoint change -> all ${w.proxies} proxies`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.conv)).p99, withProxies: true },
-    scalar('CPU per EDS push', 'ms', 0, (r) => r.cpuPerPushMs, true),
-    scalar('bytes per EDS push (all proxies)', 'KB', 0, (r) => r.kbPerPush, true),
+    { name: `convergence p50, endpoint change -> all ${w.proxies} proxies`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.conv)).p50, withProxies: eds },
+    { name: `convergence p99, endpoint change -> all ${w.proxies} proxies`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.conv)).p99, withProxies: eds },
+    scalar('CPU per EDS push', 'ms', 0, (r) => r.cpuPerPushMs, eds),
+    scalar('bytes per EDS push (all proxies)', 'KB', 0, (r) => r.kbPerPush, eds),
     scalar('CDS/LDS/RDS responses per endpoint update', '', 1, (r) => r.nonEdsPerUpdate),
-    scalar('CPU for a new Service', 'ms', 0, (r) => r.cpuNewServiceMs, true),
-    scalar('bytes to each proxy per new Service', 'KB', 0, (r) => r.kbPerProxyNewService, true),
-    { name: `new Service -> all ${w.proxies} proxies, p50`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.newConv)).p50, withProxies: true },
+    scalar('CPU for a new Service', 'ms', 0, (r) => r.cpuNewServiceMs, svc),
+    scalar('bytes to each proxy per new Service', 'KB', 0, (r) => r.kbPerProxyNewService, svc),
+    { name: `new Service -> all ${w.proxies} proxies, p50`, unit: 'ms', digits: 0, of: (rs) => summarize(rs.flatMap((r) => r.newConv)).p50, withProxies: svc },
     scalar('CPU to sync (start -> every object seen)', 's', 2, (r) => r.cpuSync),
     scalar(`CPU to sync ${w.proxies} proxies (CDS, EDS, LDS, RDS)`, 's', 2, (r) => r.cpuConnect),
     scalar('idle memory (RSS after sync)', 'MB', 0, (r) => r.idleRssMb),
@@ -88,8 +90,9 @@ export function printReport(results: readonly RoundResult[], w: Workload): void 
     const [x, y] = [f.of(a), f.of(b)];
     const ratio = y > 0 ? x / y : Number.NaN;
     const unit = f.unit === '' ? '' : ` ${f.unit}`;
-    const lost = f.withProxies ? [...a.map((r) => r.dropped), ...b.map((r) => r.dropped)].reduce((m, d) => m + d, 0) : 0;
-    const note = lost > 0 ? `; NOT COMPARABLE: ${a.map((r) => r.dropped).join('+')} Isthmus / ${b.map((r) => r.dropped).join('+')} istiod proxies disconnected` : '';
+    const d = f.withProxies;
+    const lost = d ? [...a, ...b].reduce((m, r) => m + d(r), 0) : 0;
+    const note = d && lost > 0 ? `; NOT COMPARABLE: ${a.map(d).join('+')} Isthmus / ${b.map(d).join('+')} istiod proxies disconnected` : '';
     rows.push([f.name, `${fmt(x, f.digits)}${unit}`, `${fmt(y, f.digits)}${unit}`, fmt(ratio, 2), `${verdict(ratio)}${note}`]);
     json[f.name] = { isthmus: round(x, 3), istiod: round(y, 3), ratio: round(ratio, 3) };
   }
