@@ -17,7 +17,7 @@ import { clusterId as parseClusterId, type ClusterId } from '../model/ids.ts';
 import type { MeshSettings, MeshView } from '../model/mesh-view.ts';
 import type { MeshNetworks } from '../model/network.ts';
 import type { Logger } from '../observability/log.ts';
-import { endpointPush, fullPush } from '../push/request.ts';
+import { endpointPush, fullPush, servicePush } from '../push/request.ts';
 import { KubeRegistry } from '../registry/kube/controller.ts';
 import { ShardStore, type RegistrySnapshot } from '../registry/shards.ts';
 import { AdsServer } from '../xds/server/ads-server.ts';
@@ -139,7 +139,7 @@ export class Discovery {
       sendTimeoutMs: cfg.features.xdsSendTimeout, limits: { maxStreamsPerConnection: cfg.features.xdsMaxStreamsPerConnection, maxStreamsPerIdentity: cfg.features.xdsMaxStreamsPerIdentity },
     });
     this.store.setUpdater({
-      serviceChanged: () => { this.ads.push(fullPush('service', Date.now())); },
+      serviceChanged: (h) => { this.ads.push(servicePush([h], Date.now())); },
       endpointsChanged: (h) => { this.ads.push(endpointPush([h], Date.now())); },
       networksChanged: () => { this.ads.push(fullPush('networks', Date.now())); },
     });

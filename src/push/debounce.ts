@@ -23,6 +23,11 @@ export class Debouncer {
     this.#emit = emit;
   }
 
+  /** What waits to be emitted: every change since the last emitted request, merged. */
+  get pending(): PushRequest | undefined {
+    return this.#pending;
+  }
+
   enqueue(req: PushRequest): void {
     const { clock, afterMs, maxMs } = this.#opts;
     if (afterMs <= 0) { this.#emit(req); return; }

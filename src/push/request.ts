@@ -11,6 +11,12 @@ export interface PushRequest {
   readonly full: boolean;
   /** The services (host names) whose endpoints changed: an endpoint-only push sends EDS for these only. */
   readonly hostnames: ReadonlySet<string>;
+  /**
+   * Whether `hostnames` names every service the change touches (endpoint and Service changes), so
+   * that load assignments of other services cannot have changed; false for config and network
+   * changes, which may change any of them.
+   */
+  readonly hostsKnown: boolean;
   /** Why (for metrics and logs), e.g. `endpoint`, `service`, `secret`, `config`. */
   readonly reasons: ReadonlySet<string>;
   /** When the earliest merged change happened (ms since epoch), for convergence time. */
@@ -20,11 +26,19 @@ export interface PushRequest {
 }
 
 export function fullPush(reason: string, start: number): PushRequest {
-  return { full: true, hostnames: new Set(), reasons: new Set([reason]), start };
+  return { full: true, hostnames: new Set(), hostsKnown: false, reasons: new Set([reason]), start };
 }
 
 export function endpointPush(hostnames: Iterable<string>, start: number): PushRequest {
-  return { full: false, hostnames: new Set(hostnames), reasons: new Set(['endpoint']), start };
+  return { full: false, hostnames: new Set(hostnames), hostsKnown: true, reasons: new Set(['endpoint']), start };
+}
+
+/**
+ * Services were added, changed or removed: a full push (clusters, listeners and routes may all
+ * change), whose load assignments change only for these services (istiod's partial full push).
+ */
+export function servicePush(hostnames: Iterable<string>, start: number): PushRequest {
+  return { full: true, hostnames: new Set(hostnames), hostsKnown: true, reasons: new Set(['service']), start };
 }
 
 export function mergePush(a: PushRequest | undefined, b: PushRequest): PushRequest {
@@ -32,6 +46,7 @@ export function mergePush(a: PushRequest | undefined, b: PushRequest): PushReque
   return {
     full: a.full || b.full,
     hostnames: new Set([...a.hostnames, ...b.hostnames]),
+    hostsKnown: a.hostsKnown && b.hostsKnown,
     reasons: new Set([...a.reasons, ...b.reasons]),
     start: Math.min(a.start, b.start),
     ...(b.view ?? a.view ? { view: b.view ?? a.view } : {}),

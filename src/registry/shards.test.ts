@@ -92,6 +92,28 @@ test('endpoint shards are per cluster: a cluster change or removal touches only 
   assert.deepEqual(store.snapshot().endpointHostnames(), []);
 });
 
+test('an endpoint change that changes the service accounts serving a host is a full push, other endpoint changes are not', () => {
+  const rec = recorder();
+  const store = new ShardStore(rec);
+  store.upsertService(c1, svc(c1, '10.1.0.1'));
+  store.setEndpoints(c1, host, 'sample', [ep(c1, '10.10.0.1')]);
+  store.setEndpoints(c2, host, 'sample', [ep(c2, '10.20.0.1')]);
+  rec.events.length = 0;
+  store.setEndpoints(c1, host, 'sample', [ep(c1, '10.10.0.2'), ep(c1, '10.10.0.3')]);
+  store.setEndpoints(c2, host, 'sample', []);
+  assert.deepEqual(rec.events, [`eds ${host} sample`, `eds ${host} sample`], 'same accounts (sample/default): endpoint pushes');
+  rec.events.length = 0;
+  // Clusters name the accounts allowed to serve the host (the SANs a sidecar checks): they change.
+  store.setEndpoints(c1, host, 'sample', [ep(c1, '10.10.0.2'), { ...ep(c1, '10.10.0.4'), serviceAccount: 'reviews' }]);
+  store.setEndpoints(c1, host, 'sample', [ep(c1, '10.10.0.2')]);
+  console.log(`announced: ${JSON.stringify(rec.events)}`);
+  assert.deepEqual(rec.events, [`svc ${host} sample`, `svc ${host} sample`], 'an account added, then removed: full pushes');
+  rec.events.length = 0;
+  store.setEndpoints(c2, host, 'sample', [{ ...ep(c2, '10.20.0.9'), serviceAccount: 'other' }]);
+  store.removeCluster(c2);
+  assert.deepEqual(rec.events, [`svc ${host} sample`, `svc ${host} sample`], "a cluster's removal that takes an account away too");
+});
+
 test('snapshots are cached until a change and never see later writes', () => {
   const store = new ShardStore();
   store.upsertService(c1, svc(c1, '10.1.0.1'));

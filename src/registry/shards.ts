@@ -19,7 +19,11 @@ import { mergeGateways } from './network.ts';
 
 /** The push side, as the registries see it (Istio's `XDSUpdater`, reduced to what registries need). */
 export interface XdsUpdater {
-  /** A Service was added, changed or removed in some cluster: a full push for that host. */
+  /**
+   * A Service was added, changed or removed in some cluster, or the identities (service accounts) of
+   * its endpoints changed, which clusters carry as the names a server certificate must have: a full
+   * push for that host (istiod does the same when a shard's service accounts change).
+   */
   serviceChanged(hostname: Hostname, namespace: string): void;
   /** Only the endpoints of a host changed: an EDS (incremental) push suffices. */
   endpointsChanged(hostname: Hostname, namespace: string): void;
@@ -154,9 +158,25 @@ export class ShardStore implements RegistrySink {
   }
 
   setEndpoints(cluster: ClusterId, hostname: Hostname, namespace: string, endpoints: readonly Endpoint[]): void {
+    const before = this.#identities(hostname);
     if (!this.#writeShard(cluster, hostname, namespace, endpoints)) return;
     this.#changed();
-    this.#updater.endpointsChanged(hostname, namespace);
+    this.#announceEndpoints(hostname, namespace, before);
+  }
+
+  /** The identities a host's endpoints serve as, over all its shards (`<namespace>/<account>`, sorted). */
+  #identities(hostname: Hostname): string {
+    const ids = new Set<string>();
+    for (const [ns, byCluster] of this.#shards.get(hostname) ?? []) {
+      for (const eps of byCluster.values()) for (const ep of eps) if (ep.serviceAccount !== '') ids.add(`${ep.pod?.namespace ?? ns}/${ep.serviceAccount}`);
+    }
+    return [...ids].sort().join(',');
+  }
+
+  /** An endpoint-only push, unless the host's endpoint identities changed from `before` (then a full one). */
+  #announceEndpoints(hostname: Hostname, namespace: string, before: string): void {
+    if (this.#identities(hostname) === before) this.#updater.endpointsChanged(hostname, namespace);
+    else this.#updater.serviceChanged(hostname, namespace);
   }
 
   setGateways(cluster: ClusterId, gateways: readonly NetworkGateway[]): void {
@@ -193,10 +213,11 @@ export class ShardStore implements RegistrySink {
     this.#clusters = this.#clusters.filter((c) => c !== cluster);
     // Re-merge every host: removing a cluster can change which cluster provides the defaults.
     for (const [hostname] of changedServices) this.#remerge(hostname);
+    const before = new Map(changedShards.map(([hostname]) => [hostname, this.#identities(hostname)]));
     for (const [hostname, ns] of changedShards) this.#writeShard(cluster, hostname, ns, []);
     this.#changed();
     for (const [hostname, ns] of changedServices) this.#updater.serviceChanged(hostname, ns);
-    for (const [hostname, ns] of changedShards) this.#updater.endpointsChanged(hostname, ns);
+    for (const [hostname, ns] of changedShards) this.#announceEndpoints(hostname, ns, before.get(hostname) ?? '');
     if (this.#clusterGateways.delete(cluster)) this.#regateway();
   }
 

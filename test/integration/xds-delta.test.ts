@@ -24,6 +24,8 @@ import type { DeltaDiscoveryRequest, DeltaDiscoveryResponse } from '../../src/pr
 
 /** Cluster name -> port of its one endpoint (the content a push changes). */
 let world = new Map<string, number>([['outbound|80||a.ns.svc.cluster.local', 80], ['outbound|80||b.ns.svc.cluster.local', 80]]);
+/** Cluster name -> connect timeout: what CDS carries; like a real one it reads no endpoints, so only full pushes change it. */
+const timeouts = new Map<string, number>();
 let version = 1;
 const view = (): MeshView => ({
   version: `v${version}`, mesh: { trustDomain: 'cluster.local', domainSuffix: 'cluster.local' },
@@ -36,7 +38,7 @@ const pick = (names: readonly string[] | 'wildcard') => [...world.keys()].filter
 const inbound = (ip: string) => (ip === OWNER_IP ? ownPorts.map((p) => `inbound|${p}||`) : []);
 const cds: ResourceGenerator = {
   typeUrl: CDS, cacheKey: (p) => `${p.type}|${inbound(p.ip).join(',')}`,
-  generate: (p, _v, names) => [...pick(names), ...inbound(p.ip).filter((n) => names === 'wildcard' || names.includes(n))].map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS', connectTimeout: { seconds: String(world.get(name) ?? 0) } })) })),
+  generate: (p, _v, names) => [...pick(names), ...inbound(p.ip).filter((n) => names === 'wildcard' || names.includes(n))].map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS', connectTimeout: { seconds: String(timeouts.get(name) ?? 0) } })) })),
 };
 const eds: ResourceGenerator = {
   typeUrl: EDS, cacheKey: () => '',
@@ -176,6 +178,7 @@ test('a NACK is not answered, counts as a reject, and shows as ERROR in syncz un
   assert.equal(await counter('pilot_total_xds_rejects'), before + 1);
   assert.deepEqual(await syncz('nacker.sample'), { status: 'ERROR', error: 'cluster a: rejected on purpose' });
   world.set('outbound|80||a.ns.svc.cluster.local', 81);
+  timeouts.set('outbound|80||a.ns.svc.cluster.local', 81);
   version++;
   ads.push(fullPush('test', Date.now()));
   const r2 = await c.next();

@@ -160,6 +160,11 @@ export class IstiodProcess {
     return new IstiodProcess(child, grpcAddr, httpAddr);
   }
 
+  /** The child's process id (for /proc CPU and memory readings); undefined if spawning failed. */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   logs(lines = 40): string {
     return this.#log.slice(-lines).join('\n');
   }

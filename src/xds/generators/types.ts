@@ -4,6 +4,8 @@
  * lists in `reads`, and `cacheKey(proxy, view)` folds exactly those fields into a string. Two proxies
  * with equal keys receive identical resources for identical names against the same view, so the
  * server can encode a resource once per (type URL, cache key, view version, name) and share bytes.
+ * Every generator but EDS reads endpoints only through the proxy's inbound ports (in its cache key)
+ * and serviceIdentities (tls.ts), whose change is a full push: an endpoint push keeps their output.
  */
 import type { TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';

@@ -6,9 +6,10 @@
  * The push pipeline does only the work a change needs. A request leaving the debouncer is stamped
  * with the view it is computed for. A full push (services, config, networks) recomputes every type
  * for every connection. An endpoint-only push names its services: it regenerates only their load
- * assignments (once per network view; the cache keeps every other assignment), sends CDS/LDS/RDS
- * only to a proxy whose own facts changed (its endpoints), visits only the connections
- * that watch one of them or whose own proxy facts changed, and sends those only what changed.
+ * assignments (once per network view; the cache keeps every other assignment and every CDS, LDS and
+ * RDS response), sends CDS/LDS/RDS only to a proxy whose own facts changed (its endpoints), visits
+ * only the connections that watch one of them or whose own proxy facts changed, and sends those
+ * only what changed. Requests and pushes are computed from the newest view (see #servedView).
  */
 import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
@@ -82,8 +83,11 @@ export class AdsServer {
   readonly #queue: PushQueue<AnyConnection>;
   readonly #cache = new ResourceCache();
   readonly #scope = new PushScope((n) => this.#cache.hostOf(n));
-  /** The view of the last push that left the debouncer (what an endpoint-only push changes from). */
-  #lastPushed: MeshView | undefined;
+  /**
+   * Versions the resource cache may be advanced from with the changes of the next push: that of the
+   * last push that left the debouncer, and those responses were computed from since.
+   */
+  #cacheBases = new Set<string>();
   /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #subscriptionKeys = new WeakMap<Subscription, string>();
@@ -113,7 +117,7 @@ export class AdsServer {
       connections: () => this.connections(),
       currentConfig: (conn, t) => {
         const watch = conn.watches.get(t);
-        return watch ? this.#generate(conn, watch, this.#opts.view()).resources : [];
+        return watch ? this.#generate(conn, watch, this.#servedView()).resources : [];
       },
       controlPlaneId: opts.controlPlaneId,
       controlPlaneVersion: opts.controlPlaneVersion,
@@ -121,7 +125,7 @@ export class AdsServer {
     });
     this.#delta = new DeltaStreams({
       log: opts.log, metrics: opts.metrics, limits: this.#limits, clock: this.#clock, identityCheck: opts.identityCheck, generators: opts.generators,
-      view: () => this.#opts.view(),
+      view: () => this.#servedView(),
       add: (c) => { this.#conns.add(c); this.#opts.metrics.connections.set(this.#conns.size); },
       remove: (c) => { this.#forget(c); },
       generate: (c, w, view) => this.#generate(c, w, view).resources,
@@ -162,6 +166,25 @@ export class AdsServer {
   /** A change happened: debounce, then push to every connection that cares. */
   push(req: PushRequest): void {
     this.#debouncer.enqueue(req);
+  }
+
+  /**
+   * The view every response is computed from, requests and pushes alike: the newest. While an
+   * endpoint-only change waits in the debouncer, the cache is moved to it as the push will move it
+   * (only the changed services' load assignments dropped), so a request in the debounce window
+   * neither empties the cache nor sees proxy facts that a push computed from an older view would
+   * then take for a change (and answer with CDS/LDS again).
+   */
+  #servedView(): MeshView {
+    const view = this.#opts.view();
+    const pending = this.#debouncer.pending;
+    if (pending !== undefined && !pending.full) {
+      this.#cache.advance(this.#cacheBases, view, pending.hostnames);
+      // Advanced or refilled, the cache is about to hold `view`; the pending request will name
+      // every change after it, so the push may advance from it.
+      this.#cacheBases.add(view.version);
+    }
+    return view;
   }
 
   /** Waits until all queued pushes have been written. */
@@ -292,7 +315,7 @@ export class AdsServer {
    */
   async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request', pushView?: MeshView): Promise<void> {
     const started = this.#clock.now();
-    const view = pushView ?? this.#opts.view();
+    const view = pushView ?? this.#servedView();
     const { resources, names } = endpointPush ? this.#changedAssignments(conn, watch, view, endpointPush) : this.#generate(conn, watch, view);
     // An endpoint-only push says nothing when nothing this proxy watches changed.
     if (endpointPush && resources.length === 0) return;
@@ -319,13 +342,13 @@ export class AdsServer {
   #fanOut(request: PushRequest): void {
     const view = this.#opts.view();
     const req: PushRequest = { ...request, view };
-    const before = this.#lastPushed;
-    this.#lastPushed = view;
+    const bases = this.#cacheBases;
+    this.#cacheBases = new Set([view.version]);
     if (req.full) {
       for (const c of this.#conns) this.#queue.enqueue(c, req);
       return;
     }
-    if (before !== undefined) this.#cache.advance(before.version, view, req.hostnames);
+    this.#cache.advance(bases, view, req.hostnames);
     for (const c of this.#conns) if (this.#concerns(c, req, view)) this.#queue.enqueue(c, req);
   }
 
@@ -370,23 +393,24 @@ export class AdsServer {
       return;
     }
     const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
-    // A push that waited (parked behind a slow proxy) may carry an older view than the last one
-    // stamped; nothing it names changed since (a change it concerns would have merged in), so the
-    // newer view gives the same answer without regenerating against an old version.
-    const view = this.#lastPushed ?? req.view ?? this.#opts.view();
+    // A push that waited (parked behind a slow proxy, or queued while newer changes came) is computed
+    // from the newest view, as requests are: a change since that it does not name comes with its own push.
+    const view = this.#servedView();
     try {
       for (const t of types) {
         const watch = conn.watches.get(t);
         if (!watch || conn.isClosed()) continue;
         const eds = t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL;
-        const needed = req.full || (eds ? this.#scope.touches(req, watch.subscription) : this.#proxyFactsChanged(conn, watch, view));
+        // Load assignments change only for the named services when the push names them all (endpoint
+        // and Service changes): state-of-the-world EDS may then carry just those (Envoy keeps the rest).
+        const onlyChanged = eds && req.hostsKnown;
+        const needed = onlyChanged ? this.#scope.touches(req, watch.subscription) : req.full || (!eds && this.#proxyFactsChanged(conn, watch, view));
         if (!needed) continue;
         if (conn instanceof DeltaConnection) {
           const dw = this.#delta.watchOf(conn, t);
           if (dw) await this.#delta.respond(conn, dw, 'push', view);
         } else {
-          // Endpoint-only push: just the load assignments of the changed services.
-          await this.#respond(conn, watch, !req.full && eds ? req : undefined, 'push', view);
+          await this.#respond(conn, watch, onlyChanged ? req : undefined, 'push', view);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);

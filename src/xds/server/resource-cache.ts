@@ -63,20 +63,22 @@ export class ResourceCache {
   }
 
   /**
-   * An endpoint-only push moves the mesh from version `from` to `to`, changing the endpoints of
-   * `hosts` only: their load assignments (and the EDS responses holding one) are dropped, every
-   * other assignment is kept. Responses of other types are dropped too: the generator contract lets
-   * any of them read the whole view, so they are regenerated when next asked for (an endpoint push
-   * sends them only to a proxy whose own facts changed, and those have a new cache key anyway).
+   * An endpoint-only push moves the mesh from any of the versions `from` to `to`, changing the
+   * endpoints of `hosts` only: their load assignments (and the EDS responses holding one) are dropped, every
+   * other assignment is kept, and so are responses of the other types: by the generator contract
+   * (src/xds/server/types.ts) they read endpoints only through the proxy facts in their cache key
+   * (a proxy whose own endpoints changed gets a new key) and the service identities, whose change the
+   * registry announces as a full push. So an endpoint push regenerates no CDS, LDS or RDS.
    */
-  advance(from: string, to: MeshView, hosts: ReadonlySet<string>): void {
-    if (this.#version !== from && this.#version !== to.version) return;
+  advance(from: ReadonlySet<string>, to: MeshView, hosts: ReadonlySet<string>): void {
+    // Already there: whoever moved the cache to `to` dropped what changed (or it was refilled for it).
+    if (this.#version === to.version || !from.has(this.#version)) return;
     for (const h of hosts) {
       this.#assignmentCount -= this.#assignments.get(h)?.size ?? 0;
       this.#assignments.delete(h);
     }
     for (const [key, list] of this.#lists) {
-      if (!key.startsWith(EDS_PREFIX) || list.names.some((n) => hosts.has(this.hostOf(n)))) this.#lists.delete(key);
+      if (key.startsWith(EDS_PREFIX) && list.names.some((n) => hosts.has(this.hostOf(n)))) this.#lists.delete(key);
     }
     this.#version = to.version;
   }

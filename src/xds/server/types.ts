@@ -4,7 +4,12 @@ import type { MeshView } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import type { PreparedResource } from '../protocol/response.ts';
 
-/** Makes one type's resources for a proxy; output must depend only on the view and `cacheKey(proxy)`. */
+/**
+ * Makes one type's resources for a proxy; output must depend only on the view and `cacheKey(proxy)`.
+ * A generator of any type but load assignments reads endpoints only through facts in its cache key
+ * (the proxy's own service ports) and through the identities of a service's endpoints (whose change
+ * the registry announces as a full push): the server keeps their responses across endpoint pushes.
+ */
 export interface ResourceGenerator {
   readonly typeUrl: TypeUrl;
   /** What the output depends on besides the view's version: proxy fields, or facts the view gives about the proxy. */
