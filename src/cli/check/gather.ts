@@ -27,7 +27,7 @@ interface Service extends KubeObject {
 interface EndpointSlice extends KubeObject { endpoints?: { addresses?: string[]; targetRef?: { kind?: string; name?: string; namespace?: string } }[] }
 interface Pod extends KubeObject { status?: { podIP?: string } }
 
-/** The resources Istio's reader role must list and watch in a remote cluster (§5.4). */
+/** The resources Istio's reader role must list and watch in a remote cluster (docs/istio-compat.md §5.4). */
 export const READER_RESOURCES: readonly (readonly [group: string, resource: string])[] = [
   ['', 'services'], ['discovery.k8s.io', 'endpointslices'], ['', 'pods'], ['', 'namespaces'], ['', 'secrets'],
 ];

@@ -4,7 +4,7 @@
  * `topology.istio.io/network`). The Deployment runs Istio's proxy as Istio's gateways do:
  * `pilot-agent proxy router` from the proxyv2 image, with the env, volumes (projected `istio-token`
  * for audience `istio-ca`, the root from `istio-ca-root-cert`, ...) and probes of Istio's gateway
- * (istio-compat.md §3.1, §13). It is rendered whole rather than injected, so a gateway starts even
+ * (docs/istio-compat.md §3.1, §13). It is rendered whole rather than injected, so a gateway starts even
  * where the injection webhook is reached through that gateway (a remote cluster's).
  */
 import { revLabel, type Effective, type EnvVar, type GatewayDef } from '../effective.ts';

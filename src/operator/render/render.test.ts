@@ -299,7 +299,7 @@ test('merging long env lists into istiod and gateway containers is linear (no pe
   assert.equal(gw && envOf(gw)[`GW_${n - 1}`], 'y');
 });
 
-test('east-west gateway (gen-eastwest-gateway | install): Istio\'s proxy running `pilot-agent proxy router` as Istio\'s gateway (§3.1, §13)', () => {
+test('east-west gateway (gen-eastwest-gateway | install): Istio\'s proxy running `pilot-agent proxy router` as Istio\'s gateway (docs/istio-compat.md §3.1, §13)', () => {
   const list = objects(stringify(eastWestGateway({ network: 'network1' })), ['values.global.multiCluster.clusterName=cluster1']);
   const dep = find(list, 'Deployment', 'istio-eastwestgateway');
   const pod = (dep['spec'] as { template: { metadata: { labels: Record<string, string> }; spec: GatewayPod } }).template;

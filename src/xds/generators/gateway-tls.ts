@@ -1,5 +1,5 @@
 /**
- * TLS PASSTHROUGH servers of Istio Gateways (the guide's `istiod-gateway`, istio-compat.md §3.3):
+ * TLS PASSTHROUGH servers of Istio Gateways (the guide's `istiod-gateway`, docs/istio-compat.md §3.3):
  * the connection stays encrypted end to end and is routed by its SNI with the `tls` routes of the
  * VirtualServices bound to the Gateway. Per route match one filter chain: `server_names` = the
  * match's `sniHosts` (none for `*`, a catch-all), a tcp_proxy to `outbound|<port>|<subset>|<host>`

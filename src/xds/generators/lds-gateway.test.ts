@@ -1,4 +1,4 @@
-/** Router LDS for the guide's `istiod-gateway` (TLS PASSTHROUGH + VirtualService tls routes, §3.3). */
+/** Router LDS for the guide's `istiod-gateway` (TLS PASSTHROUGH + VirtualService tls routes, docs/istio-compat.md §3.3). */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { IstioGateway, VirtualService } from '../../model/mesh-view.ts';
@@ -92,7 +92,7 @@ test('a router the Gateways do not select gets no passthrough listeners; sidecar
   assert.deepEqual(generate(proxy({ labels: { istio: 'eastwestgateway' } }), view, 'wildcard'), []);
 });
 
-test('every sidecar mTLS cluster\'s SNI and ALPN land on a chain of the AUTO_PASSTHROUGH gateway (§9.4)', () => {
+test('every sidecar mTLS cluster\'s SNI and ALPN land on a chain of the AUTO_PASSTHROUGH gateway (docs/istio-compat.md §9.4)', () => {
   const view = meshView();
   const chains = generate(router, view, 'wildcard').find((l) => l.name === '0.0.0.0_15443')?.resource.filterChains ?? [];
   const bySni = new Map(chains.map((c) => [c.filterChainMatch?.serverNames?.[0] ?? '', c.filterChainMatch?.applicationProtocols ?? []]));

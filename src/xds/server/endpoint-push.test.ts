@@ -1,28 +1,22 @@
 /**
- * An endpoint-only change through the real AdsServer, generators and in-process grpc-js, with the
- * debouncer holding the change until the test flushes it (no wall clock): a proxy watching the
- * changed service gets only EDS, and no CDS, LDS or RDS is regenerated, neither for a proxy that asks
- * while the change waits in the debouncer nor for one that connects after the push.
+ * An endpoint-only change through the real AdsServer, generators and in-process grpc-js
+ * (src/testing/pipeline.ts), with the debouncer holding the change until the test flushes it (no
+ * wall clock): a proxy watching the changed service gets only EDS, and no CDS, LDS or RDS is
+ * regenerated, neither for a proxy that asks while the change waits in the debouncer nor for one
+ * that connects after the push.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ServerCredentials } from '@grpc/grpc-js';
-import { Registry } from 'prom-client';
 import type { MeshView } from '../../model/mesh-view.ts';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS, LISTENER_TYPE_URL as LDS, ROUTE_CONFIGURATION_TYPE_URL as RDS,
 } from '../../model/type-urls.ts';
-import { silentLogger } from '../../observability/log.ts';
 import { clusterLoadAssignmentCodec, unpackAny } from '../../proto/codec.ts';
 import type { DiscoveryResponse } from '../../proto/types.ts';
 import { endpointPush, fullPush, servicePush } from '../../push/request.ts';
-import { AdsTestClient } from '../../testing/ads-client.ts';
-import { generatorLookup } from '../generators/prepared.ts';
+import type { AdsTestClient } from '../../testing/ads-client.ts';
+import { Pipeline } from '../../testing/pipeline.ts';
 import { ep, fakeMeshView, svc } from '../generators/testing.ts';
-import { AdsServer } from './ads-server.ts';
-import { preparedAdsService, startGrpcServer, type BoundServer } from './grpc.ts';
-import { xdsMetrics } from './metrics.ts';
-import type { GeneratorLookup } from './types.ts';
 
 const A = svc({ name: 'a', ports: [[80, 'HTTP']] });
 const B = svc({ name: 'b', ports: [[80, 'HTTP']] });
@@ -39,37 +33,17 @@ function view(): MeshView {
   return current;
 }
 
+let pipeline: Pipeline;
 /** Generator calls by type URL (last segment), with the names asked for. */
-const calls: string[] = [];
-const real = generatorLookup();
-const generators: GeneratorLookup = (proxy, t) => {
-  const g = real(proxy, t);
-  if (g === undefined) return g;
-  return { ...g, generate: (p, v, names) => { calls.push(`${t.split('.').pop() ?? ''} ${names === 'wildcard' ? '*' : names.join(',')}`); return g.generate(p, v, names); } };
-};
-
-let ads: AdsServer;
-let bound: BoundServer;
-let address = '';
-const closers: (() => void)[] = [];
+let calls: string[] = [];
 
 before(async () => {
-  ads = new AdsServer({
-    generators, view, controlPlaneId: 'istiod-test-0', controlPlaneVersion: '0.1.0', systemNamespace: 'istio-system',
-    // The debouncer holds every change until drained() flushes it: the test decides when pushes happen.
-    debounceAfterMs: 3_600_000, debounceMaxMs: 3_600_000, pushThrottle: 10, log: silentLogger, metrics: xdsMetrics(new Registry()),
-    debugAuth: false, identityCheck: false,
-  });
-  bound = await startGrpcServer('127.0.0.1:0', ServerCredentials.createInsecure(), ads.limits, [{ definition: preparedAdsService, implementation: ads.implementation() }]);
-  address = `127.0.0.1:${bound.port}`;
-  ads.push(fullPush('config', Date.now()));
-  await ads.drained();
+  pipeline = await Pipeline.start(view);
+  calls = pipeline.calls;
 });
 
 after(async () => {
-  for (const c of closers) c();
-  ads.close();
-  await bound.close();
+  await pipeline.close();
 });
 
 const short = (t: string | undefined) => (t ?? '').split('.').pop() ?? '';
@@ -77,39 +51,27 @@ const addressesIn = (r: DiscoveryResponse) => (r.resources ?? []).map((a) => unp
   .map((la) => [la.clusterName, la.endpoints?.[0]?.lbEndpoints?.[0]?.endpoint?.address?.socketAddress?.address]);
 
 /** A sidecar (not an endpoint of anything) watching CDS, EDS of a, LDS and RDS `80`, as Envoy does, each ACKed. */
-async function sidecar(id: string): Promise<AdsTestClient> {
-  const c = new AdsTestClient({ address, nodeId: `sidecar~10.1.0.${id}~p${id}.default~default.svc.cluster.local`, metadata: { NAMESPACE: 'default', CLUSTER_ID: 'cluster1', NETWORK: 'network1', PROXY_CONFIG: {} } });
-  closers.push(() => { c.close(); });
-  for (const [t, names] of [[CDS, []], [EDS, [nA]], [LDS, []], [RDS, ['80']]] as const) {
-    const r = await c.request(t, names);
-    assert.equal(r.typeUrl, t);
-    c.ack(r, names);
-  }
-  return c;
+function sidecar(id: string): Promise<AdsTestClient> {
+  return pipeline.sidecar(id, [[CDS, []], [EDS, [nA]], [LDS, []], [RDS, ['80']]]);
 }
 
 /** Every response that arrives within `ms` (ACKed), as `<type> <payload>`. */
 async function received(c: AdsTestClient, ms = 300): Promise<string[]> {
-  const out: string[] = [];
-  for (;;) {
-    let r: DiscoveryResponse;
-    try { r = await c.next(ms); } catch { return out; }
-    out.push(`${short(r.typeUrl)} ${r.typeUrl === EDS ? JSON.stringify(addressesIn(r)) : String(r.resources?.length ?? 0)}`);
-    c.ack(r, r.typeUrl === EDS ? [nA] : r.typeUrl === RDS ? ['80'] : []);
-  }
+  return (await pipeline.received(c, ms))
+    .map((r) => `${short(r.typeUrl)} ${r.typeUrl === EDS ? JSON.stringify(addressesIn(r)) : String(r.resources?.length ?? 0)}`);
 }
 
 test('an endpoint-only change of a sends only EDS to a proxy watching a, and regenerates no CDS, LDS or RDS', async () => {
   const watching = await sidecar('11');
-  calls.length = 0;
+  pipeline.clearCalls();
 
   // a's endpoint moves; the change waits in the debouncer while another proxy of the same class connects.
   addresses.set(A.hostname, '10.0.9.1');
   version++;
-  ads.push(endpointPush([A.hostname], Date.now()));
+  pipeline.push(endpointPush([A.hostname], Date.now()));
   const early = await sidecar('12');
   const duringWindow = [...calls];
-  await ads.drained();
+  await pipeline.flush();
 
   const got = await received(watching);
   const gotEarly = await received(early);
@@ -127,8 +89,8 @@ test('a proxy whose own endpoint appears gets CDS and LDS again (its inbound clu
   const self = await sidecar('77');
   addresses.set(B.hostname, '10.1.0.77');
   version++;
-  ads.push(endpointPush([B.hostname], Date.now()));
-  await ads.drained();
+  pipeline.push(endpointPush([B.hostname], Date.now()));
+  await pipeline.flush();
   const got = await received(self);
   console.log(`proxy that became an endpoint of b received: ${JSON.stringify(got)}`);
   assert.deepEqual(got.map((g) => g.split(' ')[0]), ['Cluster', 'Listener'], 'CDS and LDS (it watches a, not b: no EDS)');
@@ -138,14 +100,14 @@ test('a new Service sends CDS, LDS and RDS but no load assignment of an unchange
   const p = await sidecar('88');
   services = [A, B, C];
   version++;
-  ads.push(servicePush([C.hostname], Date.now()));
-  await ads.drained();
+  pipeline.push(servicePush([C.hostname], Date.now()));
+  await pipeline.flush();
   const got = (await received(p)).map((g) => g.split(' ')[0]);
   console.log(`proxy watching a, after service c was added: ${JSON.stringify(got)}`);
   assert.deepEqual(got, ['Cluster', 'Listener', 'RouteConfiguration'], "no EDS: a's assignment did not change (the proxy asks for c's after CDS)");
 
   version++;
-  ads.push(fullPush('config', Date.now()));
-  await ads.drained();
+  pipeline.push(fullPush('config', Date.now()));
+  await pipeline.flush();
   assert.deepEqual((await received(p)).map((g) => g.split(' ')[0]), ['Cluster', 'ClusterLoadAssignment', 'Listener', 'RouteConfiguration'], 'a config change may change any assignment');
 });
