@@ -10,7 +10,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
@@ -366,6 +366,32 @@ test('an image that fails to import fails up naming the image and containerd\'s 
     await until('no process of the failed bed', () => (processesMentioning(failDir).length === 0 ? true : undefined), { timeoutMs: 15_000, intervalMs: 100 })
       .catch(() => undefined);
     assert.deepEqual(processesMentioning(failDir), [], 'no process is left');
+  } finally {
+    rmSync(failDir, { recursive: true, force: true });
+  }
+});
+
+test('a kernel without the overlay filesystem fails up before anything starts, naming the feature and the fix', async () => {
+  const failDir = mkdtempSync('/tmp/itbk-');
+  // A root whose /proc shows everything but overlay (the real files, minus that line).
+  const root = join(failDir, 'root');
+  const copy = (path: string, text: string) => {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  };
+  copy('proc/self/ns/net', '');
+  copy('proc/filesystems', readFileSync('/proc/filesystems', 'utf8').split('\n').filter((l) => !/\boverlay$/.test(l)).join('\n'));
+  copy('proc/self/mountinfo', readFileSync('/proc/self/mountinfo', 'utf8'));
+  copy('proc/sys/net/ipv4/ip_forward', '1\n');
+  try {
+    const before = new Set([...linkNames(), ...netnsNames()]);
+    const err = await Testbed.up({ dir: join(failDir, 'bed'), clusters: ['nokernel'], nodes: true, kernelRoot: root }).then(() => undefined, (e: unknown) => e);
+    assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
+    console.log(`testbed-nodes: without overlay, up says: ${err.message.replaceAll('\n', ' ')}`);
+    assert.match(err.message, /the overlay filesystem \(needed by containerd's overlayfs snapshotter/);
+    assert.match(err.message, /modprobe overlay/);
+    assert.deepEqual([...linkNames(), ...netnsNames()].filter((l) => !before.has(l)), [], 'no link or namespace was created');
+    assert.equal(existsSync(join(failDir, 'bed', 'nokernel')), false, 'no cluster directory was made');
   } finally {
     rmSync(failDir, { recursive: true, force: true });
   }

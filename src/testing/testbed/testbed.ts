@@ -18,6 +18,7 @@ import {
   waitApiserver, waitControllerManager, waitEtcd, writeClusterFiles, type ClusterRecord,
 } from './cluster.ts';
 import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
+import { checkKernel } from './kernel.ts';
 import { planNode, startNode, type NodeRecord } from './node.ts';
 import { PUBLIC_API_PORT, startNodeServices } from './node-services.ts';
 import { unmountUnder } from './node-host.ts';
@@ -42,6 +43,8 @@ export interface UpOptions {
    * and import into every node besides pause and busybox. Default: all of them (images.ts).
    */
   readonly images?: readonly ImageName[];
+  /** With nodes: where the kernel's /proc is looked for (kernel.ts); tests of a missing feature change it. */
+  readonly kernelRoot?: string;
 }
 
 interface StateFile {
@@ -209,6 +212,8 @@ export class Testbed {
     for (const n of names) {
       if (!NAME.test(n)) throw new IsthmusError(ErrorCodes.Usage, `invalid cluster name ${JSON.stringify(n)}: use 1-32 lower-case letters, digits and '-'`);
     }
+    // Before anything starts: a kernel without what nodes need fails here, naming what is missing.
+    if (opts.nodes === true) checkKernel(opts.kernelRoot);
     const state = readState(dir);
     for (const n of names) {
       const rec = state.clusters[n];
