@@ -124,6 +124,7 @@ export class Discovery {
 
     this.#config = new IstioConfigWatcher(this.#localClient, {
       domainSuffix: this.#mesh.domainSuffix,
+      rootNamespace: cfg.systemNamespace,
       onChange: () => { this.ads.push(fullPush('config', Date.now())); },
       warn: (m) => { log.scope('config').warn(m); },
     });

@@ -23,5 +23,6 @@ export function meshView(reg: RegistrySnapshot, config: IstioConfigSnapshot, mes
     istioGateways: () => config.gateways,
     destinationRules: () => config.destinationRules,
     virtualServices: () => config.virtualServices,
+    peerAuthentications: () => config.peerAuthentications,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * Istio networking config from the config cluster: `networking.istio.io` Gateways, DestinationRules
- * (their subsets) and VirtualServices (their tls routes, virtual-service.ts), converted into the
- * model the generators read. Objects that do not validate are skipped with a message naming the
+ * (their subsets) and VirtualServices (their tls routes, virtual-service.ts), and `security.istio.io`
+ * PeerAuthentications (peer-authentication.ts), converted into the model the generators read. Objects that do not validate are skipped with a message naming the
  * object and field (code ISTHMUS_ISTIO_CONFIG_INVALID); the rest keep working.
  */
 import type { KubeClient } from '../kube/client.ts';
@@ -9,7 +9,8 @@ import { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname } from '../model/ids.ts';
 import { ErrorCodes } from '../model/errors.ts';
-import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, VirtualService } from '../model/mesh-view.ts';
+import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, PeerAuthentication, VirtualService } from '../model/mesh-view.ts';
+import { convertPeerAuthentication } from './peer-authentication.ts';
 import { convertVirtualService } from './virtual-service.ts';
 
 export interface IstioConfigSnapshot {
@@ -17,9 +18,10 @@ export interface IstioConfigSnapshot {
   readonly gateways: readonly IstioGateway[];
   readonly destinationRules: readonly DestinationRuleSubsets[];
   readonly virtualServices: readonly VirtualService[];
+  readonly peerAuthentications: readonly PeerAuthentication[];
 }
 
-export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [], virtualServices: [] };
+export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [], virtualServices: [], peerAuthentications: [] };
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
@@ -94,44 +96,54 @@ export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster
   return { ok: true, value: { host: parsed, namespace: ns, subsets } };
 }
 
-/** Watches Gateways, DestinationRules and VirtualServices in every namespace of the config cluster. */
+/**
+ * Watches Gateways, DestinationRules, VirtualServices and PeerAuthentications in every namespace of
+ * the config cluster. `security.istio.io/v1` also serves objects written as v1beta1 (one storage).
+ */
 export class IstioConfigWatcher {
   readonly #gateways: Informer<IstioObject>;
   readonly #rules: Informer<IstioObject>;
   readonly #virtualServices: Informer<IstioObject>;
+  readonly #peerAuthentications: Informer<IstioObject>;
   readonly #domainSuffix: string;
+  readonly #rootNamespace: string;
   readonly #onChange: () => void;
   readonly #warn: (msg: string) => void;
   #version = 0;
   #snapshot: IstioConfigSnapshot = EMPTY_CONFIG;
   #dirty = true;
 
-  constructor(client: KubeClient, opts: { domainSuffix: string; onChange: () => void; warn: (msg: string) => void }) {
+  /** `rootNamespace`: where mesh-wide policies live (the control plane's system namespace). */
+  constructor(client: KubeClient, opts: { domainSuffix: string; rootNamespace: string; onChange: () => void; warn: (msg: string) => void }) {
     this.#gateways = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/gateways', maxBackoffMs: 30_000 });
     this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
     this.#virtualServices = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/virtualservices', maxBackoffMs: 30_000 });
+    this.#peerAuthentications = new Informer<IstioObject>(client, { path: '/apis/security.istio.io/v1/peerauthentications', maxBackoffMs: 30_000 });
     this.#domainSuffix = opts.domainSuffix;
+    this.#rootNamespace = opts.rootNamespace;
     this.#onChange = opts.onChange;
     this.#warn = opts.warn;
     const changed = { onAdd: () => { this.#changed(); }, onUpdate: () => { this.#changed(); }, onDelete: () => { this.#changed(); } };
     this.#gateways.on(changed);
     this.#rules.on(changed);
     this.#virtualServices.on(changed);
+    this.#peerAuthentications.on(changed);
   }
 
   start(): void {
     this.#gateways.start();
     this.#rules.start();
     this.#virtualServices.start();
+    this.#peerAuthentications.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#gateways.stop(), this.#rules.stop(), this.#virtualServices.stop()]);
+    await Promise.all([this.#gateways.stop(), this.#rules.stop(), this.#virtualServices.stop(), this.#peerAuthentications.stop()]);
   }
 
   /** Informer health, e.g. to report that the Istio CRDs are not installed. */
   status() {
-    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status(), virtualservices: this.#virtualServices.status() };
+    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status(), virtualservices: this.#virtualServices.status(), peerauthentications: this.#peerAuthentications.status() };
   }
 
   #changed(): void {
@@ -161,9 +173,15 @@ export class IstioConfigWatcher {
       if (r.ok) virtualServices.push(r.value);
       else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] VirtualService ${v.metadata.namespace ?? ''}/${v.metadata.name} ignored: ${r.error}`);
     }
+    const peerAuthentications: PeerAuthentication[] = [];
+    for (const p of this.#peerAuthentications.list()) {
+      const r = convertPeerAuthentication(p, this.#rootNamespace);
+      if (r.ok) peerAuthentications.push(r.value);
+      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] PeerAuthentication ${p.metadata.namespace ?? ''}/${p.metadata.name} ignored: ${r.error}`);
+    }
     const byName = (a: { namespace: string; name?: string; host?: string }, b: { namespace: string; name?: string; host?: string }) =>
       `${a.namespace}/${a.name ?? a.host ?? ''}`.localeCompare(`${b.namespace}/${b.name ?? b.host ?? ''}`);
-    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName), virtualServices: virtualServices.sort(byName) };
+    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName), virtualServices: virtualServices.sort(byName), peerAuthentications: peerAuthentications.sort(byName) };
     this.#dirty = false;
     return this.#snapshot;
   }

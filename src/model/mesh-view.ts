@@ -75,6 +75,28 @@ export interface RouteDestination {
   readonly weight: number;
 }
 
+/** A PeerAuthentication mTLS mode; `UNSET` inherits from the wider scope. */
+export type MtlsMode = 'UNSET' | 'DISABLE' | 'PERMISSIVE' | 'STRICT';
+
+/**
+ * `security.istio.io/v1` PeerAuthentication, the parts sidecar inbound uses. Without a selector it
+ * applies to its namespace, or to the whole mesh when it lives in the root (system) namespace; with
+ * one, to the workloads of its namespace whose labels match (ignored in the root namespace, as istiod does).
+ */
+export interface PeerAuthentication {
+  readonly name: string;
+  readonly namespace: string;
+  /** Whether `namespace` is the mesh's root namespace. */
+  readonly inRootNamespace: boolean;
+  /** `selector.matchLabels`; empty: namespace-wide (or mesh-wide). */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly mode: MtlsMode;
+  /** Target port -> mode (only for policies with a selector). */
+  readonly portLevelMtls: readonly { readonly port: number; readonly mode: MtlsMode }[];
+  /** RFC 3339 creation time: of several policies at one scope, the oldest wins. */
+  readonly creationTimestamp: string;
+}
+
 export interface MeshView {
   /** Push version: changes whenever anything in the view changes. */
   readonly version: string;
@@ -90,4 +112,6 @@ export interface MeshView {
   destinationRules(): readonly DestinationRuleSubsets[];
   /** VirtualServices of the config cluster; absent: none. */
   virtualServices?(): readonly VirtualService[];
+  /** PeerAuthentications of the config cluster; absent: none (every port PERMISSIVE). */
+  peerAuthentications?(): readonly PeerAuthentication[];
 }

@@ -14,10 +14,11 @@
  *   service port an Istio mTLS chain (SDS `default`/`ROOTCA`, client certificate of the trust domain
  *   required) and a plaintext chain (PERMISSIVE) to `inbound|<port>||`, through an HTTP connection
  *   manager for HTTP ports (the app gets the caller's identity in `x-forwarded-client-cert`) and a
- *   tcp_proxy for the others (sidecar-inbound.ts); anything else to InboundPassthroughCluster,
+ *   tcp_proxy for the others (sidecar-inbound.ts); PeerAuthentication (peer-authn.ts) keeps only the
+ *   mTLS chain (STRICT) or only the plaintext chain (DISABLE); anything else to InboundPassthroughCluster,
  *   except connections to 15006 itself (BlackHoleCluster).
- * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs) and proxy.ip +
- * proxy.clusterId (inbound ports). Routers are served by lds-gateway.ts.
+ * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs), proxy.ip +
+ * proxy.clusterId (inbound ports) and proxy.labels (PeerAuthentication selectors). Routers are served by lds-gateway.ts.
  */
 import type { MeshView } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
@@ -30,15 +31,22 @@ import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } 
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT, listenerName } from './names.ts';
 import { clusterName } from '../../model/cluster-names.ts';
 import { inboundChains } from './sidecar-inbound.ts';
+import { inboundMtlsPolicy, modeForPort, type InboundMtlsPolicy } from './peer-authn.ts';
 import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
 import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
-export const reads = ['namespace', 'clusterId', 'ip (inbound ports)'] as const;
+export const reads = ['namespace', 'clusterId', 'ip (inbound ports)', 'labels (PeerAuthentication selectors)'] as const;
+
+/** `<port>=<mode>` of every inbound port, the part of the inbound chains PeerAuthentication decides. */
+function inboundModesKey(ports: readonly InboundPort[], policy: InboundMtlsPolicy): string {
+  return ports.map((p) => `${p.port}=${modeForPort(policy, p.port)}`).join(',');
+}
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
-  return `sidecar|${proxy.namespace}|${proxy.clusterId}|${inboundPortsKey(inboundPorts(proxy, view))}`;
+  const ports = inboundPorts(proxy, view);
+  return `sidecar|${proxy.namespace}|${proxy.clusterId}|${inboundPortsKey(ports)}|${inboundModesKey(ports, inboundMtlsPolicy(view, proxy.namespace, proxy.labels))}`;
 }
 
 const WILDCARD = '0.0.0.0';
@@ -57,7 +65,7 @@ function virtualOutbound(): T.Listener {
   };
 }
 
-function virtualInbound(ports: readonly InboundPort[], trustDomain: string): T.Listener {
+function virtualInbound(ports: readonly InboundPort[], trustDomain: string, policy: InboundMtlsPolicy): T.Listener {
   return {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
@@ -66,7 +74,7 @@ function virtualInbound(ports: readonly InboundPort[], trustDomain: string): T.L
     filterChains: [
       // A connection addressed to 15006 itself would come back here through InboundPassthroughCluster forever.
       { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_INBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
-      ...ports.flatMap((p) => inboundChains(p, trustDomain)),
+      ...ports.flatMap((p) => inboundChains(p, trustDomain, modeForPort(policy, p.port))),
       { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
     ],
   };
@@ -116,7 +124,8 @@ export function outboundListeners(view: MeshView, namespace: string, clusterId: 
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Listener>[] {
-  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view), view.mesh.trustDomain), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
+  const policy = inboundMtlsPolicy(view, proxy.namespace, proxy.labels);
+  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view), view.mesh.trustDomain, policy), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
   return selectRequested(listeners.map((l) => ({ name: l.name ?? '', resource: l })), names);
 }
 

@@ -10,12 +10,14 @@
  *   X-Forwarded-For, normalises paths but keeps escaped slashes, accepts WebSocket upgrades and never
  *   cuts idle or long streams (no route timeout, no stream idle timeout);
  * - any other port keeps two tcp_proxy chains (mTLS terminated, and plaintext) to `inbound|<port>||`.
+ * PeerAuthentication (peer-authn.ts) removes the plaintext chain (STRICT) or the mTLS chain (DISABLE).
  * The mTLS chains accept only client certificates of the mesh's trust domain.
  */
 import { clusterName } from '../../model/cluster-names.ts';
 import { isHttpProtocol } from '../../model/service.ts';
 import type * as T from '../../proto/types.ts';
 import { hcmFilter, routerFilter, tcpProxyFilter } from './filters.ts';
+import type { EffectiveMtlsMode } from './peer-authn.ts';
 import type { InboundPort } from './scope.ts';
 import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 
@@ -70,29 +72,36 @@ export function inboundHttpConnectionManager(port: number): T.HttpConnectionMana
   };
 }
 
-/** The mTLS and plaintext chains of one inbound port. */
-export function inboundChains(p: InboundPort, trustDomain: string): T.FilterChain[] {
+/**
+ * The chains of one inbound port under its PeerAuthentication mode: PERMISSIVE the mTLS and the
+ * plaintext chain, STRICT only the mTLS chain (an HTTP port's then takes any TLS, whatever ALPN
+ * the client offers, as istiod's does), DISABLE only the plaintext chain.
+ */
+export function inboundChains(p: InboundPort, trustDomain: string, mode: EffectiveMtlsMode = 'PERMISSIVE'): T.FilterChain[] {
   const cluster = clusterName({ direction: 'inbound', port: p.port, subset: '', host: '' });
   const destinationPort = { value: p.port };
+  const mtls = mode !== 'DISABLE';
+  const plaintext = mode !== 'STRICT';
   if (isHttpProtocol(p.protocol)) {
     const filters = (): T.Filter[] => [hcmFilter(inboundHttpConnectionManager(p.port))];
+    const alpn = mode === 'STRICT' ? {} : { applicationProtocols: [...INBOUND_MTLS_HTTP_ALPNS] };
     return [
-      {
+      ...(mtls ? [{
         name: `${cluster}-mtls-http`,
-        filterChainMatch: { destinationPort, transportProtocol: 'tls', applicationProtocols: [...INBOUND_MTLS_HTTP_ALPNS] },
+        filterChainMatch: { destinationPort, transportProtocol: 'tls', ...alpn },
         transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([...INBOUND_HTTP_SERVER_ALPNS], trustDomain)),
         filters: filters(),
-      },
-      { name: `${cluster}-plaintext-http`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: filters() },
+      }] : []),
+      ...(plaintext ? [{ name: `${cluster}-plaintext-http`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: filters() }] : []),
     ];
   }
   return [
-    {
+    ...(mtls ? [{
       name: `${cluster}-mtls`,
       filterChainMatch: { destinationPort, transportProtocol: 'tls' },
       transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([], trustDomain)),
       filters: [tcpProxyFilter(cluster)],
-    },
-    { name: `${cluster}-plaintext`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: [tcpProxyFilter(cluster)] },
+    }] : []),
+    ...(plaintext ? [{ name: `${cluster}-plaintext`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: [tcpProxyFilter(cluster)] }] : []),
   ];
 }
