@@ -1,7 +1,8 @@
 /**
  * EDS: one `ClusterLoadAssignment` per requested cluster name, for `outbound|<port>|<subset>|<host>`
  * and the SNI-DNAT form `outbound_.<port>_.<subset>_.<host>` (which keeps only mTLS endpoints), with
- * network-aware endpoints (split-horizon.ts). An unknown service or port yields an empty assignment
+ * network-aware endpoints (split-horizon.ts); an endpoint whose PeerAuthentication DISABLEs mTLS
+ * on its target port counts as plaintext (peer-authn.ts). An unknown service or port yields an empty assignment
  * (the name is still answered, as istiod does); names of other shapes are not answered.
  *
  * Reads: proxy.network, proxy.requestedNetworkView (networkViewKey), the IP family of proxy.ip, and
@@ -18,6 +19,7 @@ import { servicePortByNumber } from '../../model/service.ts';
 import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { clusterName, parseAnyClusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
+import { inboundMtlsPolicy, modeForPort } from './peer-authn.ts';
 import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
 import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
@@ -70,7 +72,11 @@ export function clusterEndpoints(view: MeshView, key: ClusterKey): ClusterEndpoi
   for (const ep of view.endpoints(svc.hostname)) {
     const port = endpointPort(ep, sp.name);
     if (port === undefined || !labelsMatch(selector, ep.labels)) continue;
-    out.push({ endpoint: svc.publishNotReadyAddresses && !ep.healthy ? { ...ep, healthy: true } : ep, port, workload: workloadMetadata(ep) });
+    let endpoint = svc.publishNotReadyAddresses && !ep.healthy ? { ...ep, healthy: true } : ep;
+    // A workload whose PeerAuthentication DISABLEs mTLS on this port only has a plaintext inbound
+    // chain there: clients must not send mTLS to it (and gateways cannot reach it), as with istiod.
+    if (endpoint.tlsMode === 'istio' && modeForPort(inboundMtlsPolicy(view, ep.pod?.namespace ?? svc.namespace, ep.labels), port) === 'DISABLE') endpoint = { ...endpoint, tlsMode: 'disabled' };
+    out.push({ endpoint, port, workload: workloadMetadata(ep) });
   }
   return out;
 }
