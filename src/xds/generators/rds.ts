@@ -8,7 +8,8 @@
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
  * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
  * A VirtualService bound to `mesh` for the service replaces the default route with its `http`
- * routes (vs-routes.ts), on both the `<port>` and the sniffed `<host>:<port>` configurations.
+ * routes (vs-routes.ts), on both the `<port>` and the sniffed `<host>:<port>` configurations;
+ * configuration `80` also gets virtual hosts for VirtualService hosts that are no service on port 80.
  * A port declared without a protocol is sniffed on its `<vip>_<port>` listener, whose HTTP chain asks
  * for route configuration `<host>:<port>`: one virtual host for any authority to that service.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
@@ -22,7 +23,7 @@ import type * as T from '../../proto/types.ts';
 import { PASSTHROUGH_CLUSTER } from './names.ts';
 import { clusterName } from '../../model/cluster-names.ts';
 import { defaultRetryPolicy } from './retry.ts';
-import { virtualServiceRoutes } from './vs-routes.ts';
+import { portEightyVirtualHosts, virtualServiceRoutes } from './vs-routes.ts';
 import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
@@ -67,6 +68,7 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
       routes: virtualServiceRoutes(view, svc, port, namespace) ?? [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
     });
   }
+  if (port === 80) virtualHosts.push(...portEightyVirtualHosts(view, visibleServices(view, namespace), namespace, used));
   virtualHosts.push({ name: 'allow_any', domains: ['*'], includeRequestAttemptCount: true, routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
 }

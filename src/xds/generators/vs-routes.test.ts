@@ -109,3 +109,17 @@ test('vs routes: an unknown destination host keeps the default route and is name
   console.log(problems.join('\n'));
   assert.deepEqual(problems, ['VirtualService sample/bad: spec.http[0].route[0].destination.host: no service nope.sample.svc.cluster.local in the mesh; its http routes are not used']);
 });
+
+test('vs routes: on route configuration 80 a VirtualService host with no port 80 gets its own virtual host, as istiod does', () => {
+  const view = fakeMeshView({ services: [helloworld, echo], virtualServices: [vs(SPLIT)] });
+  const [rc] = roundTrip(routeConfigurationCodec, generate(proxy({ namespace: 'sample', cluster: 'cluster1' }), view, ['80']));
+  console.log(rc?.virtualHosts?.map((v) => `${v.name ?? ''} ${JSON.stringify(v.domains)}`).join('\n'));
+  assert.deepEqual(rc?.virtualHosts?.map((v) => v.name), [`${HW}:80`, 'allow_any']);
+  const vh = rc.virtualHosts[0];
+  assert.deepEqual(vh?.domains, [HW]);
+  assert.equal(vh.includeRequestAttemptCount, true);
+  assert.deepEqual(vh.routes?.[0]?.route?.weightedClusters?.clusters?.map((c) => c.name), [`outbound|80|v1|${HW}`, `outbound|80|v2|${HW}`]);
+  assert.equal(vh.routes[0].decorator?.operation, 'helloworld:80/*');
+  const [rc5] = roundTrip(routeConfigurationCodec, generate(proxy({ namespace: 'sample', cluster: 'cluster1' }), view, ['7070']));
+  assert.ok(!rc5?.virtualHosts?.some((v) => v.name === `${HW}:7070`), 'only port 80');
+});

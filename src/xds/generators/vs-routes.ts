@@ -11,7 +11,8 @@
  * default policy, attempts 0 → none, else the default with num_retries, per_try_timeout and
  * retry_on (status codes in it go to retriable_status_codes); the route carries the object's
  * config path in `istio` metadata; the decorator names `<host>:<port><path>` for one cluster, else
- * `<vs name>:<port><path>`. A VirtualService with a destination host the mesh does not know is
+ * `<vs name>:<port><path>`. On port 80 only, a VirtualService host that is no service on port 80
+ * gets a virtual host of its own (`<host>:80`, domain the host). A VirtualService with a destination host the mesh does not know is
  * not used (the service keeps its default route): istiod would route to a cluster that does not exist.
  */
 import type { HttpMatch, HttpRetries, HttpRoute, MeshView, DurationValue, RouteDestination, StringCondition, VirtualService } from '../../model/mesh-view.ts';
@@ -91,10 +92,9 @@ function retryPolicy(r: HttpRetries | undefined): T.RetryPolicy | undefined {
   return out;
 }
 
-function destinationCluster(d: RouteDestination, view: MeshView, listenerPort: number): string {
-  const svc = view.service(d.host);
-  const only = svc?.ports.length === 1 ? svc.ports[0]?.port : undefined;
-  return clusterName({ direction: 'outbound', port: d.port ?? only ?? listenerPort, subset: d.subset, host: d.host });
+/** A destination without a port goes to the port the request came in on (istiod's per-port service copies have only it). */
+function destinationCluster(d: RouteDestination, port: number): string {
+  return clusterName({ direction: 'outbound', port: d.port ?? port, subset: d.subset, host: d.host });
 }
 
 function operation(m: T.RouteMatch, cluster: string | undefined, vsName: string, port: number): string {
@@ -103,12 +103,12 @@ function operation(m: T.RouteMatch, cluster: string | undefined, vsName: string,
   return parts?.length === 4 && parts[3] !== undefined ? `${parts[3]}:${parts[1] ?? ''}${path}` : `${vsName}:${port}${path}`;
 }
 
-function envoyRoute(vs: VirtualService, r: HttpRoute, m: HttpMatch | undefined, view: MeshView, port: number): T.Route {
+function envoyRoute(vs: VirtualService, r: HttpRoute, m: HttpMatch | undefined, port: number): T.Route {
   const match = routeMatch(m);
   const action: RouteAction = { timeout: duration(r.timeout), maxGrpcTimeout: isZero(r.timeout) ? { seconds: '0' } : duration(r.timeout) };
   const [first] = r.route;
-  if (r.route.length === 1 && first !== undefined) action.cluster = destinationCluster(first, view, port);
-  else action.weightedClusters = { clusters: r.route.filter((d) => d.weight > 0).map((d) => ({ name: destinationCluster(d, view, port), weight: { value: d.weight } })) };
+  if (r.route.length === 1 && first !== undefined) action.cluster = destinationCluster(first, port);
+  else action.weightedClusters = { clusters: r.route.filter((d) => d.weight > 0).map((d) => ({ name: destinationCluster(d, port), weight: { value: d.weight } })) };
   const retry = retryPolicy(r.retries);
   if (retry !== undefined) action.retryPolicy = retry;
   const name = m !== undefined && m.name !== '' ? `${r.name}.${m.name}` : r.name;
@@ -127,13 +127,39 @@ function envoyRoute(vs: VirtualService, r: HttpRoute, m: HttpMatch | undefined, 
  */
 export function virtualServiceRoutes(view: MeshView, svc: Service, port: number, namespace: string): T.Route[] | undefined {
   const vs = meshVirtualServiceFor(view, svc.hostname, namespace);
-  if (vs === undefined) return undefined;
+  return vs === undefined ? undefined : routesOf(view, vs, port);
+}
+
+function routesOf(view: MeshView, vs: VirtualService, port: number): T.Route[] | undefined {
   const http = vs.http ?? [];
   if (http.some((r) => r.route.some((d) => view.service(d.host) === undefined))) return undefined;
   const out: T.Route[] = [];
   for (const r of http) {
-    if (r.match.length === 0) { out.push(envoyRoute(vs, r, undefined, view, port)); break; }
-    for (const m of r.match) if (m.port === undefined || m.port === port) out.push(envoyRoute(vs, r, m, view, port));
+    if (r.match.length === 0) { out.push(envoyRoute(vs, r, undefined, port)); break; }
+    for (const m of r.match) if (m.port === undefined || m.port === port) out.push(envoyRoute(vs, r, m, port));
+  }
+  return out;
+}
+
+/**
+ * Route configuration `80`: a virtual host per VirtualService host that is not a service with port
+ * 80 visible to the proxy (istiod lets VirtualServices reach such hosts on port 80). Domains in
+ * `used` are left out (and added).
+ */
+export function portEightyVirtualHosts(view: MeshView, visible: readonly Service[], namespace: string, used: Set<string>): T.VirtualHost[] {
+  const onPort = new Set(visible.filter((s) => s.ports.some((p) => p.port === 80)).map((s) => s.hostname as string));
+  const out: T.VirtualHost[] = [];
+  const suffix = view.mesh.domainSuffix;
+  for (const vs of view.virtualServices?.() ?? []) {
+    if ((vs.http ?? []).length === 0 || !vs.gateways.includes('mesh') || !exportedTo(vs, namespace)) continue;
+    for (const h of vs.hosts) {
+      const host = resolveHost(h, vs.namespace, suffix).toLowerCase();
+      if (host.includes('*') || onPort.has(host) || used.has(host)) continue;
+      const routes = routesOf(view, vs, 80);
+      if (routes === undefined || routes.length === 0) continue;
+      used.add(host);
+      out.push({ name: `${host}:80`, domains: [host], includeRequestAttemptCount: true, routes });
+    }
   }
   return out;
 }
