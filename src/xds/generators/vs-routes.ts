@@ -38,7 +38,7 @@ export function meshVirtualServiceFor(view: MeshView, hostname: string, namespac
   const suffix = view.mesh.domainSuffix;
   return (view.virtualServices?.() ?? []).find((vs) =>
     (vs.http ?? []).length > 0 && vs.gateways.includes('mesh') && exportedTo(vs, namespace) &&
-    vs.hosts.some((h) => resolveHost(h, vs.namespace, suffix) === hostname));
+    vs.hosts.some((h) => resolveHost(h, vs.namespace, suffix).toLowerCase() === hostname));
 }
 
 function duration(d: DurationValue | undefined): T.Duration {
