@@ -13,6 +13,7 @@ import { DebugServer } from '../debug/server.ts';
 import { KubeClient } from '../kube/client.ts';
 import { SecretController } from '../kube/multicluster/secretcontroller.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
+import { virtualServiceProblems } from '../xds/generators/vs-routes.ts';
 import { clusterId as parseClusterId, type ClusterId } from '../model/ids.ts';
 import type { MeshSettings, MeshView } from '../model/mesh-view.ts';
 import type { MeshNetworks } from '../model/network.ts';
@@ -188,12 +189,22 @@ export class Discovery {
 
   #lastView: { snapshot: RegistrySnapshot; config: IstioConfigSnapshot; view: MeshView } | undefined;
 
+  #vsWarned = new Set<string>();
+
+  /** Each VirtualService that sidecar routes cannot use is named once (again after it was fixed and broke again). */
+  #warnVirtualServices(view: MeshView): void {
+    const now = new Set(virtualServiceProblems(view));
+    for (const p of now) if (!this.#vsWarned.has(p)) this.log.scope('config').warn(`[${ErrorCodes.IstioConfigInvalid}] ${p}`);
+    this.#vsWarned = now;
+  }
+
   /** One MeshView per (registry, config) snapshot, so generators' per-view memos hold across proxies. */
   #view(): MeshView {
     const snapshot = this.store.snapshot();
     const config = this.#config.snapshot();
     if (this.#lastView?.snapshot !== snapshot || this.#lastView.config !== config) {
       this.#lastView = { snapshot, config, view: meshView(snapshot, config, this.#mesh) };
+      this.#warnVirtualServices(this.#lastView.view);
     }
     return this.#lastView.view;
   }

@@ -1,10 +1,11 @@
 /**
  * `networking.istio.io/v1` VirtualServices, converted into the model the gateway generator reads:
- * hosts, bound gateways and `tls` routes (SNI matches to destinations). `http` and `tcp` routes are
- * accepted but not used yet. Pure; every error names the field that is wrong.
+ * hosts, bound gateways, `exportTo`, `tls` routes (SNI matches to destinations) and `http` routes
+ * (virtual-service-http.ts). `tcp` routes are accepted but not used yet. Pure; every error names the field that is wrong.
  */
 import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname, type Hostname } from '../model/ids.ts';
+import { convertHttpRoutes } from './virtual-service-http.ts';
 import type { RouteDestination, TlsMatch, TlsRoute, VirtualService } from '../model/mesh-view.ts';
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
@@ -108,12 +109,18 @@ export function convertVirtualService(obj: IstioObject, domainSuffix = 'cluster.
     if (!c.ok) return c;
     tls.push(c.value);
   }
+  const http = convertHttpRoutes(spec['http'], (d, at, single) => convertDestination(d, at, namespace, domainSuffix, single));
+  if (!http.ok) return http;
+  const exportTo = stringList(spec['exportTo'], 'spec.exportTo', false);
+  if (!exportTo.ok) return exportTo;
   return {
     ok: true,
     value: {
       name: obj.metadata.name, namespace, hosts: hosts.value,
       gateways: (gws.value.length === 0 ? ['mesh'] : gws.value).map((g) => gatewayRef(g, namespace)),
       tls,
+      ...(http.value.length === 0 ? {} : { http: http.value }),
+      ...(exportTo.value.length === 0 ? {} : { exportTo: exportTo.value }),
     },
   };
 }

@@ -48,6 +48,43 @@ export interface VirtualService {
   /** `<namespace>/<name>` of each Gateway (short names resolved in the VirtualService's namespace), or `mesh`. */
   readonly gateways: readonly string[];
   readonly tls: readonly TlsRoute[];
+  /** `http` routes, in order (used for sidecars when `gateways` includes `mesh`); absent: none. */
+  readonly http?: readonly HttpRoute[];
+  /** Namespaces that see it: `*` all, `.` its own, or names; absent or empty: all. */
+  readonly exportTo?: readonly string[];
+}
+
+/** A length of time, as protobuf's Duration. */
+export interface DurationValue { readonly seconds: number; readonly nanos: number }
+
+/** A string condition of an HTTP match: exactly one of the three. */
+export type StringCondition = { readonly exact: string } | { readonly prefix: string } | { readonly regex: string };
+
+export interface HttpMatch {
+  readonly name: string;
+  readonly uri?: StringCondition;
+  /** Header name (lower case) → condition. */
+  readonly headers: ReadonlyMap<string, StringCondition>;
+  /** Only for this service port. */
+  readonly port?: number;
+  readonly ignoreUriCase: boolean;
+}
+
+export interface HttpRetries {
+  readonly attempts: number;
+  readonly perTryTimeout?: DurationValue;
+  readonly retryOn?: string;
+}
+
+export interface HttpRoute {
+  readonly name: string;
+  /** Empty: every request. Several: any of them. */
+  readonly match: readonly HttpMatch[];
+  readonly route: readonly RouteDestination[];
+  /** Absent: the mesh default retry policy. */
+  readonly retries?: HttpRetries;
+  /** Absent: no timeout. */
+  readonly timeout?: DurationValue;
 }
 
 export interface TlsRoute {

@@ -7,6 +7,9 @@
  * `:<port>`; a domain already used by an earlier host (by host name order) is left out, as Envoy
  * rejects duplicates. Last, `allow_any` (`*`) to PassthroughCluster (outbound policy ALLOW_ANY).
  * Service routes carry the default retry policy (retry.ts); every virtual host counts attempts.
+ * A VirtualService bound to `mesh` for the service replaces the default route with its `http`
+ * routes (vs-routes.ts), on both the `<port>` and the sniffed `<host>:<port>` configurations;
+ * configuration `80` also gets virtual hosts for VirtualService hosts that are no service on port 80.
  * A port declared without a protocol is sniffed on its `<vip>_<port>` listener, whose HTTP chain asks
  * for route configuration `<host>:<port>`: one virtual host for any authority to that service.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
@@ -20,6 +23,7 @@ import type * as T from '../../proto/types.ts';
 import { PASSTHROUGH_CLUSTER } from './names.ts';
 import { clusterName } from '../../model/cluster-names.ts';
 import { defaultRetryPolicy } from './retry.ts';
+import { portEightyVirtualHosts, virtualServiceRoutes } from './vs-routes.ts';
 import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
@@ -61,9 +65,10 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
       name: host,
       domains,
       includeRequestAttemptCount: true,
-      routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
+      routes: virtualServiceRoutes(view, svc, port, namespace) ?? [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
     });
   }
+  if (port === 80) virtualHosts.push(...portEightyVirtualHosts(view, visibleServices(view, namespace), namespace, used));
   virtualHosts.push({ name: 'allow_any', domains: ['*'], includeRequestAttemptCount: true, routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
 }
@@ -74,11 +79,11 @@ export function sniffedRouteName(host: string, port: number): string {
 }
 
 /** One virtual host matching any authority, to the service's cluster (the listener already picked the service by VIP). */
-function sniffedRouteConfig(svc: Service, port: number): T.RouteConfiguration {
+function sniffedRouteConfig(view: MeshView, svc: Service, port: number, namespace: string): T.RouteConfiguration {
   const name = sniffedRouteName(svc.hostname, port);
   return {
     name,
-    virtualHosts: [{ name, domains: ['*'], includeRequestAttemptCount: true, routes: [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${name}/*`)] }],
+    virtualHosts: [{ name, domains: ['*'], includeRequestAttemptCount: true, routes: virtualServiceRoutes(view, svc, port, namespace) ?? [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${name}/*`)] }],
     validateClusters: { value: false },
   };
 }
@@ -86,7 +91,7 @@ function sniffedRouteConfig(svc: Service, port: number): T.RouteConfiguration {
 function sniffedRoutes(view: MeshView, namespace: string): Map<string, T.RouteConfiguration> {
   const out = new Map<string, T.RouteConfiguration>();
   for (const svc of visibleServices(view, namespace)) {
-    for (const p of svc.ports) if (p.protocol === 'UnsupportedProtocol') out.set(sniffedRouteName(svc.hostname, p.port), sniffedRouteConfig(svc, p.port));
+    for (const p of svc.ports) if (p.protocol === 'UnsupportedProtocol') out.set(sniffedRouteName(svc.hostname, p.port), sniffedRouteConfig(view, svc, p.port, namespace));
   }
   return out;
 }
