@@ -13,6 +13,7 @@ import { LABEL_TOPOLOGY_NETWORK } from '../model/labels.ts';
 import type { InjectorConfig, InjectValues } from './types.ts';
 import type { InjectPath } from './path.ts';
 import { ANNOTATION_STATUS, PROXY_CONTAINER } from './selection.ts';
+import { PROBERS_ENV, rewriteProbes } from './probes.ts';
 import { renderTemplate, type TemplateValue, type Variables } from './template.ts';
 
 export type Obj = Record<string, unknown>;
@@ -177,6 +178,15 @@ export function injectPod(pod: Obj, templates: readonly string[], cfg: InjectorC
     return out;
   });
   initContainers = initContainers.map((c) => (c['image'] === 'auto' ? { ...c, image: proxyImage } : c));
+  // The kubelet's plaintext probes would meet the sidecar (and STRICT mTLS): pilot-agent runs them instead.
+  if (containers.some((c) => c['name'] === PROXY_CONTAINER)) {
+    const probes = rewriteProbes(containers, annotations, PROXY_CONTAINER);
+    containers = probes.containers;
+    if (Object.keys(probes.probers).length > 0) {
+      const env = [{ name: PROBERS_ENV, value: JSON.stringify(probes.probers) }];
+      containers = containers.map((c) => (c['name'] === PROXY_CONTAINER ? withEnv(c, env, true) : c));
+    }
+  }
   annotations = { ...annotations, ...cfg.injectedAnnotations, [ANNOTATION_STATUS]: JSON.stringify(status) };
   const next: Obj = {
     ...pod,

@@ -13,13 +13,15 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { stringify } from 'yaml';
 import { join } from 'node:path';
 import {
   callHelloworld, CLUSTER1, CLUSTER2, deploySamples, hostStat, installMultiNetwork, summarize, untilBothVersions,
 } from '../../src/testing/guides/multinetwork.ts';
 import { mergeKubeconfigs, Shell } from '../../src/testing/guides/shell.ts';
 import { CallLoop, failures } from '../../src/testing/guides/traffic.ts';
+import { sleepObjects } from '../../src/testing/testbed/samples.ts';
 import { Testbed } from '../../src/testing/testbed/testbed.ts';
 
 // A short directory: containerd's socket path must fit a unix socket address.
@@ -221,4 +223,84 @@ test('fault: the control-plane pod is killed while both clusters call; no call f
   }, 120_000, () => table);
   console.log(`fault-kill-control-plane: new control-plane pod Ready ${readyS.toFixed(1)} s after the kill; all ${proxies.length} proxies reconnected and in sync ` +
     `(sidecars SYNCED on CDS, EDS, LDS, RDS) ${((Date.now() - t0) / 1000).toFixed(1)} s later:\n${table}`);
+});
+
+test('a VirtualService splits helloworld 80/20 between subsets v1 (cluster1) and v2 (cluster2, through its gateway)', { timeout: 300_000 }, async () => {
+  const s = guideShell();
+  const dir2 = mkdtempSync('/tmp/itb-split-');
+  try {
+    const file = join(dir2, 'split.yaml');
+    writeFileSync(file, `apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: helloworld, namespace: sample}
+spec:
+  host: helloworld.sample.svc.cluster.local
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+---
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: helloworld, namespace: sample}
+spec:
+  hosts: [helloworld.sample.svc.cluster.local]
+  http:
+  - route:
+    - destination: {host: helloworld.sample.svc.cluster.local, subset: v1}
+      weight: 80
+    - destination: {host: helloworld.sample.svc.cluster.local, subset: v2}
+      weight: 20
+`);
+    // Istio config lives in the config cluster: cluster1 for both clusters' proxies.
+    await s.run('kubectl', ['--context', CLUSTER1, 'apply', '-f', file]);
+    const t0 = Date.now();
+    await waitUntil("sleep's route with the 80/20 split", async () =>
+      (await hostStat(s, CLUSTER1, 'sample', 'deploy/sleep', 'istio-proxy', 'outbound|5000|v2|helloworld.sample', 'weight')) > 0, 60_000);
+    console.log(`vs-split: the subset clusters reached sleep's sidecar ${((Date.now() - t0) / 1000).toFixed(1)} s after the apply`);
+    for (const ctx of [CLUSTER1, CLUSTER2]) {
+      const answers = await callHelloworld(s, ctx, 200, { quiet: true });
+      const v2 = answers.filter((a) => a.version === 'v2').length;
+      console.log(`vs-split: sleep in ${ctx}, 200 calls: ${summarize(answers)} (v2 ${(v2 / 2).toFixed(1)} %)`);
+      assert.ok(answers.every((a) => a.status === '200'), summarize(answers));
+      // 20 % of 200 has a standard deviation of about 5.7 calls: 20 to 60 is 3.5 of them either side.
+      assert.ok(v2 >= 20 && v2 <= 60, `v2 answered ${v2} of 200 calls from ${ctx}, want about 40`);
+    }
+  } finally {
+    await s.attempt('kubectl', ['--context', CLUSTER1, 'delete', 'virtualservice,destinationrule', '-n', 'sample', 'helloworld'], { quiet: true });
+    rmSync(dir2, { recursive: true, force: true });
+  }
+});
+
+test('mesh-wide STRICT mTLS: a pod without a sidecar is refused, sidecars of both clusters still call', { timeout: 300_000 }, async () => {
+  const s = guideShell();
+  const dir2 = mkdtempSync('/tmp/itb-strict-');
+  const plain = async (): Promise<string> => {
+    const r = await s.attempt('kubectl', ['--context', CLUSTER1, 'exec', '-n', 'legacy', 'deploy/sleep', '--', 'curl', '-sS', '-m', '3', '-o', '/dev/null', '-w', '%{http_code}', 'http://helloworld.sample:5000/hello'], { quiet: true });
+    return r.code === 0 ? r.stdout.trim() : `curl exit ${r.code}`;
+  };
+  try {
+    const legacy = join(dir2, 'legacy-sleep.yaml');
+    writeFileSync(legacy, sleepObjects('legacy').map((o) => stringify(o)).join('---\n'));
+    await s.run('kubectl', ['--context', CLUSTER1, 'create', 'namespace', 'legacy']);
+    await s.run('kubectl', ['--context', CLUSTER1, 'apply', '-n', 'legacy', '-f', legacy]);
+    await s.run('kubectl', ['--context', CLUSTER1, 'rollout', 'status', 'deploy/sleep', '-n', 'legacy', '--timeout=180s'], { timeoutMs: 200_000 });
+    const before = await plain();
+    console.log(`strict: before, plaintext from a pod without a sidecar: ${before}`);
+    assert.equal(before, '200', 'PERMISSIVE (the default) accepts plaintext');
+    const policy = join(dir2, 'strict.yaml');
+    writeFileSync(policy, 'apiVersion: security.istio.io/v1\nkind: PeerAuthentication\nmetadata: {name: default, namespace: istio-system}\nspec:\n  mtls: {mode: STRICT}\n');
+    await s.run('kubectl', ['--context', CLUSTER1, 'apply', '-f', policy]);
+    const t0 = Date.now();
+    let after = '';
+    await waitUntil('plaintext refused', async () => { after = await plain(); return after !== '200'; }, 60_000);
+    console.log(`strict: ${((Date.now() - t0) / 1000).toFixed(1)} s after the policy, plaintext gets: ${after}`);
+    for (const ctx of [CLUSTER1, CLUSTER2]) {
+      const answers = await callHelloworld(s, ctx, 20, { quiet: true });
+      console.log(`strict: sleep with a sidecar in ${ctx}: ${summarize(answers)}`);
+      assert.ok(answers.length === 20 && answers.every((a) => a.status === '200'), `mTLS callers are unaffected (${summarize(answers)})`);
+    }
+  } finally {
+    await s.attempt('kubectl', ['--context', CLUSTER1, 'delete', 'peerauthentication', '-n', 'istio-system', 'default'], { quiet: true });
+    rmSync(dir2, { recursive: true, force: true });
+  }
 });
