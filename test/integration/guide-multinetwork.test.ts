@@ -299,6 +299,12 @@ test('mesh-wide STRICT mTLS: a pod without a sidecar is refused, sidecars of bot
       console.log(`strict: sleep with a sidecar in ${ctx}: ${summarize(answers)}`);
       assert.ok(answers.length === 20 && answers.every((a) => a.status === '200'), `mTLS callers are unaffected (${summarize(answers)})`);
     }
+    // The kubelet's probes go through pilot-agent (injection rewrote them), so STRICT leaves the
+    // probed pods Ready: three failed probes (6 s at a 2 s period) would have made them unready.
+    await new Promise((r) => setTimeout(r, 10_000));
+    const probe = (await s.run('kubectl', ['--context', CLUSTER1, 'get', 'pods', '-n', 'sample', '-l', 'app=helloworld', '-o', 'jsonpath={.items[0].spec.containers[0].readinessProbe.httpGet.path} {.items[0].status.conditions[?(@.type=="Ready")].status}'], { quiet: true })).trim();
+    console.log(`strict: helloworld's readiness probe and Ready condition 10 s later: ${probe}`);
+    assert.equal(probe, '/app-health/helloworld/readyz True');
   } finally {
     await s.attempt('kubectl', ['--context', CLUSTER1, 'delete', 'peerauthentication', '-n', 'istio-system', 'default'], { quiet: true });
     rmSync(dir2, { recursive: true, force: true });
