@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { VERSION } from '../../version.ts';
+import { PRIMARY_IOP } from '../mesh-install.ts';
 import { IMAGE_HUB } from '../testbed/images.ts';
 import { helloworldDeployment, helloworldService, sleepObjects } from '../testbed/samples.ts';
 import type { Testbed } from '../testbed/testbed.ts';
@@ -33,20 +34,6 @@ export interface MultiNetworkMesh {
   /** DISCOVERY_ADDRESS: where cluster2 reaches the control plane (cluster1's gateway). */
   readonly discoveryAddress: string;
 }
-
-const PRIMARY_IOP = `apiVersion: install.istio.io/v1alpha1
-kind: IstioOperator
-spec:
-  values:
-    global:
-      meshID: mesh1
-      multiCluster:
-        clusterName: cluster1
-      network: network1
-    pilot:
-      env:
-        EXTERNAL_ISTIOD: true
-`;
 
 const remoteIop = (discoveryAddress: string): string => `apiVersion: install.istio.io/v1alpha1
 kind: IstioOperator
