@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { stringify } from 'yaml';
 import { join } from 'node:path';
 import {
-  callHelloworld, CLUSTER1, CLUSTER2, deploySamples, hostStat, installMultiNetwork, summarize, untilBothVersions,
+  callHelloworld, CLUSTER1, CLUSTER2, deploySamples, hostStat, installMultiNetwork, summarize, untilBothVersions, waitFor,
 } from '../../src/testing/guides/multinetwork.ts';
 import { mergeKubeconfigs, Shell } from '../../src/testing/guides/shell.ts';
 import { CallLoop, failures } from '../../src/testing/guides/traffic.ts';
@@ -123,12 +123,8 @@ async function podNames(s: Shell, ctx: string, ns: string, selector: string): Pr
   return out.split('\n').filter(Boolean);
 }
 
-async function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, detail: () => string = () => ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${detail()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, detail?: () => string): Promise<true> {
+  return waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs, 500, detail);
 }
 
 test('fault: helloworld-v2\'s pod is deleted while cluster1 calls; v1 and then the new v2 pod answer', { timeout: 300_000 }, async () => {

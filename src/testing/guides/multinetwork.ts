@@ -13,9 +13,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { stringify } from 'yaml';
 import { VERSION } from '../../version.ts';
+import { errorMessage } from '../../model/errors.ts';
+import { until } from '../wait.ts';
 import { PRIMARY_IOP } from '../mesh-install.ts';
 import { IMAGE_HUB } from '../testbed/images.ts';
 import { helloworldDeployment, helloworldService, sleepObjects } from '../testbed/samples.ts';
@@ -46,20 +47,20 @@ spec:
       remotePilotAddress: ${discoveryAddress}
 `;
 
-/** Polls `probe` until it returns a value; throws `what` with the last error after `timeoutMs`. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 1000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * The project's `until` for probes that may throw while things settle (a kubectl exec into a
+ * restarting pod): an error counts as "not yet", and the last one (or `detail`) is in the timeout's message.
+ */
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 1000, detail?: () => string): Promise<T> {
   let last = '';
-  for (;;) {
+  return until(what, async () => {
     try {
-      const v = await probe();
-      if (v !== undefined) return v;
+      return await probe();
     } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
+      last = errorMessage(err);
+      return undefined;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}${last ? `: ${last}` : ''}`);
-    await sleep(intervalMs);
-  }
+  }, { timeoutMs, intervalMs, context: () => detail?.() ?? (last === '' ? '' : `last error: ${last}`) });
 }
 
 async function gatewayAddress(sh: Shell, ctx: string): Promise<string> {
