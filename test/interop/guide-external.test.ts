@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, installExternal, REMOTE } from '../../src/testing/guides/external.ts';
+import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, forwardXdsProxy, installExternal, PROXY_STATUS_ENV, REMOTE } from '../../src/testing/guides/external.ts';
 import { callHelloworld, summarize, waitFor } from '../../src/testing/guides/multinetwork.ts';
 import { mergeKubeconfigs, Shell, type Result } from '../../src/testing/guides/shell.ts';
 import { ensureIstioctl } from '../../src/testing/interop/istioctl.ts';
@@ -73,13 +73,8 @@ test('guide 2: external control plane, two replicas, proxy-status through the ag
   assert.ok(answers.length === 20 && answers.every((a) => a.status === '200'), summarize(answers));
 
   // The user's port-forward to the aggregating proxy, then proxy-status as the guide says.
-  const fwd = sh.start('kubectl', ['--context', EXTERNAL, 'port-forward', '-n', CP_NAMESPACE, 'svc/xds-proxy', '9090:9090']);
-  forward = fwd;
-  await waitFor('kubectl port-forward on 9090', () => new Promise<true | undefined>((resolve) => {
-    fwd.stdout.once('data', (d: Buffer) => { resolve(d.toString().includes('Forwarding') ? true : undefined); });
-    setTimeout(() => { resolve(undefined); }, 2000);
-  }), 30_000, 100);
-  const env = { ISTIOCTL_XDS_ADDRESS: 'localhost:9090', ISTIOCTL_ISTIONAMESPACE: CP_NAMESPACE, ISTIOCTL_PREFER_EXPERIMENTAL: 'true' };
+  forward = await forwardXdsProxy(sh);
+  const env = PROXY_STATUS_ENV;
   const proxies = (await sh.run('kubectl', ['--context', REMOTE, 'get', 'pods', '-n', 'sample', '-o', 'jsonpath={range .items[*]}{.metadata.name}.sample{"\\n"}{end}'], { quiet: true }))
     .split('\n').filter(Boolean).sort();
   const expectAll = async (what: string): Promise<Record<string, string>[]> => {

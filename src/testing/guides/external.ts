@@ -13,6 +13,7 @@
  * and the control plane patches its caBundle. `create-remote-secret --server` names the address the
  * external cluster reaches the config cluster's API server at.
  */
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,6 +77,24 @@ spec:
         EXTERNAL_ISTIOD: true
         LOCAL_CLUSTER_SECRET_WATCHER: true
 `;
+
+/** The guide's variables for proxy-status through the aggregating proxy forwarded to localhost:9090. */
+export const PROXY_STATUS_ENV = { ISTIOCTL_XDS_ADDRESS: 'localhost:9090', ISTIOCTL_ISTIONAMESPACE: CP_NAMESPACE, ISTIOCTL_PREFER_EXPERIMENTAL: 'true' };
+
+/** `kubectl port-forward svc/xds-proxy 9090` in the external cluster, once kubectl says it forwards. */
+export async function forwardXdsProxy(sh: Shell): Promise<ChildProcessWithoutNullStreams> {
+  const forward = sh.start('kubectl', ['--context', EXTERNAL, 'port-forward', '-n', CP_NAMESPACE, 'svc/xds-proxy', '9090:9090']);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error('kubectl port-forward did not start within 30 s')); }, 30_000);
+      forward.stdout.on('data', (d: Buffer) => { if (d.toString().includes('Forwarding')) { clearTimeout(timer); resolve(); } });
+    });
+  } catch (err) {
+    forward.kill('SIGTERM');
+    throw err;
+  }
+  return forward;
+}
 
 export interface ExternalMesh {
   /** Where the remote cluster reaches the control plane (the LoadBalancer address). */

@@ -13,7 +13,7 @@ import { join, resolve } from 'node:path';
 import {
   callHelloworld, CLUSTER1, CLUSTER2, deploySamples, installMultiNetwork, summarize, untilBothVersions,
 } from '../guides/multinetwork.ts';
-import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, installExternal, REMOTE } from '../guides/external.ts';
+import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, forwardXdsProxy, installExternal, PROXY_STATUS_ENV, REMOTE } from '../guides/external.ts';
 import { mergeKubeconfigs, Shell } from '../guides/shell.ts';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { Testbed } from './testbed.ts';
@@ -85,14 +85,9 @@ async function externalDemo(dirArg: string, log: (line: string) => void): Promis
   for (const a of answers) out(`  ${a.status} Hello version: ${a.version}, instance: ${a.instance}`);
   out(`  # ${summarize(answers)}`);
   out('# proxy-status for a user who cannot reach the control plane: through the aggregating proxy');
-  const forward = sh.start('kubectl', ['--context', EXTERNAL, 'port-forward', '-n', CP_NAMESPACE, 'svc/xds-proxy', '9090:9090']);
+  const forward = await forwardXdsProxy(sh);
   try {
-    await new Promise<void>((resolveReady, reject) => {
-      const timer = setTimeout(() => { reject(new Error('kubectl port-forward did not start within 30 s')); }, 30_000);
-      forward.stdout.on('data', (d: Buffer) => { if (d.toString().includes('Forwarding')) { clearTimeout(timer); resolveReady(); } });
-    });
-    const env = { ISTIOCTL_XDS_ADDRESS: 'localhost:9090', ISTIOCTL_ISTIONAMESPACE: CP_NAMESPACE, ISTIOCTL_PREFER_EXPERIMENTAL: 'true' };
-    out(await sh.run('isthmus', ['x', 'proxy-status', '--context', REMOTE], { env }));
+    out(await sh.run('isthmus', ['x', 'proxy-status', '--context', REMOTE], { env: PROXY_STATUS_ENV }));
   } finally {
     forward.kill('SIGTERM');
   }
