@@ -81,3 +81,18 @@ test('an ACK repeating the same names (in any order, any number) keeps the subsc
   const fewer = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n3', resourceNames: names.slice(1) }, now);
   assert.equal(fewer.decision.kind, 'resubscribe');
 });
+
+test('a named subscription that changes says which names it added; what the client holds follows it', () => {
+  const { watch } = applyRequest(undefined, EDS, { typeUrl: EDS, resourceNames: ['a', 'b'] }, now);
+  recordSent(watch, 'n1', 'v1', ['a', 'b'], now);
+  const grown = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n1', resourceNames: ['b', 'c', 'd'] }, now);
+  assert.deepEqual(grown.decision, { kind: 'resubscribe', respond: true, added: ['c', 'd'] });
+  recordSent(watch, 'n2', 'v1', { added: ['c', 'd'] }, now);
+  assert.deepEqual(watch.sentNames, ['b', 'c', 'd'], 'a, no longer subscribed, is dropped; c and d join b');
+  const shrunk = applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n2', resourceNames: ['d'] }, now);
+  assert.deepEqual(shrunk.decision, { kind: 'resubscribe', respond: true, added: [] });
+  const cds = applyRequest(undefined, CDS, { typeUrl: CDS, resourceNames: [] }, now);
+  recordSent(cds.watch, 'c1', 'v1', ['x'], now);
+  const named = applyRequest(cds.watch, CDS, { typeUrl: CDS, responseNonce: 'c1', resourceNames: ['x'] }, now);
+  assert.deepEqual(named.decision, { kind: 'resubscribe', respond: true }, 'leaving a wildcard names no additions: answer in full');
+});

@@ -38,7 +38,11 @@ export interface RequestView {
 
 export type Decision =
   | { readonly kind: 'initial'; readonly respond: true }
-  | { readonly kind: 'resubscribe'; readonly respond: true }
+  /**
+   * The names changed. `added` lists the names new to a named subscription (undefined when either side
+   * is a wildcard): a non-wildcard type may then be answered with just those, as istiod does.
+   */
+  | { readonly kind: 'resubscribe'; readonly respond: true; readonly added?: readonly string[] }
   | { readonly kind: 'ack'; readonly respond: false }
   | { readonly kind: 'nack'; readonly respond: false; readonly error: string }
   | { readonly kind: 'stale'; readonly respond: false };
@@ -115,16 +119,31 @@ export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, re
   if (namesMatch(watch.subscription, typeUrl, req.resourceNames)) return { watch, decision: { kind: 'ack', respond: false } };
   const next = subscriptionFrom(typeUrl, req.resourceNames, false, watch.subscription);
   if (sameSubscription(next, watch.subscription)) return { watch, decision: { kind: 'ack', respond: false } };
+  const before = watch.subscription;
   watch.subscription = next;
-  return { watch, decision: { kind: 'resubscribe', respond: true } };
+  if (before.wildcard || next.wildcard) return { watch, decision: { kind: 'resubscribe', respond: true } };
+  const added = [...next.names].filter((n) => !before.names.has(n));
+  return { watch, decision: { kind: 'resubscribe', respond: true, added } };
 }
 
-/** Records a response just written for this watch. */
-export function recordSent(watch: WatchState, nonce: string, version: string, names: readonly string[], now: Date): void {
+/**
+ * Records a response just written for this watch. `names` is everything the client now holds, or
+ * `{ added }` for a partial response of a non-wildcard type (EDS, RDS), after which the client holds
+ * what it held before that is still subscribed, and the added names.
+ */
+export function recordSent(watch: WatchState, nonce: string, version: string, names: readonly string[] | { readonly added: readonly string[] }, now: Date): void {
   watch.nonceSent = nonce;
   watch.versionSent = version;
   watch.lastSent = now;
-  watch.sentNames = names;
+  watch.sentNames = 'added' in names ? heldAfterPartial(watch, names.added) : names;
+}
+
+function heldAfterPartial(watch: WatchState, added: readonly string[]): readonly string[] {
+  if (added.length === 0) return watch.sentNames;
+  const sub = watch.subscription;
+  const held = new Set(sub.wildcard ? watch.sentNames : watch.sentNames.filter((n) => sub.names.has(n)));
+  for (const n of added) held.add(n);
+  return [...held].sort();
 }
 
 export type ConfigStatus = 'SYNCED' | 'NOT_SENT' | 'STALE' | 'ERROR';
@@ -135,4 +154,3 @@ export function configStatus(w: WatchState): ConfigStatus {
   if (w.nonceSent === '') return 'NOT_SENT';
   return w.nonceAcked === w.nonceSent ? 'SYNCED' : 'STALE';
 }
-

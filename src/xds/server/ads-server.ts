@@ -27,7 +27,7 @@ import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
 import { resourcesSize, type PreparedResponse } from '../protocol/response.ts';
-import { applyRequest, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
+import { applyRequest, isWildcardType, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
 import type { BoundedSenderOptions } from './bounded-send.ts';
@@ -261,6 +261,11 @@ export class AdsServer {
       this.#opts.metrics.rejects.inc({ type: t });
       this.#opts.log.warn('ADS: NACK', { conId: conn.conId, type: t, nonce: req.responseNonce, error: decision.error });
     }
+    if (decision.kind === 'resubscribe' && decision.added !== undefined && answersWithAddedOnly(conn, t)) {
+      // Only new names: answer with just those (the client keeps the rest); only removals: no answer.
+      if (decision.added.length > 0) await this.#respond(conn, watch, { names: decision.added }, 'request');
+      return;
+    }
     if (decision.respond) await this.#respond(conn, watch, undefined, 'request');
   }
 
@@ -308,17 +313,29 @@ export class AdsServer {
     return { resources, names: resources.map((r) => r.name) };
   }
 
+  /** Just the named resources of a watch (a subscription that grew). */
+  #namedResources(conn: AnyConnection, watch: WatchState, view: MeshView, names: readonly string[]): CachedList {
+    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
+    if (!gen) return { resources: [], names: [] };
+    const resources = watch.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL
+      ? this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing))
+      : gen.generate(conn.proxy, view, [...names]);
+    return { resources, names: resources.map((r) => r.name) };
+  }
+
   /**
-   * Sends the current state of one watched type; `endpointPush` restricts EDS to the changed hosts.
+   * Sends the current state of one watched type, or part of it: `{ push }` restricts EDS to the hosts an
+   * endpoint push changed, `{ names }` to the names a subscription added.
    * A `push` hands the response over without waiting; a `request` answer waits (bounded) for earlier
    * responses to be read, so a client that sends without reading cannot make us buffer without bound.
    */
-  async #respond(conn: Connection, watch: WatchState, endpointPush: PushRequest | undefined, mode: 'push' | 'request', pushView?: MeshView): Promise<void> {
+  async #respond(conn: Connection, watch: WatchState, part: { readonly push: PushRequest } | { readonly names: readonly string[] } | undefined, mode: 'push' | 'request', pushView?: MeshView): Promise<void> {
     const started = this.#clock.now();
     const view = pushView ?? this.#servedView();
-    const { resources, names } = endpointPush ? this.#changedAssignments(conn, watch, view, endpointPush) : this.#generate(conn, watch, view);
+    const { resources, names } = part === undefined ? this.#generate(conn, watch, view)
+      : 'push' in part ? this.#changedAssignments(conn, watch, view, part.push) : this.#namedResources(conn, watch, view, part.names);
     // An endpoint-only push says nothing when nothing this proxy watches changed.
-    if (endpointPush && resources.length === 0) return;
+    if (part !== undefined && 'push' in part && resources.length === 0) return;
     const size = resourcesSize(resources);
     if (size > this.#limits.maxResponseBytes) {
       this.#opts.metrics.pushErrors.inc({ type: watch.typeUrl });
@@ -329,7 +346,9 @@ export class AdsServer {
     if (mode === 'push') conn.write(resp);
     else await conn.send(resp);
     this.#noteProxyKey(conn, watch, view);
-    recordSent(watch, nonce, view.version, names, new Date(this.#clock.now()));
+    // After an endpoint push the client holds the same names as before; after a grown subscription, more.
+    const held = part === undefined ? names : { added: 'push' in part ? [] : names };
+    recordSent(watch, nonce, view.version, held, new Date(this.#clock.now()));
     this.#opts.metrics.pushes.inc({ type: watch.typeUrl });
     this.#opts.metrics.pushTime.observe({ type: watch.typeUrl }, (this.#clock.now() - started) / 1000);
   }
@@ -410,7 +429,7 @@ export class AdsServer {
           const dw = this.#delta.watchOf(conn, t);
           if (dw) await this.#delta.respond(conn, dw, 'push', view);
         } else {
-          await this.#respond(conn, watch, onlyChanged ? req : undefined, 'push', view);
+          await this.#respond(conn, watch, onlyChanged ? { push: req } : undefined, 'push', view);
         }
       }
       this.#opts.metrics.convergence.observe((this.#clock.now() - req.start) / 1000);
@@ -418,4 +437,13 @@ export class AdsServer {
       this.#opts.log.warn('ADS: push failed', { conId: conn.conId, error: errorMessage(err) });
     }
   }
+}
+
+/**
+ * Whether a grown subscription is answered with only its new resources, as istiod does: for the types
+ * that are not state-of-the-world complete (EDS, RDS), and not for proxyless gRPC, whose subscriptions
+ * istiod always answers in full.
+ */
+function answersWithAddedOnly(conn: AnyConnection, t: TypeUrl): boolean {
+  return !isWildcardType(t) && conn.proxy.generator !== 'grpc';
 }
