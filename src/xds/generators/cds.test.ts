@@ -109,7 +109,6 @@ test('cds router: e/w gateway gets SNI-DNAT clusters (no TLS of their own) for *
     `outbound_.5000_.v2_.${HW}`,
     'outbound_.6000_._.ledger.sample.svc.cluster.local',
     'outbound_.7070_._.echo.sample.svc.cluster.local',
-    'outbound_.8080_._.private.other.svc.cluster.local',
   ]);
   const c = got.get(`outbound_.5000_.v1_.${HW}`);
   assert.equal(c?.type, 'EDS');
@@ -117,6 +116,15 @@ test('cds router: e/w gateway gets SNI-DNAT clusters (no TLS of their own) for *
   assert.equal(c.transportSocket, undefined);
   assert.equal(c.transportSocketMatches, undefined);
   roundTrip(clusterCodec, [...got.values()].map((resource) => ({ resource })));
+});
+
+test('cds router: a namespace-private service (exportTo ".") is not exposed by a gateway in another namespace', () => {
+  const gateway = (namespace: string) => proxy({ type: 'router', namespace, network: 'network2', networkView: 'network2', labels: { istio: 'eastwestgateway' } });
+  const inSystem = generate(gateway('istio-system'), meshView(), 'wildcard').map((r) => r.name);
+  assert.ok(!inSystem.some((n) => n.includes('private.other')), `no cluster of private.other: ${inSystem.filter((n) => n.includes('private')).join(', ')}`);
+  const inOther = generate(gateway('other'), meshView(), 'wildcard').map((r) => r.name);
+  assert.ok(inOther.includes('outbound_.8080_._.private.other.svc.cluster.local'), 'a gateway in the service\'s own namespace may expose it');
+  assert.ok(inOther.includes('outbound|8080||private.other.svc.cluster.local'));
 });
 
 test('cds router: a router no Gateway selects gets no SNI-DNAT clusters', () => {

@@ -28,7 +28,7 @@ import { selectRequested, type GeneratedResource, type RequestedNames, type Reso
 export const reads = ['type', 'namespace', 'ip + clusterId (inbound ports)', 'labels (router: selecting Gateways)'] as const;
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
-  if (proxy.type === 'router') return `router|${gatewayKey(proxy, view)}`;
+  if (proxy.type === 'router') return `router|${proxy.namespace}|${gatewayKey(proxy, view)}`;
   return `sidecar|${proxy.namespace}|${inboundPortsKey(inboundPorts(proxy, view))}`;
 }
 
@@ -36,13 +36,13 @@ function named(c: T.Cluster): GeneratedResource<T.Cluster> {
   return { name: c.name ?? '', resource: c };
 }
 
-function outboundClusters(view: MeshView, namespace: string | undefined): GeneratedResource<T.Cluster>[] {
-  const services = namespace === undefined ? view.services().filter((s) => s.resolution !== 'Alias') : visibleServices(view, namespace);
+/** Outbound clusters of the services exported to `namespace` (the proxy's: routers too, as istiod). */
+function outboundClusters(view: MeshView, namespace: string, sidecar: boolean): GeneratedResource<T.Cluster>[] {
   const out: GeneratedResource<T.Cluster>[] = [];
-  for (const svc of services) {
+  for (const svc of visibleServices(view, namespace)) {
     const subsets = ['', ...subsetsFor(view, svc.hostname).map((s) => s.name)];
     for (const port of svc.ports) {
-      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset, namespace !== undefined)));
+      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset, sidecar)));
     }
   }
   return out;
@@ -50,7 +50,7 @@ function outboundClusters(view: MeshView, namespace: string | undefined): Genera
 
 export function generateSidecar(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Cluster>[] {
   const all = [
-    ...outboundClusters(view, proxy.namespace),
+    ...outboundClusters(view, proxy.namespace, true),
     ...inboundPorts(proxy, view).map((p) => named(inboundCluster(p.port, p.protocol))),
     named(blackHoleCluster()),
     named(passthroughCluster()),
@@ -60,9 +60,9 @@ export function generateSidecar(proxy: Proxy, view: MeshView, names: RequestedNa
 }
 
 export function generateRouter(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Cluster>[] {
-  const targets = sniTargets(view, autoPassthroughServers(proxy, view));
+  const targets = sniTargets(view, autoPassthroughServers(proxy, view), proxy.namespace);
   const all = [
-    ...outboundClusters(view, undefined),
+    ...outboundClusters(view, proxy.namespace, false),
     ...targets.map((t) => named(sniDnatCluster(t.service, t.port, t.subset))),
     named(blackHoleCluster()),
   ];

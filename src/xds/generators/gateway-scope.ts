@@ -7,7 +7,7 @@
 import type { IstioGateway, IstioGatewayServer, MeshView } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import type { Service, ServicePort } from '../../model/service.ts';
-import { labelsMatch, subsetsFor } from './scope.ts';
+import { labelsMatch, serviceVisibleTo, subsetsFor } from './scope.ts';
 
 /** Istio Gateways selecting this proxy (routers only). Reads proxy.type and proxy.labels. */
 export function gatewaysForProxy(proxy: Proxy, view: MeshView): IstioGateway[] {
@@ -57,14 +57,16 @@ export interface SniTarget {
 }
 
 /**
- * Targets of the given servers: every service (not an ExternalName alias) matching a host, every
- * non-UDP port, once without a subset and once per DestinationRule subset. Sorted by host, port, subset.
+ * Targets of the given servers: every service (not an ExternalName alias) exported to the gateway's
+ * own namespace (`proxyNamespace`) and matching a host, every non-UDP port, once without a subset and
+ * once per DestinationRule subset. Sorted by host, port, subset. A namespace-private service is thus
+ * never exposed cross-network by a gateway in another namespace, as with istiod.
  */
-export function sniTargets(view: MeshView, servers: readonly PassthroughServer[]): SniTarget[] {
+export function sniTargets(view: MeshView, servers: readonly PassthroughServer[], proxyNamespace: string): SniTarget[] {
   if (servers.length === 0) return [];
   const out: SniTarget[] = [];
   for (const svc of view.services()) {
-    if (svc.resolution === 'Alias') continue;
+    if (svc.resolution === 'Alias' || !serviceVisibleTo(svc, proxyNamespace)) continue;
     if (!servers.some((s) => s.hosts.some((h) => hostMatches(h, svc, s.gatewayNamespace)))) continue;
     const subsets = ['', ...subsetsFor(view, svc.hostname).map((s) => s.name)];
     for (const port of [...svc.ports].sort((a, b) => a.port - b.port)) {

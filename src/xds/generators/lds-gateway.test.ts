@@ -113,3 +113,12 @@ test('every sidecar mTLS cluster\'s SNI and ALPN land on a chain of the AUTO_PAS
   console.log(`sidecar mTLS clusters checked against the gateway's chains: ${checked}`);
   assert.ok(checked >= 4);
 });
+
+test('15443 has no chain for a namespace-private service (exportTo ".") of another namespace', () => {
+  const sni = (ns: string) => (generate(proxy({ type: 'router', namespace: ns, labels: { istio: 'eastwestgateway' } }), meshView(), 'wildcard')
+    .find((l) => l.name === '0.0.0.0_15443')?.resource.filterChains ?? []).map((c) => c.filterChainMatch?.serverNames?.[0] ?? '');
+  const system = sni('istio-system');
+  assert.ok(system.includes(`outbound_.5000_._.${helloworld.hostname}`), 'exported services have chains');
+  assert.ok(!system.some((n) => n.includes('private.other')), `no chain exposes private.other: ${system.join(', ')}`);
+  assert.ok(sni('other').includes('outbound_.8080_._.private.other.svc.cluster.local'), 'a gateway in its own namespace may expose it');
+});

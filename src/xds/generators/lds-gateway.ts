@@ -23,14 +23,14 @@ import { ALPN_ISTIO_MTLS, listenerName } from './names.ts';
 import { sniName } from '../../model/cluster-names.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
-export const reads = ['type', 'labels (selecting Gateways, and through them VirtualServices)'] as const;
+export const reads = ['type', 'namespace (exportTo)', 'labels (selecting Gateways, and through them VirtualServices)'] as const;
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
-  return `router|${gatewayKey(proxy, view)}`;
+  return `router|${proxy.namespace}|${gatewayKey(proxy, view)}`;
 }
 
-function listener(view: MeshView, port: number, auto: readonly PassthroughServer[], tls: readonly TlsPassthroughServer[]): T.Listener | undefined {
-  const chains: T.FilterChain[] = [...autoPassthroughChains(view, auto), ...tlsPassthroughChains(view, tls)];
+function listener(view: MeshView, namespace: string, port: number, auto: readonly PassthroughServer[], tls: readonly TlsPassthroughServer[]): T.Listener | undefined {
+  const chains: T.FilterChain[] = [...autoPassthroughChains(view, auto, namespace), ...tlsPassthroughChains(view, tls)];
   if (chains.length === 0) return undefined;
   return {
     name: listenerName('0.0.0.0', port),
@@ -41,10 +41,10 @@ function listener(view: MeshView, port: number, auto: readonly PassthroughServer
   };
 }
 
-function autoPassthroughChains(view: MeshView, servers: readonly PassthroughServer[]): T.FilterChain[] {
+function autoPassthroughChains(view: MeshView, servers: readonly PassthroughServer[], namespace: string): T.FilterChain[] {
   const chains: T.FilterChain[] = [];
   const seen = new Set<string>();
-  for (const t of sniTargets(view, servers)) {
+  for (const t of sniTargets(view, servers, namespace)) {
     const sni = sniName({ direction: 'outbound', port: t.port.port, subset: t.subset, host: t.service.hostname });
     if (seen.has(sni)) continue;
     seen.add(sni);
@@ -63,7 +63,7 @@ export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): G
   const ports = new Set([...auto.map((s) => s.port), ...tls.map((s) => s.port)]);
   const out: GeneratedResource<T.Listener>[] = [];
   for (const port of [...ports].sort((a, b) => a - b)) {
-    const l = listener(view, port, auto.filter((s) => s.port === port), tls.filter((s) => s.port === port));
+    const l = listener(view, proxy.namespace, port, auto.filter((s) => s.port === port), tls.filter((s) => s.port === port));
     if (l !== undefined) out.push({ name: l.name ?? '', resource: l });
   }
   return selectRequested(out, names);

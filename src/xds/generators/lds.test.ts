@@ -191,7 +191,6 @@ test('lds gateway: 0.0.0.0_15443 with tls_inspector and one SNI chain per servic
     `outbound_.5000_.v2_.${HW}`,
     'outbound_.6000_._.ledger.sample.svc.cluster.local',
     'outbound_.7070_._.echo.sample.svc.cluster.local',
-    'outbound_.8080_._.private.other.svc.cluster.local',
   ]);
   for (const c of chains) {
     const name = c.filterChainMatch?.serverNames?.[0];
