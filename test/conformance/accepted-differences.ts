@@ -67,8 +67,6 @@ export const ACCEPTED: readonly AcceptedDifference[] = [
   { path: 'LDS/virtualInbound/filter_chains[{}]', istiod: 'absent', reason: 'NOT YET FIXED: item 3, catch-all chains of virtualInbound: istiod terminates mTLS and sniffs HTTP for undeclared ports, Isthmus passes them through as TCP (a11)' },
   { path: 'LDS/virtualInbound/listener_filters[*]', reason: 'NOT YET FIXED: item 3, catch-all chains of virtualInbound: http_inspector for sniffing undeclared ports (a11)' },
   { path: 'LDS/virtualInbound/listener_filters[*]/filter_disabled', reason: 'NOT YET FIXED: item 3, catch-all chains of virtualInbound: http_inspector for sniffing undeclared ports (a11)' },
-  { path: 'CDS/outbound|8081||hl.sample.svc.cluster.local/transport_socket', nodes: ['sidecar-c1', 'sidecar-c2'], reason: 'NOT YET FIXED: item 3, headless services: unconditional mTLS to sidecar pods (a8)' },
-  { path: 'CDS/outbound|8081||hl.sample.svc.cluster.local/transport_socket_matches', nodes: ['sidecar-c1', 'sidecar-c2'], reason: 'NOT YET FIXED: item 3, headless services: unconditional mTLS to sidecar pods (a8)' },
   { path: 'CDS/*/transport_socket', nodes: ['grpc-c1'], reason: 'NOT YET FIXED: item 3, proxyless gRPC TLS only where istiod enables it (a16)' },
   { path: 'EDS/**/endpoints[*@198.18.10*:15443]', istiod: 'present', isthmus: 'absent', reason: 'NOT YET FIXED: item 3, region from Nodes: without a region the remote network\'s gateway endpoint joins the local zone\'s locality group (a3)' },
   { path: 'EDS/**/lb_endpoints[198.18.10*:15443]', istiod: 'absent', isthmus: 'present', reason: 'NOT YET FIXED: item 3, region from Nodes: without a region the remote network\'s gateway endpoint joins the local zone\'s locality group (a3)' },

@@ -69,7 +69,7 @@ const BALANCE_ALL_ENDPOINTS: NonNullable<T.Cluster['commonLbConfig']> = { health
 /**
  * `outbound|<port>|<subset>|<host>`: EDS over ADS (`service_name` = the cluster name), or ORIGINAL_DST
  * for headless services on sidecars; endpoints labelled `tlsMode: istio` get Istio mTLS with SNI
- * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext. On a sidecar, a port declared without a
+ * `outbound_.<port>_.<subset>_.<host>`, the rest plaintext (a headless service's pods always get mTLS). On a sidecar, a port declared without a
  * protocol (sniffed) keeps the client's HTTP version upstream; gateways (`sidecar` false) do not sniff.
  */
 export function outboundCluster(view: MeshView, svc: Service, port: ServicePort, subset: string, sidecar = true): T.Cluster {
@@ -89,10 +89,14 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
     commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
     ...(sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol)),
-    transportSocketMatches: [
-      { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transportSocket: tlsTransportSocket(tls) },
-      { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
-    ],
+    ...(discovery.type === 'ORIGINAL_DST'
+      // An original-destination host carries no endpoint metadata for a match to read: like istiod,
+      // dial a headless service's pods with Istio mTLS unconditionally.
+      ? { transportSocket: tlsTransportSocket(tls) }
+      : { transportSocketMatches: [
+        { name: 'tlsMode-istio', match: { fields: { tlsMode: { stringValue: 'istio' } } }, transportSocket: tlsTransportSocket(tls) },
+        { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
+      ] }),
   };
 }
 

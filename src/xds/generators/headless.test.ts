@@ -1,7 +1,7 @@
 /** Headless services, as istiod: original destination on sidecars, EDS on gateways, routes for pod names. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clusterCodec, routeConfigurationCodec } from '../../proto/codec.ts';
+import { clusterCodec, routeConfigurationCodec, unpackAny, upstreamTlsContextCodec } from '../../proto/codec.ts';
 import { generate as cds } from './cds.ts';
 import { crossNetworkGateway } from './fixtures.ts';
 import { generate as rds } from './rds.ts';
@@ -18,6 +18,19 @@ test('headless: ORIGINAL_DST on a sidecar, EDS over ADS on an east-west gateway 
   assert.equal(gw[0]?.type, 'EDS');
   assert.equal(gw[0].edsClusterConfig?.serviceName, NAME);
   assert.equal(gw[0].lbPolicy, 'LEAST_REQUEST');
+});
+
+test('headless: a sidecar dials the pods with Istio mTLS unconditionally (no endpoint metadata to match on), as istiod', () => {
+  const [side] = roundTrip(clusterCodec, cds(proxy({ namespace: 'sample' }), view(), [NAME]));
+  assert.ok(side);
+  assert.equal(side.transportSocketMatches?.length ?? 0, 0, 'no transport socket matches: their empty match would pick plaintext');
+  assert.equal(side.transportSocket?.name, 'envoy.transport_sockets.tls');
+  assert.ok(side.transportSocket.typedConfig);
+  const tls = unpackAny(upstreamTlsContextCodec, side.transportSocket.typedConfig);
+  assert.equal(tls.sni, 'outbound_.8081_._.hl.sample.svc.cluster.local');
+  const gw = roundTrip(clusterCodec, cds(proxy({ type: 'router', namespace: 'istio-system', network: 'network1', networkView: 'network1', labels: { istio: 'eastwestgateway' } }), view(), [NAME]));
+  assert.equal(gw[0]?.transportSocket, undefined, 'a gateway keeps per-endpoint matching (EDS carries the metadata)');
+  assert.equal(gw[0]?.transportSocketMatches?.length, 2);
 });
 
 test('headless: the virtual host also matches pod names under the service (*.hl.sample.svc.cluster.local)', () => {
