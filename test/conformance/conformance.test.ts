@@ -10,17 +10,21 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ACCEPTED } from './accepted-differences.ts';
+import { EnvoyJudges } from './lib/envoy-judges.ts';
 import { compare, settled, World, type NodeResult } from './lib/runner.ts';
 import { PROXIES, SCENARIOS } from './scenarios.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-conformance-'));
 let world: World | undefined;
+let judges: EnvoyJudges | undefined;
 
 before(async () => {
   world = await World.up(dir, (s) => { console.log(s); });
+  judges = await EnvoyJudges.start(dir, world.isthmus.grpcAddr, PROXIES);
 });
 
 after(async () => {
+  await judges?.stop();
   await world?.down();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -29,7 +33,9 @@ const show = (v: unknown): string => (v === undefined ? '(absent)' : JSON.string
 
 test('istiod and Isthmus answer every simulated proxy alike, scenario by scenario', async (t) => {
   const w = world;
-  assert.ok(w, 'world is up');
+  const envoys = judges;
+  assert.ok(w && envoys, 'world and Envoy judges are up');
+  const rejected: string[] = [];
   const rows: { scenario: string; resources: number; identical: number; equivalent: number; knownGaps: number; accepted: number; failures: number }[] = [];
   const used = new Map<string, number>();
   const failures: string[] = [];
@@ -42,6 +48,10 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
       const [a, b] = await Promise.all([settled(w.istiod.grpcAddr, p, expect), settled(w.isthmus.grpcAddr, p, expect)]);
       results.push(compare(p.role, a, b, ACCEPTED));
     }
+    // Isthmus has settled on the scenario: real Envoy must have taken all of it.
+    const verdicts = await envoys.verdicts();
+    for (const v of verdicts) for (const problem of v.problems) rejected.push(`[${s.name}] ${v.role}: ${problem}`);
+    console.log(`real Envoy after "${s.name}": ${verdicts.map((v) => `${v.role} ${v.accepted} updates accepted, ${v.problems.length === 0 ? '0 rejected' : 'REJECTED'}`).join('; ')}`);
     for (const r of results) {
       for (const { reason } of r.accepted) used.set(reason, (used.get(reason) ?? 0) + 1);
       for (const f of r.failures) dump.push({ scenario: s.name, role: r.role, ...f });
@@ -76,4 +86,5 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
   if (dumpFile !== undefined && dumpFile !== '') writeFileSync(dumpFile, JSON.stringify(dump, null, 1));
   if (failures.length > 0) console.log(`\n${failures.length} unexplained differences:\n${failures.slice(0, 300).join('\n')}`);
   assert.equal(failures.length, 0, `${failures.length} differences are not in test/conformance/accepted-differences.ts (listed above)`);
+  assert.deepEqual(rejected, [], 'real Envoy rejected none of the scenarios\' resources');
 });
