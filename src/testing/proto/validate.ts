@@ -18,10 +18,10 @@
  * flattened options) never throw and never pass silently: they are listed in `unsupported`.
  */
 import protobuf from 'protobufjs';
-import type { Codec } from './codec.ts';
-import { codec, lookupMessageType } from './codec.ts';
-import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
-import { protoRoot } from './loader.ts';
+import type { Codec } from '../../proto/codec.ts';
+import { codec, lookupMessageType } from '../../proto/codec.ts';
+import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
+import { protoRoot } from '../../proto/loader.ts';
 import type { At } from './validate-at.ts';
 import { fail, failType } from './validate-at.ts';
 import type { Ctx, Rules, Site, ValidationIssue, ValidationReport } from './validate-context.ts';

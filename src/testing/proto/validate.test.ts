@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
+import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
 import {
   codec, downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec, packAny, routerCodec, upstreamTlsContextCodec,
-} from './codec.ts';
+} from '../../proto/codec.ts';
 import * as data from './testdata.ts';
-import type * as T from './types.ts';
+import type * as T from '../../proto/types.ts';
 import { ProtoValidationError, assertValid, validate, validateMessage } from './validate.ts';
 
 const LISTENER = 'envoy.config.listener.v3.Listener';
