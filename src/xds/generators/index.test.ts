@@ -10,14 +10,14 @@ import {
 import { formatIssues, validate } from '../../testing/proto/validate.ts';
 import { cdsGenerator } from './cds.ts';
 import { edsGenerator } from './eds.ts';
-import { meshView } from './fixtures.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
 import { grpcCdsGenerator } from './grpc/cds.ts';
 import { grpcLdsGenerator } from './grpc/lds.ts';
 import { GENERATORS, findGenerator } from './index.ts';
 import { gatewayLdsGenerator } from './lds-gateway.ts';
 import { ldsGenerator } from './lds.ts';
 import { rdsGenerator } from './rds.ts';
-import { proxy } from './testing.ts';
+import { proxy } from '../../testing/mesh/builders.ts';
 
 test('findGenerator: <GENERATOR>/<url>, then <type>/<url>, then <url>', () => {
   const cases = [
