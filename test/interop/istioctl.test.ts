@@ -16,8 +16,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestbedCluster } from '../../src/testing/testbed/testbed.ts';
-import { runCli, XdsProxyProcess } from '../../src/aggregator/testing/processes.ts';
-import { GRPC_APP, REPLICA_IPS as IPS, ReplicaMesh, type ReplicaName } from '../../src/aggregator/testing/replicas.ts';
+import { runCli, XdsProxyProcess } from '../../src/testing/aggregator/processes.ts';
+import { GRPC_APP, REPLICA_IPS as IPS, ReplicaMesh, type ReplicaName } from '../../src/testing/aggregator/replicas.ts';
 import { ensureIstioctl, runIstioctl, type ToolResult } from '../../src/testing/interop/istioctl.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-interop-'));
