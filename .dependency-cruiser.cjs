@@ -4,17 +4,10 @@
 
 /** Test files and test-only modules: they may reach anything. */
 const TESTS = '(^test/|^bench/|^scripts/|[.]test[.]ts$)';
-/** Test-only code that still lives beside product code (issue 16 item 4 moves it to src/testing). */
-const TEST_ONLY = [
-  '^src/testing/',
-  '^src/aggregator/testing/',
-  '^src/pki/test-helpers[.]ts$',
-  '^src/xds/generators/(fixtures|testing)[.]ts$',
-  '^src/xds/generators/grpc/acceptance[.]ts$',
-  '^src/proto/(testdata|validate[^/]*)[.]ts$',
-];
-/** Product code: what `isthmus` runs. */
-const PRODUCT = { path: '^src/', pathNot: [TESTS, ...TEST_ONLY] };
+/** Test-only code: harnesses, fixtures, checkers and the test bed all live under src/testing. */
+const TEST_ONLY = '^src/testing/';
+/** Product code: what `isthmus` runs (the binary's launcher and src, minus tests and src/testing). */
+const PRODUCT = { path: '^(src|bin)/', pathNot: [TESTS, TEST_ONLY] };
 
 module.exports = {
   forbidden: [
@@ -37,7 +30,7 @@ module.exports = {
       name: 'pki-imports-only-model',
       severity: 'error',
       comment: 'PKI primitives (keys, CSRs, signing) sit under the CA and authentication: they import only model.',
-      from: { path: '^src/pki/', pathNot: [TESTS, ...TEST_ONLY] },
+      from: { path: '^src/pki/', pathNot: TESTS },
       to: { path: '^(src|test|bench|bin|scripts)/', pathNot: '^src/(model|pki)/' },
     },
     {
@@ -51,7 +44,7 @@ module.exports = {
       name: 'servers-not-to-cli',
       severity: 'error',
       comment: 'Servers never import the CLI; what both need (the xDS client, signals) lives below them.',
-      from: { path: '^src/', pathNot: ['^src/cli/', '^src/main[.]ts$', TESTS, ...TEST_ONLY] },
+      from: { path: '^src/', pathNot: ['^src/cli/', '^src/main[.]ts$', TESTS, TEST_ONLY] },
       to: { path: '^src/cli/' },
     },
     {
@@ -65,7 +58,7 @@ module.exports = {
       name: 'bootstrap-is-the-root',
       severity: 'error',
       comment: 'src/bootstrap wires concrete classes; only the entry point (and tests) import it.',
-      from: { path: '^src/', pathNot: ['^src/bootstrap/', '^src/main[.]ts$', TESTS, ...TEST_ONLY] },
+      from: { path: '^src/', pathNot: ['^src/bootstrap/', '^src/main[.]ts$', TESTS, TEST_ONLY] },
       to: { path: '^src/bootstrap/' },
     },
     {
@@ -86,7 +79,7 @@ module.exports = {
       name: 'generators-are-pure',
       severity: 'error',
       comment: 'Generators turn a view into resources: no server, push, registry, config watcher or I/O layer.',
-      from: { path: '^src/xds/generators/', pathNot: [TESTS, ...TEST_ONLY] },
+      from: { path: '^src/xds/generators/', pathNot: TESTS },
       // prepared.ts adapts generators to the server's seam (ResourceGenerator in src/xds/server/types.ts).
       to: { path: '^src/', pathNot: ['^src/(model|proto|xds/generators|xds/protocol)/', '^src/xds/server/types[.]ts$'] },
     },
@@ -129,7 +122,7 @@ module.exports = {
       name: 'low-layers-stay-low',
       severity: 'error',
       comment: 'Logging, protobuf plumbing, push scheduling and the debug server depend on nothing above them.',
-      from: { path: '^src/(observability|proto|push|debug)/', pathNot: [TESTS, ...TEST_ONLY] },
+      from: { path: '^src/(observability|proto|push|debug)/', pathNot: TESTS },
       to: { path: '^src/', pathNot: '^src/(model|observability|proto|push|debug)/' },
     },
     {

@@ -22,7 +22,7 @@ import { silentLogger } from '../src/observability/log.ts';
 import { AdsTestClient } from '../src/testing/ads-client.ts';
 import { clusterCodec, encodeAnyRaw } from '../src/proto/codec.ts';
 import { CLUSTER_TYPE_URL as CDS, DEBUG_SYNCZ_TYPE_URL } from '../src/model/type-urls.ts';
-import { XdsProxyProcess } from '../src/aggregator/testing/processes.ts';
+import { XdsProxyProcess } from '../src/testing/aggregator/processes.ts';
 import { SKIP_VERIFY } from '../src/xds/client/transport.ts';
 
 const args = process.argv.slice(2);

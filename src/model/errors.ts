@@ -1,6 +1,8 @@
 /**
  * Errors that cross a module boundary carry a stable `code`. Callers match on `code`, never on the
- * message. The catalog below is the single list of codes; docs/errors.md explains each one.
+ * message. The catalog below is the single list of the product's codes; docs/errors.md explains each
+ * one. Test-only code (the test bed, the tools it builds, the protoc-gen-validate checker) has its own
+ * catalog, src/testing/testbed/errors.ts, which the product never imports.
  */
 export const ErrorCodes = {
   /** An identifier (cluster id, hostname, SPIFFE id, ...) failed to parse. */
@@ -9,16 +11,6 @@ export const ErrorCodes = {
   ProtoCodec: 'ISTHMUS_PROTO_CODEC',
   /** A protobuf type name is not in the loaded schema. */
   ProtoUnknownType: 'ISTHMUS_PROTO_UNKNOWN_TYPE',
-  /** A required external tool (Go, a test binary) is missing. */
-  ToolMissing: 'ISTHMUS_TOOL_MISSING',
-  /** Building a test-bed binary failed. */
-  BuildFailed: 'ISTHMUS_BUILD_FAILED',
-  /** A test-bed cluster with this name is already running. */
-  ClusterExists: 'ISTHMUS_CLUSTER_EXISTS',
-  /** A test-bed cluster failed to start or become ready. */
-  ClusterStart: 'ISTHMUS_CLUSTER_START',
-  /** A listen port is already taken. */
-  PortBusy: 'ISTHMUS_PORT_BUSY',
   /** A kubeconfig could not be loaded or names no usable cluster. */
   KubeConfig: 'ISTHMUS_KUBECONFIG',
   /** A command-line argument or flag is invalid. */
@@ -41,8 +33,6 @@ export const ErrorCodes = {
   KubeForbidden: 'ISTHMUS_KUBE_FORBIDDEN',
   /** Something waited for did not happen within its timeout (readiness, a token being populated). */
   WaitTimeout: 'ISTHMUS_WAIT_TIMEOUT',
-  /** A protobuf message violates a protoc-gen-validate rule of the schema (what Envoy would NACK). */
-  ProtoValidation: 'ISTHMUS_PROTO_VALIDATION',
   /** A caller's credentials (token, client certificate, cluster id) could not be verified. */
   AuthenticationFailed: 'ISTHMUS_AUTHENTICATION_FAILED',
   /** A caller sent more requests than its rate limit allows. */
@@ -69,16 +59,10 @@ export const ErrorCodes = {
   KubeResponseTooLarge: 'ISTHMUS_KUBE_RESPONSE_TOO_LARGE',
   /** A remote cluster's API server stopped answering its liveness probe; its last state is kept. */
   RemoteClusterUnhealthy: 'ISTHMUS_REMOTE_CLUSTER_UNHEALTHY',
-  /** A test-bed node (its containerd, kubelet or network) failed to start or never became Ready. */
-  NodeStart: 'ISTHMUS_NODE_START',
-  /** An image could not be imported into a test-bed node's containerd. */
-  ImageImport: 'ISTHMUS_IMAGE_IMPORT',
   /** `isthmus check` found at least one error-severity problem (the report lists them). */
   CheckFailed: 'ISTHMUS_CHECK_FAILED',
   /** An Istio networking object (Gateway, DestinationRule, VirtualService) does not validate and is ignored; the message names object and field. */
   IstioConfigInvalid: 'ISTHMUS_ISTIO_CONFIG_INVALID',
-  /** The test bed's application images (isthmus, proxyv2, samples) could not be built. */
-  ImageBuild: 'ISTHMUS_IMAGE_BUILD',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -9,8 +9,8 @@ import { responseCertChain } from './chain.ts';
 import { parseCsr } from './csr.ts';
 import { generateRootCa } from './root.ts';
 import { signLeaf } from './sign.ts';
-import { opensslCsr, opensslLeafCert, opensslPluggedCa, P256_ARGS, TempDir } from './test-helpers.ts';
-import type { PluggedCa } from './test-helpers.ts';
+import { opensslCsr, opensslLeafCert, opensslPluggedCa, P256_ARGS, TempDir } from '../testing/pki/openssl.ts';
+import type { PluggedCa } from '../testing/pki/openssl.ts';
 
 const SLEEP = spiffeId({ trustDomain: 'cluster.local', namespace: 'sample', serviceAccount: 'sleep' });
 

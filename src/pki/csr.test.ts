@@ -6,7 +6,7 @@ import { spiffeId } from '../model/ids.ts';
 import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from './csr.ts';
 import { EC_P256_SHA256, x509 } from './keys.ts';
 import { encodePem } from './pem.ts';
-import { opensslCsr, P256_ARGS, TempDir } from './test-helpers.ts';
+import { opensslCsr, P256_ARGS, TempDir } from '../testing/pki/openssl.ts';
 
 const SLEEP = spiffeId({ trustDomain: 'cluster.local', namespace: 'sample', serviceAccount: 'sleep' });
 

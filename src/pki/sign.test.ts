@@ -9,7 +9,7 @@ import { parseCsr } from './csr.ts';
 import { EC_P256_SHA256, x509 } from './keys.ts';
 import { generateRootCa } from './root.ts';
 import { DEFAULT_WORKLOAD_CERT_TTL_SECONDS, istiodDnsNames, MAX_WORKLOAD_CERT_TTL_SECONDS, signLeaf, signServer } from './sign.ts';
-import { opensslCsr, P256_ARGS, TempDir } from './test-helpers.ts';
+import { opensslCsr, P256_ARGS, TempDir } from '../testing/pki/openssl.ts';
 
 const SLEEP = spiffeId({ trustDomain: 'cluster.local', namespace: 'sample', serviceAccount: 'sleep' });
 const SECOND = 1000;

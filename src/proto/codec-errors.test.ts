@@ -6,7 +6,7 @@ import {
   anyCodec, clusterCodec, codec, discoveryRequestCodec, encodeAnyRaw, istioCertificateRequestCodec,
   istioCertificateResponseCodec, listenerCodec, packAny, secretCodec, unpackAny,
 } from './codec.ts';
-import * as data from './testdata.ts';
+import * as data from '../testing/proto/testdata.ts';
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const bytes = (h: string): Uint8Array => new Uint8Array(Buffer.from(h.replaceAll(' ', ''), 'hex'));

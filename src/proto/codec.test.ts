@@ -12,7 +12,7 @@ import {
   secretCodec, structCodec, tcpProxyCodec, timestampCodec, typeUrlOf, unpackAny, upstreamTlsContextCodec,
   downstreamTlsContextCodec, durationCodec,
 } from './codec.ts';
-import * as data from './testdata.ts';
+import * as data from '../testing/proto/testdata.ts';
 import type * as T from './types.ts';
 
 /** Deep copy with every Uint8Array (decoded bytes are Buffers) turned into a plain Uint8Array. */

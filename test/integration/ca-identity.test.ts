@@ -28,7 +28,7 @@ import { istioCertificateService, ServiceNames } from '../../src/proto/services.
 import type { IstioCertificateRequest, IstioCertificateResponse } from '../../src/proto/types.ts';
 import { structFromJson } from '../../src/proto/wkt.ts';
 import { silentLogger } from '../../src/observability/log.ts';
-import { opensslCsr, opensslPluggedCa, P256_ARGS, TempDir } from '../../src/pki/test-helpers.ts';
+import { opensslCsr, opensslPluggedCa, P256_ARGS, TempDir } from '../../src/testing/pki/openssl.ts';
 import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
 import { parseSpiffeId } from '../../src/model/ids.ts';
 

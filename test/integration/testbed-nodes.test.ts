@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUSYBOX_IMAGE, ensureNodeBinaries } from '../../src/testing/testbed/binaries.ts';
-import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
+import { TestbedErrorCodes, isTestbedError } from '../../src/testing/testbed/errors.ts';
 import { cgroupPids, mountsUnder, rssBytes, shimPids, testbedKubelets } from '../../src/testing/testbed/node-host.ts';
 import { inBenchmarkRange, NODE_BRIDGE, rootTablePresent } from '../../src/testing/testbed/node-net.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
@@ -271,7 +271,7 @@ test('a kubelet that dies fails up with its log named, and up tears down what it
     const linksBefore = new Set([...linkNames(), ...netnsNames()]);
     const err = await Testbed.up({ dir: failDir, clusters: ['broken'], nodes: true, images: [], nodeBinaries: { ...real, kubelet } })
       .then(() => undefined, (e: unknown) => e);
-    assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
+    assert.ok(isTestbedError(err, TestbedErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
     assert.match(err.message, /node broken-node: kubelet exited/);
     assert.ok(err.message.includes(join(failDir, 'broken', 'node', 'kubelet.log')), 'the message names the kubelet log');
     assert.match(err.message, /broken kubelet: cannot start \(on purpose\)/);
@@ -357,7 +357,7 @@ test('an image that fails to import fails up naming the image and containerd\'s 
     const before = new Set([...linkNames(), ...netnsNames()]);
     const err = await Testbed.up({ dir: failDir, clusters: ['badimage'], nodes: true, images: [], nodeBinaries: { ...real, busyboxImage } })
       .then(() => undefined, (e: unknown) => e);
-    assert.ok(isIsthmusError(err, ErrorCodes.ImageImport), `an ImageImport error, got ${String(err)}`);
+    assert.ok(isTestbedError(err, TestbedErrorCodes.ImageImport), `an ImageImport error, got ${String(err)}`);
     assert.ok(err.message.includes(busyboxImage), 'the message names the image archive');
     assert.ok(err.message.includes(join(failDir, 'badimage', 'node', 'containerd.log')), 'the message names containerd\'s log');
     const bedNames = (names: string[]) => names.filter((l) => /^itb\d+$/.test(l) && !before.has(l));
@@ -386,7 +386,7 @@ test('a kernel without the overlay filesystem fails up before anything starts, n
   try {
     const before = new Set([...linkNames(), ...netnsNames()]);
     const err = await Testbed.up({ dir: join(failDir, 'bed'), clusters: ['nokernel'], nodes: true, kernelRoot: root }).then(() => undefined, (e: unknown) => e);
-    assert.ok(isIsthmusError(err, ErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
+    assert.ok(isTestbedError(err, TestbedErrorCodes.NodeStart), `a NodeStart error, got ${String(err)}`);
     console.log(`testbed-nodes: without overlay, up says: ${err.message.replaceAll('\n', ' ')}`);
     assert.match(err.message, /the overlay filesystem \(needed by containerd's overlayfs snapshotter/);
     assert.match(err.message, /modprobe overlay/);

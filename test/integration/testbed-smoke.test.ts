@@ -13,7 +13,7 @@ import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.
 import { KubeClient } from '../../src/kube/client.ts';
 import { Informer } from '../../src/kube/informer.ts';
 import type { KubeObject } from '../../src/kube/types.ts';
-import { ErrorCodes, isIsthmusError } from '../../src/model/errors.ts';
+import { TestbedErrorCodes, isTestbedError } from '../../src/testing/testbed/errors.ts';
 import { ensureBinaries } from '../../src/testing/testbed/binaries.ts';
 import { poller } from '../../src/testing/wait.ts';
 
@@ -149,7 +149,7 @@ test('a service-account token minted in cluster2 passes cluster2\'s TokenReview 
 });
 
 test('starting a cluster name that already runs is refused and starts nothing', async () => {
-  await assert.rejects(Testbed.up({ dir, clusters: ['cluster2'] }), (e: unknown) => isIsthmusError(e, ErrorCodes.ClusterExists));
+  await assert.rejects(Testbed.up({ dir, clusters: ['cluster2'] }), (e: unknown) => isTestbedError(e, TestbedErrorCodes.ClusterExists));
 });
 
 test('a component that fails to start is reported with its log and nothing is left running', async () => {
@@ -158,7 +158,7 @@ test('a component that fails to start is reported with its log and nothing is le
   try {
     await assert.rejects(
       Testbed.up({ dir: failDir, clusters: ['broken'], binaries: { ...bins, kubeApiserver: '/bin/false' } }),
-      (e: unknown) => isIsthmusError(e, ErrorCodes.ClusterStart) && /kube-apiserver exited/.test(e.message),
+      (e: unknown) => isTestbedError(e, TestbedErrorCodes.ClusterStart) && /kube-apiserver exited/.test(e.message),
     );
     const left = execFileSync('ps', ['-eo', 'args']).toString().split('\n').filter((l) => l.includes(failDir));
     assert.deepEqual(left, [], 'no process of the failed cluster survives');
@@ -173,7 +173,7 @@ test('without a Go toolchain and without cached binaries the test bed says how t
   process.env['PATH'] = '/nonexistent';
   process.env['ISTHMUS_TESTBED_CACHE'] = empty;
   try {
-    await assert.rejects(ensureBinaries(() => undefined), (e: unknown) => isIsthmusError(e, ErrorCodes.ToolMissing) && /Install Go/.test(e.message));
+    await assert.rejects(ensureBinaries(() => undefined), (e: unknown) => isTestbedError(e, TestbedErrorCodes.ToolMissing) && /Install Go/.test(e.message));
   } finally {
     process.env['PATH'] = saved.path;
     if (saved.cache === undefined) delete process.env['ISTHMUS_TESTBED_CACHE']; else process.env['ISTHMUS_TESTBED_CACHE'] = saved.cache;

@@ -14,8 +14,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CP_NAMESPACE, deployRemoteSamples, EXTERNAL, forwardXdsProxy, installExternal, PROXY_STATUS_ENV, REMOTE } from '../../src/testing/guides/external.ts';
 import { callHelloworld, summarize, waitFor } from '../../src/testing/guides/multinetwork.ts';
-import { mergeKubeconfigs, Shell, type Result } from '../../src/testing/guides/shell.ts';
+import { mergeKubeconfigs, Shell } from '../../src/testing/guides/shell.ts';
 import { ensureIstioctl } from '../../src/testing/interop/istioctl.ts';
+import { commandTable, tableRecords } from '../../src/testing/interop/table.ts';
 import { Testbed } from '../../src/testing/testbed/testbed.ts';
 
 const dir = mkdtempSync('/tmp/itb-');
@@ -29,15 +30,6 @@ after(async () => {
 });
 
 const secs = (since: number): string => ((Date.now() - since) / 1000).toFixed(1);
-
-/** Rows of a tabwriter table keyed by its header; status ages " (12s)" dropped. */
-function rows(r: Result, what: string): Record<string, string>[] {
-  assert.equal(r.code, 0, `${what}: exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  const lines = r.stdout.trimEnd().split('\n');
-  const split = (l: string) => l.trim().split(/ {2,}/);
-  const header = split(lines[0] ?? '');
-  return lines.slice(1).filter(Boolean).map(split).map((c) => Object.fromEntries(header.map((h, i) => [h, (c[i] ?? '').replace(/ \(\d+[a-z]+\)$/, '')])));
-}
 
 /** The pid of the control-plane process of pod `pod` (its environment names it), seen from the host. */
 function discoveryPid(pod: string): number {
@@ -84,7 +76,7 @@ test('guide 2: external control plane, two replicas, proxy-status through the ag
       await waitFor(what, async () => {
         const r = await sh.attempt('istioctl', ['--context', REMOTE, 'proxy-status'], { env, quiet: true });
         out = `${r.stdout}${r.stderr}`;
-        last = rows(r, 'istioctl proxy-status');
+        last = tableRecords(commandTable(r, 'istioctl proxy-status'));
         const names = last.map((x) => x['NAME'] ?? '').filter((n) => n.endsWith('.sample')).sort();
         return names.join(',') === proxies.join(',') ? last : undefined;
       }, 90_000, 1000);
@@ -103,7 +95,7 @@ test('guide 2: external control plane, two replicas, proxy-status through the ag
     assert.equal(row['ISTIOD'], '<external>', `${p}: ISTIOD <external>`);
     assert.equal(row['CLUSTER'], REMOTE);
   }
-  const verbose = rows(await sh.attempt('istioctl', ['--context', REMOTE, 'proxy-status', '-v', '1'], { env, quiet: true }), 'istioctl proxy-status -v 1');
+  const verbose = tableRecords(commandTable(await sh.attempt('istioctl', ['--context', REMOTE, 'proxy-status', '-v', '1'], { env, quiet: true }), 'istioctl proxy-status -v 1'));
   for (const r of verbose.filter((x) => (x['NAME'] ?? '').endsWith('.sample'))) {
     for (const type of ['CDS', 'LDS', 'EDS', 'RDS']) assert.equal(r[type], 'SYNCED', `${r['NAME'] ?? ''} ${type} (${JSON.stringify(r)})`);
   }

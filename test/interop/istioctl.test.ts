@@ -16,9 +16,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestbedCluster } from '../../src/testing/testbed/testbed.ts';
-import { runCli, XdsProxyProcess } from '../../src/aggregator/testing/processes.ts';
-import { GRPC_APP, REPLICA_IPS as IPS, ReplicaMesh, type ReplicaName } from '../../src/aggregator/testing/replicas.ts';
-import { ensureIstioctl, runIstioctl, type ToolResult } from '../../src/testing/interop/istioctl.ts';
+import { runCli, XdsProxyProcess } from '../../src/testing/aggregator/processes.ts';
+import { GRPC_APP, REPLICA_IPS as IPS, ReplicaMesh, type ReplicaName } from '../../src/testing/aggregator/replicas.ts';
+import { ensureIstioctl, runIstioctl } from '../../src/testing/interop/istioctl.ts';
+import { commandTable, tableRecords } from '../../src/testing/interop/table.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-interop-'));
 /** Proxy name -> replica holding it. */
@@ -33,21 +34,6 @@ const { replicas, clients } = mesh;
 let c1: TestbedCluster;
 let securePort = 0;
 let proxy: XdsProxyProcess | undefined;
-
-interface Table { header: string[]; rows: string[][] }
-
-/** Parses a tabwriter table (columns separated by 2+ spaces; istioctl pads with 5). */
-function table(r: ToolResult, what: string): Table {
-  assert.equal(r.code, 0, `${what}: exit ${String(r.code)}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
-  const lines = r.stdout.trimEnd().split('\n');
-  const split = (l: string) => l.trim().split(/ {2,}/);
-  return { header: split(lines[0] ?? ''), rows: lines.slice(1).map(split) };
-}
-
-/** Rows as objects keyed by header; the age suffix " (12s)" of status cells is dropped. */
-function records(t: Table): Record<string, string>[] {
-  return t.rows.map((row) => Object.fromEntries(t.header.map((h, i) => [h, (row[i] ?? '').replace(/ \(\d+[a-z]+\)$/, '')])));
-}
 
 const env = (address: string) => ({ ISTIOCTL_XDS_ADDRESS: address, ISTIOCTL_ISTIONAMESPACE: 'istio-system', KUBECONFIG: c1.kubeconfigPath, HOME: dir });
 
@@ -77,38 +63,38 @@ test('istioctl x proxy-status through isthmus xds-proxy: the same proxies as our
   t.diagnostic(`istioctl x proxy-status (${Date.now() - t0} ms):`);
   for (const line of real.stdout.trimEnd().split('\n')) t.diagnostic(line);
   if (real.stderr !== '') t.diagnostic(`stderr: ${real.stderr.trimEnd()}`);
-  const theirs = table(real, 'istioctl');
+  const theirs = commandTable(real, 'istioctl');
   assert.deepEqual(theirs.header, ['NAME', 'CLUSTER', 'ISTIOD', 'VERSION', 'SUBSCRIBED TYPES']);
   assert.deepEqual(theirs.rows.map((r) => r[0]), PROXIES, 'every proxy exactly once');
-  for (const r of records(theirs)) {
+  for (const r of tableRecords(theirs)) {
     assert.equal(r['ISTIOD'], '<external>', real.stdout);
     assert.equal(r['CLUSTER'], 'cluster1', real.stdout);
     assert.equal(r['VERSION'], '1.28.0', real.stdout);
   }
 
-  const ours = table(await runCli(['x', 'proxy-status'], env(address)), 'isthmus');
-  assert.deepEqual(records(ours), records(theirs), 'isthmus x proxy-status prints the same table');
+  const ours = commandTable(await runCli(['x', 'proxy-status'], env(address)), 'isthmus');
+  assert.deepEqual(tableRecords(ours), tableRecords(theirs), 'isthmus x proxy-status prints the same table');
 
   // Per-type statuses (-v 1): istioctl reads SYNCED / STALE / ERROR from our ClientConfig encoding.
   const v1 = await runIstioctl(istioctl, ['proxy-status', '-v', '1', '--kubeconfig', c1.kubeconfigPath], env(address));
   for (const line of v1.stdout.trimEnd().split('\n')) t.diagnostic(line);
-  const perType = records(table(v1, 'istioctl -v 1'));
+  const perType = tableRecords(commandTable(v1, 'istioctl -v 1'));
   const status = (name: string, type: string) => perType.find((r) => r['NAME'] === name)?.[type];
   assert.equal(status('a-0.sample', 'CDS'), 'SYNCED');
   assert.equal(status('a-stale.sample', 'CDS'), 'STALE');
   assert.equal(status('b-nack.sample', 'CDS'), 'ERROR');
   assert.equal(status('a-0.sample', 'LDS'), 'IGNORED');
-  const oursV1 = records(table(await runCli(['proxy-status', '-v', '1'], env(address)), 'isthmus -v 1'));
+  const oursV1 = tableRecords(commandTable(await runCli(['proxy-status', '-v', '1'], env(address)), 'isthmus -v 1'));
   assert.deepEqual(oursV1, perType, 'isthmus proxy-status -v 1 prints the same table');
 });
 
 test('istioctl x proxy-status against one replica\'s TLS port: that replica\'s proxies under its name', async (t) => {
   const real = await runIstioctl(istioctl, ['x', 'proxy-status', '--kubeconfig', c1.kubeconfigPath], env(`${IPS['istiod-a']}:${securePort}`));
   for (const line of real.stdout.trimEnd().split('\n')) t.diagnostic(line);
-  const rows = records(table(real, 'istioctl direct'));
+  const rows = tableRecords(commandTable(real, 'istioctl direct'));
   assert.deepEqual(rows.map((r) => r['NAME']), PROXIES.filter((p) => HOLDERS[p] === 'istiod-a'));
   assert.ok(rows.every((r) => r['ISTIOD'] === 'istiod-a'), real.stdout);
-  const ours = records(table(await runCli(['x', 'proxy-status'], env(`${IPS['istiod-a']}:${securePort}`)), 'isthmus direct'));
+  const ours = tableRecords(commandTable(await runCli(['x', 'proxy-status'], env(`${IPS['istiod-a']}:${securePort}`)), 'isthmus direct'));
   assert.deepEqual(ours, rows);
 });
 
@@ -116,7 +102,7 @@ test('istioctl with a token of another namespace sees only that namespace\'s pro
   // ISTIOCTL_ISTIONAMESPACE=sample: istioctl mints a token for sample/default and says NAMESPACE=sample.
   await c1.ensureServiceAccount('sample', 'default');
   const real = await runIstioctl(istioctl, ['x', 'proxy-status', '--kubeconfig', c1.kubeconfigPath], { ...env(`127.0.0.1:${proxy?.port ?? 0}`), ISTIOCTL_ISTIONAMESPACE: 'sample' });
-  const rows = records(table(real, 'istioctl as sample'));
+  const rows = tableRecords(commandTable(real, 'istioctl as sample'));
   assert.deepEqual(rows.map((r) => r['NAME']), PROXIES.filter((p) => p.endsWith('.sample')));
 });
 

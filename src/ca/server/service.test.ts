@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Metadata, status } from '@grpc/grpc-js';
 import { generateRootCa } from '../../pki/root.ts';
-import { opensslCsr, P256_ARGS, TempDir } from '../../pki/test-helpers.ts';
+import { opensslCsr, P256_ARGS, TempDir } from '../../testing/pki/openssl.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import { silentLogger } from '../../observability/log.ts';
 import type { Identity } from '../../model/identity.ts';

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from '../testbed/errors.ts';
 import { cacheRoot, runBuildScript } from '../testbed/binaries.ts';
 
 export const ENVOY_VERSION = '1.40.0';
@@ -24,7 +24,7 @@ export async function ensureEnvoy(log: (line: string) => void = (l) => { process
   const { code, output } = await runBuildScript(script, [join(bin, '..')], 'envoy:', log);
   if (code !== 0 || !existsSync(bin)) {
     const missing = code === 3;
-    throw new IsthmusError(missing ? ErrorCodes.ToolMissing : ErrorCodes.BuildFailed,
+    throw new TestbedError(missing ? TestbedErrorCodes.ToolMissing : TestbedErrorCodes.BuildFailed,
       `fetching Envoy ${ENVOY_VERSION} failed (exit ${code}). Last output:\n${output.slice(-20).join('\n')}\n` +
       `Fix the cause above and run again, or put an Envoy ${ENVOY_VERSION} binary at ${bin} (or set ISTHMUS_ENVOY).`);
   }

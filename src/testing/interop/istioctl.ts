@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from '../testbed/errors.ts';
 import { cacheRoot, runBuildScript } from '../testbed/binaries.ts';
 
 /**
@@ -50,14 +50,14 @@ export async function ensureIstioProgram(program: IstioProgram, log: (line: stri
   try {
     await promisify(execFile)('go', ['version']);
   } catch {
-    throw new IsthmusError(ErrorCodes.ToolMissing,
+    throw new TestbedError(TestbedErrorCodes.ToolMissing,
       `the tests build ${program} with Go, and no \`go\` was found on PATH. Install Go >= 1.26 or put a ${program} binary at ${bin}`);
   }
   const script = fileURLToPath(new URL('../../../scripts/istio-build.sh', import.meta.url));
   log(`istio: ${program} not cached at ${bin}; building it (only once per machine)`);
   const { code, output } = await runBuildScript(script, [join(bin, '..'), ISTIO_MODULE_VERSION, program], 'istio:', log);
   if (code !== 0 || !existsSync(bin)) {
-    throw new IsthmusError(ErrorCodes.BuildFailed,
+    throw new TestbedError(TestbedErrorCodes.BuildFailed,
       `building ${program} failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}\n` +
       'Fix the cause above and run again; set ISTIO_MODULE_VERSION in src/testing/interop/istioctl.ts to try another version.');
   }

@@ -33,7 +33,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from '../testbed/errors.ts';
 import { ensureIstioProgram, ISTIO_MODULE_VERSION } from '../interop/istioctl.ts';
 import { freePort } from '../testbed/procs.ts';
 import type { TestbedCluster } from '../testbed/testbed.ts';
@@ -44,10 +44,10 @@ export async function istioModuleDir(version = ISTIO_MODULE_VERSION): Promise<st
   try {
     out = (await promisify(execFile)('go', ['mod', 'download', '-json', `istio.io/istio@${version}`], { cwd: '/', maxBuffer: 1 << 20, env: { ...process.env, GOFLAGS: '-mod=mod' } })).stdout;
   } catch (err) {
-    throw new IsthmusError(ErrorCodes.ToolMissing, `could not locate istio.io/istio@${version} in the Go module cache (run \`npm run testbed -- build-istio\` first): ${String(err)}`);
+    throw new TestbedError(TestbedErrorCodes.ToolMissing, `could not locate istio.io/istio@${version} in the Go module cache (run \`npm run testbed -- build-istio\` first): ${String(err)}`);
   }
   const dir = (JSON.parse(out) as { Dir?: string }).Dir;
-  if (dir === undefined) throw new IsthmusError(ErrorCodes.ToolMissing, `go mod download gave no directory for istio.io/istio@${version}`);
+  if (dir === undefined) throw new TestbedError(TestbedErrorCodes.ToolMissing, `go mod download gave no directory for istio.io/istio@${version}`);
   return dir;
 }
 

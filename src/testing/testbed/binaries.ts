@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 
 export const K8S_VERSION = 'v1.34.4';
 export const ETCD_VERSION = 'v3.6.16';
@@ -48,7 +48,7 @@ export async function ensureBinaries(log: (line: string) => void = (l) => { proc
   try {
     await promisify(execFile)('go', ['version']);
   } catch {
-    throw new IsthmusError(ErrorCodes.ToolMissing,
+    throw new TestbedError(TestbedErrorCodes.ToolMissing,
       'the test bed builds kube-apiserver and etcd with Go, and no `go` was found on PATH. Install Go >= 1.24 ' +
       '(e.g. `apt-get install golang-go`) or put prebuilt binaries named kube-apiserver, kube-controller-manager and etcd in ' + cacheDir());
   }
@@ -58,13 +58,13 @@ export async function ensureBinaries(log: (line: string) => void = (l) => { proc
   log(`testbed: binaries not cached in ${dir}; building them (only once per machine)`);
   const { code, output } = await runBuildScript(script, [dir, K8S_VERSION, ETCD_VERSION], 'testbed:', log);
   if (code !== 0) {
-    throw new IsthmusError(ErrorCodes.BuildFailed,
+    throw new TestbedError(TestbedErrorCodes.BuildFailed,
       `building the test-bed binaries failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}\n` +
       `Fix the cause above and run again; set K8S_VERSION in src/testing/testbed/binaries.ts to try another release.`);
   }
   log(`testbed: built binaries in ${Math.round((Date.now() - started) / 1000)} s`);
   const built = cachedBinaries();
-  if (!built) throw new IsthmusError(ErrorCodes.BuildFailed, `the build finished but binaries are missing from ${dir}`);
+  if (!built) throw new TestbedError(TestbedErrorCodes.BuildFailed, `the build finished but binaries are missing from ${dir}`);
   return built;
 }
 
@@ -112,19 +112,19 @@ export async function ensureNodeBinaries(log: (line: string) => void = (l) => { 
     // The cache may outlive the packages (another machine image): install what is missing.
     const { code, output } = await runBuildScript(join(scripts, 'testbed-node-packages.sh'), [], 'testbed:', log);
     if (code === 0) return have;
-    throw new IsthmusError(ErrorCodes.ToolMissing, `real nodes need Debian packages that could not be installed:\n${output.slice(-20).join('\n')}`);
+    throw new TestbedError(TestbedErrorCodes.ToolMissing, `real nodes need Debian packages that could not be installed:\n${output.slice(-20).join('\n')}`);
   }
   const dir = nodeCacheDir();
   const started = Date.now();
   log(`testbed: node binaries not cached in ${dir}; building them (only once per machine)`);
   const { code, output } = await runBuildScript(join(scripts, 'testbed-node-build.sh'), [dir, K8S_VERSION], 'testbed:', log);
   if (code !== 0) {
-    throw new IsthmusError(code === 5 ? ErrorCodes.ToolMissing : ErrorCodes.BuildFailed,
+    throw new TestbedError(code === 5 ? TestbedErrorCodes.ToolMissing : TestbedErrorCodes.BuildFailed,
       `building the test-bed node binaries failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}`);
   }
   log(`testbed: built node binaries in ${Math.round((Date.now() - started) / 1000)} s`);
   const built = cachedNodeBinaries();
-  if (!built) throw new IsthmusError(ErrorCodes.BuildFailed, `the node build finished but files are missing from ${dir}`);
+  if (!built) throw new TestbedError(TestbedErrorCodes.BuildFailed, `the node build finished but files are missing from ${dir}`);
   return built;
 }
 

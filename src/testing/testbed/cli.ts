@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { resolve } from 'node:path';
 import { ErrorCodes, IsthmusError, errorMessage, isIsthmusError } from '../../model/errors.ts';
+import { isTestbedError } from './errors.ts';
 import { ensureImages, IMAGE_NAMES, type ImageName } from './images.ts';
 import { ensureBinaries, ensureNodeBinaries } from './binaries.ts';
 import { ensureIstioctl, ensureIstioProgram } from '../interop/istioctl.ts';
@@ -116,7 +117,7 @@ export async function run(argv: readonly string[]): Promise<number> {
     return code;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`testbed: ${isIsthmusError(err) ? `[${err.code}] ` : ''}${errorMessage(err)}\n`);
+    process.stderr.write(`testbed: ${isIsthmusError(err) || isTestbedError(err) ? `[${err.code}] ` : ''}${errorMessage(err)}\n`);
     return 1;
   }
 }

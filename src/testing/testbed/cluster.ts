@@ -11,7 +11,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
+import { errorMessage } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 import type { Binaries, NodeBinaries } from './binaries.ts';
 import type { ClusterCerts } from './certs.ts';
 import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconfig.ts';
@@ -154,8 +155,8 @@ async function failFast(what: string, p: Started, cond: () => Promise<boolean>, 
   while (Date.now() < deadline) {
     if (exited !== undefined || !isAlive(p.pid)) {
       const log = tail(p.logPath);
-      const code = /address already in use/i.test(log) ? ErrorCodes.PortBusy : ErrorCodes.ClusterStart;
-      throw new IsthmusError(code, `${what} exited (${String(exited)}) before it was ready. Last lines of ${p.logPath}:\n${log}`);
+      const code = /address already in use/i.test(log) ? TestbedErrorCodes.PortBusy : TestbedErrorCodes.ClusterStart;
+      throw new TestbedError(code, `${what} exited (${String(exited)}) before it was ready. Last lines of ${p.logPath}:\n${log}`);
     }
     try {
       if (await cond()) return;
@@ -164,7 +165,7 @@ async function failFast(what: string, p: Started, cond: () => Promise<boolean>, 
     }
     await sleep(100);
   }
-  throw new IsthmusError(ErrorCodes.ClusterStart, `${what} not ready after ${timeoutMs} ms (${lastErr}). Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
+  throw new TestbedError(TestbedErrorCodes.ClusterStart, `${what} not ready after ${timeoutMs} ms (${lastErr}). Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
 }
 
 export async function waitEtcd(p: Started, ports: ClusterPorts, timeoutMs = 20_000): Promise<void> {

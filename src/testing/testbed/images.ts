@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 import { VERSION } from '../../version.ts';
 import { ensureEnvoy } from '../envoy/binary.ts';
 import { ensureIstioProgram, pilotAgentBootstrapTemplate } from '../interop/istioctl.ts';
@@ -49,12 +49,12 @@ export async function ensureImages(names: readonly ImageName[] = IMAGE_NAMES,
   const { code, output } = await runBuildScript(script,
     [imagesDir(), VERSION, PROXY_TAG, envoy, agent, needProxy ? pilotAgentBootstrapTemplate() : '-', ...names], 'images:', log);
   if (code !== 0) {
-    throw new IsthmusError(code === 5 ? ErrorCodes.ToolMissing : ErrorCodes.ImageBuild,
+    throw new TestbedError(code === 5 ? TestbedErrorCodes.ToolMissing : TestbedErrorCodes.ImageBuild,
       `building the test-bed images (${names.join(', ')}) failed (exit ${code}). Last output:\n${output.slice(-30).join('\n')}`);
   }
   const archives = names.map(imageArchive);
   const missing = archives.filter((a) => !existsSync(a));
-  if (missing.length > 0) throw new IsthmusError(ErrorCodes.ImageBuild, `the image build finished but ${missing.join(', ')} is missing`);
+  if (missing.length > 0) throw new TestbedError(TestbedErrorCodes.ImageBuild, `the image build finished but ${missing.join(', ')} is missing`);
   log(`images: ${names.length} image(s) ready in ${((Date.now() - started) / 1000).toFixed(1)} s in ${imagesDir()}`);
   return archives;
 }

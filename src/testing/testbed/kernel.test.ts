@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkKernel, missingKernelFeatures } from './kernel.ts';
-import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, isTestbedError } from './errors.ts';
 
 /** A fake root with everything the bed needs, minus the named parts. */
 function fakeRoot(without: readonly string[] = []): string {
@@ -38,7 +38,7 @@ test('each missing kernel feature is named with what needs it and how to fix it'
       const missing = missingKernelFeatures(root);
       assert.equal(missing.length, 1, `${part}: ${missing.join('; ')}`);
       assert.match(missing[0] ?? '', message);
-      assert.throws(() => { checkKernel(root); }, (err: unknown) => isIsthmusError(err) && err.code === ErrorCodes.NodeStart && message.test(err.message));
+      assert.throws(() => { checkKernel(root); }, (err: unknown) => isTestbedError(err, TestbedErrorCodes.NodeStart) && message.test(err.message));
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -7,7 +7,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 
 interface Feature {
   readonly name: string;
@@ -55,6 +55,6 @@ export function missingKernelFeatures(root = '/'): string[] {
 export function checkKernel(root = '/'): void {
   const missing = missingKernelFeatures(root);
   if (missing.length > 0) {
-    throw new IsthmusError(ErrorCodes.NodeStart, `the kernel lacks what real test-bed nodes need, so nothing was started:\n  ${missing.join('\n  ')}`);
+    throw new TestbedError(TestbedErrorCodes.NodeStart, `the kernel lacks what real test-bed nodes need, so nothing was started:\n  ${missing.join('\n  ')}`);
   }
 }

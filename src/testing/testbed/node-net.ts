@@ -23,7 +23,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 
 export const SLOTS = 128;
 const BASE = (198 << 24 >>> 0) + (18 << 16);
@@ -153,17 +153,17 @@ export function claimNodeNetwork(): NodeNetwork {
       run('ip', ['netns', 'add', net.netns]);
     } catch (err) {
       if (/exists/i.test((err as Error).message)) continue;
-      throw new IsthmusError(ErrorCodes.NodeStart, `could not create the node network namespace ${net.netns} (root and iproute2 are needed): ${(err as Error).message}`);
+      throw new TestbedError(TestbedErrorCodes.NodeStart, `could not create the node network namespace ${net.netns} (root and iproute2 are needed): ${(err as Error).message}`);
     }
     try {
       buildNodeNetwork(net);
     } catch (err) {
       releaseNodeNetwork(net);
-      throw new IsthmusError(ErrorCodes.NodeStart, `could not set up the network of node namespace ${net.netns}: ${(err as Error).message}`);
+      throw new TestbedError(TestbedErrorCodes.NodeStart, `could not set up the network of node namespace ${net.netns}: ${(err as Error).message}`);
     }
     return net;
   }
-  throw new IsthmusError(ErrorCodes.NodeStart, `all ${SLOTS} node network slots (namespaces itb0..itb${SLOTS - 1}) are taken; run \`npm run testbed -- down\` for old beds`);
+  throw new TestbedError(TestbedErrorCodes.NodeStart, `all ${SLOTS} node network slots (namespaces itb0..itb${SLOTS - 1}) are taken; run \`npm run testbed -- down\` for old beds`);
 }
 
 function buildNodeNetwork(net: NodeNetwork): void {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { NodeBinaries } from './binaries.ts';
 import { issueFromCa } from './certs.ts';
-import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 import { adminKubeconfig, adminRequest } from './kubeconfig.ts';
 import { netnsPath, run, type NodeNetwork } from './node-net.ts';
 import { nodeFiles, waitFor, type NodeClusterInfo, type NodeRecord } from './node.ts';
@@ -90,7 +90,7 @@ async function publishApiServerEndpoint(cluster: NodeClusterInfo, ip: string): P
   for (const [path, body] of writes) {
     const res = await adminRequest(cluster.creds, 'POST', path, body);
     if (res.status !== 201 && res.status !== 409) {
-      throw new IsthmusError(ErrorCodes.NodeStart, `could not publish the API server's endpoint ${ip}:${NODE_API_PORT} for pods (POST ${path}: ${res.status} ${res.body.slice(0, 200)})`);
+      throw new TestbedError(TestbedErrorCodes.NodeStart, `could not publish the API server's endpoint ${ip}:${NODE_API_PORT} for pods (POST ${path}: ${res.status} ${res.body.slice(0, 200)})`);
     }
   }
 }

@@ -17,7 +17,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
-import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
+import { errorMessage } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 import { PAUSE_IMAGE, type NodeBinaries } from './binaries.ts';
 import { issueFromCa } from './certs.ts';
 import { adminKubeconfig, adminRequest, type AdminCredentials } from './kubeconfig.ts';
@@ -160,7 +161,7 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
   const { name, dir, net, cgroupRoot } = plan;
   const f = nodeFiles(dir);
   if (f.socket.length > 100) {
-    throw new IsthmusError(ErrorCodes.NodeStart, `node ${name}: the socket path ${f.socket} is too long for a unix socket; use a shorter --dir`);
+    throw new TestbedError(TestbedErrorCodes.NodeStart, `node ${name}: the socket path ${f.socket} is too long for a unix socket; use a shorter --dir`);
   }
   for (const d of [f.containerdRoot, f.containerdState, f.cniConfDir, f.ipamDir, f.kubeletRoot, f.podLogs]) mkdirSync(d, { recursive: true });
   let record: NodeRecord = { ...plan, cgroupsCreated: createCgroup(cgroupRoot) };
@@ -181,7 +182,7 @@ export async function startNode(bins: NodeBinaries, plan: NodeRecord, cluster: N
     try {
       await exec('ctr', ['--address', f.socket, '--namespace', 'k8s.io', 'images', 'import', image], { timeout: 60_000 });
     } catch (err) {
-      throw new IsthmusError(ErrorCodes.ImageImport, `node ${name}: importing ${image} into containerd failed: ${errorMessage(err)}. containerd log ${f.containerdLog}:\n${tail(f.containerdLog)}`);
+      throw new TestbedError(TestbedErrorCodes.ImageImport, `node ${name}: importing ${image} into containerd failed: ${errorMessage(err)}. containerd log ${f.containerdLog}:\n${tail(f.containerdLog)}`);
     }
   }
 
@@ -219,7 +220,7 @@ export async function waitFor(what: string, p: Started, cond: () => Promise<bool
   let last = '';
   while (Date.now() < deadline) {
     if (!isAlive(p.pid)) {
-      throw new IsthmusError(ErrorCodes.NodeStart, `${what} exited before it was ready. Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
+      throw new TestbedError(TestbedErrorCodes.NodeStart, `${what} exited before it was ready. Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
     }
     try {
       if (await cond()) return;
@@ -228,7 +229,7 @@ export async function waitFor(what: string, p: Started, cond: () => Promise<bool
     }
     await sleep(250);
   }
-  throw new IsthmusError(ErrorCodes.NodeStart, `${what} not ready after ${timeoutMs} ms (${last}). Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
+  throw new TestbedError(TestbedErrorCodes.NodeStart, `${what} not ready after ${timeoutMs} ms (${last}). Last lines of ${p.logPath}:\n${tail(p.logPath)}`);
 }
 
 /**
@@ -256,7 +257,7 @@ export async function stopNode(rec: NodeRecord): Promise<void> {
   await step('remove log links', () => { removeLinksInto('/var/log/containers', nodeFiles(rec.dir).podLogs); });
   await step('remove runtime files', () => { removeRuntimeLeftovers(rec.socket, ids); });
   await step('delete network namespace', () => { releaseNodeNetwork(rec.net); });
-  if (failures.length > 0) throw new IsthmusError(ErrorCodes.NodeStart, `node ${rec.name}: down left work undone (run down again):\n${failures.join('\n')}`);
+  if (failures.length > 0) throw new TestbedError(TestbedErrorCodes.NodeStart, `node ${rec.name}: down left work undone (run down again):\n${failures.join('\n')}`);
 }
 
 /** Ids of the tasks containerd ran: one directory each in its (the bed's) state directory. */

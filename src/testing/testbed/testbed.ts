@@ -11,6 +11,7 @@ import { createPrivateKey, sign as cryptoSign } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from './errors.ts';
 import { ensureBinaries, ensureNodeBinaries, type Binaries, type NodeBinaries } from './binaries.ts';
 import { generateClusterCerts } from './certs.ts';
 import {
@@ -218,7 +219,7 @@ export class Testbed {
     for (const n of names) {
       const rec = state.clusters[n];
       if (rec && recordAlive(rec)) {
-        throw new IsthmusError(ErrorCodes.ClusterExists, `cluster ${n} is already running in ${dir} (server ${rec.server}); run \`npm run testbed -- down\` first or pick another name`);
+        throw new TestbedError(TestbedErrorCodes.ClusterExists, `cluster ${n} is already running in ${dir} (server ${rec.server}); run \`npm run testbed -- down\` first or pick another name`);
       }
     }
     // A dead cluster's node may have left mounts, cgroups and its bridge behind: remove them first.
@@ -271,7 +272,7 @@ export async function downAll(dir: string, keepData = false): Promise<string[]> 
 async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, images: readonly string[], name: string, dir: string,
   onRecord: (r: ClusterRecord) => void, log: (line: string) => void): Promise<TestbedCluster> {
   const left = await unmountUnder(dir);
-  if (left.length > 0) throw new IsthmusError(ErrorCodes.ClusterStart, `cannot reuse ${dir}: still mounted: ${left.join(', ')}`);
+  if (left.length > 0) throw new TestbedError(TestbedErrorCodes.ClusterStart, `cannot reuse ${dir}: still mounted: ${left.join(', ')}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   // The node's network slot comes first: the API server's Service range lies in it, and pods reach
@@ -310,7 +311,7 @@ async function startCluster(bins: Binaries, nodeBins: NodeBinaries | undefined, 
     const node = await startNodeServices(nodeBins, ready, cluster, onNode);
     record = { ...record, node };
     if (!isAlive(pids.scheduler)) {
-      throw new IsthmusError(ErrorCodes.ClusterStart, `kube-scheduler of ${name} exited. Last lines of ${clusterFiles(dir).schedulerLog}:\n${tail(clusterFiles(dir).schedulerLog)}`);
+      throw new TestbedError(TestbedErrorCodes.ClusterStart, `kube-scheduler of ${name} exited. Last lines of ${clusterFiles(dir).schedulerLog}:\n${tail(clusterFiles(dir).schedulerLog)}`);
     }
     log(`testbed: ${name}: node ${node.name} Ready at ${node.net.nodeIp} (pods ${node.net.podCidr}, services ${node.net.serviceCidr}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   }

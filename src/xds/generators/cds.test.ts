@@ -5,8 +5,8 @@ import { clusterCodec, unpackAny, upstreamTlsContextCodec } from '../../proto/co
 import type * as T from '../../proto/types.ts';
 import { generate } from './cds.ts';
 import { httpProtocolOptionsCodec } from './extra-codecs.ts';
-import { meshView } from './fixtures.ts';
-import { proxy, roundTrip } from './testing.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
+import { proxy, roundTrip } from '../../testing/mesh/builders.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 

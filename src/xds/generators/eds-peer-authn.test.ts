@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { PeerAuthentication } from '../../model/mesh-view.ts';
 import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import { generate } from './eds.ts';
-import { ep, fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { ep, fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const web = svc({ name: 'web', namespace: 'shop', ports: [{ name: 'http-web', port: 80, protocol: 'HTTP' }] });
 

@@ -4,8 +4,8 @@ import { test } from 'node:test';
 import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { generate, mergeDuplicateAddresses } from './eds.ts';
-import { meshView } from './fixtures.ts';
-import { proxy, roundTrip } from './testing.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
+import { proxy, roundTrip } from '../../testing/mesh/builders.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 

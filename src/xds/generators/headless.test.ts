@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { clusterCodec, routeConfigurationCodec, unpackAny, upstreamTlsContextCodec } from '../../proto/codec.ts';
 import { generate as cds } from './cds.ts';
-import { crossNetworkGateway } from './fixtures.ts';
+import { crossNetworkGateway } from '../../testing/mesh/fixtures.ts';
 import { generate as rds } from './rds.ts';
-import { fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const hl = svc({ name: 'hl', namespace: 'sample', ports: [[8081, 'HTTP']], vips: {}, resolution: 'Passthrough' });
 const view = () => fakeMeshView({ services: [hl], istioGateways: [crossNetworkGateway] });

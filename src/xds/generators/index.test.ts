@@ -1,23 +1,23 @@
 /**
  * The registry: lookup order, and every resource every generator makes for the fixture mesh is
- * valid protobuf (encode + decode) and passes Envoy's protoc-gen-validate rules (src/proto/validate.ts).
+ * valid protobuf (encode + decode) and passes Envoy's protoc-gen-validate rules (src/testing/proto/validate.ts).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL,
 } from '../../model/type-urls.ts';
-import { formatIssues, validate } from '../../proto/validate.ts';
+import { formatIssues, validate } from '../../testing/proto/validate.ts';
 import { cdsGenerator } from './cds.ts';
 import { edsGenerator } from './eds.ts';
-import { meshView } from './fixtures.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
 import { grpcCdsGenerator } from './grpc/cds.ts';
 import { grpcLdsGenerator } from './grpc/lds.ts';
 import { GENERATORS, findGenerator } from './index.ts';
 import { gatewayLdsGenerator } from './lds-gateway.ts';
 import { ldsGenerator } from './lds.ts';
 import { rdsGenerator } from './rds.ts';
-import { proxy } from './testing.ts';
+import { proxy } from '../../testing/mesh/builders.ts';
 
 test('findGenerator: <GENERATOR>/<url>, then <type>/<url>, then <url>', () => {
   const cases = [

@@ -6,9 +6,9 @@ import { hostname } from '../../model/ids.ts';
 import { listenerCodec, tcpProxyCodec, unpackAny, upstreamTlsContextCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { generate as generateCds } from './cds.ts';
-import { crossNetworkGateway, helloworld, meshView } from './fixtures.ts';
+import { crossNetworkGateway, helloworld, meshView } from '../../testing/mesh/fixtures.ts';
 import { generate } from './lds-gateway.ts';
-import { fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const istiod = svc({ name: 'istiod', namespace: 'istio-system', ports: [{ name: 'grpc-xds', port: 15012, protocol: 'GRPC' }, { name: 'https-webhook', port: 443, protocol: 'HTTPS' }] });
 const ISTIOD = 'istiod.istio-system.svc.cluster.local';

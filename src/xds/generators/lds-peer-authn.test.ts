@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import type { MtlsMode, PeerAuthentication } from '../../model/mesh-view.ts';
 import { listenerCodec } from '../../proto/codec.ts';
 import { cacheKey, generate } from './lds.ts';
-import { ep, fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { ep, fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];
 

@@ -5,11 +5,11 @@ import {
   downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec, tcpProxyCodec, unpackAny,
 } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { ep, fakeMeshView, svc } from './testing.ts';
-import { crossNetworkGateway, helloworld, meshView } from './fixtures.ts';
+import { ep, fakeMeshView, svc } from '../../testing/mesh/builders.ts';
+import { crossNetworkGateway, helloworld, meshView } from '../../testing/mesh/fixtures.ts';
 import { generate as generateGateway } from './lds-gateway.ts';
 import { generate } from './lds.ts';
-import { proxy, roundTrip } from './testing.ts';
+import { proxy, roundTrip } from '../../testing/mesh/builders.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 const ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { MtlsMode, PeerAuthentication } from '../../model/mesh-view.ts';
 import { inboundMtlsPolicy, modeForPort } from './peer-authn.ts';
-import { fakeMeshView } from './testing.ts';
+import { fakeMeshView } from '../../testing/mesh/builders.ts';
 
 function pa(namespace: string, name: string, mode: MtlsMode, more: Partial<PeerAuthentication> = {}): PeerAuthentication {
   return { name, namespace, inRootNamespace: namespace === 'istio-system', selector: {}, mode, portLevelMtls: [], creationTimestamp: '2026-01-01T00:00:00Z', ...more };

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import { anyCodec, clusterCodec, unpackAny } from '../../proto/codec.ts';
-import { meshView } from './fixtures.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
 import { generatorLookup } from './prepared.ts';
-import { proxy } from './testing.ts';
+import { proxy } from '../../testing/mesh/builders.ts';
 
 test('generatorLookup: encoded Anys of the right type; unknown types have no generator', () => {
   const view = meshView();

@@ -2,10 +2,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { routeConfigurationCodec } from '../../proto/codec.ts';
-import { meshView } from './fixtures.ts';
+import { meshView } from '../../testing/mesh/fixtures.ts';
 import { generate } from './rds.ts';
 import { shortHostnames } from './scope.ts';
-import { proxy, roundTrip } from './testing.ts';
+import { proxy, roundTrip } from '../../testing/mesh/builders.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
 

@@ -6,7 +6,7 @@ import { generate as cds } from './cds.ts';
 import { httpProtocolOptionsCodec } from './extra-codecs.ts';
 import { generate as lds } from './lds.ts';
 import { generate as rds } from './rds.ts';
-import { fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const web = svc({ name: 'web', namespace: 'sample', ports: [{ name: 'web', port: 9001, protocol: 'UnsupportedProtocol' }], vips: { cluster1: ['10.96.0.77'] } });
 const view = () => fakeMeshView({ services: [web] });

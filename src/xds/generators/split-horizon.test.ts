@@ -8,7 +8,7 @@ import type { Locality } from '../../model/endpoint.ts';
 import { networkId, type NetworkGateway } from '../../model/network.ts';
 import type * as T from '../../proto/types.ts';
 import { buildLocalityEndpoints, gatewayWeightScale, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
-import { ep, gw, svc } from './testing.ts';
+import { ep, gw, svc } from '../../testing/mesh/builders.ts';
 
 const S = svc({ name: 'helloworld', namespace: 'sample', ports: [[5000, 'HTTP']] });
 

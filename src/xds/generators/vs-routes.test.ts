@@ -5,9 +5,9 @@ import { convertVirtualService } from '../../config/virtual-service.ts';
 import type { VirtualService } from '../../model/mesh-view.ts';
 import { routeConfigurationCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { crossNetworkGateway, echo, helloworld, hidden, mysql } from './fixtures.ts';
+import { crossNetworkGateway, echo, helloworld, hidden, mysql } from '../../testing/mesh/fixtures.ts';
 import { generate } from './rds.ts';
-import { fakeMeshView, proxy, roundTrip, svc } from './testing.ts';
+import { fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 import { virtualServiceProblems } from './vs-routes.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';

@@ -16,7 +16,7 @@ import type { DiscoveryResponse } from '../../proto/types.ts';
 import { endpointPush, fullPush, servicePush } from '../../push/request.ts';
 import type { AdsTestClient } from '../../testing/ads-client.ts';
 import { Pipeline } from '../../testing/pipeline.ts';
-import { ep, fakeMeshView, svc } from '../generators/testing.ts';
+import { ep, fakeMeshView, svc } from '../../testing/mesh/builders.ts';
 
 const A = svc({ name: 'a', ports: [[80, 'HTTP']] });
 const B = svc({ name: 'b', ports: [[80, 'HTTP']] });

@@ -18,7 +18,7 @@ import { structFromJson } from '../../proto/wkt.ts';
 import { endpointPush, fullPush } from '../../push/request.ts';
 import { AdsTestClient } from '../../testing/ads-client.ts';
 import { generatorLookup } from '../generators/prepared.ts';
-import { ep, fakeMeshView, svc } from '../generators/testing.ts';
+import { ep, fakeMeshView, svc } from '../../testing/mesh/builders.ts';
 import { AdsServer } from './ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from './grpc.ts';
 import { xdsMetrics } from './metrics.ts';

@@ -9,9 +9,9 @@ import {
   routeConfigurationCodec, unpackAny, upstreamTlsContextCodec,
 } from '../../../proto/codec.ts';
 import { generate as eds } from '../eds.ts';
-import { meshView } from '../fixtures.ts';
-import { proxy } from '../testing.ts';
-import { grpcJsXdsDecode } from './acceptance.ts';
+import { meshView } from '../../../testing/mesh/fixtures.ts';
+import { proxy } from '../../../testing/mesh/builders.ts';
+import { grpcJsXdsDecode } from '../../../testing/grpc-app/acceptance.ts';
 import { generate as cds } from './cds.ts';
 import { generate as lds } from './lds.ts';
 import { generate as rds } from './rds.ts';

@@ -18,10 +18,11 @@
  * flattened options) never throw and never pass silently: they are listed in `unsupported`.
  */
 import protobuf from 'protobufjs';
-import type { Codec } from './codec.ts';
-import { codec, lookupMessageType } from './codec.ts';
-import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
-import { protoRoot } from './loader.ts';
+import type { Codec } from '../../proto/codec.ts';
+import { codec, lookupMessageType } from '../../proto/codec.ts';
+import { errorMessage } from '../../model/errors.ts';
+import { TestbedErrorCodes, TestbedError } from '../testbed/errors.ts';
+import { protoRoot } from '../../proto/loader.ts';
 import type { At } from './validate-at.ts';
 import { fail, failType } from './validate-at.ts';
 import type { Ctx, Rules, Site, ValidationIssue, ValidationReport } from './validate-context.ts';
@@ -363,12 +364,12 @@ export function formatIssues(issues: readonly ValidationIssue[]): string {
 }
 
 /** Thrown by assertValid: code ProtoValidation, every issue in `issues` and in the message. */
-export class ProtoValidationError extends IsthmusError {
+export class ProtoValidationError extends TestbedError {
   readonly typeName: string;
   readonly issues: readonly ValidationIssue[];
 
   constructor(typeName: string, issues: readonly ValidationIssue[]) {
-    super(ErrorCodes.ProtoValidation, `${typeName} failed validation (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${formatIssues(issues)}`);
+    super(TestbedErrorCodes.ProtoValidation, `${typeName} failed validation (${issues.length} issue${issues.length === 1 ? '' : 's'}):\n${formatIssues(issues)}`);
     this.name = 'ProtoValidationError';
     this.typeName = typeName;
     this.issues = issues;

@@ -6,8 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import protobuf from 'protobufjs';
-import { codec, packAny } from './codec.ts';
-import { protoRoot } from './loader.ts';
+import { codec, packAny } from '../../proto/codec.ts';
+import { protoRoot } from '../../proto/loader.ts';
 import * as data from './testdata.ts';
 import { validateType } from './validate.ts';
 import { translateRe2 } from './validate-regex.ts';

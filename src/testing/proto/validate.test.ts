@@ -5,12 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
+import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
+import { TestbedErrorCodes, isTestbedError } from '../testbed/errors.ts';
 import {
   codec, downstreamTlsContextCodec, httpConnectionManagerCodec, listenerCodec, packAny, routerCodec, upstreamTlsContextCodec,
-} from './codec.ts';
+} from '../../proto/codec.ts';
 import * as data from './testdata.ts';
-import type * as T from './types.ts';
+import type * as T from '../../proto/types.ts';
 import { ProtoValidationError, assertValid, validate, validateMessage } from './validate.ts';
 
 const LISTENER = 'envoy.config.listener.v3.Listener';
@@ -266,7 +267,7 @@ test('rules of an unset oneof member are not applied', () => {
 test('assertValid throws ProtoValidation listing every issue', () => {
   const bad = { ...data.cluster, name: '', connectTimeout: { seconds: '-1' } };
   assert.throws(() => { assertValid(CLUSTER, bad); }, (err: unknown) => {
-    assert.ok(isIsthmusError(err, ErrorCodes.ProtoValidation));
+    assert.ok(isTestbedError(err, TestbedErrorCodes.ProtoValidation));
     assert.ok(err instanceof ProtoValidationError);
     assert.deepStrictEqual(err.issues.map((i) => i.path), ['name', 'connect_timeout']);
     assert.match(err.message, /^envoy\.config\.cluster\.v3\.Cluster failed validation \(2 issues\):\nname: .*\[string\.min_len\]\nconnect_timeout: .*\[duration\.gt\]$/);

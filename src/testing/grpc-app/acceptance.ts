@@ -4,8 +4,8 @@
  * declares the certificate provider instance `default`. Not for product code.
  */
 import { createRequire } from 'node:module';
-import type { Codec } from '../../../proto/codec.ts';
-import { typeUrlOf } from '../../../proto/codec.ts';
+import type { Codec } from '../../proto/codec.ts';
+import { typeUrlOf } from '../../proto/codec.ts';
 
 const require = createRequire(import.meta.url);
 

@@ -4,7 +4,7 @@
  * gateways so the docs/istio-compat.md §9.3 arithmetic shows up). For unit tests only.
  */
 import type { IstioGateway, MeshView } from '../../model/mesh-view.ts';
-import { ep, fakeMeshView, gw, svc } from './testing.ts';
+import { ep, fakeMeshView, gw, svc } from './builders.ts';
 
 export const helloworld = svc({ name: 'helloworld', namespace: 'sample', ports: [[5000, 'HTTP']], vips: { cluster1: ['10.96.0.20'], cluster2: ['10.97.0.20'] } });
 export const echo = svc({ name: 'echo', namespace: 'sample', ports: [{ name: 'grpc', port: 7070, protocol: 'GRPC' }], vips: { cluster1: ['10.96.0.21'] } });

@@ -5,12 +5,12 @@
  */
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL,
-} from '../model/type-urls.ts';
+} from '../../model/type-urls.ts';
 import {
   clusterCodec, httpConnectionManagerCodec, packAny, routerCodec, upstreamTlsContextCodec,
-} from './codec.ts';
-import type * as T from './types.ts';
-import { structFromJson, timestampFromDate } from './wkt.ts';
+} from '../../proto/codec.ts';
+import type * as T from '../../proto/types.ts';
+import { structFromJson, timestampFromDate } from '../../proto/wkt.ts';
 
 const ADS: T.ConfigSource = { ads: {}, resourceApiVersion: 'V3' };
 const SDS: T.ConfigSource = {

@@ -16,12 +16,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { credentials } from '@grpc/grpc-js';
 import { CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import { SKIP_VERIFY } from '../../xds/client/transport.ts';
-import { AdsTestClient } from '../../testing/ads-client.ts';
-import { DiscoveryProcess } from '../../testing/discovery-process.ts';
-import { startProxylessClient } from '../../testing/grpc-app/proxyless.ts';
-import type { JsonLineProcess } from '../../testing/grpc-app/lines.ts';
-import { freePort } from '../../testing/testbed/procs.ts';
-import { Testbed, type TestbedCluster } from '../../testing/testbed/testbed.ts';
+import { AdsTestClient } from '../ads-client.ts';
+import { DiscoveryProcess } from '../discovery-process.ts';
+import { startProxylessClient } from '../grpc-app/proxyless.ts';
+import type { JsonLineProcess } from '../grpc-app/lines.ts';
+import { freePort } from '../testbed/procs.ts';
+import { Testbed, type TestbedCluster } from '../testbed/testbed.ts';
 
 export const REPLICA_IPS = { 'istiod-a': '127.0.0.2', 'istiod-b': '127.0.0.3' } as const;
 export type ReplicaName = keyof typeof REPLICA_IPS;
