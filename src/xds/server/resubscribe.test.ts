@@ -11,7 +11,7 @@ import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS, ROUTE
 import { clusterCodec, clusterLoadAssignmentCodec, routeConfigurationCodec, unpackAny } from '../../proto/codec.ts';
 import type { DiscoveryResponse } from '../../proto/types.ts';
 import { Pipeline } from '../../testing/pipeline.ts';
-import { ep, fakeMeshView, svc } from '../generators/testing.ts';
+import { ep, fakeMeshView, svc } from '../../testing/mesh/builders.ts';
 
 const A = svc({ name: 'a', ports: [[80, 'HTTP']] });
 const B = svc({ name: 'b', ports: [[80, 'HTTP']] });
