@@ -24,5 +24,6 @@ export function meshView(reg: RegistrySnapshot, config: IstioConfigSnapshot, mes
     destinationRules: () => config.destinationRules,
     virtualServices: () => config.virtualServices,
     peerAuthentications: () => config.peerAuthentications,
+    sidecars: () => config.sidecars,
   };
 }

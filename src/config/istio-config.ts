@@ -1,6 +1,6 @@
 /**
  * Istio networking config from the config cluster: `networking.istio.io` Gateways, DestinationRules
- * (their subsets) and VirtualServices (their tls routes, virtual-service.ts), and `security.istio.io`
+ * (their subsets), VirtualServices (virtual-service.ts) and Sidecars (sidecar.ts), and `security.istio.io`
  * PeerAuthentications (peer-authentication.ts), converted into the model the generators read. Objects that do not validate are skipped with a message naming the
  * object and field (code ISTHMUS_ISTIO_CONFIG_INVALID); the rest keep working.
  */
@@ -9,8 +9,9 @@ import { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname } from '../model/ids.ts';
 import { ErrorCodes } from '../model/errors.ts';
-import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, PeerAuthentication, VirtualService } from '../model/mesh-view.ts';
+import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, PeerAuthentication, SidecarConfig, VirtualService } from '../model/mesh-view.ts';
 import { convertPeerAuthentication } from './peer-authentication.ts';
+import { convertSidecar } from './sidecar.ts';
 import { convertVirtualService } from './virtual-service.ts';
 
 export interface IstioConfigSnapshot {
@@ -19,9 +20,10 @@ export interface IstioConfigSnapshot {
   readonly destinationRules: readonly DestinationRuleSubsets[];
   readonly virtualServices: readonly VirtualService[];
   readonly peerAuthentications: readonly PeerAuthentication[];
+  readonly sidecars: readonly SidecarConfig[];
 }
 
-export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [], virtualServices: [], peerAuthentications: [] };
+export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], destinationRules: [], virtualServices: [], peerAuthentications: [], sidecars: [] };
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
@@ -97,7 +99,7 @@ export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster
 }
 
 /**
- * Watches Gateways, DestinationRules, VirtualServices and PeerAuthentications in every namespace of
+ * Watches Gateways, DestinationRules, VirtualServices, Sidecars and PeerAuthentications in every namespace of
  * the config cluster. `security.istio.io/v1` also serves objects written as v1beta1 (one storage).
  */
 export class IstioConfigWatcher {
@@ -105,6 +107,7 @@ export class IstioConfigWatcher {
   readonly #rules: Informer<IstioObject>;
   readonly #virtualServices: Informer<IstioObject>;
   readonly #peerAuthentications: Informer<IstioObject>;
+  readonly #sidecars: Informer<IstioObject>;
   readonly #domainSuffix: string;
   readonly #rootNamespace: string;
   readonly #onChange: () => void;
@@ -119,6 +122,7 @@ export class IstioConfigWatcher {
     this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
     this.#virtualServices = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/virtualservices', maxBackoffMs: 30_000 });
     this.#peerAuthentications = new Informer<IstioObject>(client, { path: '/apis/security.istio.io/v1/peerauthentications', maxBackoffMs: 30_000 });
+    this.#sidecars = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/sidecars', maxBackoffMs: 30_000 });
     this.#domainSuffix = opts.domainSuffix;
     this.#rootNamespace = opts.rootNamespace;
     this.#onChange = opts.onChange;
@@ -128,6 +132,7 @@ export class IstioConfigWatcher {
     this.#rules.on(changed);
     this.#virtualServices.on(changed);
     this.#peerAuthentications.on(changed);
+    this.#sidecars.on(changed);
   }
 
   start(): void {
@@ -135,15 +140,16 @@ export class IstioConfigWatcher {
     this.#rules.start();
     this.#virtualServices.start();
     this.#peerAuthentications.start();
+    this.#sidecars.start();
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.#gateways.stop(), this.#rules.stop(), this.#virtualServices.stop(), this.#peerAuthentications.stop()]);
+    await Promise.all([this.#gateways.stop(), this.#rules.stop(), this.#virtualServices.stop(), this.#peerAuthentications.stop(), this.#sidecars.stop()]);
   }
 
   /** Informer health, e.g. to report that the Istio CRDs are not installed. */
   status() {
-    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status(), virtualservices: this.#virtualServices.status(), peerauthentications: this.#peerAuthentications.status() };
+    return { gateways: this.#gateways.status(), destinationrules: this.#rules.status(), virtualservices: this.#virtualServices.status(), peerauthentications: this.#peerAuthentications.status(), sidecars: this.#sidecars.status() };
   }
 
   #changed(): void {
@@ -179,9 +185,17 @@ export class IstioConfigWatcher {
       if (r.ok) peerAuthentications.push(r.value);
       else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] PeerAuthentication ${p.metadata.namespace ?? ''}/${p.metadata.name} ignored: ${r.error}`);
     }
+    const sidecars: SidecarConfig[] = [];
+    for (const o of this.#sidecars.list()) {
+      const id = `Sidecar ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+      const r = convertSidecar(o, this.#rootNamespace);
+      if (!r.ok) { this.#warn(`[${ErrorCodes.IstioConfigInvalid}] ${id} ignored: ${r.error}`); continue; }
+      sidecars.push(r.value);
+      for (const note of r.notes) this.#warn(`[${ErrorCodes.IstioConfigInvalid}] ${id}: ${note}`);
+    }
     const byName = (a: { namespace: string; name?: string; host?: string }, b: { namespace: string; name?: string; host?: string }) =>
       `${a.namespace}/${a.name ?? a.host ?? ''}`.localeCompare(`${b.namespace}/${b.name ?? b.host ?? ''}`);
-    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName), virtualServices: virtualServices.sort(byName), peerAuthentications: peerAuthentications.sort(byName) };
+    this.#snapshot = { version: this.#version, gateways: gateways.sort(byName), destinationRules: rules.sort(byName), virtualServices: virtualServices.sort(byName), peerAuthentications: peerAuthentications.sort(byName), sidecars: sidecars.sort(byName) };
     this.#dirty = false;
     return this.#snapshot;
   }

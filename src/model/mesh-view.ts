@@ -134,6 +134,32 @@ export interface PeerAuthentication {
   readonly creationTimestamp: string;
 }
 
+/**
+ * An egress host of a Sidecar resource, `<namespace>/<host>`: namespace `*` (any), `~` (none) or a
+ * name (`.` is resolved to the Sidecar's own at conversion); host `*`, `*.<suffix>` or a host name.
+ */
+export interface EgressHost {
+  readonly namespace: string;
+  readonly host: string;
+}
+
+/**
+ * `networking.istio.io/v1` Sidecar, the part Isthmus applies: which services its proxies get config
+ * for (the union of `egress[].hosts`). Without a selector it applies to its namespace, or to every
+ * namespace without one of its own when it lives in the root namespace; with one, to the selected
+ * workloads of its namespace.
+ */
+export interface SidecarConfig {
+  readonly name: string;
+  readonly namespace: string;
+  readonly inRootNamespace: boolean;
+  /** `workloadSelector.labels`; empty: namespace-wide (or mesh-wide). */
+  readonly selector: Readonly<Record<string, string>>;
+  readonly egressHosts: readonly EgressHost[];
+  /** RFC 3339 creation time: of several Sidecars at one scope, the oldest wins. */
+  readonly creationTimestamp: string;
+}
+
 export interface MeshView {
   /** Push version: changes whenever anything in the view changes. */
   readonly version: string;
@@ -151,4 +177,6 @@ export interface MeshView {
   virtualServices?(): readonly VirtualService[];
   /** PeerAuthentications of the config cluster; absent: none (every port PERMISSIVE). */
   peerAuthentications?(): readonly PeerAuthentication[];
+  /** Sidecar resources of the config cluster; absent: none (every exported service visible). */
+  sidecars?(): readonly SidecarConfig[];
 }

@@ -4,7 +4,7 @@
  */
 import { NO_LOCALITY, type Endpoint, type Locality } from '../../model/endpoint.ts';
 import { clusterId, hostname, type ClusterId, type Hostname } from '../../model/ids.ts';
-import type { DestinationRuleSubsets, IstioGateway, MeshView, PeerAuthentication, VirtualService } from '../../model/mesh-view.ts';
+import type { DestinationRuleSubsets, IstioGateway, MeshView, PeerAuthentication, SidecarConfig, VirtualService } from '../../model/mesh-view.ts';
 import { networkId, type NetworkGateway } from '../../model/network.ts';
 import { compareGateways } from '../../model/network.ts';
 import { parseProxy, type Proxy } from '../../model/proxy.ts';
@@ -18,6 +18,7 @@ export interface FakeMesh {
   readonly destinationRules?: readonly DestinationRuleSubsets[];
   readonly virtualServices?: readonly VirtualService[];
   readonly peerAuthentications?: readonly PeerAuthentication[];
+  readonly sidecars?: readonly SidecarConfig[];
   readonly version?: string;
   readonly trustDomain?: string;
   readonly domainSuffix?: string;
@@ -45,6 +46,7 @@ export function fakeMeshView(m: FakeMesh): MeshView {
     destinationRules: () => m.destinationRules ?? [],
     virtualServices: () => m.virtualServices ?? [],
     peerAuthentications: () => m.peerAuthentications ?? [],
+    sidecars: () => m.sidecars ?? [],
   };
 }
 

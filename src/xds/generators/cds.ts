@@ -13,7 +13,7 @@
  *
  * Envoy subscribes to clusters with a wildcard; named requests get the named subset.
  */
-import type { MeshView } from '../../model/mesh-view.ts';
+import type { MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import { CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import { clusterCodec } from '../../proto/codec.ts';
@@ -23,13 +23,14 @@ import {
 } from './cluster-builder.ts';
 import { autoPassthroughServers, gatewayKey, sniTargets } from './gateway-scope.ts';
 import { inboundPorts, inboundPortsKey, subsetsFor, visibleServices } from './scope.ts';
+import { sidecarFor, sidecarKey } from './sidecar-scope.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
-export const reads = ['type', 'namespace', 'ip + clusterId (inbound ports)', 'labels (router: selecting Gateways)'] as const;
+export const reads = ['type', 'namespace', 'ip + clusterId (inbound ports)', 'labels (router: selecting Gateways; sidecar: selecting Sidecar resources)'] as const;
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
   if (proxy.type === 'router') return `router|${proxy.namespace}|${gatewayKey(proxy, view)}`;
-  return `sidecar|${proxy.namespace}|${inboundPortsKey(inboundPorts(proxy, view))}`;
+  return `sidecar|${proxy.namespace}|${sidecarKey(sidecarFor(view, proxy.namespace, proxy.labels))}|${inboundPortsKey(inboundPorts(proxy, view))}`;
 }
 
 function named(c: T.Cluster): GeneratedResource<T.Cluster> {
@@ -37,12 +38,12 @@ function named(c: T.Cluster): GeneratedResource<T.Cluster> {
 }
 
 /** Outbound clusters of the services exported to `namespace` (the proxy's: routers too, as istiod). */
-function outboundClusters(view: MeshView, namespace: string, sidecar: boolean): GeneratedResource<T.Cluster>[] {
+function outboundClusters(view: MeshView, namespace: string, sidecar: SidecarConfig | undefined, onSidecar: boolean): GeneratedResource<T.Cluster>[] {
   const out: GeneratedResource<T.Cluster>[] = [];
-  for (const svc of visibleServices(view, namespace)) {
+  for (const svc of visibleServices(view, namespace, sidecar)) {
     const subsets = ['', ...subsetsFor(view, svc.hostname).map((s) => s.name)];
     for (const port of svc.ports) {
-      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset, sidecar)));
+      for (const subset of subsets) out.push(named(outboundCluster(view, svc, port, subset, onSidecar)));
     }
   }
   return out;
@@ -50,7 +51,7 @@ function outboundClusters(view: MeshView, namespace: string, sidecar: boolean): 
 
 export function generateSidecar(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Cluster>[] {
   const all = [
-    ...outboundClusters(view, proxy.namespace, true),
+    ...outboundClusters(view, proxy.namespace, sidecarFor(view, proxy.namespace, proxy.labels), true),
     ...inboundPorts(proxy, view).map((p) => named(inboundCluster(p.port, p.protocol))),
     named(blackHoleCluster()),
     named(passthroughCluster()),
@@ -62,7 +63,7 @@ export function generateSidecar(proxy: Proxy, view: MeshView, names: RequestedNa
 export function generateRouter(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Cluster>[] {
   const targets = sniTargets(view, autoPassthroughServers(proxy, view), proxy.namespace);
   const all = [
-    ...outboundClusters(view, proxy.namespace, false),
+    ...outboundClusters(view, proxy.namespace, undefined, false),
     ...targets.map((t) => named(sniDnatCluster(t.service, t.port, t.subset))),
     named(blackHoleCluster()),
   ];

@@ -20,7 +20,7 @@
  * UDP ports get nothing. Reads proxy.namespace (visibility), proxy.clusterId (VIPs), proxy.ip +
  * proxy.clusterId (inbound ports) and proxy.labels (PeerAuthentication selectors). Routers are served by lds-gateway.ts.
  */
-import type { MeshView } from '../../model/mesh-view.ts';
+import type { MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import { isHttpProtocol } from '../../model/service.ts';
 import { LISTENER_TYPE_URL } from '../../model/type-urls.ts';
@@ -35,9 +35,10 @@ import { inboundMtlsPolicy, modeForPort, type InboundMtlsPolicy } from './peer-a
 import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
 import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
+import { sidecarFor, sidecarKey } from './sidecar-scope.ts';
 import { selectRequested, type GeneratedResource, type RequestedNames, type ResourceGenerator } from './types.ts';
 
-export const reads = ['namespace', 'clusterId', 'ip (inbound ports)', 'labels (PeerAuthentication selectors)'] as const;
+export const reads = ['namespace', 'clusterId', 'ip (inbound ports)', 'labels (PeerAuthentication and Sidecar selectors)'] as const;
 
 /** `<port>=<mode>` of every inbound port, the part of the inbound chains PeerAuthentication decides. */
 function inboundModesKey(ports: readonly InboundPort[], policy: InboundMtlsPolicy): string {
@@ -46,7 +47,7 @@ function inboundModesKey(ports: readonly InboundPort[], policy: InboundMtlsPolic
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
   const ports = inboundPorts(proxy, view);
-  return `sidecar|${proxy.namespace}|${proxy.clusterId}|${inboundPortsKey(ports)}|${inboundModesKey(ports, inboundMtlsPolicy(view, proxy.namespace, proxy.labels))}`;
+  return `sidecar|${proxy.namespace}|${sidecarKey(sidecarFor(view, proxy.namespace, proxy.labels))}|${proxy.clusterId}|${inboundPortsKey(ports)}|${inboundModesKey(ports, inboundMtlsPolicy(view, proxy.namespace, proxy.labels))}`;
 }
 
 const WILDCARD = '0.0.0.0';
@@ -103,9 +104,9 @@ function tcpListener(vip: string, port: number, cluster: string, sniffRoute?: st
 }
 
 /** The outbound listeners, sorted by name; the first service (by host name) wins a contested name. */
-export function outboundListeners(view: MeshView, namespace: string, clusterId: string): T.Listener[] {
+export function outboundListeners(view: MeshView, namespace: string, clusterId: string, sidecar?: SidecarConfig): T.Listener[] {
   const byName = new Map<string, T.Listener>();
-  for (const svc of visibleServices(view, namespace)) {
+  for (const svc of visibleServices(view, namespace, sidecar)) {
     for (const p of svc.ports) {
       if (p.protocol === 'UDP') continue;
       if (isHttpProtocol(p.protocol)) {
@@ -125,7 +126,7 @@ export function outboundListeners(view: MeshView, namespace: string, clusterId: 
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.Listener>[] {
   const policy = inboundMtlsPolicy(view, proxy.namespace, proxy.labels);
-  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view), view.mesh.trustDomain, policy), ...outboundListeners(view, proxy.namespace, proxy.clusterId)];
+  const listeners = [virtualOutbound(), virtualInbound(inboundPorts(proxy, view), view.mesh.trustDomain, policy), ...outboundListeners(view, proxy.namespace, proxy.clusterId, sidecarFor(view, proxy.namespace, proxy.labels))];
   return selectRequested(listeners.map((l) => ({ name: l.name ?? '', resource: l })), names);
 }
 

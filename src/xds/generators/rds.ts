@@ -14,7 +14,7 @@
  * for route configuration `<host>:<port>`: one virtual host for any authority to that service.
  * Reads proxy.namespace (visibility, short names) and proxy.clusterId (VIPs).
  */
-import type { MeshView } from '../../model/mesh-view.ts';
+import type { MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import { isHttpProtocol, type Service } from '../../model/service.ts';
 import { ROUTE_CONFIGURATION_TYPE_URL } from '../../model/type-urls.ts';
@@ -25,12 +25,13 @@ import { clusterName } from '../../model/cluster-names.ts';
 import { defaultRetryPolicy } from './retry.ts';
 import { portEightyVirtualHosts, virtualServiceRoutes } from './vs-routes.ts';
 import { shortHostnames, vipsForCluster, visibleServices } from './scope.ts';
+import { sidecarFor, sidecarKey } from './sidecar-scope.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
-export const reads = ['namespace', 'clusterId'] as const;
+export const reads = ['namespace', 'clusterId', 'labels (Sidecar selectors)'] as const;
 
-export function cacheKey(proxy: Proxy): string {
-  return `${proxy.namespace}|${proxy.clusterId}`;
+export function cacheKey(proxy: Proxy, view: MeshView): string {
+  return `${proxy.namespace}|${proxy.clusterId}|${sidecarKey(sidecarFor(view, proxy.namespace, proxy.labels))}`;
 }
 
 function route(cluster: string, operation: string): T.Route {
@@ -51,10 +52,10 @@ function domainsFor(svc: Service, port: number, namespace: string, domainSuffix:
 }
 
 /** The route configuration for one port (only `allow_any` when no visible service serves HTTP on it). */
-export function routeConfigForPort(view: MeshView, port: number, namespace: string, clusterId: string): T.RouteConfiguration {
+export function routeConfigForPort(view: MeshView, port: number, namespace: string, clusterId: string, sidecar?: SidecarConfig): T.RouteConfiguration {
   const used = new Set<string>();
   const virtualHosts: T.VirtualHost[] = [];
-  for (const svc of visibleServices(view, namespace)) {
+  for (const svc of visibleServices(view, namespace, sidecar)) {
     const sp = svc.ports.find((p) => p.port === port && isHttpProtocol(p.protocol));
     if (sp === undefined) continue;
     const domains = domainsFor(svc, port, namespace, view.mesh.domainSuffix, clusterId).filter((d) => !used.has(d));
@@ -68,7 +69,7 @@ export function routeConfigForPort(view: MeshView, port: number, namespace: stri
       routes: virtualServiceRoutes(view, svc, port, namespace) ?? [route(clusterName({ direction: 'outbound', port, subset: '', host: svc.hostname }), `${host}/*`)],
     });
   }
-  if (port === 80) virtualHosts.push(...portEightyVirtualHosts(view, visibleServices(view, namespace), namespace, used));
+  if (port === 80) virtualHosts.push(...portEightyVirtualHosts(view, visibleServices(view, namespace, sidecar), namespace, used));
   virtualHosts.push({ name: 'allow_any', domains: ['*'], includeRequestAttemptCount: true, routes: [{ name: 'allow_any', match: { prefix: '/' }, route: { cluster: PASSTHROUGH_CLUSTER, timeout: { seconds: '0' }, maxGrpcTimeout: { seconds: '0' } } }] });
   return { name: String(port), virtualHosts, validateClusters: { value: false } };
 }
@@ -88,28 +89,29 @@ function sniffedRouteConfig(view: MeshView, svc: Service, port: number, namespac
   };
 }
 
-function sniffedRoutes(view: MeshView, namespace: string): Map<string, T.RouteConfiguration> {
+function sniffedRoutes(view: MeshView, namespace: string, sidecar: SidecarConfig | undefined): Map<string, T.RouteConfiguration> {
   const out = new Map<string, T.RouteConfiguration>();
-  for (const svc of visibleServices(view, namespace)) {
+  for (const svc of visibleServices(view, namespace, sidecar)) {
     for (const p of svc.ports) if (p.protocol === 'UnsupportedProtocol') out.set(sniffedRouteName(svc.hostname, p.port), sniffedRouteConfig(view, svc, p.port, namespace));
   }
   return out;
 }
 
-function httpPorts(view: MeshView, namespace: string): number[] {
+function httpPorts(view: MeshView, namespace: string, sidecar: SidecarConfig | undefined): number[] {
   const ports = new Set<number>();
-  for (const svc of visibleServices(view, namespace)) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
+  for (const svc of visibleServices(view, namespace, sidecar)) for (const p of svc.ports) if (isHttpProtocol(p.protocol)) ports.add(p.port);
   return [...ports].sort((a, b) => a - b);
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.RouteConfiguration>[] {
-  const sniffed = sniffedRoutes(view, proxy.namespace);
-  const wanted = names === 'wildcard' ? [...httpPorts(view, proxy.namespace).map(String), ...sniffed.keys()] : names;
+  const sidecar = sidecarFor(view, proxy.namespace, proxy.labels);
+  const sniffed = sniffedRoutes(view, proxy.namespace, sidecar);
+  const wanted = names === 'wildcard' ? [...httpPorts(view, proxy.namespace, sidecar).map(String), ...sniffed.keys()] : names;
   const out: GeneratedResource<T.RouteConfiguration>[] = [];
   for (const name of new Set(wanted)) {
     const s = sniffed.get(name);
     if (s !== undefined) out.push({ name, resource: s });
-    else if (/^[0-9]{1,5}$/.test(name)) out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId) });
+    else if (/^[0-9]{1,5}$/.test(name)) out.push({ name, resource: routeConfigForPort(view, Number(name), proxy.namespace, proxy.clusterId, sidecar) });
     // other names (gateway routes) are not served yet
   }
   return out;
@@ -119,6 +121,6 @@ export const rdsGenerator: ResourceGenerator<T.RouteConfiguration> = {
   typeUrl: ROUTE_CONFIGURATION_TYPE_URL,
   codec: routeConfigurationCodec,
   reads,
-  cacheKey: (proxy) => cacheKey(proxy),
+  cacheKey,
   generate,
 };

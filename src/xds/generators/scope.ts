@@ -4,8 +4,9 @@
  * proxy's own (inbound) service ports. Pure functions of the view and the proxy fields they name.
  */
 import type { Endpoint } from '../../model/endpoint.ts';
-import type { MeshView } from '../../model/mesh-view.ts';
+import type { MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
+import { egressAdmits } from './sidecar-scope.ts';
 import { UNSPECIFIED_IP, type Protocol, type Service } from '../../model/service.ts';
 
 /**
@@ -18,9 +19,12 @@ export function serviceVisibleTo(svc: Service, namespace: string): boolean {
   return exportTo.some((e) => e === '*' || (e === '.' ? svc.namespace === namespace : e !== '~' && e === namespace));
 }
 
-/** Services a proxy in `namespace` gets config for (ExternalName aliases are not served yet). */
-export function visibleServices(view: MeshView, namespace: string): Service[] {
-  return view.services().filter((s) => s.resolution !== 'Alias' && serviceVisibleTo(s, namespace));
+/**
+ * Services a proxy in `namespace` gets config for (ExternalName aliases are not served yet): those
+ * exported to the namespace and, for a sidecar under a Sidecar resource, admitted by its egress hosts.
+ */
+export function visibleServices(view: MeshView, namespace: string, sidecar?: SidecarConfig): Service[] {
+  return view.services().filter((s) => s.resolution !== 'Alias' && serviceVisibleTo(s, namespace) && egressAdmits(sidecar, s));
 }
 
 function realVips(vips: readonly string[] | undefined): string[] {
