@@ -9,7 +9,7 @@ function client(answer: () => Promise<unknown>): DiscoveryClient & { calls: numb
 
 test('issuers come from discovery per client, and from reviewed tokens; probes are rate-limited', async () => {
   let now = 0;
-  const book = new IssuerBook({ now: () => now, probeIntervalMs: 5000, retryMs: 60_000 });
+  const book = new IssuerBook({ clock: { now: () => now }, probeIntervalMs: 5000, retryMs: 60_000 });
   const a = client(() => Promise.resolve({ issuer: 'https://a' }));
   assert.deepEqual([...await book.issuers(a, 'a')], ['https://a']);
   await book.issuers(a, 'a');
@@ -29,7 +29,7 @@ test('a failed discovery leaves the set empty (no issuer check) and is retried l
   const warnings: string[] = [];
   let fail = true;
   const b = client(() => (fail ? Promise.reject(new Error('403 forbidden')) : Promise.resolve({ issuer: 'https://b' })));
-  const book = new IssuerBook({ now: () => now, retryMs: 1000, warn: (m) => { warnings.push(m); } });
+  const book = new IssuerBook({ clock: { now: () => now }, retryMs: 1000, warn: (m) => { warnings.push(m); } });
   assert.equal((await book.issuers(b, 'b')).size, 0);
   assert.match(warnings[0] ?? '', /cluster b: service-account issuer discovery failed.*403 forbidden/);
   fail = false;

@@ -23,11 +23,11 @@ test('token buckets refill at their rate up to the burst, on an injected clock',
   assert.deepEqual(refill(cfg, { tokens: 0, at: 0 }, 60_000), { tokens: 3, at: 60_000 });
   assert.equal(take(cfg, { tokens: 0.5, at: 0 }, 0).allowed, false);
   let now = 0;
-  const b = new TokenBucket(cfg, () => now);
+  const b = new TokenBucket(cfg, { now: () => now });
   assert.deepEqual([b.tryTake(), b.tryTake(), b.tryTake(), b.tryTake()], [true, true, true, false]);
   now += 500;
   assert.equal(b.tryTake(), true);
-  const k = new KeyedRateLimiter({ ratePerSecond: 1, burst: 1 }, () => now, 2);
+  const k = new KeyedRateLimiter({ ratePerSecond: 1, burst: 1 }, { now: () => now }, 2);
   assert.deepEqual([k.tryTake('a'), k.tryTake('a'), k.tryTake('b'), k.tryTake('c')], [true, false, true, true]);
   assert.equal(k.size, 2, 'bounded');
 });
@@ -40,10 +40,10 @@ test('CreateCertificate: opaque authentication failures, limits, CSR and TTL che
   let who: Identity | Error = sleep;
   const opts = (over: Partial<CaServiceOptions> = {}): CaServiceOptions => ({
     authenticate: () => (who instanceof Error ? Promise.reject(who) : Promise.resolve(who)),
-    authority: bundleAuthority(() => ca, { now: () => now }),
+    authority: bundleAuthority(() => ca, { clock: { now: () => now } }),
     trustDomains: ['cluster.local'],
     log: silentLogger,
-    now: () => now,
+    clock: { now: () => now },
     ...over,
   });
   const svc = new CaService(opts({ identityLimit: { ratePerSecond: 1, burst: 2 } }));

@@ -28,6 +28,7 @@ import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../../pki/csr
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
 import { KeyedRateLimiter, TokenBucket, type BucketConfig } from './ratelimit.ts';
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 export const AUTHN_FAILURE = 'request authenticate failure';
 export const IMPERSONATION_FAILURE = 'request impersonation authentication failure';
@@ -58,7 +59,7 @@ export interface CaServiceOptions {
   readonly log: Logger;
   /** Trust domains a signed identity may have (ours first). */
   readonly trustDomains: readonly string[];
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
   /** null disables. */
   readonly globalLimit?: BucketConfig | null;
   /** null disables. */
@@ -85,19 +86,19 @@ function requestSize(req: IstioCertificateRequest): number {
 
 export class CaService {
   readonly #opts: CaServiceOptions;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #global: TokenBucket | undefined;
   readonly #perIdentity: KeyedRateLimiter | undefined;
   readonly #refusals: AggregatedLog;
 
   constructor(opts: CaServiceOptions) {
     this.#opts = opts;
-    this.#now = opts.now ?? Date.now;
-    this.#refusals = new AggregatedLog(opts.log, { now: this.#now, ...(opts.refusalLogIntervalMs === undefined ? {} : { intervalMs: opts.refusalLogIntervalMs }) });
+    this.#clock = opts.clock ?? systemClock;
+    this.#refusals = new AggregatedLog(opts.log, { clock: this.#clock, ...(opts.refusalLogIntervalMs === undefined ? {} : { intervalMs: opts.refusalLogIntervalMs }) });
     const g = opts.globalLimit === undefined ? DEFAULT_GLOBAL_LIMIT : opts.globalLimit;
     const i = opts.identityLimit === undefined ? DEFAULT_IDENTITY_LIMIT : opts.identityLimit;
-    this.#global = g ? new TokenBucket(g, this.#now) : undefined;
-    this.#perIdentity = i ? new KeyedRateLimiter(i, this.#now) : undefined;
+    this.#global = g ? new TokenBucket(g, this.#clock) : undefined;
+    this.#perIdentity = i ? new KeyedRateLimiter(i, this.#clock) : undefined;
   }
 
   /** For `server.addService(istioCertificateService, caService.implementation())`. */

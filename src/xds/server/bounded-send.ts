@@ -10,6 +10,7 @@
  */
 import { constants as h2 } from 'node:http2';
 import { status } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 /** The part of a grpc-js server stream the sender uses (ServerDuplexStream and ServerWritableStream fit). */
 export interface SendStream<T> {
@@ -25,7 +26,7 @@ export interface BoundedSenderOptions {
   readonly graceMs?: number;
   /** Called once when the timeout fires, before the stream is ended (log, metric). */
   readonly onTimeout?: (stalledMs: number, unflushed: number) => void;
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 export class SendClosedError extends Error {
@@ -45,7 +46,7 @@ export class SendTimeoutError extends Error {
 export class BoundedSender<T> {
   readonly #stream: SendStream<T>;
   readonly #opts: BoundedSenderOptions;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   #unflushed = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastProgress = 0;
@@ -56,7 +57,7 @@ export class BoundedSender<T> {
   constructor(stream: SendStream<T>, opts: BoundedSenderOptions) {
     this.#stream = stream;
     this.#opts = opts;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     const closed = () => { this.#close(new SendClosedError()); };
     stream.once('close', closed);
     stream.once('cancelled', closed);
@@ -83,13 +84,13 @@ export class BoundedSender<T> {
   /** Hands `msg` to the stream now, without waiting; the timeout watches it until it is flushed. */
   write(msg: T): void {
     if (this.#closed) throw new SendClosedError();
-    if (this.#unflushed === 0) this.#lastProgress = this.#now();
+    if (this.#unflushed === 0) this.#lastProgress = this.#clock.now();
     this.#unflushed++;
     this.#arm();
     this.#stream.write(msg, (err) => {
       if (err) { this.#close(new SendClosedError(`write failed: ${err.message}`)); return; }
       this.#unflushed = Math.max(0, this.#unflushed - 1);
-      this.#lastProgress = this.#now();
+      this.#lastProgress = this.#clock.now();
       if (this.#unflushed === 0) {
         this.#disarm();
         const ws = this.#idle;
@@ -122,7 +123,7 @@ export class BoundedSender<T> {
     const check = () => {
       this.#timer = undefined;
       if (this.#closed || this.#unflushed === 0) return;
-      const stalled = this.#now() - this.#lastProgress;
+      const stalled = this.#clock.now() - this.#lastProgress;
       if (stalled >= this.#opts.timeoutMs) { this.#expire(stalled); return; }
       this.#timer = setTimeout(check, this.#opts.timeoutMs - stalled);
       this.#timer.unref();

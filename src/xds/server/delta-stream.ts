@@ -13,7 +13,7 @@ import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
-import type { Clock } from '../../push/request.ts';
+import type { Clock } from '../../model/clock.ts';
 import { applyDeltaRequest, deltaDiff, forceAssignmentsAfterClusterUpdate, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import type { PreparedDeltaResponse } from '../protocol/delta-response.ts';
