@@ -9,13 +9,14 @@
  * trailers behind the unread data), so after `graceMs` the HTTP/2 stream is reset.
  */
 import { constants as h2 } from 'node:http2';
-import { status } from '@grpc/grpc-js';
 import { systemClock, type Clock } from '../../model/clock.ts';
+import { ErrorCodes } from '../../model/errors.ts';
+import { grpcStatusForCode, type GrpcStatusCode } from '../../model/grpc-status.ts';
 
 /** The part of a grpc-js server stream the sender uses (ServerDuplexStream and ServerWritableStream fit). */
 export interface SendStream<T> {
   write(msg: T, cb: (err?: Error | null) => void): boolean;
-  emit(event: 'error', err: { code: status; details: string }): boolean;
+  emit(event: 'error', err: { code: GrpcStatusCode; details: string }): boolean;
   once(event: 'close' | 'cancelled' | 'finish', listener: () => void): unknown;
 }
 
@@ -143,7 +144,7 @@ export class BoundedSender<T> {
     this.#opts.onTimeout?.(stalledMs, unflushed);
     const details = `xDS send timeout: ${unflushed} response(s) not read by the client for ${Math.round(stalledMs / 100) / 10}s (PILOT_XDS_SEND_TIMEOUT)`;
     this.#close(new SendTimeoutError(details));
-    endStream(this.#stream, status.DEADLINE_EXCEEDED, details, this.#opts.graceMs ?? 1000);
+    endStream(this.#stream, grpcStatusForCode(ErrorCodes.StreamStalled), details, this.#opts.graceMs ?? 1000);
   }
 
   #close(err: Error): void {
@@ -183,7 +184,7 @@ export function http2StreamOf(call: unknown): ResettableStream | undefined {
  * Ends a server stream with `code`/`details`; if the stream is still open after `graceMs` (the peer
  * does not read, so the status cannot get through), resets it (RST_STREAM CANCEL).
  */
-export function endStream(call: SendStream<unknown>, code: status, details: string, graceMs = 1000): void {
+export function endStream(call: SendStream<unknown>, code: GrpcStatusCode, details: string, graceMs = 1000): void {
   let closed = false;
   call.once('close', () => { closed = true; });
   call.once('cancelled', () => { closed = true; });
