@@ -10,6 +10,7 @@
  */
 import { errorMessage } from '../model/errors.ts';
 import { systemClock, type Clock } from '../model/clock.ts';
+import { silentLogger, type Logger } from '../observability/log.ts';
 
 /** The part of a KubeClient the book uses. */
 export interface DiscoveryClient {
@@ -26,7 +27,7 @@ export interface IssuerBookOptions {
   readonly probeIntervalMs?: number;
   /** Issuers remembered per cluster (default 8). */
   readonly maxIssuers?: number;
-  readonly warn?: (msg: string) => void;
+  readonly log?: Logger;
 }
 
 interface Entry {
@@ -43,7 +44,7 @@ export class IssuerBook {
   readonly #retryMs: number;
   readonly #probeMs: number;
   readonly #max: number;
-  readonly #warn: (msg: string) => void;
+  readonly #log: Logger;
 
   constructor(opts: IssuerBookOptions = {}) {
     this.#clock = opts.clock ?? systemClock;
@@ -51,7 +52,7 @@ export class IssuerBook {
     this.#retryMs = opts.retryMs ?? 60_000;
     this.#probeMs = opts.probeIntervalMs ?? 5_000;
     this.#max = Math.max(1, opts.maxIssuers ?? 8);
-    this.#warn = opts.warn ?? (() => undefined);
+    this.#log = opts.log ?? silentLogger;
   }
 
   #entry(client: object): Entry {
@@ -74,7 +75,7 @@ export class IssuerBook {
         else e.failedAt = this.#clock.now();
       }, (err: unknown) => {
         e.failedAt = this.#clock.now();
-        this.#warn(`cluster ${cluster}: service-account issuer discovery failed (issuers are learned from reviewed tokens instead): ${errorMessage(err)}`);
+        this.#log.warn(`cluster ${cluster}: service-account issuer discovery failed (issuers are learned from reviewed tokens instead): ${errorMessage(err)}`);
       });
     }
     if (e.issuers.size === 0) {

@@ -21,6 +21,7 @@ import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { IssuerBook } from './issuers.ts';
 import { claimsProblem, unverifiedClaims } from './jwt-precheck.ts';
 import { systemClock, type Clock } from '../model/clock.ts';
+import type { Logger } from '../observability/log.ts';
 
 /** istiod's `TOKEN_AUDIENCES` default. */
 export const DEFAULT_TOKEN_AUDIENCES: readonly string[] = ['istio-ca'];
@@ -67,8 +68,9 @@ export interface TokenReviewerOptions {
   readonly negativeTtlMs?: number;
   /** Cache entries kept at most (oldest evicted first). */
   readonly maxEntries?: number;
-  /** Where the issuers of each cluster are learned (default: a book of its own). */
+  /** Where the issuers of each cluster are learned (default: a book of its own, logging to `log`). */
   readonly issuers?: IssuerBook;
+  readonly log?: Logger;
   /** Counts a token refused without asking the API server (`reason`: jwt, claims, issuer). */
   readonly onRefusedLocally?: (reason: 'jwt' | 'claims' | 'issuer') => void;
   /** Counts a TokenReview sent to the API server. */
@@ -141,7 +143,7 @@ export class TokenReviewer {
     this.#positiveTtlMs = Math.max(0, Math.min(opts.positiveTtlMs ?? MAX_POSITIVE_CACHE_MS, MAX_POSITIVE_CACHE_MS));
     this.#negativeTtlMs = Math.max(0, Math.min(opts.negativeTtlMs ?? 2_000, MAX_NEGATIVE_CACHE_MS));
     this.#maxEntries = Math.max(1, opts.maxEntries ?? 10_000);
-    this.#issuers = opts.issuers ?? new IssuerBook({ clock: this.#clock });
+    this.#issuers = opts.issuers ?? new IssuerBook({ clock: this.#clock, ...(opts.log ? { log: opts.log } : {}) });
     this.#onRefused = opts.onRefusedLocally ?? (() => undefined);
     this.#onReview = opts.onReview ?? (() => undefined);
   }
