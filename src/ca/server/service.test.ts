@@ -5,6 +5,7 @@ import { generateRootCa } from '../../pki/root.ts';
 import { opensslCsr, P256_ARGS, TempDir } from '../../pki/test-helpers.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import { silentLogger } from '../../observability/log.ts';
+import type { GrpcStatusCode } from '../../model/grpc-status.ts';
 import type { Identity } from '../../model/identity.ts';
 import { bundleAuthority } from './authority.ts';
 import { refill, take, KeyedRateLimiter, TokenBucket } from './ratelimit.ts';
@@ -13,7 +14,7 @@ import { AUTHN_FAILURE, CaCallError, CaService, type CaServiceOptions } from './
 const call: AuthCall = { metadata: new Metadata(), getAuthContext: () => null, getPeer: () => 'peer' };
 const sleep: Identity = { namespace: 'sample', serviceAccount: 'sleep', cluster: 'cluster2', spiffe: 'spiffe://cluster.local/ns/sample/sa/sleep' };
 
-async function rejectsWith(p: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: GrpcStatusCode, message?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => e instanceof CaCallError && e.grpcCode === code && (message === undefined || message.test(e.message)));
 }
 
