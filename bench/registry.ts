@@ -44,6 +44,7 @@ import { runPool } from './lib/pool.ts';
 import { Bench, bounded, intOption, load } from './lib/run.ts';
 import { cpuSeconds, memory, type Memory } from './lib/proc.ts';
 import { fmt, round, summarize, table, type Summary } from './lib/stats.ts';
+import { silentLogger, type Logger } from '../src/observability/log.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -419,8 +420,8 @@ async function inProcess(bed: Testbed, remoteKubeconfig: string): Promise<InProc
   });
   store.addCluster(C1);
   let warnings = 0;
-  const onWarning = (m: string) => { if (warnings++ < 5) log(`  registry warning: ${m}`); };
-  const common = { sink: store, systemNamespace: SYSTEM_NS, onWarning };
+  const registryLog: Logger = { ...silentLogger, warn: (m) => { if (warnings++ < 5) log(`  registry warning: ${m}`); } };
+  const common = { sink: store, systemNamespace: SYSTEM_NS, log: registryLog };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const regs = [

@@ -13,7 +13,7 @@
  *   istioctl ignores but our CLI reads (per-replica counts, errors, and with `attributeReplicas`
  *   the proxies each row came from); see src/cli/xds-client/control-plane.ts.
  */
-import type { status } from '@grpc/grpc-js';
+import type { GrpcStatusCode } from '../model/grpc-status.ts';
 import protobuf from 'protobufjs';
 import type { Any, DiscoveryResponse } from '../proto/types.ts';
 import { EXTERNAL_ID, parseControlPlane, type ControlPlaneIdentity, type ReplicaReport } from '../xds/client/control-plane.ts';
@@ -28,7 +28,7 @@ export interface Replica {
 
 export type ReplicaAnswer =
   | { readonly replica: Replica; readonly response: DiscoveryResponse }
-  | { readonly replica: Replica; readonly error: string; readonly code?: status | undefined };
+  | { readonly replica: Replica; readonly error: string; readonly code?: GrpcStatusCode | undefined };
 
 export interface Merged {
   readonly resources: readonly Any[];

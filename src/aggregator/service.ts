@@ -13,8 +13,8 @@
  * `control_plane` JSON (`Replicas[].Error`, see control-plane.ts) and logged; the call fails only
  * when no replica answered.
  */
-import { status, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { errorMessage } from '../model/errors.ts';
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ErrorCodes, errorMessage, IsthmusError } from '../model/errors.ts';
 import { CONNECTIONS_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL } from '../model/type-urls.ts';
 import type { Logger } from '../observability/log.ts';
 import { encodeAnyRaw } from '../proto/codec.ts';
@@ -22,12 +22,12 @@ import type { DiscoveryRequest, Node } from '../proto/types.ts';
 import { bearerToken } from '../security/authenticate.ts';
 import type { PreparedResponse } from '../xds/protocol/response.ts';
 import type { AdsCall } from '../xds/server/connection.ts';
-import { XdsStatusError } from '../xds/server/errors.ts';
 import type { XdsChannel } from '../xds/client/exchange.ts';
 import { formatControlPlane } from '../xds/client/control-plane.ts';
 import { fanOut, Semaphore } from './fanout.ts';
 import { mergeEmpty, mergeFirst, mergeSyncz, type Merged, type MergeOptions, type Replica, type ReplicaAnswer } from './merge.ts';
 import type { ReplicaSource } from './replicas.ts';
+import { grpcStatusForCode, grpcStatusOf, RelayedStatusError, type GrpcStatusCode, type GrpcStatusReply } from '../model/grpc-status.ts';
 
 export interface AggregatorLimits {
   /** Caller streams open at once; more are refused with RESOURCE_EXHAUSTED. */
@@ -85,26 +85,26 @@ export class XdsProxyService {
     return {
       StreamAggregatedResources: (call: AdsCall) => { this.#stream(call); },
       DeltaAggregatedResources: (call: AdsCall) => {
-        call.emit('error', { code: status.UNIMPLEMENTED, details: 'the xds-proxy serves state-of-the-world ADS only (StreamAggregatedResources)' });
+        call.emit('error', { code: grpcStatusForCode(ErrorCodes.NotServed), details: 'the xds-proxy serves state-of-the-world ADS only (StreamAggregatedResources)' });
       },
     };
   }
 
   #stream(call: AdsCall): void {
-    const fail = (code: status, details: string) => { call.emit('error', { code, details } satisfies Partial<ServiceError>); };
+    const fail = (code: GrpcStatusCode, details: string) => { call.emit('error', { code, details } satisfies GrpcStatusReply); };
     let token: string | undefined;
     try {
       token = bearerToken(call.metadata);
     } catch (err) {
-      fail(status.UNAUTHENTICATED, `xds-proxy: ${errorMessage(err)}`);
+      fail(grpcStatusForCode(ErrorCodes.AuthenticationFailed), `xds-proxy: ${errorMessage(err)}`);
       return;
     }
     if (token === undefined) {
       this.#opts.log.warn('stream refused: no bearer token', { peer: call.getPeer() });
-      fail(status.UNAUTHENTICATED, 'xds-proxy: requests need "authorization: Bearer <token>" (a service-account token for audience istio-ca); the control plane replicas verify it');
+      fail(grpcStatusForCode(ErrorCodes.AuthenticationFailed), 'xds-proxy: requests need "authorization: Bearer <token>" (a service-account token for audience istio-ca); the control plane replicas verify it');
       return;
     }
-    if (this.#streams >= this.#opts.limits.maxStreams) { fail(status.RESOURCE_EXHAUSTED, `xds-proxy: too many streams (limit ${this.#opts.limits.maxStreams})`); return; }
+    if (this.#streams >= this.#opts.limits.maxStreams) { fail(grpcStatusForCode(ErrorCodes.LimitExceeded), `xds-proxy: too many streams (limit ${this.#opts.limits.maxStreams})`); return; }
     this.#streams++;
     const authorization = `Bearer ${token}`;
     const ac = new AbortController();
@@ -118,7 +118,7 @@ export class XdsProxyService {
       chain = chain.then(async () => {
         if (state.closed) return;
         node = req.node ?? node;
-        if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
+        if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DiscoveryRequest on a stream must carry node.id');
         if (req.responseNonce && sent.includes(req.responseNonce)) return; // an ACK or NACK of ours
         const resp = await this.#answer(req, node, authorization, ac.signal);
         if (isClosed()) return;
@@ -127,7 +127,7 @@ export class XdsProxyService {
         await write(call, resp);
       }).catch((err: unknown) => {
         if (state.closed) return;
-        const code = err instanceof XdsStatusError ? err.grpcCode : status.INTERNAL;
+        const code = grpcStatusOf(err);
         this.#opts.log.warn('request failed', { peer: call.getPeer(), type: req.typeUrl, error: errorMessage(err) });
         close();
         fail(code, errorMessage(err));
@@ -141,14 +141,14 @@ export class XdsProxyService {
 
   async #answer(req: DiscoveryRequest, node: Node, authorization: string, signal: AbortSignal): Promise<PreparedResponse> {
     const typeUrl = req.typeUrl ?? '';
-    if (!SERVED.includes(typeUrl)) throw new XdsStatusError(status.UNIMPLEMENTED, `unsupported StreamAggregatedResources typeURL: ${typeUrl} (the xds-proxy serves ${SERVED.join(', ')})`);
+    if (!SERVED.includes(typeUrl)) throw new IsthmusError(ErrorCodes.NotServed, `unsupported StreamAggregatedResources typeURL: ${typeUrl} (the xds-proxy serves ${SERVED.join(', ')})`);
     const names = req.resourceNames ?? [];
-    if (typeUrl === DEBUG_CONFIG_DUMP_TYPE_URL && names.length !== 1) throw new XdsStatusError(status.INVALID_ARGUMENT, `${typeUrl} wants exactly one resource name <pod>.<namespace>`);
+    if (typeUrl === DEBUG_CONFIG_DUMP_TYPE_URL && names.length !== 1) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `${typeUrl} wants exactly one resource name <pod>.<namespace>`);
     const release = await this.#slots.acquire();
-    if (!release) throw new XdsStatusError(status.RESOURCE_EXHAUSTED, 'xds-proxy: too many requests in flight, retry later');
+    if (!release) throw new IsthmusError(ErrorCodes.LimitExceeded, 'xds-proxy: too many requests in flight, retry later');
     try {
       const replicas = await this.#opts.replicas();
-      if (replicas.length === 0) throw new XdsStatusError(status.UNAVAILABLE, `no running Istio pods in ${this.#opts.describeSource}`);
+      if (replicas.length === 0) throw new IsthmusError(ErrorCodes.NoControlPlane, `no running Istio pods in ${this.#opts.describeSource}`);
       const upstream: DiscoveryRequest = { node, typeUrl, resourceNames: [...names] };
       const ask = (r: Replica, s: AbortSignal) => this.#opts.channel(r).exchange(upstream, { timeoutMs: this.#opts.replicaTimeoutMs, authorization, signal: s });
       const started = Date.now();
@@ -174,20 +174,21 @@ export class XdsProxyService {
       size += any.byteLength;
       return { name: '', any };
     });
-    if (size > this.#opts.limits.maxResponseBytes) throw new XdsStatusError(status.RESOURCE_EXHAUSTED, `merged ${typeUrl} answer is ${size} bytes (limit ${this.#opts.limits.maxResponseBytes})`);
+    if (size > this.#opts.limits.maxResponseBytes) throw new IsthmusError(ErrorCodes.LimitExceeded, `merged ${typeUrl} answer is ${size} bytes (limit ${this.#opts.limits.maxResponseBytes})`);
     return { versionInfo: '', typeUrl, nonce: `xds-proxy-${Date.now().toString(36)}-${(this.#nonce++).toString(36)}`, resources, controlPlane: formatControlPlane(merged.controlPlane) };
   }
 }
 
-function noAnswer(failed: readonly Extract<ReplicaAnswer, { error: string }>[], typeUrl: string, names: readonly string[]): XdsStatusError {
+function noAnswer(failed: readonly Extract<ReplicaAnswer, { error: string }>[], typeUrl: string, names: readonly string[]): IsthmusError {
   const list = failed.map((f) => `${f.replica.name}: ${f.error}`).join('; ');
   if (typeUrl === DEBUG_CONFIG_DUMP_TYPE_URL && failed.every((f) => NOT_CONNECTED.test(f.error))) {
-    return new XdsStatusError(status.NOT_FOUND, `Proxy not connected to any of the ${failed.length} control plane replicas: ${names.join(', ')}`);
+    return new IsthmusError(ErrorCodes.ProxyNotConnected, `Proxy not connected to any of the ${failed.length} control plane replicas: ${names.join(', ')}`);
   }
   const codes = new Set(failed.map((f) => f.code));
   const [only] = [...codes];
-  const code: status = codes.size === 1 && only !== undefined ? only : status.UNAVAILABLE;
-  return new XdsStatusError(code, `no control plane replica answered: ${list}`);
+  const message = `no control plane replica answered: ${list}`;
+  // Replicas that agree on a status have it passed on; otherwise UNAVAILABLE (ErrorCodes.XdsFailed).
+  return codes.size === 1 && only !== undefined ? new RelayedStatusError(ErrorCodes.XdsFailed, message, only) : new IsthmusError(ErrorCodes.XdsFailed, message);
 }
 
 async function write(call: AdsCall, resp: PreparedResponse): Promise<void> {

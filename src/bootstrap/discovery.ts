@@ -127,7 +127,7 @@ export class Discovery {
       domainSuffix: this.#mesh.domainSuffix,
       rootNamespace: cfg.systemNamespace,
       onChange: () => { this.ads.push(fullPush('config', Date.now())); },
-      warn: (m) => { log.scope('config').warn(m); },
+      log: log.scope('config'),
     });
     this.store = new ShardStore();
     this.ads = new AdsServer({
@@ -151,7 +151,7 @@ export class Discovery {
     this.#local = new KubeRegistry({
       cluster: this.#localId, source: this.#localClient, sink: this.store, systemNamespace: cfg.systemNamespace,
       domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, ...(networks ? { meshNetworks: networks } : {}),
-      onWarning: (m) => { log.scope('registry').warn(m); },
+      log: log.scope('registry'),
     });
     this.identity = new IdentityPlane({
       localClient: this.#localClient, localClusterId: this.#localId, systemNamespace: cfg.systemNamespace,
@@ -179,7 +179,7 @@ export class Discovery {
         this.#clients.set(id, client);
         return combine(c, this.identity.leadership(id, client));
       },
-      log: (level, msg) => { log.scope('secrets')[level](msg); },
+      log: log.scope('secrets'),
     });
     const managed = new Gauge({ name: 'istiod_managed_clusters', help: 'Number of clusters managed by istiod', labelNames: ['cluster_type'], registers: [this.metrics] });
     managed.set({ cluster_type: 'local' }, 1);

@@ -44,7 +44,7 @@ export class IdentityPlane {
     this.#opts = opts;
     this.store = new CaStore({ client: opts.localClient, namespace: opts.systemNamespace, trustDomain: opts.trustDomain, log: opts.log.scope('ca-store') });
     const caM = caMetrics(opts.metrics);
-    this.reviewer = new TokenReviewer({ audiences: opts.tokenAudiences, onReview: (cluster) => { caM.tokenReviews.inc({ cluster }); }, onRefusedLocally: (reason) => { caM.tokensRefusedLocally.inc({ reason }); } });
+    this.reviewer = new TokenReviewer({ audiences: opts.tokenAudiences, log: opts.log.scope('tokenreview'), onReview: (cluster) => { caM.tokenReviews.inc({ cluster }); }, onRefusedLocally: (reason) => { caM.tokensRefusedLocally.inc({ reason }); } });
     this.authn = new AuthenticatorChain([
       new ClientCertAuthenticator({ issuers: () => this.store.issuerCertsPem(), trustDomains: [opts.trustDomain], localClusterId: opts.localClusterId }),
       new KubeJwtAuthenticator({ clusters: opts.clusters, reviewer: this.reviewer, trustDomain: opts.trustDomain }),

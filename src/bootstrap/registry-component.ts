@@ -36,7 +36,7 @@ export class RegistryComponent implements ClusterComponent {
       cluster, source: client, sink: this.#staging, systemNamespace: opts.systemNamespace,
       domainSuffix: opts.domainSuffix, trustDomain: opts.trustDomain,
       ...(opts.meshNetworks ? { meshNetworks: opts.meshNetworks } : {}),
-      onWarning: (m) => { log.warn(m); },
+      log,
     });
     this.synced = this.registry.synced;
     this.registry.start();

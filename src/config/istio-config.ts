@@ -13,6 +13,7 @@ import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, PeerAuth
 import { convertPeerAuthentication } from './peer-authentication.ts';
 import { convertSidecar } from './sidecar.ts';
 import { convertVirtualService } from './virtual-service.ts';
+import type { Logger } from '../observability/log.ts';
 
 export interface IstioConfigSnapshot {
   readonly version: number;
@@ -111,13 +112,13 @@ export class IstioConfigWatcher {
   readonly #domainSuffix: string;
   readonly #rootNamespace: string;
   readonly #onChange: () => void;
-  readonly #warn: (msg: string) => void;
+  readonly #log: Logger;
   #version = 0;
   #snapshot: IstioConfigSnapshot = EMPTY_CONFIG;
   #dirty = true;
 
   /** `rootNamespace`: where mesh-wide policies live (the control plane's system namespace). */
-  constructor(client: KubeClient, opts: { domainSuffix: string; rootNamespace: string; onChange: () => void; warn: (msg: string) => void }) {
+  constructor(client: KubeClient, opts: { domainSuffix: string; rootNamespace: string; onChange: () => void; log: Logger }) {
     this.#gateways = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/gateways', maxBackoffMs: 30_000 });
     this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
     this.#virtualServices = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/virtualservices', maxBackoffMs: 30_000 });
@@ -126,7 +127,7 @@ export class IstioConfigWatcher {
     this.#domainSuffix = opts.domainSuffix;
     this.#rootNamespace = opts.rootNamespace;
     this.#onChange = opts.onChange;
-    this.#warn = opts.warn;
+    this.#log = opts.log;
     const changed = { onAdd: () => { this.#changed(); }, onUpdate: () => { this.#changed(); }, onDelete: () => { this.#changed(); } };
     this.#gateways.on(changed);
     this.#rules.on(changed);
@@ -165,33 +166,33 @@ export class IstioConfigWatcher {
     for (const g of this.#gateways.list()) {
       const r = convertGateway(g);
       if (r.ok) gateways.push(r.value);
-      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] Gateway ${g.metadata.namespace ?? ''}/${g.metadata.name} ignored: ${r.error}`);
+      else this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] Gateway ${g.metadata.namespace ?? ''}/${g.metadata.name} ignored: ${r.error}`);
     }
     const rules: DestinationRuleSubsets[] = [];
     for (const d of this.#rules.list()) {
       const r = convertDestinationRule(d, this.#domainSuffix);
       if (r.ok) rules.push(r.value);
-      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
+      else this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
     }
     const virtualServices: VirtualService[] = [];
     for (const v of this.#virtualServices.list()) {
       const r = convertVirtualService(v, this.#domainSuffix);
       if (r.ok) virtualServices.push(r.value);
-      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] VirtualService ${v.metadata.namespace ?? ''}/${v.metadata.name} ignored: ${r.error}`);
+      else this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] VirtualService ${v.metadata.namespace ?? ''}/${v.metadata.name} ignored: ${r.error}`);
     }
     const peerAuthentications: PeerAuthentication[] = [];
     for (const p of this.#peerAuthentications.list()) {
       const r = convertPeerAuthentication(p, this.#rootNamespace);
       if (r.ok) peerAuthentications.push(r.value);
-      else this.#warn(`[${ErrorCodes.IstioConfigInvalid}] PeerAuthentication ${p.metadata.namespace ?? ''}/${p.metadata.name} ignored: ${r.error}`);
+      else this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] PeerAuthentication ${p.metadata.namespace ?? ''}/${p.metadata.name} ignored: ${r.error}`);
     }
     const sidecars: SidecarConfig[] = [];
     for (const o of this.#sidecars.list()) {
       const id = `Sidecar ${o.metadata.namespace ?? ''}/${o.metadata.name}`;
       const r = convertSidecar(o, this.#rootNamespace);
-      if (!r.ok) { this.#warn(`[${ErrorCodes.IstioConfigInvalid}] ${id} ignored: ${r.error}`); continue; }
+      if (!r.ok) { this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] ${id} ignored: ${r.error}`); continue; }
       sidecars.push(r.value);
-      for (const note of r.notes) this.#warn(`[${ErrorCodes.IstioConfigInvalid}] ${id}: ${note}`);
+      for (const note of r.notes) this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] ${id}: ${note}`);
     }
     const byName = (a: { namespace: string; name?: string; host?: string }, b: { namespace: string; name?: string; host?: string }) =>
       `${a.namespace}/${a.name ?? a.host ?? ''}`.localeCompare(`${b.namespace}/${b.name ?? b.host ?? ''}`);

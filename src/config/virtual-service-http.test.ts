@@ -1,7 +1,7 @@
 /** VirtualService `http` validation: every refusal names the field; good input keeps its details. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseDuration } from './virtual-service-http.ts';
+import { parseProtoDuration } from './virtual-service-http.ts';
 import { convertVirtualService } from './virtual-service.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
@@ -50,9 +50,9 @@ test('bad http routes are refused with the field named', () => {
 });
 
 test('durations: protobuf JSON seconds with fractions', () => {
-  assert.deepEqual(parseDuration('5s', 'f'), { ok: true, value: { seconds: 5, nanos: 0 } });
-  assert.deepEqual(parseDuration('0.25s', 'f'), { ok: true, value: { seconds: 0, nanos: 250_000_000 } });
-  assert.equal(parseDuration('5', 'f').ok, false);
-  assert.equal(parseDuration('-1s', 'f').ok, false);
-  assert.equal(parseDuration(5, 'f').ok, false);
+  assert.deepEqual(parseProtoDuration('5s', 'f'), { ok: true, value: { seconds: 5, nanos: 0 } });
+  assert.deepEqual(parseProtoDuration('0.25s', 'f'), { ok: true, value: { seconds: 0, nanos: 250_000_000 } });
+  assert.equal(parseProtoDuration('5', 'f').ok, false);
+  assert.equal(parseProtoDuration('-1s', 'f').ok, false);
+  assert.equal(parseProtoDuration(5, 'f').ok, false);
 });

@@ -25,8 +25,11 @@ function unsupported(obj: Record<string, unknown>, known: Set<string>, at: strin
   return extra.length === 0 ? undefined : `${at}.${extra[0] ?? ''}: not supported by Isthmus yet (supported: ${[...known].join(', ')})`;
 }
 
-/** A protobuf JSON duration: `<seconds>s` with up to 9 fractional digits (`5s`, `0.25s`). */
-export function parseDuration(v: unknown, field: string): Result<DurationValue> {
+/**
+ * A protobuf JSON duration (what the CRD field holds): `<seconds>s` with up to 9 fractional digits
+ * (`5s`, `0.25s`). Not Go syntax: flags and env vars use `parseDuration` of src/model/duration.ts.
+ */
+export function parseProtoDuration(v: unknown, field: string): Result<DurationValue> {
   const m = typeof v === 'string' ? /^([0-9]{1,12})(?:\.([0-9]{1,9}))?s$/.exec(v) : null;
   if (m === null) return { ok: false, error: `${field}: want a duration like "5s" or "0.25s", got ${JSON.stringify(v)}` };
   return { ok: true, value: { seconds: Number(m[1]), nanos: Number((m[2] ?? '').padEnd(9, '0')) } };
@@ -81,7 +84,7 @@ function convertRetries(r: unknown, at: string): Result<HttpRetries> {
   if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 0) return { ok: false, error: `${at}.attempts: want a whole number >= 0` };
   let perTryTimeout: DurationValue | undefined;
   if (r['perTryTimeout'] !== undefined) {
-    const d = parseDuration(r['perTryTimeout'], `${at}.perTryTimeout`);
+    const d = parseProtoDuration(r['perTryTimeout'], `${at}.perTryTimeout`);
     if (!d.ok) return d;
     if (d.value.seconds === 0 && d.value.nanos < 1_000_000) return { ok: false, error: `${at}.perTryTimeout: want at least 1ms` };
     perTryTimeout = d.value;
@@ -123,7 +126,7 @@ function convertHttpRoute(r: unknown, at: string, destination: DestinationConver
   }
   let timeout: DurationValue | undefined;
   if (r['timeout'] !== undefined) {
-    const d = parseDuration(r['timeout'], `${at}.timeout`);
+    const d = parseProtoDuration(r['timeout'], `${at}.timeout`);
     if (!d.ok) return d;
     timeout = d.value;
   }

@@ -12,7 +12,7 @@ import type { Logger } from '../observability/log.ts';
 import { silentLogger } from '../observability/log.ts';
 import { ConfigMapLock, LeaderElection, NAMESPACE_CONTROLLER_ELECTION, shouldLeadCluster } from './leaderelection.ts';
 import { NamespaceController } from './namespacecontroller.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../model/clock.ts';
 import { WebhookPatcher } from './webhookpatcher.ts';
 
 export interface ClusterLeadershipOptions {
@@ -35,7 +35,7 @@ export interface ClusterLeadershipOptions {
   readonly onRootChange?: (listener: () => void) => () => void;
   /** Patch webhook caBundles (default true). */
   readonly patchWebhooks?: boolean;
-  readonly timers?: Timers;
+  readonly clock?: Clock;
   readonly log?: Logger;
 }
 
@@ -82,7 +82,7 @@ export class ClusterLeadership implements ClusterComponent {
   async #activate(): Promise<void> {
     const o = this.#opts;
     const lead = await shouldLeadCluster(o.client, o.systemNamespace, o.localClusterId, o.externalIstiod, {
-      isLocalCluster: this.isLocal, signal: this.#abort.signal, ...(o.timers ? { timers: o.timers } : {}),
+      isLocalCluster: this.isLocal, signal: this.#abort.signal, ...(o.clock ? { clock: o.clock } : {}),
     });
     if (this.#abort.signal.aborted) return;
     if (!lead) {
@@ -97,7 +97,7 @@ export class ClusterLeadership implements ClusterComponent {
       ...(o.revision === undefined ? {} : { revision: o.revision }),
       ...(o.leaseDurationMs === undefined ? {} : { leaseDurationMs: o.leaseDurationMs }),
       ...(o.electionEnabled === undefined ? {} : { enabled: o.electionEnabled }),
-      ...(o.timers ? { timers: o.timers } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
       ...(o.log ? { log: o.log.scope(o.clusterId) } : {}),
       onStartedLeading: () => { this.#startControllers(); },
       onStoppedLeading: () => { this.#stopping = this.#stopControllers(); },
@@ -107,7 +107,7 @@ export class ClusterLeadership implements ClusterComponent {
 
   #startControllers(): void {
     const o = this.#opts;
-    const common = { client: o.client, clusterId: o.clusterId, rootCertPem: o.rootCertPem, ...(o.timers ? { timers: o.timers } : {}), ...(o.log ? { log: o.log } : {}) };
+    const common = { client: o.client, clusterId: o.clusterId, rootCertPem: o.rootCertPem, ...(o.clock ? { clock: o.clock } : {}), ...(o.log ? { log: o.log } : {}) };
     const ns = new NamespaceController(common);
     const webhooks = o.patchWebhooks === false ? undefined : new WebhookPatcher({ ...common, ...(o.revision === undefined ? {} : { revision: o.revision }) });
     this.#running = { ns, webhooks };

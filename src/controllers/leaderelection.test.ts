@@ -5,7 +5,7 @@ import {
   canSteal, LeaderElection, metaTime, nextRecord, shouldLead,
   type Candidate, type ElectionLock, type LeaderElectionRecord, type LockState,
 } from './leaderelection.ts';
-import { ManualTimers } from './timers.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
 
 const me = (over: Partial<Candidate> = {}): Candidate => ({ identity: 'istiod-a', revision: 'default', remote: false, defaultRevision: 'default', ...over });
 
@@ -78,9 +78,9 @@ class MemoryLock implements ElectionLock {
   }
 }
 
-function candidate(lock: ElectionLock, timers: ManualTimers, identity: string, remote: boolean, events: string[]): LeaderElection {
+function candidate(lock: ElectionLock, clock: ManualClock, identity: string, remote: boolean, events: string[]): LeaderElection {
   return new LeaderElection({
-    lock, identity, remote, timers, random: () => 0, leaseDurationMs: 30_000,
+    lock, identity, remote, clock, random: () => 0, leaseDurationMs: 30_000,
     onStartedLeading: () => { events.push(`${identity}+`); },
     onStoppedLeading: () => { events.push(`${identity}-`); },
   });
@@ -88,55 +88,55 @@ function candidate(lock: ElectionLock, timers: ManualTimers, identity: string, r
 
 test('one leader at a time; a crashed leader is replaced after the lease, a released one at once', async () => {
   const lock = new MemoryLock();
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   const events: string[] = [];
-  const a = candidate(lock, timers, 'a', true, events);
-  const b = candidate(lock, timers, 'b', true, events);
+  const a = candidate(lock, clock, 'a', true, events);
+  const b = candidate(lock, clock, 'b', true, events);
   a.start();
-  await timers.advance(0);
+  await clock.advance(0);
   b.start();
-  await timers.advance(20_000);
+  await clock.advance(20_000);
   assert.deepEqual(events, ['a+']);
   assert.equal(lock.holder(), 'a');
 
   await a.stop({ release: false }); // crash: the record stays until it expires
   assert.deepEqual(events, ['a+', 'a-']);
-  await timers.advance(20_000);
+  await clock.advance(20_000);
   assert.equal(b.isLeader(), false, 'the lease (30 s from the last observed renewal) has not expired yet');
-  await timers.advance(20_000);
+  await clock.advance(20_000);
   assert.equal(b.isLeader(), true);
   assert.equal((JSON.parse(lock.raw ?? '{}') as LeaderElectionRecord).leaderTransitions, 1);
 
-  const c = candidate(lock, timers, 'c', true, events);
+  const c = candidate(lock, clock, 'c', true, events);
   c.start();
-  await timers.advance(10_000);
+  await clock.advance(10_000);
   await b.stop();
   assert.equal(lock.holder(), '', 'released on stop');
-  await timers.advance(8_000);
+  await clock.advance(8_000);
   assert.equal(c.isLeader(), true, 'a released lock is taken at the next retry');
   await c.stop();
 });
 
 test('a leader that cannot renew for the renew deadline steps down; a local candidate takes over from a remote leader', async () => {
   const lock = new MemoryLock();
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   const events: string[] = [];
-  const remote = candidate(lock, timers, 'remote', true, events);
+  const remote = candidate(lock, clock, 'remote', true, events);
   remote.start();
-  await timers.advance(1);
+  await clock.advance(1);
   assert.equal(remote.isLeader(), true);
   lock.down = true;
-  await timers.advance(14_000);
+  await clock.advance(14_000);
   assert.equal(remote.isLeader(), true, 'still within the 15 s renew deadline');
-  await timers.advance(2_000);
+  await clock.advance(2_000);
   assert.equal(remote.isLeader(), false);
   lock.down = false;
-  await timers.advance(8_000);
+  await clock.advance(8_000);
   assert.equal(remote.isLeader(), true, 'leads again once the lock is reachable');
 
-  const local = candidate(lock, timers, 'local', false, events);
+  const local = candidate(lock, clock, 'local', false, events);
   local.start();
-  await timers.advance(10_000);
+  await clock.advance(10_000);
   assert.equal(local.isLeader(), true, 'the local candidate steals a valid lock held under ^default');
   assert.equal(remote.isLeader(), false, 'the remote leader sees another holder and steps down at once');
   assert.equal((JSON.parse(lock.raw ?? '{}') as LeaderElectionRecord).holderKey, 'default');
@@ -178,17 +178,17 @@ class FreezableLock extends MemoryLock {
 
 test('stop is bounded when the lock\'s server hangs: the call in flight is aborted, the release gives up', async () => {
   const lock = new FreezableLock();
-  const timers = new ManualTimers();
+  const clock = new ManualClock();
   const events: string[] = [];
   const e = new LeaderElection({
-    lock, identity: 'a', remote: false, timers, random: () => 0, leaseDurationMs: 30_000, releaseTimeoutMs: 200,
+    lock, identity: 'a', remote: false, clock, random: () => 0, leaseDurationMs: 30_000, releaseTimeoutMs: 200,
     onStartedLeading: () => { events.push('+'); }, onStoppedLeading: () => { events.push('-'); },
   });
   e.start();
-  await timers.advance(1);
+  await clock.advance(1);
   assert.equal(e.isLeader(), true);
   lock.frozen = true;
-  await timers.advance(7_500); // the renewal is now in flight, and hangs
+  await clock.advance(7_500); // the renewal is now in flight, and hangs
   assert.equal(lock.hung, 1);
   const t0 = Date.now();
   // AbortSignal.timeout does not keep the event loop alive; a process being stopped has other work.

@@ -18,7 +18,7 @@ import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import { errorMessage } from '../model/errors.ts';
 import type { Logger } from '../observability/log.ts';
 import { silentLogger } from '../observability/log.ts';
-import { realTimers, sleep, type Timers } from './timers.ts';
+import { sleep, systemClock, type Clock } from '../model/clock.ts';
 
 export const NAMESPACE_CONTROLLER_ELECTION = 'istio-namespace-controller-election';
 export const LEADER_ANNOTATION = 'control-plane.alpha.kubernetes.io/leader';
@@ -185,7 +185,7 @@ export interface LeaderElectionOptions {
   readonly releaseTimeoutMs?: number;
   /** ENABLE_LEADER_ELECTION=false: lead at once without a lock. */
   readonly enabled?: boolean;
-  readonly timers?: Timers;
+  readonly clock?: Clock;
   /** [0,1) for the acquire jitter; injected for tests. */
   readonly random?: () => number;
   readonly log?: Logger;
@@ -201,7 +201,7 @@ function isAborted(signal: AbortSignal): boolean {
 export class LeaderElection {
   readonly #opts: LeaderElectionOptions;
   readonly #me: Candidate;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   readonly #log: Logger;
   readonly #leaseMs: number;
   readonly #renewDeadlineMs: number;
@@ -217,7 +217,7 @@ export class LeaderElection {
   constructor(opts: LeaderElectionOptions) {
     this.#opts = opts;
     this.#me = { identity: opts.identity, revision: opts.revision ?? 'default', remote: opts.remote, defaultRevision: opts.defaultRevision ?? 'default' };
-    this.#timers = opts.timers ?? realTimers;
+    this.#clock = opts.clock ?? systemClock;
     this.#log = (opts.log ?? silentLogger).scope('leader');
     this.#leaseMs = opts.leaseDurationMs ?? DEFAULT_LEASE_DURATION_MS;
     this.#renewDeadlineMs = opts.renewDeadlineMs ?? this.#leaseMs / 2;
@@ -267,7 +267,7 @@ export class LeaderElection {
         this.#log.warn('lock update failed', { lock: this.#opts.lock.description, error: errorMessage(err) });
       }
       if (isAborted(signal)) break;
-      const now = this.#timers.now();
+      const now = this.#clock.now();
       if (this.#leading) {
         if (ok) this.#lastRenew = now;
         else if (heldByOther || now - this.#lastRenew >= this.#renewDeadlineMs) this.#become(false);
@@ -276,13 +276,13 @@ export class LeaderElection {
         this.#become(true);
       }
       const wait = this.#leading ? this.#retryMs : this.#retryMs * (1 + 0.2 * random());
-      await sleep(this.#timers, wait, signal);
+      await sleep(this.#clock, wait, signal);
     }
   }
 
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<{ ok: boolean; heldByOther: boolean }> {
     const lock = this.#opts.lock;
-    const now = this.#timers.now();
+    const now = this.#clock.now();
     const leaseSeconds = Math.max(1, Math.round(this.#leaseMs / 1000));
     const state = await lock.get(signal);
     if (!state) {
@@ -318,7 +318,7 @@ export class LeaderElection {
   }
 
   async #release(): Promise<void> {
-    const now = this.#timers.now();
+    const now = this.#clock.now();
     const signal = AbortSignal.timeout(this.#opts.releaseTimeoutMs ?? 2_000);
     try {
       const state = await this.#opts.lock.get(signal);
@@ -373,11 +373,11 @@ export function shouldLead(
  */
 export async function shouldLeadCluster(
   client: KubeClient, systemNamespace: string, localClusterId: string, externalIstiod: boolean,
-  opts: { readonly isLocalCluster?: boolean; readonly attempts?: number; readonly timers?: Timers; readonly signal?: AbortSignal } = {},
+  opts: { readonly isLocalCluster?: boolean; readonly attempts?: number; readonly clock?: Clock; readonly signal?: AbortSignal } = {},
 ): Promise<boolean> {
   if (opts.isLocalCluster === true) return true;
   if (!externalIstiod) return false;
-  const timers = opts.timers ?? realTimers;
+  const clock = opts.clock ?? systemClock;
   const signal = opts.signal ?? new AbortController().signal;
   const attempts = opts.attempts ?? 5;
   let delay = 200;
@@ -387,7 +387,7 @@ export async function shouldLeadCluster(
       return ns ? shouldLead(ns.metadata.annotations, localClusterId, externalIstiod) : false;
     } catch (err) {
       if (i >= attempts || signal.aborted || (err instanceof KubeApiError && err.status === 403)) throw err;
-      await sleep(timers, delay, signal);
+      await sleep(clock, delay, signal);
       delay = Math.min(delay * 2, 5_000);
     }
   }

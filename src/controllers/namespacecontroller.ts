@@ -13,7 +13,7 @@ import type { KubeObject } from '../kube/types.ts';
 import type { Logger } from '../observability/log.ts';
 import { silentLogger } from '../observability/log.ts';
 import { WorkQueue } from './queue.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../model/clock.ts';
 
 export const CA_ROOT_CONFIGMAP = 'istio-ca-root-cert';
 export const CA_ROOT_CONFIGMAP_KEY = 'root-cert.pem';
@@ -58,7 +58,7 @@ export interface NamespaceControllerOptions {
   /** PILOT_CA_CERT_CONFIGMAP; default `istio-ca-root-cert`. */
   readonly configMapName?: string;
   readonly skippedNamespaces?: readonly string[];
-  readonly timers?: Timers;
+  readonly clock?: Clock;
   readonly log?: Logger;
 }
 
@@ -81,7 +81,7 @@ export class NamespaceController {
     this.#configMaps = new Informer<ConfigMapObject>(opts.client, { path: '/api/v1/configmaps', fieldSelector: `metadata.name=${this.#name}` });
     this.#queue = new WorkQueue({
       process: (ns) => this.#reconcile(ns),
-      ...(opts.timers ? { timers: opts.timers } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       onError: (ns, err, retry) => { this.#log.warn('writing the root ConfigMap failed', { namespace: ns, error: err, retry }); },
     });
     this.#namespaces.on({

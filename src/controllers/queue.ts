@@ -4,7 +4,7 @@
  * to `maxRetries` times (istiod's controllers use 5), then dropped until the next event queues it.
  */
 import { errorMessage } from '../model/errors.ts';
-import { realTimers, type Timers } from './timers.ts';
+import { systemClock, type Clock } from '../model/clock.ts';
 
 export interface WorkQueueOptions {
   readonly process: (key: string) => Promise<void>;
@@ -12,13 +12,13 @@ export interface WorkQueueOptions {
   readonly maxRetries?: number;
   readonly baseBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  readonly timers?: Timers;
+  readonly clock?: Clock;
   readonly onError?: (key: string, err: string, willRetry: boolean) => void;
 }
 
 export class WorkQueue {
   readonly #opts: WorkQueueOptions;
-  readonly #timers: Timers;
+  readonly #clock: Clock;
   readonly #queued = new Set<string>();
   readonly #active = new Set<string>();
   readonly #again = new Set<string>();
@@ -29,7 +29,7 @@ export class WorkQueue {
 
   constructor(opts: WorkQueueOptions) {
     this.#opts = opts;
-    this.#timers = opts.timers ?? realTimers;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   add(key: string): void {
@@ -79,7 +79,7 @@ export class WorkQueue {
       if (retry) {
         this.#failures.set(key, n);
         const delay = Math.min((this.#opts.baseBackoffMs ?? 100) * 2 ** (n - 1), this.#opts.maxBackoffMs ?? 10_000);
-        const cancel = this.#timers.setTimeout(() => { this.#cancels.delete(cancel); this.add(key); }, delay);
+        const cancel = this.#clock.setTimeout(() => { this.#cancels.delete(cancel); this.add(key); }, delay);
         this.#cancels.add(cancel);
       } else {
         this.#failures.delete(key);

@@ -14,7 +14,7 @@ import type { KubeObject } from '../kube/types.ts';
 import type { Logger } from '../observability/log.ts';
 import { silentLogger } from '../observability/log.ts';
 import { WorkQueue } from './queue.ts';
-import type { Timers } from './timers.ts';
+import type { Clock } from '../model/clock.ts';
 
 export const REVISION_LABEL = 'istio.io/rev';
 export const INJECTOR_WEBHOOK_SUFFIX = 'sidecar-injector.istio.io';
@@ -55,7 +55,7 @@ export interface WebhookPatcherOptions {
   readonly rootCertPem: () => string;
   /** Also patch validating webhook configurations (default true). */
   readonly validating?: boolean;
-  readonly timers?: Timers;
+  readonly clock?: Clock;
   readonly log?: Logger;
 }
 
@@ -79,7 +79,7 @@ export class WebhookPatcher {
     this.#queue = new WorkQueue({
       process: (key) => this.#reconcile(key),
       maxRetries: 10,
-      ...(opts.timers ? { timers: opts.timers } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       onError: (key, err, retry) => { this.#log.warn('patching caBundle failed', { webhook: key, error: err, retry }); },
     });
     for (const k of this.#kinds) {

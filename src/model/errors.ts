@@ -63,6 +63,22 @@ export const ErrorCodes = {
   CheckFailed: 'ISTHMUS_CHECK_FAILED',
   /** An Istio networking object (Gateway, DestinationRule, VirtualService) does not validate and is ignored; the message names object and field. */
   IstioConfigInvalid: 'ISTHMUS_ISTIO_CONFIG_INVALID',
+  /** A discovery request is malformed or beyond a per-request limit (no node.id, too many names or types, a type URL this server does not generate). */
+  XdsRequestInvalid: 'ISTHMUS_XDS_REQUEST_INVALID',
+  /** The server is not ready to answer yet (registries still syncing, a part not wired). */
+  NotReady: 'ISTHMUS_NOT_READY',
+  /** A server capacity limit was reached (connections, streams, requests in flight, request or response size). */
+  LimitExceeded: 'ISTHMUS_LIMIT_EXCEEDED',
+  /** An authenticated caller asked for something its identity does not allow (another namespace's proxy, a foreign trust domain). */
+  PermissionDenied: 'ISTHMUS_PERMISSION_DENIED',
+  /** A request names an RPC or type URL this server does not serve. */
+  NotServed: 'ISTHMUS_NOT_SERVED',
+  /** A debug request names a proxy that is not connected to this server (or to any replica). */
+  ProxyNotConnected: 'ISTHMUS_PROXY_NOT_CONNECTED',
+  /** A client did not read what the server sent within the send timeout; its stream was ended. */
+  StreamStalled: 'ISTHMUS_STREAM_STALLED',
+  /** A server failed in a way the caller cannot fix (a bug, an unexpected state); the server's log has the detail. */
+  Internal: 'ISTHMUS_INTERNAL',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -6,7 +6,7 @@ import { streamLogger, formatValue, MAX_FIELD_CHARS } from './log.ts';
 test('a flood costs one detail line and one summary per key per interval', () => {
   let now = 0;
   const lines: string[] = [];
-  const log = new AggregatedLog(streamLogger('t', 'info', (l) => { lines.push(l); }), { intervalMs: 1000, now: () => now });
+  const log = new AggregatedLog(streamLogger('t', 'info', (l) => { lines.push(l); }), { intervalMs: 1000, clock: { now: () => now } });
   for (let i = 0; i < 500; i++) log.warn('refused: a', { i });
   log.warn('refused: b');
   assert.equal(lines.length, 2, 'first of each key only');
@@ -21,7 +21,7 @@ test('a flood costs one detail line and one summary per key per interval', () =>
 
 test('keys are bounded', () => {
   const lines: string[] = [];
-  const log = new AggregatedLog(streamLogger('t', 'info', (l) => { lines.push(l); }), { intervalMs: 1000, maxKeys: 2, now: () => 0 });
+  const log = new AggregatedLog(streamLogger('t', 'info', (l) => { lines.push(l); }), { intervalMs: 1000, maxKeys: 2, clock: { now: () => 0 } });
   for (let i = 0; i < 100; i++) log.warn(`distinct ${i}`);
   assert.equal(lines.length, 3, 'two keys plus the catch-all');
   log.flush();

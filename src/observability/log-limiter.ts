@@ -5,13 +5,14 @@
  * key per interval; the counts belong in metrics.
  */
 import type { LogFields, Logger } from './log.ts';
+import { systemClock, type Clock } from '../model/clock.ts';
 
 export interface AggregatedLogOptions {
   /** Length of one interval (default 10 s). */
   readonly intervalMs?: number;
   /** Distinct keys tracked at once; beyond that, keys are folded into `other` (default 64). */
   readonly maxKeys?: number;
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 interface KeyState {
@@ -25,7 +26,7 @@ export class AggregatedLog {
   readonly #log: Logger;
   readonly #intervalMs: number;
   readonly #maxKeys: number;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #keys = new Map<string, KeyState>();
   #timer: NodeJS.Timeout | undefined;
 
@@ -33,12 +34,12 @@ export class AggregatedLog {
     this.#log = log;
     this.#intervalMs = Math.max(1, opts.intervalMs ?? 10_000);
     this.#maxKeys = Math.max(1, opts.maxKeys ?? 64);
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
   }
 
   /** Logs `msg` at warn level, aggregated under `key` (the message itself when omitted). */
   warn(msg: string, fields?: LogFields, key: string = msg): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     let k = this.#keys.get(key);
     if (!k && this.#keys.size >= this.#maxKeys) {
       for (const [old, s] of this.#keys) if (s.suppressed === 0 && now - s.windowStart >= this.#intervalMs) this.#keys.delete(old);
@@ -76,7 +77,7 @@ export class AggregatedLog {
     if (this.#timer) return;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const now = this.#now();
+      const now = this.#clock.now();
       let pending = false;
       for (const [key, k] of this.#keys) {
         if (now - k.windowStart >= this.#intervalMs) {

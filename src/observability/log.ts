@@ -62,6 +62,18 @@ export function streamLogger(scope: string, level: LogLevel = 'info', write: (li
   };
 }
 
+/**
+ * A logger for a CLI's progress output: each entry is written as its bare message (and fields), no
+ * time, level or scope, one line per call of `write` (the caller adds indentation and the newline).
+ */
+export function lineLogger(write: (line: string) => void, level: LogLevel = 'info'): Logger {
+  const at = (lvl: LogLevel) => (msg: string, fields?: LogFields) => {
+    if (ORDER[lvl] >= ORDER[level]) write(`${formatMessage(msg)}${format(fields)}`);
+  };
+  const self: Logger = { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), scope: () => self };
+  return self;
+}
+
 /** Discards everything (tests that assert nothing about logs). */
 export const silentLogger: Logger = {
   debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined,

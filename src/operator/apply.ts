@@ -11,6 +11,7 @@ import { explainKubeError } from './kube-errors.ts';
 import { OWNER_LABEL, OWNER_NS_LABEL } from './render/index.ts';
 import { describeManifest, manifestKey, type Manifest } from './render/types.ts';
 import { RESOURCE_TYPES, collectionPath, objectPath } from './resources.ts';
+import { silentLogger, type Logger } from '../observability/log.ts';
 
 export const FIELD_MANAGER = 'isthmus';
 
@@ -26,7 +27,8 @@ export interface ApplyOptions {
   /** Prune objects labelled with this owner that are not in the list. */
   readonly owner?: { readonly name: string; readonly namespace: string } | undefined;
   readonly dryRun?: boolean;
-  readonly log?: (line: string) => void;
+  /** Progress: one `info` entry per object applied or pruned. */
+  readonly log?: Logger;
 }
 
 export interface ApplyResult {
@@ -101,14 +103,14 @@ export async function findPrunable(client: KubeClient, owner: { name: string; na
 export async function applyAll(objects: readonly Manifest[], opts: ApplyOptions): Promise<ApplyResult> {
   const { client } = opts;
   const dryRun = opts.dryRun === true;
-  const log = opts.log ?? (() => undefined);
+  const log = opts.log ?? silentLogger;
   await dryRunAll(client, objects);
   const changes: Change[] = [];
   for (const o of objects) {
     try {
       const change = await applyOne(client, o, dryRun);
       changes.push({ change, object: describeManifest(o) });
-      log(`${change}${dryRun ? ' (dry run)' : ''} ${describeManifest(o)}`);
+      log.info(`${change}${dryRun ? ' (dry run)' : ''} ${describeManifest(o)}`);
     } catch (err) {
       throw new PartialApplyError(explainKubeError(err, client, `apply ${describeManifest(o)}`), changes);
     }
@@ -119,7 +121,7 @@ export async function applyAll(objects: readonly Manifest[], opts: ApplyOptions)
       for (const m of stale) {
         if (await client.deleteOptional(objectPath(m), { dryRun })) {
           changes.push({ change: 'pruned', object: describeManifest(m) });
-          log(`pruned${dryRun ? ' (dry run)' : ''} ${describeManifest(m)}`);
+          log.info(`pruned${dryRun ? ' (dry run)' : ''} ${describeManifest(m)}`);
         }
       }
     } catch (err) {

@@ -15,6 +15,7 @@ import { readerServiceAccount } from './render/base.ts';
 import { readerRbac } from './render/rbac.ts';
 import type { Manifest } from './render/types.ts';
 import { remoteSecretYaml, type RemoteSecretType } from './remote-secret-render.ts';
+import { silentLogger, type Logger } from '../observability/log.ts';
 
 export interface RemoteSecretOptions {
   readonly client: KubeClient;
@@ -27,7 +28,8 @@ export interface RemoteSecretOptions {
   readonly tlsServerName?: string | undefined;
   readonly secretName?: string | undefined;
   readonly tokenTimeoutMs?: number;
-  readonly log?: (line: string) => void;
+  /** Progress: what is being created. */
+  readonly log?: Logger;
 }
 
 export interface RemoteSecretResult {
@@ -84,7 +86,7 @@ async function waitToken(client: KubeClient, ns: string, name: string, timeoutMs
 
 export async function createRemoteSecret(o: RemoteSecretOptions): Promise<RemoteSecretResult> {
   const { client } = o;
-  const log = o.log ?? (() => undefined);
+  const log = o.log ?? silentLogger;
   const namespace = o.namespace ?? client.contextNamespace ?? 'istio-system';
   const sa = o.serviceAccount ?? (o.type === 'config' ? 'istiod' : 'istio-reader-service-account');
   await checkReachable(client);
@@ -105,13 +107,13 @@ export async function createRemoteSecret(o: RemoteSecretOptions): Promise<Remote
     const existing = await client.getOptional(`/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(sa)}`);
     if (existing === undefined) {
       if (!o.createServiceAccount) throw new IsthmusError(ErrorCodes.Usage, `service account ${namespace}/${sa} does not exist and --create-service-account=false`);
-      log(`creating service account ${namespace}/${sa} and its reader RBAC`);
+      log.info(`creating service account ${namespace}/${sa} and its reader RBAC`);
       applied = (await applyAll(readerObjects(namespace, sa), { client, log })).changes;
     }
     let secret = await findTokenSecret(client, namespace, sa, o.secretName);
     if (secret === undefined) {
       const name = `${sa}-istio-remote-secret-token`;
-      log(`creating token Secret ${namespace}/${name}`);
+      log.info(`creating token Secret ${namespace}/${name}`);
       await client.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/secrets`, {
         apiVersion: 'v1', kind: 'Secret', type: SA_TOKEN,
         metadata: { name, annotations: { 'kubernetes.io/service-account.name': sa } },

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createPublicKey, webcrypto } from 'node:crypto';
+import { createPublicKey, KeyObject, randomBytes, sign, webcrypto } from 'node:crypto';
 import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
 import { spiffeId } from '../model/ids.ts';
 import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from './csr.ts';
 import { EC_P256_SHA256, x509 } from './keys.ts';
+import { bitString, DerReader, seq, TAG } from './der.ts';
 import { encodePem } from './pem.ts';
 import { opensslCsr, P256_ARGS, TempDir } from '../testing/pki/openssl.ts';
 
@@ -71,6 +72,40 @@ describe('parseCsr', () => {
     rejects(flipSignatureByte(await peculiarCsr()), /signature does not verify/);
     const { csrPem } = await opensslCsr(dir, 'flip', P256_ARGS);
     rejects(flipSignatureByte(csrPem), /signature/);
+  });
+
+  test('rejects a CSR signed by another key than the one it carries', async () => {
+    const carried = await webcrypto.subtle.generateKey(EC_P256_SHA256, true, ['sign', 'verify']);
+    const signer = await webcrypto.subtle.generateKey(EC_P256_SHA256, true, ['sign', 'verify']);
+    rejects(await peculiarCsr({ keys: { publicKey: carried.publicKey, privateKey: signer.privateKey } }), /signature does not verify with the CSR public key/);
+  });
+
+  test('rejects a correctly signed CSR of version 2 and one whose SubjectAltName is not DER', async () => {
+    const keys = await webcrypto.subtle.generateKey(EC_P256_SHA256, true, ['sign', 'verify']);
+    const good = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: EC_P256_SHA256 });
+    const r = new DerReader(new Uint8Array(good.rawData), ErrorCodes.CsrInvalid, 'test');
+    const [info, alg] = r.children(r.expect(0, TAG.SEQUENCE, 'CertificationRequest'));
+    assert.ok(info && alg);
+    const version = r.children(info)[0];
+    assert.ok(version);
+    const patched = Buffer.from(r.raw(info));
+    patched[version.body - info.start] = 1;
+    const resigned = seq(patched, r.raw(alg), bitString(sign('sha256', patched, KeyObject.from(keys.privateKey))));
+    rejects(encodePem(resigned, 'CERTIFICATE REQUEST'), /version must be 0/);
+    const badSan = new x509.Extension('2.5.29.17', false, new Uint8Array([1, 2, 3]).buffer);
+    const withBadSan = await x509.Pkcs10CertificateRequestGenerator.create({ keys, signingAlgorithm: EC_P256_SHA256, extensions: [badSan] });
+    rejects(withBadSan.toString('pem'), /malformed requested extensions/);
+  });
+
+  test('rejects a CSR whose DER is garbage, inside a well-formed outer SEQUENCE or not', () => {
+    for (let i = 0; i < 20; i++) {
+      rejects(encodePem(randomBytes(300), 'CERTIFICATE REQUEST'), /not a DER-encoded PKCS#10 CertificationRequest|CertificationRequest/);
+      const inner = randomBytes(300);
+      rejects(encodePem(Buffer.concat([Buffer.from([0x30, 0x82, 0x01, 0x2c]), inner]), 'CERTIFICATE REQUEST'), /invalid CSR: /);
+    }
+    // Three elements of the right types, but nothing inside is a request.
+    const junk = seq(seq(Buffer.from([2, 1, 0])), seq(Buffer.from([6, 1, 0])), bitString(Buffer.from([1, 2, 3])));
+    rejects(encodePem(junk, 'CERTIFICATE REQUEST'), /not a PKCS#10 CertificationRequest/);
   });
 
   test('rejects an RSA 1024 CSR', async () => {

@@ -5,14 +5,18 @@
  * Like istiod we use only the public key: the CA decides subject and SANs from the authenticated caller
  * (docs/istio-compat.md §11.1). The SANs the CSR asks for are exposed so that a server can choose to refuse a
  * CSR asking for somebody else's identity (`checkRequestedIdentities`); istiod itself does not refuse.
+ *
+ * Untrusted input: the request (subject, public key, attributes, requested SANs) is parsed by
+ * `@peculiar/x509`. Only the signed envelope, `SEQUENCE { info, algorithm, signature }`, is split by the
+ * DER framing reader, for the exact bytes the signature covers and precise errors on broken framing
+ * (truncated, indefinite length, trailing data); the self-signature is checked with node:crypto.
  */
 import { createPublicKey, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { SpiffeId } from '../model/ids.ts';
-import { ctx, ctxPrim, DerReader, oidToString, TAG } from './der.ts';
-import type { Tlv } from './der.ts';
-import { classifyKey, describeKind } from './keys.ts';
+import { DerReader, oidToString, TAG } from './der.ts';
+import { classifyKey, describeKind, x509 } from './keys.ts';
 import type { KeyKind } from './keys.ts';
 import { decodePem } from './pem.ts';
 
@@ -21,7 +25,6 @@ export const MAX_CSR_BYTES = 64 * 1024;
 
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 
-const EXTENSION_REQUEST = '1.2.840.113549.1.9.14';
 const SUBJECT_ALT_NAME = '2.5.29.17';
 
 /** Accepted CSR signature algorithms: OID -> key type and node:crypto digest. */
@@ -53,6 +56,13 @@ export interface ParsedCsr {
   readonly requestedDnsNames: readonly string[];
 }
 
+/** The parsed request, plus the version field @peculiar/x509 parses but does not expose. */
+class Request extends x509.Pkcs10CertificateRequest {
+  get version(): number {
+    return this.asn.certificationRequestInfo.version;
+  }
+}
+
 function invalid(why: string, cause?: unknown): IsthmusError {
   return new IsthmusError(ErrorCodes.CsrInvalid, `invalid CSR: ${why}`, cause === undefined ? undefined : { cause });
 }
@@ -70,20 +80,23 @@ export function parseCsr(pem: string): ParsedCsr {
   if (!block || extra) throw invalid(`expected exactly one PEM block, found ${blocks.length}`);
   if (!CSR_LABELS.has(block.label)) throw invalid(`PEM block is "${block.label}", expected "CERTIFICATE REQUEST"`);
 
-  const der = new DerReader(new Uint8Array(block.der), ErrorCodes.CsrInvalid, 'invalid CSR: not a DER-encoded PKCS#10 CertificationRequest');
+  const bytes = new Uint8Array(block.der);
+  const der = new DerReader(bytes, ErrorCodes.CsrInvalid, 'invalid CSR: not a DER-encoded PKCS#10 CertificationRequest');
   const outer = der.expect(0, TAG.SEQUENCE, 'CertificationRequest');
   if (outer.end !== der.buf.length) throw invalid(`${der.buf.length - outer.end} bytes of trailing data after the CertificationRequest`);
   const [info, sigAlg, sigBits, more] = der.children(outer);
   if (!info || !sigAlg || !sigBits || more) throw invalid('CertificationRequest must have exactly 3 elements');
   if (info.tag !== TAG.SEQUENCE || sigAlg.tag !== TAG.SEQUENCE || sigBits.tag !== TAG.BIT_STRING) throw invalid('CertificationRequest elements have the wrong types');
 
-  const [version, subject, spki, attributes, extraInfo] = der.children(info);
-  if (!version || !subject || !spki || extraInfo) throw invalid('CertificationRequestInfo must have version, subject, subjectPKInfo, attributes');
-  if (version.tag !== TAG.INTEGER || der.content(version).join() !== '0') throw invalid('CertificationRequestInfo version must be 0 (v1)');
-  if (subject.tag !== TAG.SEQUENCE || spki.tag !== TAG.SEQUENCE) throw invalid('subject or subjectPKInfo has the wrong type');
-  if (attributes && attributes.tag !== ctx(0)) throw invalid('attributes must be [0] IMPLICIT SET');
+  let csr: Request;
+  try {
+    csr = new Request(bytes);
+  } catch (err) {
+    throw invalid(`not a PKCS#10 CertificationRequest: ${errorMessage(err)}`, err);
+  }
+  if (csr.version !== 0) throw invalid('CertificationRequestInfo version must be 0 (v1)');
 
-  const spkiDer = der.raw(spki).slice();
+  const spkiDer = new Uint8Array(csr.publicKey.rawData);
   let key: KeyObject;
   try {
     key = createPublicKey({ key: Buffer.from(spkiDer), format: 'der', type: 'spki' });
@@ -110,35 +123,25 @@ export function parseCsr(pem: string): ParsedCsr {
   }
   if (!ok) throw invalid('signature does not verify with the CSR public key');
 
-  const { uris, dns } = attributes ? requestedSans(der, attributes) : { uris: [], dns: [] };
-  return { publicKey: spkiDer, keyKind, hasSubject: subject.end > subject.body, requestedUris: uris, requestedDnsNames: dns };
+  const { uris, dns } = requestedSans(csr);
+  return { publicKey: spkiDer, keyKind, hasSubject: csr.subjectName.toJSON().length > 0, requestedUris: uris, requestedDnsNames: dns };
 }
 
-/** Reads the SubjectAltName out of the extensionRequest attribute, if any. */
-function requestedSans(der: DerReader, attributes: Tlv): { uris: string[]; dns: string[] } {
+/** The URI and DNS names of the SubjectAltName in the extensionRequest attribute, if any. */
+function requestedSans(csr: Request): { uris: string[]; dns: string[] } {
+  let ext: x509.Extension | null;
+  try {
+    ext = csr.getExtension(SUBJECT_ALT_NAME);
+  } catch (err) {
+    throw invalid(`malformed requested extensions: ${errorMessage(err)}`, err);
+  }
+  if (ext !== null && !(ext instanceof x509.SubjectAlternativeNameExtension)) throw invalid('malformed SubjectAltName');
+  const san = ext;
   const uris: string[] = [];
   const dns: string[] = [];
-  for (const attr of der.children(attributes)) {
-    const [type, values] = attr.tag === TAG.SEQUENCE ? der.children(attr) : [];
-    if (type?.tag !== TAG.OID || values?.tag !== TAG.SET) throw invalid('malformed attribute');
-    if (oidToString(der.content(type)) !== EXTENSION_REQUEST) continue;
-    for (const extensions of der.children(values)) {
-      if (extensions.tag !== TAG.SEQUENCE) throw invalid('malformed extensionRequest');
-      for (const ext of der.children(extensions)) {
-        const parts = ext.tag === TAG.SEQUENCE ? der.children(ext) : [];
-        const id = parts[0];
-        const value = parts[parts.length - 1];
-        if (id?.tag !== TAG.OID || value?.tag !== TAG.OCTET_STRING) throw invalid('malformed requested extension');
-        if (oidToString(der.content(id)) !== SUBJECT_ALT_NAME) continue;
-        const names = der.read(value.body, value.end);
-        if (names.tag !== TAG.SEQUENCE || names.end !== value.end) throw invalid('malformed SubjectAltName');
-        for (const name of der.children(names)) {
-          const text = Buffer.from(der.content(name)).toString('latin1');
-          if (name.tag === ctxPrim(6)) uris.push(text);
-          else if (name.tag === ctxPrim(2)) dns.push(text);
-        }
-      }
-    }
+  for (const name of san?.names.items ?? []) {
+    if (name.type === 'url') uris.push(name.value);
+    else if (name.type === 'dns') dns.push(name.value);
   }
   return { uris, dns };
 }

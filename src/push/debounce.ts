@@ -3,7 +3,8 @@
  * after the first change of the burst, whichever comes first (istiod's PILOT_DEBOUNCE_AFTER,
  * default 100 ms, and PILOT_DEBOUNCE_MAX, default 10 s). Time comes from an injected clock.
  */
-import { mergePush, type Clock, type PushRequest } from './request.ts';
+import type { Clock } from '../model/clock.ts';
+import { mergePush, type PushRequest } from './request.ts';
 
 export interface DebounceOptions {
   readonly afterMs: number;
@@ -16,7 +17,7 @@ export class Debouncer {
   readonly #emit: (req: PushRequest) => void;
   #pending: PushRequest | undefined;
   #firstAt = 0;
-  #timer: unknown;
+  #timer: (() => void) | undefined;
 
   constructor(opts: DebounceOptions, emit: (req: PushRequest) => void) {
     this.#opts = opts;
@@ -33,14 +34,14 @@ export class Debouncer {
     if (afterMs <= 0) { this.#emit(req); return; }
     if (!this.#pending) this.#firstAt = clock.now();
     this.#pending = mergePush(this.#pending, req);
-    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timer?.();
     const untilMax = this.#firstAt + maxMs - clock.now();
     this.#timer = clock.setTimeout(() => { this.flush(); }, Math.max(0, Math.min(afterMs, untilMax)));
   }
 
   /** Emits what is pending now (also used on shutdown). */
   flush(): void {
-    if (this.#timer !== undefined) this.#opts.clock.clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     const req = this.#pending;
     this.#pending = undefined;
@@ -48,7 +49,7 @@ export class Debouncer {
   }
 
   stop(): void {
-    if (this.#timer !== undefined) this.#opts.clock.clearTimeout(this.#timer);
+    this.#timer?.();
     this.#timer = undefined;
     this.#pending = undefined;
   }

@@ -3,38 +3,19 @@ import assert from 'node:assert/strict';
 import { Debouncer } from './debounce.ts';
 import { PushQueue } from './queue.ts';
 import type { MeshView } from '../model/mesh-view.ts';
-import { endpointPush, fullPush, mergePush, type Clock, type PushRequest } from './request.ts';
-
-class ManualClock implements Clock {
-  t = 0;
-  timers: { at: number; fn: () => void; id: number }[] = [];
-  #next = 0;
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.#next; this.timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (;;) {
-      const due = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!due) break;
-      this.timers = this.timers.filter((x) => x !== due);
-      this.t = due.at;
-      due.fn();
-    }
-    this.t = end;
-  }
-}
+import { endpointPush, fullPush, mergePush, type PushRequest } from './request.ts';
+import { ManualClock } from '../testing/manual-clock.ts';
 
 test('debounce merges a burst and emits after the quiet period', () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(0);
   const out: PushRequest[] = [];
   const d = new Debouncer({ afterMs: 100, maxMs: 10_000, clock }, (r) => out.push(r));
   d.enqueue(endpointPush(['a'], clock.now()));
-  clock.advance(60);
+  clock.advanceSync(60);
   d.enqueue(endpointPush(['b'], clock.now()));
-  clock.advance(99);
+  clock.advanceSync(99);
   assert.equal(out.length, 0, 'still within 100 ms of the last change');
-  clock.advance(1);
+  clock.advanceSync(1);
   const [only, extra] = out;
   assert.ok(only);
   assert.equal(extra, undefined);
@@ -44,10 +25,10 @@ test('debounce merges a burst and emits after the quiet period', () => {
 });
 
 test('debounce never holds a steady stream of changes longer than the maximum', () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(0);
   const out: PushRequest[] = [];
   const d = new Debouncer({ afterMs: 100, maxMs: 1000, clock }, (r) => out.push(r));
-  for (let i = 0; i < 30; i++) { d.enqueue(endpointPush([`h${i}`], clock.now())); clock.advance(50); }
+  for (let i = 0; i < 30; i++) { d.enqueue(endpointPush([`h${i}`], clock.now())); clock.advanceSync(50); }
   assert.ok(out.length >= 1);
   assert.ok(out.every((r) => r.hostnames.size <= 21), 'each push covers at most ~1 s of changes');
   const first = out[0];
@@ -56,12 +37,12 @@ test('debounce never holds a steady stream of changes longer than the maximum', 
 });
 
 test('a full push absorbs endpoint pushes', () => {
-  const clock = new ManualClock();
+  const clock = new ManualClock(0);
   const out: PushRequest[] = [];
   const d = new Debouncer({ afterMs: 100, maxMs: 1000, clock }, (r) => out.push(r));
   d.enqueue(endpointPush(['a'], 0));
   d.enqueue(fullPush('service', 0));
-  clock.advance(100);
+  clock.advanceSync(100);
   const [merged] = out;
   assert.ok(merged);
   assert.equal(merged.full, true);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { IssuerBook, type DiscoveryClient } from './issuers.ts';
+import { CaptureLogger } from '../testing/capture-logger.ts';
 
 function client(answer: () => Promise<unknown>): DiscoveryClient & { calls: number } {
   const c = { calls: 0, request: <T>() => { c.calls++; return answer() as Promise<T>; } };
@@ -9,7 +10,7 @@ function client(answer: () => Promise<unknown>): DiscoveryClient & { calls: numb
 
 test('issuers come from discovery per client, and from reviewed tokens; probes are rate-limited', async () => {
   let now = 0;
-  const book = new IssuerBook({ now: () => now, probeIntervalMs: 5000, retryMs: 60_000 });
+  const book = new IssuerBook({ clock: { now: () => now }, probeIntervalMs: 5000, retryMs: 60_000 });
   const a = client(() => Promise.resolve({ issuer: 'https://a' }));
   assert.deepEqual([...await book.issuers(a, 'a')], ['https://a']);
   await book.issuers(a, 'a');
@@ -26,10 +27,11 @@ test('issuers come from discovery per client, and from reviewed tokens; probes a
 
 test('a failed discovery leaves the set empty (no issuer check) and is retried later', async () => {
   let now = 0;
-  const warnings: string[] = [];
+  const log = new CaptureLogger();
+  const warnings = log.warnings;
   let fail = true;
   const b = client(() => (fail ? Promise.reject(new Error('403 forbidden')) : Promise.resolve({ issuer: 'https://b' })));
-  const book = new IssuerBook({ now: () => now, retryMs: 1000, warn: (m) => { warnings.push(m); } });
+  const book = new IssuerBook({ clock: { now: () => now }, retryMs: 1000, log });
   assert.equal((await book.issuers(b, 'b')).size, 0);
   assert.match(warnings[0] ?? '', /cluster b: service-account issuer discovery failed.*403 forbidden/);
   fail = false;

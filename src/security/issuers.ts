@@ -9,6 +9,8 @@
  * tokens turn into API calls.
  */
 import { errorMessage } from '../model/errors.ts';
+import { systemClock, type Clock } from '../model/clock.ts';
+import { silentLogger, type Logger } from '../observability/log.ts';
 
 /** The part of a KubeClient the book uses. */
 export interface DiscoveryClient {
@@ -16,7 +18,7 @@ export interface DiscoveryClient {
 }
 
 export interface IssuerBookOptions {
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
   /** How long the first use of a cluster waits for its discovery document (default 2 s). */
   readonly discoveryWaitMs?: number;
   /** After a failed discovery, when to try again (default 60 s). */
@@ -25,7 +27,7 @@ export interface IssuerBookOptions {
   readonly probeIntervalMs?: number;
   /** Issuers remembered per cluster (default 8). */
   readonly maxIssuers?: number;
-  readonly warn?: (msg: string) => void;
+  readonly log?: Logger;
 }
 
 interface Entry {
@@ -37,20 +39,20 @@ interface Entry {
 
 export class IssuerBook {
   readonly #entries = new WeakMap<object, Entry>();
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #waitMs: number;
   readonly #retryMs: number;
   readonly #probeMs: number;
   readonly #max: number;
-  readonly #warn: (msg: string) => void;
+  readonly #log: Logger;
 
   constructor(opts: IssuerBookOptions = {}) {
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     this.#waitMs = opts.discoveryWaitMs ?? 2_000;
     this.#retryMs = opts.retryMs ?? 60_000;
     this.#probeMs = opts.probeIntervalMs ?? 5_000;
     this.#max = Math.max(1, opts.maxIssuers ?? 8);
-    this.#warn = opts.warn ?? (() => undefined);
+    this.#log = opts.log ?? silentLogger;
   }
 
   #entry(client: object): Entry {
@@ -65,15 +67,15 @@ export class IssuerBook {
   /** The issuers known for the cluster behind `client` (empty: nothing known yet), discovering them first if needed. */
   async issuers(client: DiscoveryClient, cluster: string): Promise<ReadonlySet<string>> {
     const e = this.#entry(client);
-    const retry = e.failedAt !== undefined && this.#now() - e.failedAt >= this.#retryMs;
+    const retry = e.failedAt !== undefined && this.#clock.now() - e.failedAt >= this.#retryMs;
     if (!e.discovery || retry) {
       e.failedAt = undefined;
       e.discovery = client.request<{ issuer?: unknown }>('GET', '/.well-known/openid-configuration').then((doc) => {
         if (typeof doc.issuer === 'string' && doc.issuer !== '') this.#add(e, doc.issuer);
-        else e.failedAt = this.#now();
+        else e.failedAt = this.#clock.now();
       }, (err: unknown) => {
-        e.failedAt = this.#now();
-        this.#warn(`cluster ${cluster}: service-account issuer discovery failed (issuers are learned from reviewed tokens instead): ${errorMessage(err)}`);
+        e.failedAt = this.#clock.now();
+        this.#log.warn(`cluster ${cluster}: service-account issuer discovery failed (issuers are learned from reviewed tokens instead): ${errorMessage(err)}`);
       });
     }
     if (e.issuers.size === 0) {
@@ -92,7 +94,7 @@ export class IssuerBook {
   /** Whether a token of an unknown issuer may be reviewed now (at most one per probe interval per cluster). */
   tryProbe(client: object): boolean {
     const e = this.#entry(client);
-    const now = this.#now();
+    const now = this.#clock.now();
     if (now - e.lastProbe < this.#probeMs) return false;
     e.lastProbe = now;
     return true;

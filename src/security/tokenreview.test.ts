@@ -44,7 +44,7 @@ test('a TokenReview must be authenticated, in system:serviceaccounts, with a ser
 test('positive results are cached per cluster for at most 60 s and never past the token exp', async () => {
   let now = 1_000_000;
   const { client, calls } = fakeClient(() => ({ authenticated: true, user: SA_USER }));
-  const r = new TokenReviewer({ now: () => now });
+  const r = new TokenReviewer({ clock: { now: () => now } });
   const token = jwt({ exp: (now + 30_000) / 1000 });
   await r.review(client, 'cluster2', token);
   await r.review(client, 'cluster2', token);
@@ -70,7 +70,7 @@ test('refusals are cached briefly, transport failures not at all, and concurrent
   let now = 0;
   let mode: 'refuse' | 'down' | 'ok' = 'refuse';
   const { client, calls } = fakeClient(() => (mode === 'down' ? new Error('connect ECONNREFUSED') : mode === 'refuse' ? { authenticated: false } : { authenticated: true, user: SA_USER }));
-  const r = new TokenReviewer({ now: () => now, negativeTtlMs: 1000, audiences: ['aud-x'] });
+  const r = new TokenReviewer({ clock: { now: () => now }, negativeTtlMs: 1000, audiences: ['aud-x'] });
   const t1 = jwt({ aud: ['aud-x'] });
   await assert.rejects(r.review(client, 'c', t1));
   await assert.rejects(r.review(client, 'c', t1));
@@ -98,7 +98,7 @@ test('tokens that cannot be valid are refused without a TokenReview; only a revi
   const now = 1_700_000_000_000;
   const { client, calls } = fakeClient((body) => (body.spec.token.endsWith('.good') ? { authenticated: true, user: SA_USER } : { authenticated: false }));
   const refused: string[] = [];
-  const r = new TokenReviewer({ now: () => now, onRefusedLocally: (why) => { refused.push(why); } });
+  const r = new TokenReviewer({ clock: { now: () => now }, onRefusedLocally: (why) => { refused.push(why); } });
   const enc = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const signed = (claims: Record<string, unknown>, sig = 'sig') => `${enc({ alg: 'RS256' })}.${enc(claims)}.${sig}`;
   const junk: [string, RegExp][] = [

@@ -20,6 +20,8 @@ import type { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { IssuerBook } from './issuers.ts';
 import { claimsProblem, unverifiedClaims } from './jwt-precheck.ts';
+import { systemClock, type Clock } from '../model/clock.ts';
+import type { Logger } from '../observability/log.ts';
 
 /** istiod's `TOKEN_AUDIENCES` default. */
 export const DEFAULT_TOKEN_AUDIENCES: readonly string[] = ['istio-ca'];
@@ -59,15 +61,16 @@ export interface TokenReviewerOptions {
   /** `spec.audiences` of every review (istiod's TOKEN_AUDIENCES); default `['istio-ca']`. */
   readonly audiences?: readonly string[];
   /** Milliseconds since the epoch; injected for tests. */
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
   /** Lifetime of a positive cache entry, capped at 60 s and at the token's `exp`; 0 disables. */
   readonly positiveTtlMs?: number;
   /** Lifetime of a negative cache entry, capped at 5 s; 0 disables. */
   readonly negativeTtlMs?: number;
   /** Cache entries kept at most (oldest evicted first). */
   readonly maxEntries?: number;
-  /** Where the issuers of each cluster are learned (default: a book of its own). */
+  /** Where the issuers of each cluster are learned (default: a book of its own, logging to `log`). */
   readonly issuers?: IssuerBook;
+  readonly log?: Logger;
   /** Counts a token refused without asking the API server (`reason`: jwt, claims, issuer). */
   readonly onRefusedLocally?: (reason: 'jwt' | 'claims' | 'issuer') => void;
   /** Counts a TokenReview sent to the API server. */
@@ -122,7 +125,7 @@ interface CacheEntry {
 
 export class TokenReviewer {
   readonly #audiences: readonly string[];
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #positiveTtlMs: number;
   readonly #negativeTtlMs: number;
   readonly #maxEntries: number;
@@ -136,11 +139,11 @@ export class TokenReviewer {
 
   constructor(opts: TokenReviewerOptions = {}) {
     this.#audiences = opts.audiences && opts.audiences.length > 0 ? [...opts.audiences] : DEFAULT_TOKEN_AUDIENCES;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     this.#positiveTtlMs = Math.max(0, Math.min(opts.positiveTtlMs ?? MAX_POSITIVE_CACHE_MS, MAX_POSITIVE_CACHE_MS));
     this.#negativeTtlMs = Math.max(0, Math.min(opts.negativeTtlMs ?? 2_000, MAX_NEGATIVE_CACHE_MS));
     this.#maxEntries = Math.max(1, opts.maxEntries ?? 10_000);
-    this.#issuers = opts.issuers ?? new IssuerBook({ now: this.#now });
+    this.#issuers = opts.issuers ?? new IssuerBook({ clock: this.#clock, ...(opts.log ? { log: opts.log } : {}) });
     this.#onRefused = opts.onRefusedLocally ?? (() => undefined);
     this.#onReview = opts.onReview ?? (() => undefined);
   }
@@ -172,7 +175,7 @@ export class TokenReviewer {
   async review(client: KubeClient, cluster: string, token: string): Promise<ReviewedToken> {
     if (token === '') throw fail('empty bearer token');
     if (token.length > MAX_TOKEN_BYTES) throw fail(`bearer token of ${token.length} bytes exceeds ${MAX_TOKEN_BYTES}`);
-    const now = this.#now();
+    const now = this.#clock.now();
     const claims = unverifiedClaims(token);
     if (typeof claims === 'string') throw this.#refuseLocally('jwt', cluster, claims);
     const problem = claimsProblem(claims, now, this.#audiences);
@@ -215,7 +218,7 @@ export class TokenReviewer {
       // Not the token's fault, or not provably: never cached.
       throw fail(`TokenReview on cluster ${cluster} failed: ${errorMessage(err)}`, err);
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     try {
       const who = identityFromReview(status);
       // The API server vouched for this token, so its issuer is one the cluster uses.

@@ -13,6 +13,7 @@ import { KubeClient } from '../../src/kube/client.ts';
 import { IstioConfigWatcher } from '../../src/config/istio-config.ts';
 import { ISTIO_CRDS, crd } from '../../src/operator/render/base.ts';
 import { poller } from '../../src/testing/wait.ts';
+import { CaptureLogger } from '../../src/testing/capture-logger.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-peerauth-'));
 let bed: Testbed;
@@ -39,11 +40,12 @@ async function createPa(c: TestbedCluster, version: string, ns: string, name: st
 
 test('PeerAuthentications: absent CRD tolerated, then v1 and v1beta1 objects watched, a bad one named and skipped', async () => {
   const c = bed.cluster('cluster1');
-  const warnings: string[] = [];
+  const log = new CaptureLogger();
+  const warnings = log.warnings;
   let changes = 0;
   watcher = new IstioConfigWatcher(KubeClient.load({ kubeconfig: c.kubeconfigPath }), {
     domainSuffix: 'cluster.local', rootNamespace: 'istio-system',
-    onChange: () => { changes++; }, warn: (m) => { warnings.push(m); },
+    onChange: () => { changes++; }, log,
   });
   watcher.start();
   const w = watcher;

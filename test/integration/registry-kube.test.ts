@@ -15,6 +15,7 @@ import { clusterId, serviceHostname, type ClusterId } from '../../src/model/ids.
 import { ShardStore } from '../../src/registry/shards.ts';
 import { KubeRegistry } from '../../src/registry/kube/controller.ts';
 import { poller } from '../../src/testing/wait.ts';
+import { CaptureLogger } from '../../src/testing/capture-logger.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-registry-'));
 const c1 = clusterId('cluster1');
@@ -96,9 +97,10 @@ test('two clusters aggregate: networks, gateway discovery, and slice/namespace c
 
   const store = new ShardStore();
   store.addCluster(c1);
-  const warnings: string[] = [];
+  const log = new CaptureLogger();
+  const warnings = log.warnings;
   for (const [id, c] of [[c1, cl1], [c2, cl2]] as const) {
-    const r = new KubeRegistry({ cluster: id, source: KubeClient.fromFile(c.kubeconfigPath), sink: store, onWarning: (m) => { warnings.push(m); } });
+    const r = new KubeRegistry({ cluster: id, source: KubeClient.fromFile(c.kubeconfigPath), sink: store, log });
     registries.push(r);
     r.start();
   }

@@ -14,6 +14,7 @@ import type { KubeObject } from '../../src/kube/types.ts';
 import { SecretController, type ClusterComponent, type RemoteClusterStatus } from '../../src/kube/multicluster/secretcontroller.ts';
 import { clusterId, type ClusterId } from '../../src/model/ids.ts';
 import { poller } from '../../src/testing/wait.ts';
+import { CaptureLogger } from '../../src/testing/capture-logger.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'isthmus-secrets-'));
 let bed: Testbed;
@@ -68,14 +69,14 @@ class ServiceWatcher implements ClusterComponent {
 test('remote secrets add, rotate, reject and remove clusters', async () => {
   const c2 = bed.cluster('cluster2');
   const made: ServiceWatcher[] = [];
-  const logs: string[] = [];
+  const log = new CaptureLogger();
   const ctl = new SecretController({
     client: KubeClient.fromFile(bed.cluster('cluster1').kubeconfigPath),
     namespace: 'istio-system',
     localClusterId: clusterId('cluster1'),
     factory: (id, client) => { const w = new ServiceWatcher(id, client); made.push(w); return w; },
     syncTimeoutMs: 3000,
-    log: (_l, m) => logs.push(m),
+    log,
   });
   const status = (id: string): RemoteClusterStatus | undefined => ctl.statuses().find((s) => s.id === id);
   try {

@@ -6,6 +6,7 @@ import type { SpiffeId } from '../../model/ids.ts';
 import type { CaBundle } from '../../pki/bundle.ts';
 import { responseCertChain } from '../../pki/chain.ts';
 import { signLeaf } from '../../pki/sign.ts';
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 export interface SignRequest {
   /** SubjectPublicKeyInfo (DER) from the verified CSR. */
@@ -26,7 +27,7 @@ export interface CertificateAuthority {
 export interface BundleAuthorityOptions {
   readonly defaultTtlSeconds?: number;
   readonly maxTtlSeconds?: number;
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 /** A CertificateAuthority over whatever bundle `source` returns now (e.g. `() => caStore.current()`). */
@@ -41,7 +42,7 @@ export function bundleAuthority(source: () => CaBundle, opts: BundleAuthorityOpt
         ttlSeconds: req.ttlSeconds,
         ...(opts.defaultTtlSeconds === undefined ? {} : { defaultTtlSeconds: opts.defaultTtlSeconds }),
         ...(opts.maxTtlSeconds === undefined ? {} : { maxTtlSeconds: opts.maxTtlSeconds }),
-        now: new Date(opts.now?.() ?? Date.now()),
+        now: new Date((opts.clock ?? systemClock).now()),
       });
       return responseCertChain(ca, leaf.certPem);
     },

@@ -2,6 +2,7 @@
  * Token buckets with an injected clock: a global one in front of authentication (so a flood of bad
  * tokens cannot turn into a flood of TokenReviews) and one per identity behind it.
  */
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 export interface BucketConfig {
   /** Tokens added per second. */
@@ -31,17 +32,17 @@ export function take(cfg: BucketConfig, s: BucketState, now: number): { readonly
 
 export class TokenBucket {
   readonly #cfg: BucketConfig;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   #state: BucketState;
 
-  constructor(cfg: BucketConfig, now: () => number = Date.now) {
+  constructor(cfg: BucketConfig, clock: Pick<Clock, 'now'> = systemClock) {
     this.#cfg = cfg;
-    this.#now = now;
-    this.#state = { tokens: cfg.burst, at: now() };
+    this.#clock = clock;
+    this.#state = { tokens: cfg.burst, at: clock.now() };
   }
 
   tryTake(): boolean {
-    const { state, allowed } = take(this.#cfg, this.#state, this.#now());
+    const { state, allowed } = take(this.#cfg, this.#state, this.#clock.now());
     this.#state = state;
     return allowed;
   }
@@ -50,18 +51,18 @@ export class TokenBucket {
 /** One bucket per key, at most `maxKeys` of them (the least recently used is forgotten: it starts full again). */
 export class KeyedRateLimiter {
   readonly #cfg: BucketConfig;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #maxKeys: number;
   readonly #buckets = new Map<string, BucketState>();
 
-  constructor(cfg: BucketConfig, now: () => number = Date.now, maxKeys = 100_000) {
+  constructor(cfg: BucketConfig, clock: Pick<Clock, 'now'> = systemClock, maxKeys = 100_000) {
     this.#cfg = cfg;
-    this.#now = now;
+    this.#clock = clock;
     this.#maxKeys = maxKeys;
   }
 
   tryTake(key: string): boolean {
-    const now = this.#now();
+    const now = this.#clock.now();
     const prev = this.#buckets.get(key) ?? { tokens: this.#cfg.burst, at: now };
     const { state, allowed } = take(this.#cfg, prev, now);
     this.#buckets.delete(key);

@@ -5,6 +5,7 @@ import { generateRootCa } from '../../pki/root.ts';
 import { opensslCsr, P256_ARGS, TempDir } from '../../testing/pki/openssl.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import { silentLogger } from '../../observability/log.ts';
+import type { GrpcStatusCode } from '../../model/grpc-status.ts';
 import type { Identity } from '../../model/identity.ts';
 import { bundleAuthority } from './authority.ts';
 import { refill, take, KeyedRateLimiter, TokenBucket } from './ratelimit.ts';
@@ -13,7 +14,7 @@ import { AUTHN_FAILURE, CaCallError, CaService, type CaServiceOptions } from './
 const call: AuthCall = { metadata: new Metadata(), getAuthContext: () => null, getPeer: () => 'peer' };
 const sleep: Identity = { namespace: 'sample', serviceAccount: 'sleep', cluster: 'cluster2', spiffe: 'spiffe://cluster.local/ns/sample/sa/sleep' };
 
-async function rejectsWith(p: Promise<unknown>, code: status, message?: RegExp): Promise<void> {
+async function rejectsWith(p: Promise<unknown>, code: GrpcStatusCode, message?: RegExp): Promise<void> {
   await assert.rejects(p, (e: unknown) => e instanceof CaCallError && e.grpcCode === code && (message === undefined || message.test(e.message)));
 }
 
@@ -23,11 +24,11 @@ test('token buckets refill at their rate up to the burst, on an injected clock',
   assert.deepEqual(refill(cfg, { tokens: 0, at: 0 }, 60_000), { tokens: 3, at: 60_000 });
   assert.equal(take(cfg, { tokens: 0.5, at: 0 }, 0).allowed, false);
   let now = 0;
-  const b = new TokenBucket(cfg, () => now);
+  const b = new TokenBucket(cfg, { now: () => now });
   assert.deepEqual([b.tryTake(), b.tryTake(), b.tryTake(), b.tryTake()], [true, true, true, false]);
   now += 500;
   assert.equal(b.tryTake(), true);
-  const k = new KeyedRateLimiter({ ratePerSecond: 1, burst: 1 }, () => now, 2);
+  const k = new KeyedRateLimiter({ ratePerSecond: 1, burst: 1 }, { now: () => now }, 2);
   assert.deepEqual([k.tryTake('a'), k.tryTake('a'), k.tryTake('b'), k.tryTake('c')], [true, false, true, true]);
   assert.equal(k.size, 2, 'bounded');
 });
@@ -40,10 +41,10 @@ test('CreateCertificate: opaque authentication failures, limits, CSR and TTL che
   let who: Identity | Error = sleep;
   const opts = (over: Partial<CaServiceOptions> = {}): CaServiceOptions => ({
     authenticate: () => (who instanceof Error ? Promise.reject(who) : Promise.resolve(who)),
-    authority: bundleAuthority(() => ca, { now: () => now }),
+    authority: bundleAuthority(() => ca, { clock: { now: () => now } }),
     trustDomains: ['cluster.local'],
     log: silentLogger,
-    now: () => now,
+    clock: { now: () => now },
     ...over,
   });
   const svc = new CaService(opts({ identityLimit: { ratePerSecond: 1, burst: 2 } }));

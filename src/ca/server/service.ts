@@ -14,8 +14,9 @@
  * details, then one line with how many followed. Anyone can send CreateCertificate calls; they must
  * not be able to flood the log.
  */
-import { status, type sendUnaryData, type ServerUnaryCall, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { ErrorCodes, errorMessage, isIsthmusError } from '../../model/errors.ts';
+import type { sendUnaryData, ServerUnaryCall, UntypedServiceImplementation } from '@grpc/grpc-js';
+import { ErrorCodes, errorMessage, IsthmusError, isIsthmusError, type ErrorCode } from '../../model/errors.ts';
+import { grpcStatusForCode, type GrpcStatusCode, type GrpcStatusReply } from '../../model/grpc-status.ts';
 import { parseSpiffeId, type SpiffeId } from '../../model/ids.ts';
 import type { Logger } from '../../observability/log.ts';
 import { AggregatedLog } from '../../observability/log-limiter.ts';
@@ -28,6 +29,7 @@ import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../../pki/csr
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
 import { KeyedRateLimiter, TokenBucket, type BucketConfig } from './ratelimit.ts';
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 export const AUTHN_FAILURE = 'request authenticate failure';
 export const IMPERSONATION_FAILURE = 'request impersonation authentication failure';
@@ -38,16 +40,19 @@ export const DEFAULT_IDENTITY_LIMIT: BucketConfig = { ratePerSecond: 10, burst: 
 /** Largest request accepted: the CSR limit plus room for metadata. */
 export const DEFAULT_MAX_REQUEST_BYTES = MAX_CSR_BYTES + 16 * 1024;
 
-/** A refusal with the gRPC status the caller sees; `detail` goes to the log only. */
-export class CaCallError extends Error {
-  readonly grpcCode: status;
+/** A refusal: `message` goes to the caller with the gRPC status of its code; `detail` goes to the log only. */
+export class CaCallError extends IsthmusError {
   readonly detail: string;
 
-  constructor(grpcCode: status, message: string, detail = message) {
-    super(message);
+  constructor(code: ErrorCode, message: string, detail = message) {
+    super(code, message);
     this.name = 'CaCallError';
-    this.grpcCode = grpcCode;
     this.detail = detail;
+  }
+
+  /** The status the caller sees (src/model/grpc-status.ts). */
+  get grpcCode(): GrpcStatusCode {
+    return grpcStatusForCode(this.code);
   }
 }
 
@@ -58,7 +63,7 @@ export interface CaServiceOptions {
   readonly log: Logger;
   /** Trust domains a signed identity may have (ours first). */
   readonly trustDomains: readonly string[];
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
   /** null disables. */
   readonly globalLimit?: BucketConfig | null;
   /** null disables. */
@@ -74,7 +79,7 @@ export interface CaServiceOptions {
 function ttlOf(req: IstioCertificateRequest): number {
   const raw = req.validityDuration ?? '0';
   const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new CaCallError(status.INVALID_ARGUMENT, `validity_duration ${raw} is not a number of seconds`);
+  if (!Number.isSafeInteger(n)) throw new CaCallError(ErrorCodes.CertTtlInvalid, `validity_duration ${raw} is not a number of seconds`);
   return n;
 }
 
@@ -85,19 +90,19 @@ function requestSize(req: IstioCertificateRequest): number {
 
 export class CaService {
   readonly #opts: CaServiceOptions;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #global: TokenBucket | undefined;
   readonly #perIdentity: KeyedRateLimiter | undefined;
   readonly #refusals: AggregatedLog;
 
   constructor(opts: CaServiceOptions) {
     this.#opts = opts;
-    this.#now = opts.now ?? Date.now;
-    this.#refusals = new AggregatedLog(opts.log, { now: this.#now, ...(opts.refusalLogIntervalMs === undefined ? {} : { intervalMs: opts.refusalLogIntervalMs }) });
+    this.#clock = opts.clock ?? systemClock;
+    this.#refusals = new AggregatedLog(opts.log, { clock: this.#clock, ...(opts.refusalLogIntervalMs === undefined ? {} : { intervalMs: opts.refusalLogIntervalMs }) });
     const g = opts.globalLimit === undefined ? DEFAULT_GLOBAL_LIMIT : opts.globalLimit;
     const i = opts.identityLimit === undefined ? DEFAULT_IDENTITY_LIMIT : opts.identityLimit;
-    this.#global = g ? new TokenBucket(g, this.#now) : undefined;
-    this.#perIdentity = i ? new KeyedRateLimiter(i, this.#now) : undefined;
+    this.#global = g ? new TokenBucket(g, this.#clock) : undefined;
+    this.#perIdentity = i ? new KeyedRateLimiter(i, this.#clock) : undefined;
   }
 
   /** For `server.addService(istioCertificateService, caService.implementation())`. */
@@ -107,8 +112,9 @@ export class CaService {
         this.createCertificate(call, call.request).then(
           (res) => { callback(null, res); },
           (err: unknown) => {
-            const e = err instanceof CaCallError ? err : new CaCallError(status.INTERNAL, 'internal error', errorMessage(err));
-            callback({ code: e.grpcCode, details: e.message });
+            const e = err instanceof CaCallError ? err : new CaCallError(ErrorCodes.Internal, 'internal error', errorMessage(err));
+            const reply: GrpcStatusReply = { code: e.grpcCode, details: e.message };
+            callback(reply);
           },
         );
       },
@@ -124,12 +130,12 @@ export class CaService {
     if (this.#global && !this.#global.tryTake()) {
       m?.rateLimited.inc();
       log.warn('CSR refused: global rate limit', { peer });
-      throw new CaCallError(status.RESOURCE_EXHAUSTED, 'rate limit exceeded');
+      throw new CaCallError(ErrorCodes.RateLimited, 'rate limit exceeded');
     }
     const max = this.#opts.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     if (requestSize(req) > max) {
       log.warn('CSR refused: request too large', { peer, bytes: requestSize(req) });
-      throw new CaCallError(status.RESOURCE_EXHAUSTED, `request larger than ${max} bytes`);
+      throw new CaCallError(ErrorCodes.LimitExceeded, `request larger than ${max} bytes`);
     }
 
     let identity: Identity;
@@ -138,19 +144,19 @@ export class CaService {
     } catch (err) {
       m?.authnFailures.inc();
       log.warn('CSR refused: authentication failed', { peer, reason: errorMessage(err) });
-      throw new CaCallError(status.UNAUTHENTICATED, AUTHN_FAILURE, errorMessage(err));
+      throw new CaCallError(ErrorCodes.AuthenticationFailed, AUTHN_FAILURE, errorMessage(err));
     }
     const who = identity.spiffe;
     if (this.#perIdentity && !this.#perIdentity.tryTake(`${identity.cluster}/${who}`)) {
       m?.rateLimited.inc();
       log.warn('CSR refused: per-identity rate limit', { peer, identity: who, cluster: identity.cluster });
-      throw new CaCallError(status.RESOURCE_EXHAUSTED, 'rate limit exceeded');
+      throw new CaCallError(ErrorCodes.RateLimited, 'rate limit exceeded');
     }
     const meta = req.metadata ? structToJson(req.metadata) : {};
     if (typeof meta['ImpersonatedIdentity'] === 'string' && meta['ImpersonatedIdentity'] !== '') {
       m?.authnFailures.inc();
       log.warn('CSR refused: impersonation is not supported', { peer, identity: who, impersonated: meta['ImpersonatedIdentity'] });
-      throw new CaCallError(status.UNAUTHENTICATED, IMPERSONATION_FAILURE);
+      throw new CaCallError(ErrorCodes.AuthenticationFailed, IMPERSONATION_FAILURE);
     }
 
     const identities = this.#identities(identity);
@@ -161,7 +167,7 @@ export class CaService {
     } catch (err) {
       m?.csrParsingErrors.inc();
       log.warn('CSR refused: malformed', { peer, identity: who, reason: errorMessage(err) });
-      throw new CaCallError(status.INVALID_ARGUMENT, isIsthmusError(err, ErrorCodes.CsrInvalid) ? err.message : 'invalid CSR');
+      throw new CaCallError(ErrorCodes.CsrInvalid, isIsthmusError(err, ErrorCodes.CsrInvalid) ? err.message : 'invalid CSR');
     }
     if (this.#opts.refuseForeignIdentities !== false) {
       try {
@@ -169,7 +175,7 @@ export class CaService {
       } catch (err) {
         m?.signErrors.inc({ error_type: 'identity' });
         log.warn('CSR refused: asks for another identity', { peer, reason: errorMessage(err) });
-        throw new CaCallError(status.PERMISSION_DENIED, 'the CSR asks for an identity other than the caller\'s', errorMessage(err));
+        throw new CaCallError(ErrorCodes.CsrIdentityMismatch, 'the CSR asks for an identity other than the caller\'s', errorMessage(err));
       }
     }
     try {
@@ -181,11 +187,11 @@ export class CaService {
       if (isIsthmusError(err, ErrorCodes.CertTtlInvalid)) {
         m?.signErrors.inc({ error_type: 'ttl' });
         log.warn('CSR refused: TTL', { peer, identity: who, reason: err.message });
-        throw new CaCallError(status.INVALID_ARGUMENT, err.message);
+        throw new CaCallError(ErrorCodes.CertTtlInvalid, err.message);
       }
       m?.signErrors.inc({ error_type: isIsthmusError(err) ? err.code : 'internal' });
       this.#opts.log.error('CSR signing failed', { peer, identity: who, reason: errorMessage(err) });
-      throw new CaCallError(status.INTERNAL, 'CSR signing error', errorMessage(err));
+      throw new CaCallError(ErrorCodes.Internal, 'CSR signing error', errorMessage(err));
     }
   }
 
@@ -195,11 +201,11 @@ export class CaService {
     try {
       parsed = parseSpiffeId(identity.spiffe);
     } catch (err) {
-      throw new CaCallError(status.INTERNAL, 'internal error', errorMessage(err));
+      throw new CaCallError(ErrorCodes.Internal, 'internal error', errorMessage(err));
     }
     if (!this.#opts.trustDomains.includes(parsed.trustDomain)) {
       this.#refusals.warn('CSR refused: identity outside our trust domains', { identity: identity.spiffe });
-      throw new CaCallError(status.PERMISSION_DENIED, 'identity outside the trust domain');
+      throw new CaCallError(ErrorCodes.PermissionDenied, 'identity outside the trust domain');
     }
     return [parsed.id];
   }

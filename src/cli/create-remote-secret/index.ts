@@ -9,6 +9,7 @@ import { KubeClient } from '../../kube/client.ts';
 import { createRemoteSecret } from '../../operator/remote-secret.ts';
 import { isLoopbackServer, type RemoteSecretType } from '../../operator/remote-secret-render.ts';
 import { parseDuration } from '../../model/duration.ts';
+import { lineLogger } from '../../observability/log.ts';
 
 interface Flags {
   context?: string;
@@ -45,7 +46,7 @@ export async function runCreateRemoteSecret(f: Flags): Promise<void> {
     tlsServerName: f.tlsServerName,
     secretName: f.secretName,
     tokenTimeoutMs: parseDuration(f.timeout, '--timeout'),
-    log: (l) => { err(l); },
+    log: lineLogger((l) => { err(l); }),
   });
   if (isLoopbackServer(result.server)) {
     err(`warning: the server address ${result.server} is a loopback address; a control plane in another cluster or machine cannot reach it. Pass --server with an address the control plane can reach.`);

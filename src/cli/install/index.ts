@@ -15,6 +15,7 @@ import { planInstall } from '../../operator/manifest.ts';
 import { waitReady } from '../../operator/wait.ts';
 import { parseDuration } from '../../model/duration.ts';
 import { collect, readInputs } from './inputs.ts';
+import { lineLogger } from '../../observability/log.ts';
 
 interface InstallFlags {
   filename: string[];
@@ -80,7 +81,7 @@ export async function runInstall(f: InstallFlags): Promise<void> {
   }
   const version = await checkReachable(client);
   out(`installing IstioOperator ${e.name} (profile ${e.profile}${e.revision === '' ? '' : `, revision ${e.revision}`}) into context ${client.contextName} at ${client.server} (Kubernetes ${version})${f.dryRun ? ' [server-side dry run]' : ''}`);
-  const result = await applyAll(objects, { client, owner: { name: e.name, namespace: e.namespace }, dryRun: f.dryRun, log: (l) => { out(`  ${l}`); } });
+  const result = await applyAll(objects, { client, owner: { name: e.name, namespace: e.namespace }, dryRun: f.dryRun, log: lineLogger((l) => { out(`  ${l}`); }) });
   out(`${summarize(result.changes)}${f.dryRun ? ' (dry run: nothing was changed)' : ''}`);
   if (f.dryRun) return;
   const states = await waitReady(client, objects, { timeoutMs, deployments: f.wait });

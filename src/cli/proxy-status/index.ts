@@ -17,6 +17,7 @@ import { gather } from '../xds-client/gather.ts';
 import { addXdsFlags, preferExperimental, resolveXdsConfig, type Env, type XdsFlags } from '../xds-client/options.ts';
 import { render, singleProxy, type OutputFormat } from './format.ts';
 import { parseSyncz } from './status.ts';
+import { systemClock, type Clock } from '../../model/clock.ts';
 
 interface ProxyStatusFlags extends XdsFlags {
   readonly output?: string;
@@ -28,14 +29,14 @@ export interface Io {
   readonly out: (s: string) => void;
   readonly err: (s: string) => void;
   readonly env: Env;
-  readonly now: () => number;
+  readonly clock: Pick<Clock, 'now'>;
 }
 
 const defaultIo: Io = {
   out: (s) => { process.stdout.write(s); },
   err: (s) => { process.stderr.write(s); },
   env: process.env,
-  now: () => Date.now(),
+  clock: systemClock,
 };
 
 function outputFormat(v: string | undefined): OutputFormat {
@@ -69,7 +70,7 @@ export async function runProxyStatus(proxy: string | undefined, flags: ProxyStat
   const result = await gather(cfg, DEBUG_SYNCZ_TYPE_URL, [], 'all');
   const parsed = parseSyncz(result.responses.map((r) => r.response));
   for (const w of [...result.warnings, ...parsed.warnings]) io.err(`warning: ${w}\n`);
-  const now = io.now();
+  const now = io.clock.now();
   if (proxy !== undefined) {
     const name = proxyName(proxy, flags);
     const row = parsed.rows.find((r) => r.name === name);

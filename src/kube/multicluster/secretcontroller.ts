@@ -17,6 +17,7 @@ import { Informer } from '../informer.ts';
 import { LivenessProbe } from '../liveness.ts';
 import type { KubeObject } from '../types.ts';
 import { RefusedKubeconfigField, clientFromUntrustedKubeconfig } from './kubeconfig.ts';
+import { silentLogger, type Logger } from '../../observability/log.ts';
 
 export const MULTICLUSTER_SECRET_LABEL = 'istio/multiCluster';
 /**
@@ -89,7 +90,7 @@ export interface SecretControllerOptions {
   readonly livenessIntervalMs?: number;
   readonly livenessTimeoutMs?: number;
   readonly clientOptions?: ClientOptions;
-  readonly log?: (level: 'info' | 'warn' | 'error', msg: string) => void;
+  readonly log?: Logger;
 }
 
 export class SecretController {
@@ -157,7 +158,7 @@ export class SecretController {
   }
 
   #log(level: 'info' | 'warn' | 'error', msg: string): void {
-    this.#opts.log?.(level, msg);
+    (this.#opts.log ?? silentLogger)[level](msg);
   }
 
   #reject(secret: string, key: string, msg: string, reason?: string): void {

@@ -8,6 +8,7 @@ import { clusterId, serviceHostname } from '../../model/ids.ts';
 import { ShardStore, type XdsUpdater } from '../shards.ts';
 import { KubeRegistry, type InformerLike } from './controller.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
+import { CaptureLogger } from '../../testing/capture-logger.ts';
 
 class FakeInformer<T extends KubeObject> implements InformerLike<T> {
   readonly opts: InformerOptions;
@@ -51,9 +52,10 @@ function rig() {
     networksChanged: () => { events.push('networks'); },
   };
   const store = new ShardStore(updater);
-  const warnings: string[] = [];
+  const log = new CaptureLogger();
+  const warnings = log.warnings;
   const registry = new KubeRegistry({
-    cluster: c2, sink: store, onWarning: (m) => { warnings.push(m); },
+    cluster: c2, sink: store, log,
     source: <T extends KubeObject>(o: InformerOptions) => {
       const f = new FakeInformer<T>(o);
       informers.set(o.path, f);

@@ -27,6 +27,7 @@ import {
   type SliceContext,
 } from './convert.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
+import { silentLogger, type Logger } from '../../observability/log.ts';
 
 /** The part of `Informer` the registry uses (tests substitute their own). */
 export interface InformerLike<T extends KubeObject> {
@@ -59,8 +60,8 @@ export interface KubeRegistryOptions {
   readonly domainSuffix?: string;
   readonly trustDomain?: string;
   readonly meshNetworks?: MeshNetworks;
-  /** Where conversion problems are reported (default: `process.emitWarning`). */
-  readonly onWarning?: (message: string) => void;
+  /** Where conversion problems are reported, as warnings (default: nowhere; `src/bootstrap` passes the process logger). */
+  readonly log?: Logger;
 }
 
 export interface KubeRegistryStatus {
@@ -122,7 +123,7 @@ export class KubeRegistry {
   readonly #systemNamespace: string;
   readonly #domainSuffix: string;
   readonly #trustDomain: string;
-  readonly #warn: (message: string) => void;
+  readonly #log: Logger;
   readonly #namespaces: InformerLike<KubeNamespace>;
   readonly #services: InformerLike<KubeService>;
   readonly #slices: InformerLike<KubeEndpointSlice>;
@@ -148,11 +149,11 @@ export class KubeRegistry {
     this.#domainSuffix = opts.domainSuffix ?? 'cluster.local';
     serviceHostname('probe', 'probe', this.#domainSuffix); // throws ISTHMUS_INVALID_ID for a bad suffix, here rather than per event
     this.#trustDomain = opts.trustDomain ?? 'cluster.local';
-    this.#warn = opts.onWarning ?? ((m) => { process.emitWarning(m, 'IsthmusRegistryWarning'); });
+    this.#log = opts.log ?? silentLogger;
     this.#mesh = this.#compile(opts.meshNetworks);
     const source = opts.source;
     const make = typeof source === 'function' ? source : <T extends KubeObject>(o: InformerOptions) => new Informer<T>(source, o);
-    const onOverflow = (m: string) => { this.#warn(`cluster ${this.cluster}: ${m}`); };
+    const onOverflow = (m: string) => { this.#log.warn(`cluster ${this.cluster}: ${m}`); };
     this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}`, onOverflow });
     this.#services = make<KubeService>({ path: INFORMER_PATHS.services, onOverflow });
     this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, onOverflow });
@@ -172,7 +173,7 @@ export class KubeRegistry {
     const all = this.#informers();
     for (const i of Object.values(all)) i.start();
     Promise.all(Object.values(all).map((i) => i.synced)).then(() => { this.#initialSync(); }, (err: unknown) => {
-      this.#warn(`cluster ${this.cluster}: informers failed to sync: ${errorMessage(err)}`);
+      this.#log.warn(`cluster ${this.cluster}: informers failed to sync: ${errorMessage(err)}`);
     });
   }
 
@@ -213,7 +214,7 @@ export class KubeRegistry {
 
   #compile(mn: MeshNetworks | undefined): CompiledMeshNetworks {
     const compiled = compileMeshNetworks(mn, this.cluster);
-    for (const w of compiled.warnings) this.#warn(`cluster ${this.cluster}: ${w}`);
+    for (const w of compiled.warnings) this.#log.warn(`cluster ${this.cluster}: ${w}`);
     return compiled;
   }
 
@@ -230,7 +231,7 @@ export class KubeRegistry {
     try {
       fn();
     } catch (err) {
-      this.#warn(`cluster ${this.cluster}: handling ${what}: ${errorMessage(err)}`);
+      this.#log.warn(`cluster ${this.cluster}: handling ${what}: ${errorMessage(err)}`);
     }
   }
 
@@ -248,7 +249,7 @@ export class KubeRegistry {
     const value = this.#namespaces.get(this.#systemNamespace)?.metadata.labels?.[LABEL_TOPOLOGY_NETWORK] ?? '';
     const net = tryNetworkId(value);
     if (net === undefined) {
-      this.#warn(`cluster ${this.cluster}: namespace ${this.#systemNamespace} has an invalid ${LABEL_TOPOLOGY_NETWORK} ${JSON.stringify(value)}`);
+      this.#log.warn(`cluster ${this.cluster}: namespace ${this.#systemNamespace} has an invalid ${LABEL_TOPOLOGY_NETWORK} ${JSON.stringify(value)}`);
       return NO_NETWORK;
     }
     return net;
@@ -269,7 +270,7 @@ export class KubeRegistry {
       this.#sink.upsertService(this.cluster, svc);
       this.#hostnames.set(key, svc.hostname);
       const found = serviceGateways(svc, this.cluster, this.#mesh);
-      for (const w of found.warnings) this.#warn(`cluster ${this.cluster}: ${w}`);
+      for (const w of found.warnings) this.#log.warn(`cluster ${this.cluster}: ${w}`);
       gateways = found.gateways;
     } else {
       const hostname = this.#hostnames.get(key);
@@ -358,7 +359,7 @@ export class KubeRegistry {
     try {
       hostname = serviceHostname(svcKey.slice(slash + 1), namespace, this.#domainSuffix);
     } catch (err) {
-      this.#warn(`cluster ${this.cluster}: endpoints of ${svcKey}: ${errorMessage(err)}`);
+      this.#log.warn(`cluster ${this.cluster}: endpoints of ${svcKey}: ${errorMessage(err)}`);
       return;
     }
     const ctx = this.#sliceContext();

@@ -8,8 +8,9 @@
  * replica), each exchange is a new stream.
  */
 import { networkInterfaces } from 'node:os';
-import { Metadata, makeGenericClientConstructor, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, makeGenericClientConstructor, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { GrpcStatus, grpcStatusName, isGrpcStatusCode, RelayedStatusError, type GrpcStatusCode } from '../../model/grpc-status.ts';
 import { aggregatedDiscoveryService, ServiceNames } from '../../proto/services.ts';
 import type { DiscoveryRequest, DiscoveryResponse, Node } from '../../proto/types.ts';
 import { structFromJson } from '../../proto/wkt.ts';
@@ -38,29 +39,29 @@ const TLS_HINTS = /certificate|SSL|TLS|handshake|wrong version number|packet len
 /** What a failed exchange means for the user. Pure. */
 export function classifyXdsError(err: Pick<ServiceError, 'code' | 'details'>, address: string, mode: string, timeoutMs: number): IsthmusError {
   const e = classify(err, address, mode, timeoutMs);
-  return new XdsCallError(e.code, e.message, err.code);
+  return new XdsCallError(e.code, e.message, isGrpcStatusCode(err.code) ? err.code : GrpcStatus.UNKNOWN);
 }
 
 /** A failed exchange: an IsthmusError that also keeps the gRPC status the stream ended with. */
-export class XdsCallError extends IsthmusError {
-  readonly grpcCode: status;
-  constructor(code: IsthmusError['code'], message: string, grpcCode: status) {
-    super(code, message);
-    this.grpcCode = grpcCode;
+export class XdsCallError extends RelayedStatusError {
+  constructor(code: IsthmusError['code'], message: string, grpcStatus: GrpcStatusCode) {
+    super(code, message, grpcStatus);
+    this.name = 'XdsCallError';
   }
 }
 
 /** The gRPC status code behind an error from XdsChannel.exchange, if it came from the stream. */
-export function grpcCodeOf(err: unknown): status | undefined {
-  return err instanceof XdsCallError ? err.grpcCode : undefined;
+export function grpcCodeOf(err: unknown): GrpcStatusCode | undefined {
+  return err instanceof XdsCallError ? err.grpcStatus : undefined;
 }
 
 function classify(err: Pick<ServiceError, 'code' | 'details'>, address: string, mode: string, timeoutMs: number): IsthmusError {
   const details = err.details || 'no details';
-  if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {
-    return new IsthmusError(ErrorCodes.XdsRefused, `${address} refused the request (${status[err.code]}): ${details}`);
+  const code: number = err.code;
+  if (code === GrpcStatus.UNAUTHENTICATED || code === GrpcStatus.PERMISSION_DENIED) {
+    return new IsthmusError(ErrorCodes.XdsRefused, `${address} refused the request (${grpcStatusName(code)}): ${details}`);
   }
-  if (err.code === status.UNAVAILABLE) {
+  if (code === GrpcStatus.UNAVAILABLE) {
     if (TLS_HINTS.test(details)) {
       const hint = mode === 'plaintext'
         ? 'the server speaks TLS: drop --plaintext/ISTIOCTL_PLAINTEXT'
@@ -71,13 +72,13 @@ function classify(err: Pick<ServiceError, 'code' | 'details'>, address: string, 
     }
     return new IsthmusError(ErrorCodes.XdsUnreachable, `cannot reach the xDS server at ${address}: ${details}`);
   }
-  if (err.code === status.DEADLINE_EXCEEDED) {
+  if (code === GrpcStatus.DEADLINE_EXCEEDED) {
     if (/LB pick|waiting for (a )?connection|connect/i.test(details)) {
       return new IsthmusError(ErrorCodes.XdsUnreachable, `cannot reach the xDS server at ${address} within ${timeoutMs} ms: ${details}`);
     }
     return new IsthmusError(ErrorCodes.XdsFailed, `no answer from ${address} within ${timeoutMs} ms`);
   }
-  return new IsthmusError(ErrorCodes.XdsFailed, `${address}: ${status[err.code]}: ${details}`);
+  return new IsthmusError(ErrorCodes.XdsFailed, `${address}: ${grpcStatusName(code)}: ${details}`);
 }
 
 export interface ExchangeOptions {

@@ -11,10 +11,10 @@
  * only the connections that watch one of them or whose own proxy facts changed, and sends those
  * only what changed. Requests and pushes are computed from the newest view (see #servedView).
  */
-import { status, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { type UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
 import { AggregatedLog } from '../../observability/log-limiter.ts';
-import { errorMessage } from '../../model/errors.ts';
+import { ErrorCodes, errorMessage, IsthmusError } from '../../model/errors.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
@@ -25,7 +25,8 @@ import { structToJson } from '../../proto/wkt.ts';
 import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
-import { systemClock, type Clock, type PushRequest } from '../../push/request.ts';
+import { systemClock, type Clock } from '../../model/clock.ts';
+import type { PushRequest } from '../../push/request.ts';
 import { resourcesSize, type PreparedResponse } from '../protocol/response.ts';
 import { applyRequest, isWildcardType, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
@@ -38,9 +39,9 @@ import { DebugTypes, isDebugType } from './debug-types.ts';
 import { PushScope } from './push-scope.ts';
 import { ResourceCache, type CacheStats, type CachedList } from './resource-cache.ts';
 import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
-import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
 import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ResourceGenerator, type ServerLimits } from './types.ts';
+import { grpcStatusForCode } from '../../model/grpc-status.ts';
 
 export interface AdsServerOptions {
   readonly generators: GeneratorLookup;
@@ -218,18 +219,18 @@ export class AdsServer {
 
   #connect(call: AdsCall, req: DiscoveryRequest, identity: Identity | undefined): Connection | undefined {
     const node = req.node;
-    if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
+    if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
     const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
     if (problem !== undefined) {
       this.#opts.metrics.streamsRefused.inc({ reason: 'node' });
-      throw new XdsStatusError(status.INVALID_ARGUMENT, problem);
+      throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);
     }
     const proxy = parseProxy(node.id, metadata);
     if (identity && this.#opts.identityCheck && proxy.namespace !== identity.namespace) {
       this.#opts.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
       this.#session.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
-      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
+      call.emit('error', { code: grpcStatusForCode(ErrorCodes.PermissionDenied), details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
       return undefined;
     }
     const conn: Connection = new Connection(call, proxy, identity, new Date(this.#clock.now()), this.#sendOptions(() => conn));
@@ -242,14 +243,14 @@ export class AdsServer {
   async #onRequest(conn: Connection, req: DiscoveryRequest): Promise<void> {
     const t = parseTypeUrl(req.typeUrl ?? '');
     const names = req.resourceNames ?? [];
-    if (names.length > this.#limits.maxResourceNames) throw new XdsStatusError(status.INVALID_ARGUMENT, `request for ${t} names ${names.length} resources (limit ${this.#limits.maxResourceNames})`);
+    if (names.length > this.#limits.maxResourceNames) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `request for ${t} names ${names.length} resources (limit ${this.#limits.maxResourceNames})`);
     if (isDebugType(t)) {
       // Debug types are request/response: every request is answered and none is tracked.
       await conn.send(this.debug.respond(conn, t, names, this.#opts.debugAuth));
       return;
     }
-    if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new XdsStatusError(status.INVALID_ARGUMENT, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
-    if (!this.#opts.generators(conn.proxy, t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
+    if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
+    if (!this.#opts.generators(conn.proxy, t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
     const now = new Date(this.#clock.now());
     const view: { resourceNames: readonly string[]; typeUrl: string; responseNonce?: string; errorMessage?: string } = { typeUrl: t, resourceNames: names };
     if (req.responseNonce) view.responseNonce = req.responseNonce;

@@ -9,12 +9,14 @@
  * trailers behind the unread data), so after `graceMs` the HTTP/2 stream is reset.
  */
 import { constants as h2 } from 'node:http2';
-import { status } from '@grpc/grpc-js';
+import { systemClock, type Clock } from '../../model/clock.ts';
+import { ErrorCodes } from '../../model/errors.ts';
+import { grpcStatusForCode, type GrpcStatusCode } from '../../model/grpc-status.ts';
 
 /** The part of a grpc-js server stream the sender uses (ServerDuplexStream and ServerWritableStream fit). */
 export interface SendStream<T> {
   write(msg: T, cb: (err?: Error | null) => void): boolean;
-  emit(event: 'error', err: { code: status; details: string }): boolean;
+  emit(event: 'error', err: { code: GrpcStatusCode; details: string }): boolean;
   once(event: 'close' | 'cancelled' | 'finish', listener: () => void): unknown;
 }
 
@@ -25,7 +27,7 @@ export interface BoundedSenderOptions {
   readonly graceMs?: number;
   /** Called once when the timeout fires, before the stream is ended (log, metric). */
   readonly onTimeout?: (stalledMs: number, unflushed: number) => void;
-  readonly now?: () => number;
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 export class SendClosedError extends Error {
@@ -45,7 +47,7 @@ export class SendTimeoutError extends Error {
 export class BoundedSender<T> {
   readonly #stream: SendStream<T>;
   readonly #opts: BoundedSenderOptions;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   #unflushed = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastProgress = 0;
@@ -56,7 +58,7 @@ export class BoundedSender<T> {
   constructor(stream: SendStream<T>, opts: BoundedSenderOptions) {
     this.#stream = stream;
     this.#opts = opts;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? systemClock;
     const closed = () => { this.#close(new SendClosedError()); };
     stream.once('close', closed);
     stream.once('cancelled', closed);
@@ -83,13 +85,13 @@ export class BoundedSender<T> {
   /** Hands `msg` to the stream now, without waiting; the timeout watches it until it is flushed. */
   write(msg: T): void {
     if (this.#closed) throw new SendClosedError();
-    if (this.#unflushed === 0) this.#lastProgress = this.#now();
+    if (this.#unflushed === 0) this.#lastProgress = this.#clock.now();
     this.#unflushed++;
     this.#arm();
     this.#stream.write(msg, (err) => {
       if (err) { this.#close(new SendClosedError(`write failed: ${err.message}`)); return; }
       this.#unflushed = Math.max(0, this.#unflushed - 1);
-      this.#lastProgress = this.#now();
+      this.#lastProgress = this.#clock.now();
       if (this.#unflushed === 0) {
         this.#disarm();
         const ws = this.#idle;
@@ -122,7 +124,7 @@ export class BoundedSender<T> {
     const check = () => {
       this.#timer = undefined;
       if (this.#closed || this.#unflushed === 0) return;
-      const stalled = this.#now() - this.#lastProgress;
+      const stalled = this.#clock.now() - this.#lastProgress;
       if (stalled >= this.#opts.timeoutMs) { this.#expire(stalled); return; }
       this.#timer = setTimeout(check, this.#opts.timeoutMs - stalled);
       this.#timer.unref();
@@ -142,7 +144,7 @@ export class BoundedSender<T> {
     this.#opts.onTimeout?.(stalledMs, unflushed);
     const details = `xDS send timeout: ${unflushed} response(s) not read by the client for ${Math.round(stalledMs / 100) / 10}s (PILOT_XDS_SEND_TIMEOUT)`;
     this.#close(new SendTimeoutError(details));
-    endStream(this.#stream, status.DEADLINE_EXCEEDED, details, this.#opts.graceMs ?? 1000);
+    endStream(this.#stream, grpcStatusForCode(ErrorCodes.StreamStalled), details, this.#opts.graceMs ?? 1000);
   }
 
   #close(err: Error): void {
@@ -182,7 +184,7 @@ export function http2StreamOf(call: unknown): ResettableStream | undefined {
  * Ends a server stream with `code`/`details`; if the stream is still open after `graceMs` (the peer
  * does not read, so the status cannot get through), resets it (RST_STREAM CANCEL).
  */
-export function endStream(call: SendStream<unknown>, code: status, details: string, graceMs = 1000): void {
+export function endStream(call: SendStream<unknown>, code: GrpcStatusCode, details: string, graceMs = 1000): void {
   let closed = false;
   call.once('close', () => { closed = true; });
   call.once('cancelled', () => { closed = true; });

@@ -4,7 +4,6 @@
  * and `istio.io/connections`. Callers need a verified identity (istiod 1.28+); a caller outside the
  * system namespace sees only proxies of its own namespace.
  */
-import { status } from '@grpc/grpc-js';
 import type { TypeUrl } from '../../model/ids.ts';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, CONNECTIONS_TYPE_URL, DEBUG_CONFIG_DUMP_TYPE_URL, DEBUG_SYNCZ_TYPE_URL,
@@ -17,7 +16,7 @@ import type { PreparedResource, PreparedResponse } from '../protocol/response.ts
 import { configStatus } from '../protocol/watch.ts';
 import type { Connection } from './connection.ts';
 import type { AnyConnection } from './delta-connection.ts';
-import { XdsStatusError } from './errors.ts';
+import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 
 export function isDebugType(t: string): boolean {
   return t.startsWith('istio.io/');
@@ -62,7 +61,7 @@ export class DebugTypes {
 
   respond(caller: Connection, t: TypeUrl, names: readonly string[], requireIdentity: boolean): PreparedResponse {
     if (requireIdentity && !caller.identity) {
-      throw new XdsStatusError(status.UNAUTHENTICATED, `debug type ${t} needs an authenticated caller (use the TLS port with a service-account token)`);
+      throw new IsthmusError(ErrorCodes.AuthenticationFailed, `debug type ${t} needs an authenticated caller (use the TLS port with a service-account token)`);
     }
     const nonce = `debug-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
     switch (t) {
@@ -73,7 +72,7 @@ export class DebugTypes {
       case CONNECTIONS_TYPE_URL:
         return { versionInfo: '', typeUrl: t, nonce, resources: [] };
       default:
-        throw new XdsStatusError(status.UNIMPLEMENTED, `debug type ${t} is not served by isthmus (served: ${DEBUG_SYNCZ_TYPE_URL}, ${DEBUG_CONFIG_DUMP_TYPE_URL}, ${CONNECTIONS_TYPE_URL})`);
+        throw new IsthmusError(ErrorCodes.NotServed, `debug type ${t} is not served by isthmus (served: ${DEBUG_SYNCZ_TYPE_URL}, ${DEBUG_CONFIG_DUMP_TYPE_URL}, ${CONNECTIONS_TYPE_URL})`);
     }
   }
 
@@ -90,11 +89,11 @@ export class DebugTypes {
 
   configDump(caller: Connection, names: readonly string[]): PreparedResource[] {
     const [name] = names;
-    if (names.length !== 1 || !name) throw new XdsStatusError(status.INVALID_ARGUMENT, `${DEBUG_CONFIG_DUMP_TYPE_URL} wants exactly one resource name <pod>.<namespace>`);
+    if (names.length !== 1 || !name) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `${DEBUG_CONFIG_DUMP_TYPE_URL} wants exactly one resource name <pod>.<namespace>`);
     const conn = this.visible(caller).find((c) => c.proxy.name === name);
-    if (!conn) throw new XdsStatusError(status.NOT_FOUND, `Proxy not connected to this Pilot instance: ${name}`);
+    if (!conn) throw new IsthmusError(ErrorCodes.ProxyNotConnected, `Proxy not connected to this Pilot instance: ${name}`);
     const current = this.#opts.currentConfig;
-    if (!current) throw new XdsStatusError(status.UNAVAILABLE, 'config dump is not wired');
+    if (!current) throw new IsthmusError(ErrorCodes.NotReady, 'config dump is not wired');
     const asAny = (r: PreparedResource) => anyCodec.decode(r.any);
     const versionOf = (t: TypeUrl) => conn.watches.get(t)?.versionSent ?? '';
     const lastOf = (t: TypeUrl) => { const d = conn.watches.get(t)?.lastSent; return d ? timestampFromDate(d) : undefined; };

@@ -5,7 +5,6 @@
  * a hash of its encoded bytes, so a push carries only what changed plus removals.
  */
 import { createHash } from 'node:crypto';
-import { status } from '@grpc/grpc-js';
 import type { Logger } from '../../observability/log.ts';
 import type { AggregatedLog } from '../../observability/log-limiter.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
@@ -13,7 +12,7 @@ import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
 import { structToJson } from '../../proto/wkt.ts';
 import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
-import type { Clock } from '../../push/request.ts';
+import type { Clock } from '../../model/clock.ts';
 import { applyDeltaRequest, deltaDiff, forceAssignmentsAfterClusterUpdate, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL } from '../../model/type-urls.ts';
 import type { PreparedDeltaResponse } from '../protocol/delta-response.ts';
@@ -23,10 +22,11 @@ import type { BoundedSenderOptions } from './bounded-send.ts';
 import type { XdsCall } from './connection.ts';
 import { DeltaConnection } from './delta-connection.ts';
 import { isDebugType } from './debug-types.ts';
-import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { StreamVariant } from './stream-session.ts';
 import type { GeneratorLookup, Identity, ServerLimits } from './types.ts';
+import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
+import { grpcStatusForCode } from '../../model/grpc-status.ts';
 
 export type DeltaCall = XdsCall<PreparedDeltaResponse>;
 
@@ -82,18 +82,18 @@ export class DeltaStreams {
   #connect(call: DeltaCall, req: DeltaDiscoveryRequest, identity: Identity | undefined): DeltaConnection | undefined {
     const host = this.#host;
     const node = req.node;
-    if (!node?.id) throw new XdsStatusError(status.INVALID_ARGUMENT, 'the first DeltaDiscoveryRequest on a stream must carry node.id');
+    if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DeltaDiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
     const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
     if (problem !== undefined) {
       host.metrics.streamsRefused.inc({ reason: 'node' });
-      throw new XdsStatusError(status.INVALID_ARGUMENT, problem);
+      throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);
     }
     const proxy = parseProxy(node.id, metadata);
     if (identity && host.identityCheck && proxy.namespace !== identity.namespace) {
       host.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
       host.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
-      call.emit('error', { code: status.PERMISSION_DENIED, details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
+      call.emit('error', { code: grpcStatusForCode(ErrorCodes.PermissionDenied), details: `authenticated as ${identity.spiffe}, which does not match the node's namespace ${quoteInput(proxy.namespace)}` });
       return undefined;
     }
     const conn: DeltaConnection = new DeltaConnection(call, proxy, identity, new Date(host.clock.now()), host.sendOptions(() => conn));
@@ -109,11 +109,11 @@ export class DeltaStreams {
     const unsubscribe = req.resourceNamesUnsubscribe ?? [];
     const initial = req.initialResourceVersions ?? {};
     const count = subscribe.length + unsubscribe.length + Object.keys(initial).length;
-    if (count > host.limits.maxResourceNames) throw new XdsStatusError(status.INVALID_ARGUMENT, `delta request for ${t} names ${count} resources (limit ${host.limits.maxResourceNames})`);
-    if (isDebugType(t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `debug type ${t} is served on StreamAggregatedResources only`);
+    if (count > host.limits.maxResourceNames) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `delta request for ${t} names ${count} resources (limit ${host.limits.maxResourceNames})`);
+    if (isDebugType(t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `debug type ${t} is served on StreamAggregatedResources only`);
     const existing = conn.deltaWatches.get(t);
-    if (!existing && conn.deltaWatches.size >= host.limits.maxWatchedTypes) throw new XdsStatusError(status.INVALID_ARGUMENT, `too many watched types (limit ${host.limits.maxWatchedTypes})`);
-    if (!host.generators(conn.proxy, t)) throw new XdsStatusError(status.INVALID_ARGUMENT, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
+    if (!existing && conn.deltaWatches.size >= host.limits.maxWatchedTypes) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `too many watched types (limit ${host.limits.maxWatchedTypes})`);
+    if (!host.generators(conn.proxy, t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
     const view = {
       subscribe, unsubscribe, initialVersions: initial,
       ...(req.responseNonce ? { responseNonce: req.responseNonce } : {}),

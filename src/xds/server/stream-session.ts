@@ -5,12 +5,12 @@
  * the client instead of us queueing without bound), and ends the stream with a bounded status on
  * error. The variant supplies how a first request becomes a connection and how a request is served.
  */
-import { status, type ServerDuplexStream, type ServiceError } from '@grpc/grpc-js';
-import { errorMessage, isIsthmusError } from '../../model/errors.ts';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import { ErrorCodes, errorMessage, type ErrorCode } from '../../model/errors.ts';
+import { grpcStatusForCode, grpcStatusOf, type GrpcStatusCode, type GrpcStatusReply } from '../../model/grpc-status.ts';
 import type { AggregatedLog } from '../../observability/log-limiter.ts';
 import type { Logger } from '../../observability/log.ts';
 import type { Connection } from './connection.ts';
-import { XdsStatusError } from './errors.ts';
 import type { XdsMetrics } from './metrics.ts';
 import type { StreamCaps } from './stream-caps.ts';
 import type { Identity, ServerLimits } from './types.ts';
@@ -53,27 +53,27 @@ export interface SessionHost {
 export async function serveStream<Req, Res, C extends Connection<unknown>>(
   host: SessionHost, call: ServerDuplexStream<Req, Res>, authenticate: Authenticate | undefined, variant: StreamVariant<Req, C>,
 ): Promise<void> {
-  const fail = (code: status, details: string) => {
-    call.emit('error', { code, details: details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}...` : details } satisfies Partial<ServiceError>);
+  const fail = (code: GrpcStatusCode, details: string) => {
+    call.emit('error', { code, details: details.length > MAX_DETAILS ? `${details.slice(0, MAX_DETAILS)}...` : details } satisfies GrpcStatusReply);
   };
-  const refuse = (reason: string, code: status, details: string, msg: string, fields: Record<string, string | number | undefined>) => {
+  const refuse = (reason: string, code: ErrorCode, details: string, msg: string, fields: Record<string, string | number | undefined>) => {
     host.metrics.streamsRefused.inc({ reason });
     host.refusals.warn(msg, { peer: call.getPeer(), ...fields });
-    fail(code, details);
+    fail(grpcStatusForCode(code), details);
   };
   const { limits } = host;
   if (!host.ready()) {
-    refuse('not_ready', status.UNAVAILABLE, 'server is not ready to serve discovery information', 'xDS stream refused: not ready (clusters syncing)', {});
+    refuse('not_ready', ErrorCodes.NotReady, 'server is not ready to serve discovery information', 'xDS stream refused: not ready (clusters syncing)', {});
     return;
   }
   if (host.connectionCount() >= limits.maxConnections) {
-    refuse('connections', status.RESOURCE_EXHAUSTED, `too many xDS connections (limit ${limits.maxConnections})`, 'xDS stream refused: connection limit', {});
+    refuse('connections', ErrorCodes.LimitExceeded, `too many xDS connections (limit ${limits.maxConnections})`, 'xDS stream refused: connection limit', {});
     return;
   }
   const peer = call.getPeer();
   const slot = host.caps.open(peer);
   if (!slot) {
-    refuse('per_connection', status.RESOURCE_EXHAUSTED, `too many ADS streams on one connection (limit ${limits.maxStreamsPerConnection}, ISTHMUS_XDS_MAX_STREAMS_PER_CONNECTION)`, 'xDS stream refused: too many streams on one connection', { limit: limits.maxStreamsPerConnection });
+    refuse('per_connection', ErrorCodes.LimitExceeded, `too many ADS streams on one connection (limit ${limits.maxStreamsPerConnection}, ISTHMUS_XDS_MAX_STREAMS_PER_CONNECTION)`, 'xDS stream refused: too many streams on one connection', { limit: limits.maxStreamsPerConnection });
     return;
   }
   let released = false;
@@ -87,12 +87,12 @@ export async function serveStream<Req, Res, C extends Connection<unknown>>(
     identity = await authenticate?.(call);
   } catch (err) {
     release();
-    refuse('authentication', status.UNAUTHENTICATED, 'authentication failure', 'xDS stream refused: authentication failed', { reason: errorMessage(err) });
+    refuse('authentication', ErrorCodes.AuthenticationFailed, 'authentication failure', 'xDS stream refused: authentication failed', { reason: errorMessage(err) });
     return;
   }
   if (identity && !slot.claim(`${identity.cluster}/${identity.spiffe}`)) {
     release();
-    refuse('per_identity', status.RESOURCE_EXHAUSTED, `too many ADS streams for ${identity.spiffe} (limit ${limits.maxStreamsPerIdentity}, ISTHMUS_XDS_MAX_STREAMS_PER_IDENTITY)`, 'xDS stream refused: too many streams for one identity', { identity: identity.spiffe, cluster: identity.cluster, limit: limits.maxStreamsPerIdentity });
+    refuse('per_identity', ErrorCodes.LimitExceeded, `too many ADS streams for ${identity.spiffe} (limit ${limits.maxStreamsPerIdentity}, ISTHMUS_XDS_MAX_STREAMS_PER_IDENTITY)`, 'xDS stream refused: too many streams for one identity', { identity: identity.spiffe, cluster: identity.cluster, limit: limits.maxStreamsPerIdentity });
     return;
   }
   let conn: C | undefined;
@@ -119,7 +119,7 @@ export async function serveStream<Req, Res, C extends Connection<unknown>>(
         await variant.onRequest(conn, req);
       } catch (err) {
         if (conn?.isClosed()) return;
-        const code = err instanceof XdsStatusError ? err.grpcCode : isIsthmusError(err) ? status.INVALID_ARGUMENT : status.INTERNAL;
+        const code = grpcStatusOf(err);
         if (conn) host.log.warn(`${variant.label}: request failed`, { conId: conn.conId, error: errorMessage(err) });
         else host.refusals.warn(`${variant.label}: first request refused`, { peer, error: errorMessage(err) });
         close();

@@ -1,31 +1,5 @@
-/**
- * Time for controllers, injected: `now()` and one-shot timers. `realTimers` uses the process clock;
- * `ManualTimers` advances only when a test says so (no sleeps in unit tests).
- */
-
-export interface Timers {
-  now(): number;
-  /** Runs `fn` after `ms`; returns a cancel function. */
-  setTimeout(fn: () => void, ms: number): () => void;
-}
-
-export const realTimers: Timers = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    return () => { clearTimeout(t); };
-  },
-};
-
-/** Resolves after `ms` on `timers`, or at once when `signal` aborts. */
-export function sleep(timers: Timers, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) { resolve(); return; }
-    const onAbort = () => { cancel(); resolve(); };
-    const cancel = timers.setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/** A `Clock` whose time and timers move only in `advance` (no sleeps in unit tests). */
+import type { Clock } from '../model/clock.ts';
 
 interface Pending {
   readonly at: number;
@@ -33,8 +7,7 @@ interface Pending {
   readonly fn: () => void;
 }
 
-/** A clock and timer queue that only move in `advance`. */
-export class ManualTimers implements Timers {
+export class ManualClock implements Clock {
   #now: number;
   #seq = 0;
   #pending: Pending[] = [];
@@ -71,6 +44,19 @@ export class ManualTimers implements Timers {
       this.#now = Math.max(this.#now, next.at);
       next.fn();
       await settle();
+    }
+    this.#now = end;
+  }
+
+  /** Moves the clock and fires due timers synchronously (for code that starts no promise chains). */
+  advanceSync(ms: number): void {
+    const end = this.#now + ms;
+    for (;;) {
+      const next = [...this.#pending].sort((a, b) => a.at - b.at || a.seq - b.seq)[0];
+      if (!next || next.at > end) break;
+      this.#pending = this.#pending.filter((x) => x !== next);
+      this.#now = Math.max(this.#now, next.at);
+      next.fn();
     }
     this.#now = end;
   }
