@@ -89,37 +89,37 @@ export class FakeDiscovery {
     const fakes = new Map(opts.clusters.map((c) => [c.id, new FakeKubeCluster(c.id)] as const));
     const fake = (id: string) => { const f = fakes.get(id); if (!f) throw new Error(`FakeDiscovery: no cluster ${id}`); return f; };
 
-    // As Discovery's constructor: the config watcher, the store, the local registry, then the remotes.
-    let push: (req: PushRequest) => void = () => undefined;
-    const triggers = pushTriggers((req) => { push(req); });
+    for (const c of opts.clusters) {
+      const objects = c.objects ?? [];
+      const hasSystemNs = objects.some((o) => o.kind === 'Namespace' && o.metadata.name === SYSTEM_NAMESPACE);
+      fake(c.id).seed(...(c.network !== undefined && !hasSystemNs ? [namespace(SYSTEM_NAMESPACE, { [LABEL_TOPOLOGY_NETWORK]: c.network })] : []), ...objects);
+    }
+
+    // In Discovery's order: the config watcher, the store, the xDS server and the push wiring, then the registries.
+    const pushes: PushRequest[] = [];
+    const to = { server: (_req: PushRequest): void => undefined };
+    const triggers = pushTriggers((req) => { pushes.push(req); to.server(req); });
     const config = new IstioConfigWatcher(fake(configCluster.id).informers, {
       domainSuffix: mesh.domainSuffix, rootNamespace: SYSTEM_NAMESPACE, onChange: triggers.configChanged, warn: (m) => { log.scope('config').warn(m); },
     });
     const store = new ShardStore();
     const localId: ClusterId = clusterId(configCluster.id);
     store.addCluster(localId);
+    const pipeline = await Pipeline.start(cachedMeshView(store, config, mesh), opts.generators ?? generatorLookup());
+    to.server = (req) => { pipeline.push(req); };
+    store.setUpdater(triggers.registry);
     const local = new KubeRegistry({
       cluster: localId, source: fake(configCluster.id).informers, sink: store, systemNamespace: SYSTEM_NAMESPACE,
       domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, ...(opts.meshNetworks ? { meshNetworks: opts.meshNetworks } : {}),
       onWarning: (m) => { log.scope('registry').warn(m); },
     });
     const registryOpts = { store, systemNamespace: SYSTEM_NAMESPACE, domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, meshNetworks: opts.meshNetworks, log: log.scope('registry') };
+    // A remote cluster's component starts its registry at once; a new one publishes as soon as it has data (the secret controller activates it).
     const components = remotes.map((r) => new RegistryComponent(clusterId(r.id), fake(r.id).informers, registryOpts));
-
-    const pipeline = await Pipeline.start(cachedMeshView(store, config, mesh), opts.generators ?? generatorLookup());
-    const pushes: PushRequest[] = [];
-    push = (req) => { pushes.push(req); pipeline.push(req); };
-    store.setUpdater(triggers.registry);
-
-    for (const c of opts.clusters) {
-      const objects = c.objects ?? [];
-      const hasSystemNs = objects.some((o) => o.kind === 'Namespace' && o.metadata.name === SYSTEM_NAMESPACE);
-      fake(c.id).apply(...(c.network !== undefined && !hasSystemNs ? [namespace(SYSTEM_NAMESPACE, { [LABEL_TOPOLOGY_NETWORK]: c.network })] : []), ...objects);
-    }
+    for (const c of components) c.activate();
+    for (const f of fakes.values()) f.checkSeedsWatched();
     local.start();
     config.start();
-    // A new remote cluster publishes as soon as it has data (the secret controller activates it at once).
-    for (const c of components) c.activate();
     await Promise.all([local.synced, ...components.map((c) => c.synced)]);
     await pipeline.flush();
     pushes.length = 0;

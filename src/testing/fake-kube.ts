@@ -127,6 +127,8 @@ export class FakeKubeCluster {
   readonly name: string;
   readonly #informers = new Map<string, MemoryInformer<KubeObject>[]>();
   #rv = 0;
+  /** What the cluster holds before its controllers start, by collection path: each informer's first list. */
+  readonly #initial = new Map<string, KubeObject[]>();
   /** Why objects were left out (refused, e.g. a slice above 1,000 endpoints), as the real informer reports. */
   readonly refused: string[] = [];
 
@@ -136,16 +138,46 @@ export class FakeKubeCluster {
 
   readonly informers: InformerFactory = <T extends KubeObject>(opts: InformerOptions): InformerLike<T> => {
     const inf = new MemoryInformer<T>(opts);
+    for (const o of this.#initial.get(opts.path) ?? []) this.#keepRefusal(inf.apply(o as T, this.#rv));
     const list = this.#informers.get(opts.path) ?? [];
     list.push(inf);
     this.#informers.set(opts.path, list);
     return inf;
   };
 
-  /** The informers of `kind`; throws if no controller of this cluster watches it. */
-  #watching(kind: string | undefined): MemoryInformer<KubeObject>[] {
+  /**
+   * Objects the cluster holds before any controller starts: every informer made later for their
+   * collection lists them first. Call before the controllers are built.
+   */
+  seed(...objs: readonly KubeObject[]): void {
+    for (const obj of objs) {
+      const path = this.#pathOf(obj.kind);
+      const list = this.#initial.get(path) ?? [];
+      list.push({ ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.#rv) } });
+      this.#initial.set(path, list);
+    }
+  }
+
+  /** Fails if a seeded object is of a kind no controller of this cluster watches. */
+  checkSeedsWatched(): void {
+    for (const [path, objs] of this.#initial) {
+      if (!this.#informers.has(path)) throw new Error(`cluster ${this.name}: nothing in the control plane watches ${objs[0]?.kind ?? path} here (watched: ${[...this.#informers.keys()].join(', ')})`);
+    }
+  }
+
+  #keepRefusal(why: string | undefined): void {
+    if (why !== undefined) this.refused.push(why);
+  }
+
+  #pathOf(kind: string | undefined): string {
     const path = KIND_PATHS[kind ?? ''];
     if (path === undefined) throw new Error(`cluster ${this.name}: an object without a known kind (${JSON.stringify(kind)}); set kind to one of ${Object.keys(KIND_PATHS).join(', ')}`);
+    return path;
+  }
+
+  /** The informers of `kind`; throws if no controller of this cluster watches it. */
+  #watching(kind: string | undefined): MemoryInformer<KubeObject>[] {
+    const path = this.#pathOf(kind);
     const list = this.#informers.get(path);
     if (!list) throw new Error(`cluster ${this.name}: nothing in the control plane watches ${kind ?? ''} here (watched: ${[...this.#informers.keys()].join(', ')})`);
     return list;
@@ -155,10 +187,7 @@ export class FakeKubeCluster {
   apply(...objs: readonly KubeObject[]): void {
     for (const obj of objs) {
       const rv = ++this.#rv;
-      for (const inf of this.#watching(obj.kind)) {
-        const why = inf.apply(obj, rv);
-        if (why !== undefined) this.refused.push(why);
-      }
+      for (const inf of this.#watching(obj.kind)) this.#keepRefusal(inf.apply(obj, rv));
     }
   }
 

@@ -54,3 +54,13 @@ export function destinationRule(name: string, ns: string, host: string, subsets:
     spec: { host, subsets: Object.entries(subsets).map(([n, labels]) => ({ name: n, labels })) },
   };
 }
+
+/** An east-west gateway of `network`: a LoadBalancer Service labelled with its network, at `ip`:15443. */
+export function eastWestGateway(network: string, ip: string): KubeService {
+  return {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'istio-eastwestgateway', namespace: 'istio-system', labels: { 'topology.istio.io/network': network, istio: 'eastwestgateway' } },
+    spec: { type: 'LoadBalancer', clusterIP: '10.96.200.1', selector: { istio: 'eastwestgateway' }, ports: [{ name: 'tls', port: 15443, protocol: 'TCP', targetPort: 15443 }] },
+    status: { loadBalancer: { ingress: [{ ip }] } },
+  };
+}
