@@ -10,13 +10,12 @@ import { clusterCodec, clusterLoadAssignmentCodec, unpackAny } from '../../proto
 import type { DiscoveryResponse } from '../../proto/types.ts';
 import { FakeDiscovery } from '../../testing/fake-discovery.ts';
 import { destinationRule, eastWestGateway, endpointSlice, pod, service } from '../../testing/kube-objects.ts';
-import type { KubeObject } from '../../kube/types.ts';
 
 const HTTP: readonly (readonly [number, string])[] = [[80, 'http']];
 const name = (svc: string, subset = '') => `outbound|80|${subset}|${svc}.default.svc.cluster.local`;
 
 /** Service `svc` with one endpoint per `[ip, labels]`, pods named `<svc>-<ip>`. */
-function backend(svc: string, vip: string, eps: readonly (readonly [string, Readonly<Record<string, string>>?])[], suffix = 'abcde'): KubeObject[] {
+function backend(svc: string, vip: string, eps: readonly (readonly [string, Readonly<Record<string, string>>?])[], suffix = 'abcde') {
   return [
     service(svc, 'default', vip, HTTP),
     ...eps.map(([ip, labels]) => pod(`${svc}-${ip}`, 'default', ip, { labels: { app: svc, ...labels } })),
