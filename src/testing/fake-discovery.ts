@@ -108,26 +108,41 @@ export class FakeDiscovery {
     const pipeline = await Pipeline.start(cachedMeshView(store, config, mesh), opts.generators ?? generatorLookup());
     to.server = (req) => { pipeline.push(req); };
     store.setUpdater(triggers.registry);
+    try {
+      return await FakeDiscovery.#startRegistries(pipeline, store, config, fakes, { configCluster: localId, remotes: remotes.map((r) => clusterId(r.id)), mesh, log, pushes, warnings, meshNetworks: opts.meshNetworks });
+    } catch (err) {
+      await pipeline.close();
+      throw err;
+    }
+  }
+
+  /** The registries, started as Discovery starts them; the config watcher; the first push. */
+  static async #startRegistries(
+    pipeline: Pipeline, store: ShardStore, config: IstioConfigWatcher, fakes: ReadonlyMap<string, FakeKubeCluster>,
+    o: { configCluster: ClusterId; remotes: readonly ClusterId[]; mesh: MeshSettings; log: Logger; pushes: PushRequest[]; warnings: string[]; meshNetworks: MeshNetworks | undefined },
+  ): Promise<FakeDiscovery> {
+    const { mesh, log } = o;
+    const fake = (id: string) => { const f = fakes.get(id); if (!f) throw new Error(`FakeDiscovery: no cluster ${id}`); return f; };
     const local = new KubeRegistry({
-      cluster: localId, source: fake(configCluster.id).informers, sink: store, systemNamespace: SYSTEM_NAMESPACE,
-      domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, ...(opts.meshNetworks ? { meshNetworks: opts.meshNetworks } : {}),
+      cluster: o.configCluster, source: fake(o.configCluster).informers, sink: store, systemNamespace: SYSTEM_NAMESPACE,
+      domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, ...(o.meshNetworks ? { meshNetworks: o.meshNetworks } : {}),
       onWarning: (m) => { log.scope('registry').warn(m); },
     });
-    const registryOpts = { store, systemNamespace: SYSTEM_NAMESPACE, domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, meshNetworks: opts.meshNetworks, log: log.scope('registry') };
+    const registryOpts = { store, systemNamespace: SYSTEM_NAMESPACE, domainSuffix: mesh.domainSuffix, trustDomain: mesh.trustDomain, meshNetworks: o.meshNetworks, log: log.scope('registry') };
     // A remote cluster's component starts its registry at once; a new one publishes as soon as it has data (the secret controller activates it).
-    const components = remotes.map((r) => new RegistryComponent(clusterId(r.id), fake(r.id).informers, registryOpts));
+    const components = o.remotes.map((id) => new RegistryComponent(id, fake(id).informers, registryOpts));
     for (const c of components) c.activate();
     for (const f of fakes.values()) f.checkSeedsWatched();
     local.start();
     config.start();
     await Promise.all([local.synced, ...components.map((c) => c.synced)]);
     await pipeline.flush();
-    pushes.length = 0;
+    o.pushes.length = 0;
     pipeline.clearCalls();
     const stop = async () => {
       await Promise.all([local.stop(), config.stop(), ...components.map((c) => c.stop(false))]);
     };
-    return new FakeDiscovery(pipeline, store, fakes, { pushes, warnings, stop });
+    return new FakeDiscovery(pipeline, store, fakes, { pushes: o.pushes, warnings: o.warnings, stop });
   }
 
   cluster(id: string): FakeKubeCluster {

@@ -138,7 +138,7 @@ export class FakeKubeCluster {
 
   readonly informers: InformerFactory = <T extends KubeObject>(opts: InformerOptions): InformerLike<T> => {
     const inf = new MemoryInformer<T>(opts);
-    for (const o of this.#initial.get(opts.path) ?? []) this.#keepRefusal(inf.apply(o as T, this.#rv));
+    for (const o of this.#initial.get(opts.path) ?? []) this.#keepRefusal(inf.apply(o as T, Number(o.metadata.resourceVersion)));
     const list = this.#informers.get(opts.path) ?? [];
     list.push(inf);
     this.#informers.set(opts.path, list);
