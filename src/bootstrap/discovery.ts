@@ -18,9 +18,8 @@ import { clusterId as parseClusterId, type ClusterId } from '../model/ids.ts';
 import type { MeshSettings, MeshView } from '../model/mesh-view.ts';
 import type { MeshNetworks } from '../model/network.ts';
 import type { Logger } from '../observability/log.ts';
-import { endpointPush, fullPush, servicePush } from '../push/request.ts';
 import { KubeRegistry } from '../registry/kube/controller.ts';
-import { ShardStore, type RegistrySnapshot } from '../registry/shards.ts';
+import { ShardStore } from '../registry/shards.ts';
 import { AdsServer } from '../xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../xds/server/grpc.ts';
 import { xdsMetrics } from '../xds/server/metrics.ts';
@@ -28,8 +27,9 @@ import type { GeneratorLookup } from '../xds/server/types.ts';
 import { istioCertificateService } from '../proto/services.ts';
 import { registerDebugHandlers, type ClusterInfo } from './debug-handlers.ts';
 import { IdentityPlane, combine } from './identity.ts';
-import { meshView } from './mesh-view.ts';
-import { IstioConfigWatcher, type IstioConfigSnapshot } from '../config/istio-config.ts';
+import { cachedMeshView } from './mesh-view.ts';
+import { IstioConfigWatcher } from '../config/istio-config.ts';
+import { pushTriggers } from './push-triggers.ts';
 import { RegistryComponent } from './registry-component.ts';
 import { Injection } from './injection.ts';
 
@@ -123,16 +123,17 @@ export class Discovery {
     this.metrics = new Registry();
     collectDefaultMetrics({ register: this.metrics });
 
+    const triggers = pushTriggers((req) => { this.ads.push(req); });
     this.#config = new IstioConfigWatcher(this.#localClient, {
       domainSuffix: this.#mesh.domainSuffix,
       rootNamespace: cfg.systemNamespace,
-      onChange: () => { this.ads.push(fullPush('config', Date.now())); },
+      onChange: triggers.configChanged,
       log: log.scope('config'),
     });
     this.store = new ShardStore();
     this.ads = new AdsServer({
       generators: cfg.generators ?? (() => undefined),
-      view: () => this.#view(),
+      view: cachedMeshView(this.store, this.#config, this.#mesh, (view) => { this.#warnVirtualServices(view); }),
       controlPlaneId: cfg.podName, controlPlaneVersion: cfg.version, systemNamespace: cfg.systemNamespace,
       debounceAfterMs: cfg.features.debounceAfter, debounceMaxMs: cfg.features.debounceMax, pushThrottle: cfg.features.pushThrottle,
       log: log.scope('ads'), metrics: xdsMetrics(this.metrics),
@@ -140,11 +141,7 @@ export class Discovery {
       ready: () => this.#ready,
       sendTimeoutMs: cfg.features.xdsSendTimeout, limits: { maxStreamsPerConnection: cfg.features.xdsMaxStreamsPerConnection, maxStreamsPerIdentity: cfg.features.xdsMaxStreamsPerIdentity },
     });
-    this.store.setUpdater({
-      serviceChanged: (h) => { this.ads.push(servicePush([h], Date.now())); },
-      endpointsChanged: (h) => { this.ads.push(endpointPush([h], Date.now())); },
-      networksChanged: () => { this.ads.push(fullPush('networks', Date.now())); },
-    });
+    this.store.setUpdater(triggers.registry);
     // The config cluster registers first: its Services provide the merged defaults (docs/istio-compat.md §7).
     this.store.addCluster(this.#localId);
     const registryOpts = { store: this.store, systemNamespace: cfg.systemNamespace, domainSuffix: this.#mesh.domainSuffix, trustDomain: this.#mesh.trustDomain, meshNetworks: networks, log: log.scope('registry') };
@@ -187,8 +184,6 @@ export class Discovery {
     this.#syncStatus = new Gauge({ name: 'istiod_remote_cluster_sync_status', help: 'Sync status of a remote cluster: 1 synced, 0 not (syncing, timeout, unhealthy, error); reason names a refused kubeconfig field or the error code', labelNames: ['cluster_id', 'secret', 'status', 'reason'], registers: [this.metrics] });
   }
 
-  #lastView: { snapshot: RegistrySnapshot; config: IstioConfigSnapshot; view: MeshView } | undefined;
-
   #vsWarned = new Set<string>();
 
   /** Each VirtualService that sidecar routes cannot use is named once (again after it was fixed and broke again). */
@@ -196,17 +191,6 @@ export class Discovery {
     const now = new Set(virtualServiceProblems(view));
     for (const p of now) if (!this.#vsWarned.has(p)) this.log.scope('config').warn(`[${ErrorCodes.IstioConfigInvalid}] ${p}`);
     this.#vsWarned = now;
-  }
-
-  /** One MeshView per (registry, config) snapshot, so generators' per-view memos hold across proxies. */
-  #view(): MeshView {
-    const snapshot = this.store.snapshot();
-    const config = this.#config.snapshot();
-    if (this.#lastView?.snapshot !== snapshot || this.#lastView.config !== config) {
-      this.#lastView = { snapshot, config, view: meshView(snapshot, config, this.#mesh) };
-      this.#warnVirtualServices(this.#lastView.view);
-    }
-    return this.#lastView.view;
   }
 
   get ready(): boolean {

@@ -1,4 +1,4 @@
-/** The MeshView generators read, over one registry snapshot and the mesh settings. */
+/** The MeshView generators read, over one registry snapshot, one Istio config snapshot and the mesh settings. */
 import type { Endpoint } from '../model/endpoint.ts';
 import type { Hostname } from '../model/ids.ts';
 import type { IstioConfigSnapshot } from '../config/istio-config.ts';
@@ -25,5 +25,24 @@ export function meshView(reg: RegistrySnapshot, config: IstioConfigSnapshot, mes
     virtualServices: () => config.virtualServices,
     peerAuthentications: () => config.peerAuthentications,
     sidecars: () => config.sidecars,
+  };
+}
+
+/**
+ * The current view, made once per (registry, config) snapshot so generators' per-view memos hold
+ * across proxies; `onNew` sees each new one.
+ */
+export function cachedMeshView(
+  registry: { snapshot(): RegistrySnapshot }, config: { snapshot(): IstioConfigSnapshot }, mesh: MeshSettings, onNew?: (view: MeshView) => void,
+): () => MeshView {
+  let last: { snapshot: RegistrySnapshot; config: IstioConfigSnapshot; view: MeshView } | undefined;
+  return () => {
+    const snapshot = registry.snapshot();
+    const cfg = config.snapshot();
+    if (last?.snapshot !== snapshot || last.config !== cfg) {
+      last = { snapshot, config: cfg, view: meshView(snapshot, cfg, mesh) };
+      onNew?.(last.view);
+    }
+    return last.view;
   };
 }

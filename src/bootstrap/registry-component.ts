@@ -3,6 +3,7 @@
  * registry writing through a staging sink, so a replacement takes over only when activated.
  */
 import type { KubeClient } from '../kube/client.ts';
+import type { InformerFactory } from '../kube/informer.ts';
 import type { ClusterComponent } from '../kube/multicluster/secretcontroller.ts';
 import type { ClusterId } from '../model/ids.ts';
 import type { MeshNetworks } from '../model/network.ts';
@@ -27,13 +28,14 @@ export class RegistryComponent implements ClusterComponent {
   readonly #store: ShardStore;
   readonly #cluster: ClusterId;
 
-  constructor(cluster: ClusterId, client: KubeClient, opts: RegistryComponentOptions) {
+  /** `source`: the remote cluster's client, or a factory of informers (the in-process test harness). */
+  constructor(cluster: ClusterId, source: KubeClient | InformerFactory, opts: RegistryComponentOptions) {
     this.#cluster = cluster;
     this.#store = opts.store;
     this.#staging = new StagingSink(opts.store, cluster);
     const log = opts.log.scope(cluster);
     this.registry = new KubeRegistry({
-      cluster, source: client, sink: this.#staging, systemNamespace: opts.systemNamespace,
+      cluster, source, sink: this.#staging, systemNamespace: opts.systemNamespace,
       domainSuffix: opts.domainSuffix, trustDomain: opts.trustDomain,
       ...(opts.meshNetworks ? { meshNetworks: opts.meshNetworks } : {}),
       log,

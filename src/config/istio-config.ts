@@ -5,7 +5,7 @@
  * object and field (code ISTHMUS_ISTIO_CONFIG_INVALID); the rest keep working.
  */
 import type { KubeClient } from '../kube/client.ts';
-import { Informer } from '../kube/informer.ts';
+import { informerSource, type InformerFactory, type InformerLike } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname } from '../model/ids.ts';
 import { ErrorCodes } from '../model/errors.ts';
@@ -99,16 +99,25 @@ export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster
   return { ok: true, value: { host: parsed, namespace: ns, subsets } };
 }
 
+/** The collections the watcher lists and watches. */
+export const ISTIO_CONFIG_PATHS = {
+  gateways: '/apis/networking.istio.io/v1/gateways',
+  destinationrules: '/apis/networking.istio.io/v1/destinationrules',
+  virtualservices: '/apis/networking.istio.io/v1/virtualservices',
+  peerauthentications: '/apis/security.istio.io/v1/peerauthentications',
+  sidecars: '/apis/networking.istio.io/v1/sidecars',
+} as const;
+
 /**
  * Watches Gateways, DestinationRules, VirtualServices, Sidecars and PeerAuthentications in every namespace of
  * the config cluster. `security.istio.io/v1` also serves objects written as v1beta1 (one storage).
  */
 export class IstioConfigWatcher {
-  readonly #gateways: Informer<IstioObject>;
-  readonly #rules: Informer<IstioObject>;
-  readonly #virtualServices: Informer<IstioObject>;
-  readonly #peerAuthentications: Informer<IstioObject>;
-  readonly #sidecars: Informer<IstioObject>;
+  readonly #gateways: InformerLike<IstioObject>;
+  readonly #rules: InformerLike<IstioObject>;
+  readonly #virtualServices: InformerLike<IstioObject>;
+  readonly #peerAuthentications: InformerLike<IstioObject>;
+  readonly #sidecars: InformerLike<IstioObject>;
   readonly #domainSuffix: string;
   readonly #rootNamespace: string;
   readonly #onChange: () => void;
@@ -117,13 +126,17 @@ export class IstioConfigWatcher {
   #snapshot: IstioConfigSnapshot = EMPTY_CONFIG;
   #dirty = true;
 
-  /** `rootNamespace`: where mesh-wide policies live (the control plane's system namespace). */
-  constructor(client: KubeClient, opts: { domainSuffix: string; rootNamespace: string; onChange: () => void; log: Logger }) {
-    this.#gateways = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/gateways', maxBackoffMs: 30_000 });
-    this.#rules = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/destinationrules', maxBackoffMs: 30_000 });
-    this.#virtualServices = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/virtualservices', maxBackoffMs: 30_000 });
-    this.#peerAuthentications = new Informer<IstioObject>(client, { path: '/apis/security.istio.io/v1/peerauthentications', maxBackoffMs: 30_000 });
-    this.#sidecars = new Informer<IstioObject>(client, { path: '/apis/networking.istio.io/v1/sidecars', maxBackoffMs: 30_000 });
+  /**
+   * `source`: the config cluster's client, or a factory of informers (tests). `rootNamespace`: where
+   * mesh-wide policies live (the control plane's system namespace).
+   */
+  constructor(source: KubeClient | InformerFactory, opts: { domainSuffix: string; rootNamespace: string; onChange: () => void; log: Logger }) {
+    const make = informerSource(source);
+    this.#gateways = make<IstioObject>({ path: ISTIO_CONFIG_PATHS.gateways, maxBackoffMs: 30_000 });
+    this.#rules = make<IstioObject>({ path: ISTIO_CONFIG_PATHS.destinationrules, maxBackoffMs: 30_000 });
+    this.#virtualServices = make<IstioObject>({ path: ISTIO_CONFIG_PATHS.virtualservices, maxBackoffMs: 30_000 });
+    this.#peerAuthentications = make<IstioObject>({ path: ISTIO_CONFIG_PATHS.peerauthentications, maxBackoffMs: 30_000 });
+    this.#sidecars = make<IstioObject>({ path: ISTIO_CONFIG_PATHS.sidecars, maxBackoffMs: 30_000 });
     this.#domainSuffix = opts.domainSuffix;
     this.#rootNamespace = opts.rootNamespace;
     this.#onChange = opts.onChange;

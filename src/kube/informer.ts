@@ -62,7 +62,25 @@ type Status = { synced: boolean; healthy: boolean; lastError?: string; lastError
 
 class Gone extends Error {}
 
-export class Informer<T extends KubeObject> {
+/** The part of `Informer` its users read (tests substitute in-memory ones: src/testing/fake-kube.ts). */
+export interface InformerLike<T extends KubeObject> {
+  readonly synced: Promise<void>;
+  on(handlers: InformerHandlers<T>): void;
+  list(): T[];
+  get(key: string): T | undefined;
+  status(): InformerStatus;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export type InformerFactory = <T extends KubeObject>(opts: InformerOptions) => InformerLike<T>;
+
+/** Informers of `source`: a client's real ones, or those a test's factory makes. */
+export function informerSource(source: KubeClient | InformerFactory): InformerFactory {
+  return typeof source === 'function' ? source : <T extends KubeObject>(o: InformerOptions) => new Informer<T>(source, o);
+}
+
+export class Informer<T extends KubeObject> implements InformerLike<T> {
   readonly #client: KubeClient;
   readonly #opts: Required<Pick<InformerOptions, 'pageSize' | 'minBackoffMs' | 'maxBackoffMs' | 'maxObjects' | 'maxBytes' | 'maxEventBytes' | 'idleTimeoutMs'>> & InformerOptions;
   readonly #handlers: InformerHandlers<T>[] = [];

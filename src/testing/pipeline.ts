@@ -29,11 +29,22 @@ import { AdsTestClient } from './ads-client.ts';
 /** What a sidecar subscribes to: type URL and resource names ([] for a wildcard type). */
 export type Subscriptions = readonly (readonly [TypeUrl, readonly string[]])[];
 
+/** Where a simulated sidecar runs and who it is. */
+export interface SidecarPlacement {
+  readonly ip?: string;
+  readonly namespace?: string;
+  readonly cluster?: string;
+  readonly network?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export class Pipeline {
   readonly ads: AdsServer;
   readonly #bound: BoundServer;
   readonly #clients: AdsTestClient[] = [];
   readonly #subscriptions = new Map<AdsTestClient, Map<string, readonly string[]>>();
+  /** The last response of each type each client got (what its next request names as version and nonce). */
+  readonly #last = new Map<AdsTestClient, Map<string, DiscoveryResponse>>();
   /** Generator calls since the last `clearCalls`, as `<type> <names|*>` (type: last segment of its URL). */
   readonly calls: string[];
 
@@ -83,19 +94,24 @@ export class Pipeline {
   }
 
   /**
-   * A sidecar `sidecar~10.1.0.<id>~p<id>.default~default.svc.cluster.local` (namespace default, cluster1,
-   * network1) that requests each subscription in order, as Envoy does, and ACKs each answer.
+   * A sidecar `sidecar~<ip>~p<id>.<namespace>~<namespace>.svc.cluster.local` (default: ip 10.1.0.<id>,
+   * namespace default, cluster1, network1) that requests each subscription in order, as Envoy does,
+   * and ACKs each answer.
    */
-  async sidecar(id: string, subscriptions: Subscriptions): Promise<AdsTestClient> {
-    const c = new AdsTestClient({ address: this.address, nodeId: `sidecar~10.1.0.${id}~p${id}.default~default.svc.cluster.local`, metadata: { NAMESPACE: 'default', CLUSTER_ID: 'cluster1', NETWORK: 'network1', PROXY_CONFIG: {} } });
+  async sidecar(id: string, subscriptions: Subscriptions, at: SidecarPlacement = {}): Promise<AdsTestClient> {
+    const ns = at.namespace ?? 'default';
+    const metadata = { NAMESPACE: ns, CLUSTER_ID: at.cluster ?? 'cluster1', NETWORK: at.network ?? 'network1', PROXY_CONFIG: {}, ...(at.labels ? { LABELS: at.labels } : {}) };
+    const c = new AdsTestClient({ address: this.address, nodeId: `sidecar~${at.ip ?? `10.1.0.${id}`}~p${id}.${ns}~${ns}.svc.cluster.local`, metadata });
     this.#clients.push(c);
     const subs = new Map<string, readonly string[]>();
     this.#subscriptions.set(c, subs);
+    this.#last.set(c, new Map());
     for (const [t, names] of subscriptions) {
       const r = await c.request(t, names);
       if (r.typeUrl !== t) throw new Error(`sidecar ${id} asked for ${t} and got ${r.typeUrl ?? 'nothing'}`);
       c.ack(r, names);
       subs.set(t, names);
+      this.#last.get(c)?.set(t, r);
     }
     return c;
   }
@@ -108,7 +124,25 @@ export class Pipeline {
       try { r = await c.next(ms); } catch { return out; }
       out.push(r);
       c.ack(r, this.#subscriptions.get(c)?.get(r.typeUrl ?? '') ?? []);
+      this.#last.get(c)?.set(r.typeUrl ?? '', r);
     }
+  }
+
+  /**
+   * Changes what `c` watches of type `t` as Envoy does (e.g. EDS after CDS named a new cluster): a
+   * request with the new names that carries the last version and nonce it got, so it ACKs that
+   * response and asks for more at once. Later answers arrive through `received`.
+   */
+  resubscribe(c: AdsTestClient, t: TypeUrl, names: readonly string[]): void {
+    const last = this.#last.get(c)?.get(t);
+    this.#subscriptions.get(c)?.set(t, names);
+    c.send({ typeUrl: t, resourceNames: [...names], versionInfo: last?.versionInfo ?? '', responseNonce: last?.nonce ?? '' });
+  }
+
+  /** Fails if any response reaches `c` within `ms`. */
+  async expectNoResponse(c: AdsTestClient, ms = 300): Promise<void> {
+    const got = await this.received(c, ms);
+    if (got.length > 0) throw new Error(`expected no response, got ${got.map((r) => `${r.typeUrl ?? '?'} (${String(r.resources?.length ?? 0)} resources)`).join(', ')}`);
   }
 
   async close(): Promise<void> {

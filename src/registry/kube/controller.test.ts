@@ -1,12 +1,12 @@
 /** The kube registry's event handling, driven through in-memory informers (the real API server is in test/integration). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { InformerHandlers, InformerOptions, InformerStatus } from '../../kube/informer.ts';
+import type { InformerHandlers, InformerLike, InformerOptions, InformerStatus } from '../../kube/informer.ts';
 import { objectKey, type KubeObject } from '../../kube/types.ts';
 import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
 import { clusterId, serviceHostname } from '../../model/ids.ts';
 import { ShardStore, type XdsUpdater } from '../shards.ts';
-import { KubeRegistry, type InformerLike } from './controller.ts';
+import { KubeRegistry } from './controller.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
 import { CaptureLogger } from '../../testing/capture-logger.ts';
 

@@ -14,7 +14,9 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { KubeClient } from '../../kube/client.ts';
-import { Informer, type InformerHandlers, type InformerOptions, type InformerStatus } from '../../kube/informer.ts';
+import {
+  informerSource, type InformerFactory, type InformerHandlers, type InformerLike, type InformerStatus,
+} from '../../kube/informer.ts';
 import { objectKey, type KubeObject } from '../../kube/types.ts';
 import { errorMessage } from '../../model/errors.ts';
 import { serviceHostname, type ClusterId, type Hostname } from '../../model/ids.ts';
@@ -28,19 +30,6 @@ import {
 } from './convert.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
 import { silentLogger, type Logger } from '../../observability/log.ts';
-
-/** The part of `Informer` the registry uses (tests substitute their own). */
-export interface InformerLike<T extends KubeObject> {
-  readonly synced: Promise<void>;
-  on(handlers: InformerHandlers<T>): void;
-  list(): T[];
-  get(key: string): T | undefined;
-  status(): InformerStatus;
-  start(): void;
-  stop(): Promise<void>;
-}
-
-export type InformerFactory = <T extends KubeObject>(opts: InformerOptions) => InformerLike<T>;
 
 export const INFORMER_PATHS = {
   namespaces: '/api/v1/namespaces',
@@ -151,8 +140,7 @@ export class KubeRegistry {
     this.#trustDomain = opts.trustDomain ?? 'cluster.local';
     this.#log = opts.log ?? silentLogger;
     this.#mesh = this.#compile(opts.meshNetworks);
-    const source = opts.source;
-    const make = typeof source === 'function' ? source : <T extends KubeObject>(o: InformerOptions) => new Informer<T>(source, o);
+    const make = informerSource(opts.source);
     const onOverflow = (m: string) => { this.#log.warn(`cluster ${this.cluster}: ${m}`); };
     this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}`, onOverflow });
     this.#services = make<KubeService>({ path: INFORMER_PATHS.services, onOverflow });
