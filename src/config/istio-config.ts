@@ -12,6 +12,7 @@ import { ErrorCodes } from '../model/errors.ts';
 import type { DestinationRuleSubsets, IstioGateway, IstioGatewayServer, PeerAuthentication, SidecarConfig, VirtualService } from '../model/mesh-view.ts';
 import { convertPeerAuthentication } from './peer-authentication.ts';
 import { convertSidecar } from './sidecar.ts';
+import { convertTrafficPolicy } from './traffic-policy.ts';
 import { convertVirtualService } from './virtual-service.ts';
 import type { Logger } from '../observability/log.ts';
 
@@ -77,8 +78,11 @@ export function convertGateway(obj: IstioObject): Result<IstioGateway> {
   return { ok: true, value: { name: obj.metadata.name, namespace: obj.metadata.namespace ?? '', selector: selector.value, servers } };
 }
 
-/** A DestinationRule's host (short names resolve in the rule's namespace) and subsets. */
-export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster.local'): Result<DestinationRuleSubsets> {
+/**
+ * A DestinationRule's host (short names resolve in the rule's namespace), subsets and traffic
+ * policies; `notes` collects the parts Isthmus does not apply.
+ */
+export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster.local', notes: string[] = []): Result<DestinationRuleSubsets> {
   const spec = obj.spec ?? {};
   if (!isRecord(spec)) return { ok: false, error: 'spec: want an object' };
   const host = spec['host'];
@@ -89,14 +93,18 @@ export function convertDestinationRule(obj: IstioObject, domainSuffix = 'cluster
   try { parsed = parseHostname(fqdn); } catch { return { ok: false, error: `spec.host: ${JSON.stringify(host)} is not a host name` }; }
   const raw = spec['subsets'] ?? [];
   if (!Array.isArray(raw)) return { ok: false, error: 'spec.subsets: want a list' };
-  const subsets: { name: string; labels: Record<string, string> }[] = [];
+  const subsets: DestinationRuleSubsets['subsets'][number][] = [];
   for (const [i, s] of raw.entries()) {
     if (!isRecord(s) || typeof s['name'] !== 'string' || s['name'] === '') return { ok: false, error: `spec.subsets[${i}].name: required` };
     const labels = stringMap(s['labels'], `spec.subsets[${i}].labels`);
     if (!labels.ok) return labels;
-    subsets.push({ name: s['name'], labels: labels.value });
+    const policy = convertTrafficPolicy(s['trafficPolicy'], `spec.subsets[${i}].trafficPolicy`, notes);
+    if (!policy.ok) return policy;
+    subsets.push({ name: s['name'], labels: labels.value, ...(policy.value ? { trafficPolicy: policy.value } : {}) });
   }
-  return { ok: true, value: { host: parsed, namespace: ns, subsets } };
+  const policy = convertTrafficPolicy(spec['trafficPolicy'], 'spec.trafficPolicy', notes);
+  if (!policy.ok) return policy;
+  return { ok: true, value: { host: parsed, namespace: ns, subsets, ...(policy.value ? { trafficPolicy: policy.value } : {}) } };
 }
 
 /** The collections the watcher lists and watches. */
@@ -183,9 +191,12 @@ export class IstioConfigWatcher {
     }
     const rules: DestinationRuleSubsets[] = [];
     for (const d of this.#rules.list()) {
-      const r = convertDestinationRule(d, this.#domainSuffix);
-      if (r.ok) rules.push(r.value);
-      else this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name} ignored: ${r.error}`);
+      const notes: string[] = [];
+      const id = `DestinationRule ${d.metadata.namespace ?? ''}/${d.metadata.name}`;
+      const r = convertDestinationRule(d, this.#domainSuffix, notes);
+      if (!r.ok) { this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] ${id} ignored: ${r.error}`); continue; }
+      rules.push(r.value);
+      for (const note of notes) this.#log.warn(`[${ErrorCodes.IstioConfigInvalid}] ${id}: ${note}`);
     }
     const virtualServices: VirtualService[] = [];
     for (const v of this.#virtualServices.list()) {

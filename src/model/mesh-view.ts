@@ -30,11 +30,35 @@ export interface IstioGatewayServer {
   readonly tls?: { readonly mode: 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL' | 'OPTIONAL_MUTUAL' };
 }
 
-/** `networking.istio.io/v1` DestinationRule subsets: name -> labels. */
+/** The parts of a DestinationRule traffic policy Isthmus applies to clusters (absent: Istio's defaults). */
+export interface TrafficPolicySettings {
+  readonly loadBalancer?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
+  readonly connectionPool?: {
+    readonly tcp?: { readonly maxConnections?: number; readonly connectTimeout?: DurationValue; readonly idleTimeout?: DurationValue };
+    readonly http?: {
+      readonly http1MaxPendingRequests?: number; readonly http2MaxRequests?: number; readonly maxRequestsPerConnection?: number;
+      readonly maxRetries?: number; readonly idleTimeout?: DurationValue;
+    };
+  };
+  readonly outlierDetection?: {
+    readonly consecutive5xxErrors?: number; readonly consecutiveGatewayErrors?: number; readonly interval?: DurationValue;
+    readonly baseEjectionTime?: DurationValue; readonly maxEjectionPercent?: number; readonly minHealthPercent?: number;
+  };
+  /** Client TLS toward the destination; absent: Istio's auto mTLS. */
+  readonly tls?: { readonly mode: 'DISABLE' | 'ISTIO_MUTUAL' };
+}
+
+/** A traffic policy: settings for every port, with per-port overrides (each replaces whole parts). */
+export interface TrafficPolicy extends TrafficPolicySettings {
+  readonly portLevelSettings: readonly (TrafficPolicySettings & { readonly port: number })[];
+}
+
+/** `networking.istio.io/v1` DestinationRule: subsets (name -> labels) and traffic policies. */
 export interface DestinationRuleSubsets {
   readonly host: Hostname;
   readonly namespace: string;
-  readonly subsets: readonly { readonly name: string; readonly labels: Readonly<Record<string, string>> }[];
+  readonly subsets: readonly { readonly name: string; readonly labels: Readonly<Record<string, string>>; readonly trafficPolicy?: TrafficPolicy }[];
+  readonly trafficPolicy?: TrafficPolicy;
 }
 
 /**

@@ -150,4 +150,23 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'Sidecar egress scope',
     objects: { cluster1: [istio('Sidecar', 'sample', 'default', { egress: [{ hosts: ['./*', 'istio-system/*'] }] })] },
   },
+  {
+    name: 'DestinationRule traffic policy',
+    objects: {
+      cluster1: [istio('DestinationRule', 'sample', 'helloworld', {
+        host: HW,
+        trafficPolicy: {
+          loadBalancer: { simple: 'ROUND_ROBIN' },
+          connectionPool: { tcp: { maxConnections: 100, connectTimeout: '3s' }, http: { http1MaxPendingRequests: 10, http2MaxRequests: 200, maxRetries: 4, idleTimeout: '30s', maxRequestsPerConnection: 5 } },
+          outlierDetection: { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 50 },
+          tls: { mode: 'ISTIO_MUTUAL' },
+          portLevelSettings: [{ port: { number: 5000 }, loadBalancer: { simple: 'LEAST_REQUEST' }, connectionPool: { tcp: { maxConnections: 50 } }, tls: { mode: 'ISTIO_MUTUAL' } }],
+        },
+        subsets: [
+          { name: 'v1', labels: { version: 'v1' }, trafficPolicy: { loadBalancer: { simple: 'RANDOM' }, outlierDetection: { consecutiveGatewayErrors: 3, minHealthPercent: 20 } } },
+          { name: 'v2', labels: { version: 'v2' } },
+        ],
+      })],
+    },
+  },
 ];

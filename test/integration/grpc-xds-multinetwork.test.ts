@@ -11,7 +11,8 @@
  *
  * net1 has no route to 10.20.0.0/16 (nor does anything forward), so network2's pod is reachable
  * from network1 only through the gateway at 10.99.3.2:15443, exactly as the split-horizon EDS says.
- * Needs root and iproute2; fails with the reason otherwise.
+ * helloworld's DestinationRule says ISTIO_MUTUAL: as with istiod, that is what turns mTLS on for
+ * proxyless clients. Needs root and iproute2; fails with the reason otherwise.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,6 +26,7 @@ import { generateRootCa } from '../../src/pki/root.ts';
 import { signLeaf } from '../../src/pki/sign.ts';
 import type { CaBundle } from '../../src/pki/bundle.ts';
 import { spiffeId } from '../../src/model/ids.ts';
+import { ISTIO_CRDS, crd } from '../../src/operator/render/base.ts';
 import { DiscoveryProcess } from '../../src/testing/discovery-process.ts';
 import { CORRUPT_DUPLICATE_ENDPOINT, CORRUPT_LABEL } from '../../src/testing/grpc-app/faulty-generators.ts';
 import { JsonLineProcess, type JsonEvent } from '../../src/testing/grpc-app/lines.ts';
@@ -180,6 +182,16 @@ before(async () => {
     apiVersion: 'v1', kind: 'Secret',
     metadata: { name: 'istio-remote-secret-cluster2', namespace: 'istio-system', labels: { 'istio/multiCluster': 'true' } },
     data: { cluster2: Buffer.from(c2.tokenKubeconfig(token)).toString('base64') },
+  });
+
+  // As with istiod, a proxyless client uses mTLS only where a DestinationRule says ISTIO_MUTUAL.
+  const drCrd = ISTIO_CRDS.find((d) => d.kind === 'DestinationRule');
+  assert.ok(drCrd, 'the DestinationRule CRD is rendered');
+  await c1.requestOk('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd(drCrd), true);
+  await until('the DestinationRule API is served', async () => ((await c1.request('GET', '/apis/networking.istio.io/v1/destinationrules')).status === 200 ? true : undefined));
+  await c1.requestOk('POST', '/apis/networking.istio.io/v1/namespaces/sample/destinationrules', {
+    apiVersion: 'networking.istio.io/v1', kind: 'DestinationRule', metadata: { name: 'helloworld', namespace: 'sample' },
+    spec: { host: HOST, trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' } } },
   });
 
   disc = await DiscoveryProcess.start({

@@ -64,7 +64,7 @@ export function generateRouter(proxy: Proxy, view: MeshView, names: RequestedNam
   const targets = sniTargets(view, autoPassthroughServers(proxy, view), proxy.namespace);
   const all = [
     ...outboundClusters(view, proxy.namespace, undefined, false),
-    ...targets.map((t) => named(sniDnatCluster(t.service, t.port, t.subset))),
+    ...targets.map((t) => named(sniDnatCluster(view, t.service, t.port, t.subset))),
     named(blackHoleCluster()),
   ];
   return selectRequested(all, names);

@@ -7,7 +7,8 @@ import type { MeshView } from '../../model/mesh-view.ts';
 import { isHttp2Protocol, type Protocol, type Service, type ServicePort } from '../../model/service.ts';
 import { packAny } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { EXT, httpProtocolOptionsCodec } from './extra-codecs.ts';
+import { EXT, httpProtocolOptionsCodec, type HttpProtocolOptions } from './extra-codecs.ts';
+import { applyTrafficPolicy, effectiveTrafficPolicy } from './traffic-policy.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './names.ts';
 import { clusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
 import { ADS_CONFIG, istioMutualUpstream, rawBufferTransportSocket, serviceIdentities, tlsTransportSocket } from './tls.ts';
@@ -28,22 +29,18 @@ const CIRCUIT_BREAKERS: NonNullable<T.Cluster['circuitBreakers']> = {
   }],
 };
 
-function http2Options(protocol: Protocol): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
-  if (!isHttp2Protocol(protocol)) return {};
-  return {
-    typedExtensionProtocolOptions: {
-      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, { explicitHttpConfig: { http2ProtocolOptions: {} } }),
-    },
-  };
+/** HTTP/2 upstream for HTTP2/gRPC ports; undefined: Envoy's default (HTTP/1.1). */
+function http2Options(protocol: Protocol): HttpProtocolOptions | undefined {
+  return isHttp2Protocol(protocol) ? { explicitHttpConfig: { http2ProtocolOptions: {} } } : undefined;
 }
 
 /** A sidecar's cluster for a sniffed port speaks upstream whatever HTTP version the client spoke. */
-function sniffedOptions(): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
-  return {
-    typedExtensionProtocolOptions: {
-      [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } }),
-    },
-  };
+function sniffedOptions(): HttpProtocolOptions {
+  return { useDownstreamProtocolConfig: { httpProtocolOptions: {}, http2ProtocolOptions: {} } };
+}
+
+function packedOptions(o: HttpProtocolOptions | undefined): Pick<T.Cluster, 'typedExtensionProtocolOptions'> {
+  return o === undefined ? {} : { typedExtensionProtocolOptions: { [EXT.httpProtocolOptions]: packAny(httpProtocolOptionsCodec, o) } };
 }
 
 function serviceMetadata(svc: Service, subset: string): T.Metadata {
@@ -81,14 +78,13 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
   const discovery: Partial<T.Cluster> = svc.resolution === 'Passthrough' && sidecar
     ? { type: 'ORIGINAL_DST', lbPolicy: 'CLUSTER_PROVIDED' }
     : { type: 'EDS', edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name }, lbPolicy: 'LEAST_REQUEST' };
-  return {
+  const c: T.Cluster = {
     name,
     ...discovery,
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
     commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
-    ...(sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol)),
     ...(discovery.type === 'ORIGINAL_DST'
       // An original-destination host carries no endpoint metadata for a match to read: like istiod,
       // dial a headless service's pods with Istio mTLS unconditionally.
@@ -98,15 +94,18 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
         { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
       ] }),
   };
+  const options = applyTrafficPolicy(c, sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol),
+    effectiveTrafficPolicy(view, svc.hostname, port.port, subset), tlsTransportSocket(tls));
+  return { ...c, ...packedOptions(options) };
 }
 
 /**
  * `outbound_.<port>_.<subset>_.<host>` on an AUTO_PASSTHROUGH gateway: EDS (headless services too),
  * no TLS of its own, since the client's mTLS stream passes through untouched.
  */
-export function sniDnatCluster(svc: Service, port: ServicePort, subset: string): T.Cluster {
+export function sniDnatCluster(view: MeshView, svc: Service, port: ServicePort, subset: string): T.Cluster {
   const name = sniName({ direction: 'outbound', port: port.port, subset, host: svc.hostname });
-  return {
+  const c: T.Cluster = {
     name,
     type: 'EDS',
     edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name },
@@ -116,6 +115,9 @@ export function sniDnatCluster(svc: Service, port: ServicePort, subset: string):
     commonLbConfig: BALANCE_ALL_ENDPOINTS,
     metadata: serviceMetadata(svc, subset),
   };
+  // The traffic policy applies, its TLS does not: the client's own TLS passes through.
+  const options = applyTrafficPolicy(c, undefined, effectiveTrafficPolicy(view, svc.hostname, port.port, subset), undefined);
+  return { ...c, ...packedOptions(options) };
 }
 
 /**
@@ -137,7 +139,7 @@ export function inboundCluster(port: number, protocol: Protocol): T.Cluster {
     connectTimeout: CONNECT_TIMEOUT,
     circuitBreakers: CIRCUIT_BREAKERS,
     upstreamBindConfig: INBOUND_PASSTHROUGH_BIND,
-    ...http2Options(protocol),
+    ...packedOptions(http2Options(protocol)),
   };
 }
 

@@ -22,6 +22,7 @@ import { clusterName, parseAnyClusterName, sniName, type ClusterKey } from '../.
 import { inboundMtlsPolicy, modeForPort } from './peer-authn.ts';
 import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
 import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
+import { effectiveTrafficPolicy } from './traffic-policy.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
 export const reads = ['network', 'requestedNetworkView', 'ip (IP family only)', 'generator'] as const;
@@ -68,10 +69,13 @@ export function clusterEndpoints(view: MeshView, key: ClusterKey): ClusterEndpoi
     if (subset === undefined) return undefined;
     selector = subset.labels;
   }
+  // As istiod: unready endpoints are sent (marked unhealthy) unless the traffic policy asks for a
+  // minimum healthy share, where Envoy's panic mode would send traffic to them.
+  const withUnready = svc.publishNotReadyAddresses || (effectiveTrafficPolicy(view, key.host, key.port, key.subset).outlierDetection?.minHealthPercent ?? 0) === 0;
   const out: ClusterEndpoint[] = [];
   for (const ep of view.endpoints(svc.hostname)) {
     const port = endpointPort(ep, sp.name);
-    if (port === undefined || !labelsMatch(selector, ep.labels)) continue;
+    if (port === undefined || !labelsMatch(selector, ep.labels) || (!ep.healthy && !withUnready)) continue;
     let endpoint = svc.publishNotReadyAddresses && !ep.healthy ? { ...ep, healthy: true } : ep;
     // A workload whose PeerAuthentication DISABLEs mTLS on this port only has a plaintext inbound
     // chain there: clients must not send mTLS to it (and gateways cannot reach it), as with istiod.

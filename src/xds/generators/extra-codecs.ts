@@ -15,7 +15,7 @@ export interface HttpProtocolOptions {
     http2ProtocolOptions?: { maxConcurrentStreams?: { value?: number } };
   };
   useDownstreamProtocolConfig?: { httpProtocolOptions?: EmptyConfig; http2ProtocolOptions?: EmptyConfig };
-  commonHttpProtocolOptions?: { idleTimeout?: { seconds?: string; nanos?: number } };
+  commonHttpProtocolOptions?: { idleTimeout?: { seconds?: string; nanos?: number }; maxRequestsPerConnection?: { value?: number } };
 }
 
 export const tlsInspectorCodec = codec<EmptyConfig>('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector');

@@ -113,19 +113,23 @@ export function rawBufferTransportSocket(): T.TransportSocket {
 export const GRPC_CERT_PROVIDER_INSTANCE = 'default';
 
 /**
- * Proxyless gRPC client side of Istio mTLS, in the shape @grpc/grpc-js-xds 1.14.1 accepts
- * (cluster-resource-type.js validateTransportSocket): identity from `tls_certificate_provider_instance`,
- * roots from `validation_context.ca_certificate_provider_instance` (it rejects
- * `validation_context_sds_secret_config`, SDS certificate configs and `tls_params`), and SANs from
- * the deprecated `match_subject_alt_names`, the only SAN field it reads (exact match on URI SANs).
+ * Proxyless gRPC client side of Istio mTLS, as istiod writes it and @grpc/grpc-js-xds 1.14.1 accepts
+ * (cluster-resource-type.js validateTransportSocket): identity from `tls_certificate_provider_instance`
+ * (and its deprecated twin for older gRPC clients), roots from
+ * `combined_validation_context.default_validation_context.ca_certificate_provider_instance` (grpc-js-xds
+ * rejects `validation_context_sds_secret_config`, SDS certificate configs and `tls_params`), and SANs
+ * from the deprecated `match_subject_alt_names`, the only SAN field gRPC reads (exact URI SANs).
  */
 export function grpcMutualUpstream(sans: readonly string[]): T.UpstreamTlsContext {
+  const identity = { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_DEFAULT_SECRET };
+  const roots = { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_ROOT_SECRET };
   return {
     commonTlsContext: {
-      tlsCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_DEFAULT_SECRET },
-      validationContext: {
-        caCertificateProviderInstance: { instanceName: GRPC_CERT_PROVIDER_INSTANCE, certificateName: SDS_ROOT_SECRET },
-        ...(sans.length > 0 ? { matchSubjectAltNames: sans.map((s) => ({ exact: s })) } : {}),
+      tlsCertificateProviderInstance: identity,
+      tlsCertificateCertificateProviderInstance: identity,
+      combinedValidationContext: {
+        defaultValidationContext: { caCertificateProviderInstance: roots, ...(sans.length > 0 ? { matchSubjectAltNames: sans.map((s) => ({ exact: s })) } : {}) },
+        validationContextCertificateProviderInstance: roots,
       },
     },
   };

@@ -1,11 +1,13 @@
 /**
  * CDS for proxyless gRPC: `outbound|<port>|<subset>|<host>` EDS clusters over ADS
- * (`service_name` = cluster name), lb_policy ROUND_ROBIN (grpc-js-xds accepts ROUND_ROBIN and
- * RING_HASH only). gRPC has no transport_socket_matches, so one cluster is either all mTLS or all
- * plaintext: mTLS when the cluster has endpoints and every one of them is `tlsMode: istio`
- * (tls.grpcMutualUpstream: certificate-provider instance `default`, SANs of the service's
- * identities). Wildcard requests get every visible service port (and subsets).
- * Reads proxy.namespace (visibility).
+ * (`service_name` = cluster name). As istiod, a DestinationRule decides what differs from gRPC's
+ * defaults: `http2MaxRequests` as the only circuit
+ * breaker gRPC honours, and mTLS only when its TLS mode is ISTIO_MUTUAL (tls.grpcMutualUpstream:
+ * certificate-provider instance `default`, SANs of the service's identities). Without one the client
+ * dials plaintext: a gRPC client cannot know whether the server is a proxyless server with xDS
+ * credentials or a sidecar in PERMISSIVE mode, so istiod never turns mTLS on by itself.
+ * (istiod also passes on a LEAST_REQUEST load balancer, which grpc-js-xds refuses: Isthmus keeps ROUND_ROBIN.)
+ * Wildcard requests get every visible service port (and subsets). Reads proxy.namespace (visibility).
  */
 import type { Hostname } from '../../../model/ids.ts';
 import type { MeshView } from '../../../model/mesh-view.ts';
@@ -14,6 +16,7 @@ import { CLUSTER_TYPE_URL } from '../../../model/type-urls.ts';
 import { clusterCodec } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
 import { clusterEndpoints } from '../eds.ts';
+import { effectiveTrafficPolicy } from '../traffic-policy.ts';
 import { clusterName, parseClusterName, type ClusterKey } from '../../../model/cluster-names.ts';
 import { serviceVisibleTo, subsetsFor } from '../scope.ts';
 import { ADS_CONFIG, grpcMutualUpstream, serviceIdentities, tlsTransportSocket } from '../tls.ts';
@@ -30,15 +33,18 @@ function cluster(view: MeshView, name: string, key: ClusterKey): T.Cluster | und
   if (svc === undefined) return undefined;
   const eps = clusterEndpoints(view, key);
   if (eps === undefined) return undefined;
+  const policy = effectiveTrafficPolicy(view, key.host, key.port, key.subset);
   const c: T.Cluster = {
     name,
     type: 'EDS',
     edsClusterConfig: { edsConfig: ADS_CONFIG, serviceName: name },
+    // istiod sends LEAST_REQUEST when the rule asks for it; @grpc/grpc-js-xds 1.14 NACKs that
+    // cluster (only ROUND_ROBIN and RING_HASH), so Isthmus keeps gRPC's default.
     lbPolicy: 'ROUND_ROBIN',
   };
-  if (eps.length > 0 && eps.every((e) => e.endpoint.tlsMode === 'istio')) {
-    c.transportSocket = tlsTransportSocket(grpcMutualUpstream(serviceIdentities(view, svc)));
-  }
+  const maxRequests = policy.connectionPool?.http?.http2MaxRequests ?? 0;
+  if (maxRequests > 0) c.circuitBreakers = { thresholds: [{ maxRequests: { value: maxRequests } }] };
+  if (policy.tls?.mode === 'ISTIO_MUTUAL') c.transportSocket = tlsTransportSocket(grpcMutualUpstream(serviceIdentities(view, svc)));
   return c;
 }
 

@@ -9,6 +9,7 @@ import {
   routeConfigurationCodec, unpackAny, upstreamTlsContextCodec,
 } from '../../../proto/codec.ts';
 import { generate as eds } from '../eds.ts';
+import type { MeshView, TrafficPolicy } from '../../../model/mesh-view.ts';
 import { meshView } from '../../../testing/mesh/fixtures.ts';
 import { proxy } from '../../../testing/mesh/builders.ts';
 import { grpcJsXdsDecode } from '../../../testing/grpc-app/acceptance.ts';
@@ -51,17 +52,35 @@ test('grpc rds: the default retry policy (2 retries) and attempt count, accepted
   assert.equal(grpcJsXdsDecode(routeConfigurationCodec, r?.resource ?? {}).error, undefined);
 });
 
-test('grpc cds: EDS over ADS, ROUND_ROBIN, mTLS through certificate provider instances with SANs', () => {
+/** The fixture mesh with helloworld's DestinationRule carrying `trafficPolicy`. */
+function withPolicy(trafficPolicy: TrafficPolicy): MeshView {
+  const base = meshView();
+  return { ...base, destinationRules: () => base.destinationRules().map((d) => (d.host === HW ? { ...d, trafficPolicy } : d)) };
+}
+
+test('grpc cds: without a DestinationRule saying ISTIO_MUTUAL the client dials plaintext, ROUND_ROBIN (as istiod)', () => {
   const [r] = cds(client, meshView(), [`outbound|5000||${HW}`]);
+  assert.equal(r?.resource.transportSocket, undefined, 'every endpoint has a sidecar label, still no mTLS of our own accord');
+  assert.equal(r?.resource.lbPolicy, 'ROUND_ROBIN');
+  assert.equal(r?.resource.circuitBreakers, undefined);
+});
+
+test('grpc cds: a DestinationRule with ISTIO_MUTUAL and http2MaxRequests; mTLS through certificate provider instances with SANs; LEAST_REQUEST, which grpc-js-xds refuses, is not passed on', () => {
+  const view = withPolicy({ loadBalancer: 'LEAST_REQUEST', connectionPool: { http: { http2MaxRequests: 200 } }, tls: { mode: 'ISTIO_MUTUAL' }, portLevelSettings: [] });
+  const [r] = cds(client, view, [`outbound|5000||${HW}`]);
   const c = r?.resource;
   assert.equal(c?.type, 'EDS');
   assert.equal(c.lbPolicy, 'ROUND_ROBIN');
+  assert.deepEqual(c.circuitBreakers, { thresholds: [{ maxRequests: { value: 200 } }] });
   assert.equal(c.edsClusterConfig?.serviceName, `outbound|5000||${HW}`);
   assert.equal(c.transportSocket?.name, 'envoy.transport_sockets.tls');
   const tls = unpackAny(upstreamTlsContextCodec, c.transportSocket.typedConfig ?? { typeUrl: '' });
   assert.deepEqual(tls.commonTlsContext?.tlsCertificateProviderInstance, { instanceName: 'default', certificateName: 'default' });
-  assert.deepEqual(tls.commonTlsContext.validationContext?.caCertificateProviderInstance, { instanceName: 'default', certificateName: 'ROOTCA' });
-  assert.deepEqual(tls.commonTlsContext.validationContext.matchSubjectAltNames, [{ exact: 'spiffe://cluster.local/ns/sample/sa/helloworld' }]);
+  const validation = tls.commonTlsContext.combinedValidationContext?.defaultValidationContext;
+  assert.deepEqual(validation?.caCertificateProviderInstance, { instanceName: 'default', certificateName: 'ROOTCA' });
+  assert.deepEqual(validation.matchSubjectAltNames, [{ exact: 'spiffe://cluster.local/ns/sample/sa/helloworld' }]);
+  const [off] = cds(client, withPolicy({ tls: { mode: 'DISABLE' }, portLevelSettings: [] }), [`outbound|5000||${HW}`]);
+  assert.equal(off?.resource.transportSocket, undefined, 'DISABLE: plaintext');
   const decoded = grpcJsXdsDecode(clusterCodec, c);
   assert.equal(decoded.error, undefined);
   assert.deepEqual((decoded.value as { securityUpdate?: unknown }).securityUpdate, {
