@@ -150,4 +150,19 @@ export const SCENARIOS: readonly Scenario[] = [
     name: 'Sidecar egress scope',
     objects: { cluster1: [istio('Sidecar', 'sample', 'default', { egress: [{ hosts: ['./*', 'istio-system/*'] }] })] },
   },
+  {
+    // sleep declares port 80 only: 9090 and 9091 reach it through the passthrough chains.
+    name: 'workload STRICT, port-level mTLS on undeclared ports',
+    objects: {
+      cluster1: [istio('PeerAuthentication', 'sample', 'sleep', {
+        selector: { matchLabels: { app: 'sleep' } }, mtls: { mode: 'STRICT' },
+        portLevelMtls: { 9090: { mode: 'PERMISSIVE' }, 9091: { mode: 'DISABLE' }, 80: { mode: 'PERMISSIVE' } },
+      })],
+    },
+  },
+  {
+    // Last: DISABLE also turns off istiod's outbound mTLS to the namespace (a known gap, see accepted-differences.ts).
+    name: 'namespace DISABLE mTLS',
+    objects: { cluster1: [istio('PeerAuthentication', 'sample', 'default', { mtls: { mode: 'DISABLE' } })] },
+  },
 ];
