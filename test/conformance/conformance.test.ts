@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureEnvoy } from '../../src/testing/envoy/binary.ts';
 import { ACCEPTED } from './accepted-differences.ts';
+import { envoyVerdict, startSds, type EnvoyVerdict } from './lib/envoy-accept.ts';
 import { compare, settled, World, type NodeResult } from './lib/runner.ts';
 import { PROXIES, SCENARIOS } from './scenarios.ts';
 
@@ -34,7 +36,11 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
   const used = new Map<string, number>();
   const failures: string[] = [];
   const dump: unknown[] = [];
-  for (const s of SCENARIOS) {
+  const envoyBin = await ensureEnvoy();
+  const sds = await startSds(dir);
+  t.after(() => { sds.server.close(); });
+  const verdicts: (EnvoyVerdict & { scenario: string })[] = [];
+  for (const [i, s] of SCENARIOS.entries()) {
     await w.apply(s);
     const results: NodeResult[] = [];
     for (const p of PROXIES) {
@@ -42,6 +48,9 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
       const [a, b] = await Promise.all([settled(w.istiod.grpcAddr, p, expect), settled(w.isthmus.grpcAddr, p, expect)]);
       results.push(compare(p.role, a, b, ACCEPTED));
     }
+    // Real Envoy must accept what Isthmus sent each Envoy-based node (proxyless gRPC is not Envoy).
+    const envoyNodes = PROXIES.filter((p) => p.grpcListeners === undefined);
+    for (const v of await Promise.all(envoyNodes.map((p) => envoyVerdict(envoyBin, dir, sds.socket, `s${i}-${p.role}`, w.isthmus.grpcAddr, p)))) verdicts.push({ scenario: s.name, ...v });
     for (const r of results) {
       for (const { reason } of r.accepted) used.set(reason, (used.get(reason) ?? 0) + 1);
       for (const f of r.failures) dump.push({ scenario: s.name, role: r.role, ...f });
@@ -74,6 +83,10 @@ test('istiod and Isthmus answer every simulated proxy alike, scenario by scenari
   // CONFORMANCE_DUMP=<file>: every difference as JSON (accepted ones with their reason), for triage.
   const dumpFile = process.env['CONFORMANCE_DUMP'];
   if (dumpFile !== undefined && dumpFile !== '') writeFileSync(dumpFile, JSON.stringify(dump, null, 1));
+  const rejectedBy = verdicts.filter((v) => v.rejected.length > 0);
+  console.log(`\nreal Envoy accepted Isthmus's config on ${verdicts.length - rejectedBy.length} of ${verdicts.length} (scenario, node) pairs (LDS updates applied: ${verdicts.reduce((n, v) => n + v.ldsUpdates, 0)})`);
+  for (const v of rejectedBy) console.log(`  [${v.scenario}] ${v.role}: ${v.rejected.join(', ')}\n    ${v.log.slice(0, 5).join('\n    ')}`);
   if (failures.length > 0) console.log(`\n${failures.length} unexplained differences:\n${failures.slice(0, 300).join('\n')}`);
   assert.equal(failures.length, 0, `${failures.length} differences are not in test/conformance/accepted-differences.ts (listed above)`);
+  assert.deepEqual(rejectedBy.map((v) => `[${v.scenario}] ${v.role}`), [], 'real Envoy rejected none of Isthmus\'s updates');
 });
