@@ -161,8 +161,14 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
   {
-    // Last: DISABLE also turns off istiod's outbound mTLS to the namespace (a known gap, see accepted-differences.ts).
+    // DISABLE also turns off istiod's outbound mTLS to the namespace (a known gap, see accepted-differences.ts).
     name: 'namespace DISABLE mTLS',
     objects: { cluster1: [istio('PeerAuthentication', 'sample', 'default', { mtls: { mode: 'DISABLE' } })] },
+  },
+  {
+    // A Node's topology labels change: Isthmus moves the endpoints of its pods at once, istiod only at
+    // their service's next endpoint change (accepted, scenario-scoped).
+    name: 'Node relabelled to another region and zone',
+    objects: { cluster1: [node('node1-a', 'region3', 'zone3')] },
   },
 ];
