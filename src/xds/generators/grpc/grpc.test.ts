@@ -10,10 +10,12 @@ import {
 } from '../../../proto/codec.ts';
 import { generate as eds } from '../eds.ts';
 import { meshView } from '../fixtures.ts';
-import { proxy } from '../testing.ts';
+import { fakeMeshView, proxy } from '../testing.ts';
+import type { MeshView, MtlsMode, PeerAuthentication } from '../../../model/mesh-view.ts';
+import type { Proxy } from '../../../model/proxy.ts';
 import { grpcJsXdsDecode } from './acceptance.ts';
 import { generate as cds } from './cds.ts';
-import { generate as lds } from './lds.ts';
+import { cacheKey, generate as lds } from './lds.ts';
 import { generate as rds } from './rds.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
@@ -96,6 +98,24 @@ test('grpc lds: server listener xds.istio.io/grpc/lds/inbound/<ip>:<port>, mTLS 
   assert.deepEqual(plain?.resource.address, { socketAddress: { address: '::', portValue: 8080 } });
   assert.equal(plain.resource.filterChains?.[0]?.transportSocket, undefined);
   assert.equal(grpcJsXdsDecode(listenerCodec, plain.resource).error, undefined);
+});
+
+test('grpc lds: the server listener follows PeerAuthentication as istiod (STRICT mTLS even without tlsMode, DISABLE plaintext)', () => {
+  const pa = (namespace: string, mode: MtlsMode, more: Partial<PeerAuthentication> = {}): PeerAuthentication =>
+    ({ name: 'default', namespace, inRootNamespace: namespace === 'istio-system', selector: {}, mode, portLevelMtls: [], creationTimestamp: '2026-01-01T00:00:00Z', ...more });
+  const view = (pas: PeerAuthentication[]) => fakeMeshView({ peerAuthentications: pas });
+  const name = 'xds.istio.io/grpc/lds/inbound/10.1.0.9:17070';
+  const tls = (p: Proxy, v: MeshView): boolean => lds(p, v, [name])[0]?.resource.filterChains?.[0]?.transportSocket !== undefined;
+  const bare = proxy({ generator: 'grpc', namespace: 'sample', labels: { app: 'echo' } });
+  const istio = proxy({ generator: 'grpc', namespace: 'sample', labels: { app: 'echo', 'security.istio.io/tlsMode': 'istio' } });
+  const strict = view([pa('istio-system', 'STRICT')]);
+  assert.equal(tls(bare, strict), true, 'STRICT: a server without the tlsMode label must not serve plaintext');
+  assert.equal(tls(istio, view([pa('istio-system', 'STRICT'), pa('sample', 'DISABLE')])), false, 'namespace DISABLE: plaintext');
+  assert.equal(tls(istio, view([])), true, 'PERMISSIVE with tlsMode: mTLS');
+  assert.equal(tls(bare, view([])), false, 'PERMISSIVE without tlsMode: plaintext');
+  const portLevel = view([pa('sample', 'DISABLE', { name: 'echo', selector: { app: 'echo' }, portLevelMtls: [{ port: 17070, mode: 'STRICT' }] })]);
+  assert.equal(tls(bare, portLevel), true, 'port-level STRICT on the listener\'s port');
+  assert.notEqual(cacheKey(bare, strict), cacheKey(bare, view([])), 'the policy is part of the cache key');
 });
 
 test('grpc eds: split horizon as for sidecars, every address once, accepted by grpc-js-xds', () => {
