@@ -12,7 +12,7 @@
 import { istio, namespace, node, pod, service, serviceAccount, slice, type KubeObject, type PodSpec, type PortSpec } from './lib/objects.ts';
 
 export type ClusterName = 'cluster1' | 'cluster2';
-export type Role = 'sidecar-c1' | 'sidecar-c2' | 'gateway-c1' | 'gateway-c2' | 'grpc-c1';
+export type Role = 'sidecar-c1' | 'sidecar-c2' | 'gateway-c1' | 'gateway-c2' | 'grpc-c1' | 'grpc-server-c1';
 
 export interface ProxySpec {
   readonly role: Role;
@@ -54,6 +54,15 @@ export const PROXIES: readonly ProxySpec[] = [
     role: 'grpc-c1', id: 'sidecar~10.10.1.10~grpc-client.sample~sample.svc.cluster.local',
     metadata: { ISTIO_VERSION, CLUSTER_ID: 'cluster1', NETWORK: 'network1', NAMESPACE: 'sample', GENERATOR: 'grpc', LABELS: { app: 'grpc-client' }, INSTANCE_IPS: '10.10.1.10', PROXY_CONFIG: {} },
     grpcListeners: [`${HW}:5000`],
+  },
+  {
+    // A proxyless gRPC server: helloworld-v1-0's own inbound listener (its mTLS follows PeerAuthentication).
+    role: 'grpc-server-c1', id: 'sidecar~10.10.1.5~helloworld-v1-0.sample~sample.svc.cluster.local',
+    metadata: {
+      ISTIO_VERSION, CLUSTER_ID: 'cluster1', NETWORK: 'network1', NAMESPACE: 'sample', GENERATOR: 'grpc', INSTANCE_IPS: '10.10.1.5', PROXY_CONFIG: {},
+      LABELS: { app: 'helloworld', version: 'v1', 'security.istio.io/tlsMode': 'istio', 'topology.istio.io/network': 'network1' },
+    },
+    grpcListeners: ['xds.istio.io/grpc/lds/inbound/10.10.1.5:5000'],
   },
 ];
 

@@ -49,13 +49,15 @@ function serverListener(name: string, host: string, port: number, mtls: boolean)
   const inbound = clusterName({ direction: 'inbound', port, subset: '', host: '' });
   const hcm: T.HttpConnectionManager = {
     statPrefix: inbound,
+    // Named as istiod names them (gRPC uses neither name).
     routeConfig: {
-      name: inbound,
-      virtualHosts: [{ name: inbound, domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
+      name: 'inbound',
+      virtualHosts: [{ domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
     },
     httpFilters: [routerFilter()],
   };
-  const chain: T.FilterChain = { name: mtls ? 'inbound-mtls' : 'inbound-plaintext', filters: [hcmFilter(hcm)] };
+  // The filter's name is a label (gRPC goes by its type); istiod's, so the two compare field by field.
+  const chain: T.FilterChain = { name: mtls ? 'inbound-mtls' : 'inbound-plaintext', filters: [{ ...hcmFilter(hcm), name: mtls ? 'inbound-hcmmtls' : 'inbound-hcmplaintext' }] };
   if (mtls) chain.transportSocket = downstreamTlsTransportSocket(grpcMutualDownstream());
   return { name, address: socketAddress(host, port), filterChains: [chain] };
 }
