@@ -49,10 +49,10 @@ function serverListener(name: string, host: string, port: number, mtls: boolean)
   const inbound = clusterName({ direction: 'inbound', port, subset: '', host: '' });
   const hcm: T.HttpConnectionManager = {
     statPrefix: inbound,
-    // Named as istiod names them (gRPC uses neither name).
+    // Named as istiod names it (gRPC uses no name here); the virtual host needs one to be valid.
     routeConfig: {
       name: 'inbound',
-      virtualHosts: [{ domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
+      virtualHosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, nonForwardingAction: {} }] }],
     },
     httpFilters: [routerFilter()],
   };
