@@ -19,8 +19,14 @@ class FakeInformer<T extends KubeObject> implements InformerLike<T> {
   on(h: InformerHandlers<T>): void { this.#handlers.push(h); }
   list(): T[] { return [...this.#store.values()]; }
   get(key: string): T | undefined { return this.#store.get(key); }
-  status(): InformerStatus { return { synced: true, healthy: true, resourceVersion: '1', relists: 1 }; }
-  start(): void { this.#resolve(); }
+  /** A list that fails (403) until `listNow()`: `start()` then does not sync it. */
+  failing = false;
+  #synced = false;
+  status(): InformerStatus {
+    return this.failing && !this.#synced ? { synced: false, healthy: false, lastError: 'list /api/v1/nodes: 403 Forbidden', resourceVersion: '', relists: 0 } : { synced: true, healthy: true, resourceVersion: '1', relists: 1 };
+  }
+  start(): void { if (!this.failing) this.listNow(); }
+  listNow(): void { this.#synced = true; this.#resolve(); }
   stop(): Promise<void> { return Promise.resolve(); }
   apply(full: T): void {
     const obj = (this.opts.reduce ? this.opts.reduce(full) : full) as T;
@@ -213,4 +219,25 @@ test('Nodes: region/zone/subzone of a pod\'s Node give its endpoints\' locality;
   assert.deepEqual(loc(), ['region2/zone3/rack7']);
   r.nodes.remove('n1');
   assert.deepEqual(loc(), ['//'], 'Node gone: back to the slice and pod labels (none here)');
+});
+
+test('Nodes that cannot be listed (403) do not hold the cluster back; once they list, localities are recomputed', async () => {
+  const r = rig();
+  r.nodes.failing = true;
+  r.services.apply(service);
+  r.pods.apply({ ...pod('a', '10.20.0.1'), spec: { serviceAccountName: 'hello', nodeName: 'n1' } });
+  r.slices.apply(slice('hello-1', [{ ip: '10.20.0.1', pod: 'a' }]));
+  r.registry.start();
+  await r.registry.synced;
+  const loc = () => r.store.endpoints(host).map((e) => `${e.locality.region}/${e.locality.zone}`);
+  assert.deepEqual(addrs(r), ['10.20.0.1//hello'], 'the cluster is written without Nodes');
+  assert.deepEqual(loc(), ['/']);
+  console.log('warning:', r.warnings);
+  assert.ok(r.warnings.some((w) => w.includes('cannot list Nodes') && w.includes('403')), r.warnings.join('\n'));
+  assert.equal(r.registry.status().healthy, false, 'the failing Node list shows in the status');
+  // Permission granted: the Node list arrives.
+  r.nodes.apply({ metadata: { name: 'n1', labels: { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1' } } });
+  r.nodes.listNow();
+  await new Promise((res) => setImmediate(res));
+  assert.deepEqual(loc(), ['region1/zone1'], 'recomputed once Nodes listed');
 });

@@ -8,6 +8,9 @@
  *   for endpoints without one), recomputes the endpoints of the affected Services.
  * - A Node's locality labels (region, zone, subzone; nothing else of a Node is kept) give the
  *   locality of the endpoints of its pods, as istiod; a change of them recomputes those endpoints.
+ *   Nodes are not required to sync: if their first list fails (e.g. credentials without `nodes`),
+ *   the cluster is written without them (localities from slice zones and pod labels), a warning
+ *   says so, and every endpoint is recomputed once Nodes do list.
  * - A change of the system namespace's `topology.istio.io/network` label, or of meshNetworks,
  *   re-resolves the network of every endpoint (docs/istio-compat.md §7).
  * Nothing is written until all informers have listed; then the whole cluster is written at once.
@@ -131,6 +134,7 @@ export class KubeRegistry {
   readonly #slices: InformerLike<KubeEndpointSlice>;
   readonly #pods: InformerLike<KubePod>;
   readonly #nodes: InformerLike<KubeNode>;
+  #nodeProbe: ReturnType<typeof setInterval> | undefined;
   #mesh: CompiledMeshNetworks;
   #systemNetwork = NO_NETWORK;
   #ready = false;
@@ -177,13 +181,36 @@ export class KubeRegistry {
     this.#started = true;
     const all = this.#informers();
     for (const i of Object.values(all)) i.start();
-    Promise.all(Object.values(all).map((i) => i.synced)).then(() => { this.#initialSync(); }, (err: unknown) => {
+    const core = [this.#namespaces, this.#services, this.#slices, this.#pods];
+    Promise.all([...core.map((i) => i.synced), this.#nodesListedOrFailed()]).then(() => { this.#initialSync(); }, (err: unknown) => {
       this.#warn(`cluster ${this.cluster}: informers failed to sync: ${errorMessage(err)}`);
     });
+    this.#nodes.synced.then(() => { this.#nodesSynced(); }, () => undefined);
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#nodeProbe);
     await Promise.all(Object.values(this.#informers()).map((i) => i.stop()));
+  }
+
+  /** Resolves when Nodes have listed, or their list failed once (the cluster is then written without them). */
+  #nodesListedOrFailed(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearInterval(this.#nodeProbe); resolve(); };
+      this.#nodes.synced.then(done, done);
+      this.#nodeProbe = setInterval(() => {
+        const st = this.#nodes.status();
+        if (st.healthy || st.synced) return;
+        this.#warn(`cluster ${this.cluster}: cannot list Nodes (${st.lastError ?? 'unknown error'}); endpoint localities come from EndpointSlice zones and pod labels until they list (grant get/list/watch on nodes)`);
+        done();
+      }, 100);
+    });
+  }
+
+  /** Nodes listed after the cluster was written without them: every endpoint's locality may change. */
+  #nodesSynced(): void {
+    if (!this.#ready) return;
+    this.#recomputeAll();
   }
 
   hasSynced(): boolean {
