@@ -84,6 +84,32 @@ test('the informer leaves out refused objects and objects beyond its bound, and 
   assert.match(overflows[0] ?? '', /objects left out/);
 });
 
+test('reduce: listed and watched objects are cached (and handed to handlers) as the reduced object', async () => {
+  let sent = false;
+  handler = (_q, res, url) => {
+    if (url.searchParams.get('watch') === 'true') {
+      res.writeHead(200);
+      if (!sent) { sent = true; res.write(`${JSON.stringify({ type: 'MODIFIED', object: obj('n1', { status: { images: ['big-2'] }, spec: { x: 2 } }) })}\n`); }
+      return;
+    }
+    res.writeHead(200).end(listOf([obj('n1', { status: { images: ['big'] }, spec: { x: 1 } })]));
+  };
+  const keep = (o: KubeObject): KubeObject => ({ metadata: { name: o.metadata.name }, spec: (o as { spec?: unknown }).spec }) as KubeObject;
+  const inf = new Informer<KubeObject>(client, { path: '/api/v1/nodes', reduce: keep });
+  const updates: unknown[] = [];
+  inf.on({ onUpdate: (o, old) => { updates.push([o, old]); } });
+  inf.start();
+  try {
+    await inf.synced;
+    assert.deepEqual(inf.list(), [{ metadata: { name: 'n1' }, spec: { x: 1 } }], 'the listed object, reduced');
+    const t0 = Date.now();
+    while (updates.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    await inf.stop();
+  }
+  assert.deepEqual(updates, [[{ metadata: { name: 'n1' }, spec: { x: 2 } }, { metadata: { name: 'n1' }, spec: { x: 1 } }]], 'the watched update, reduced, with the reduced old object');
+});
+
 test('a list page above the response bound is asked again with a smaller page', async () => {
   requests.length = 0;
   handler = (_q, res, url) => {

@@ -40,6 +40,11 @@ export interface InformerOptions {
   readonly idleTimeoutMs?: number;
   /** Answers why an object must not be cached (it is then treated as absent), or undefined. */
   readonly refuse?: (obj: KubeObject) => string | undefined;
+  /**
+   * What of an object to keep (e.g. a Node's topology labels only): cached objects and handler
+   * arguments are its answer. Bounds still count the bytes as received.
+   */
+  readonly reduce?: (obj: KubeObject) => KubeObject;
   /** Told (once per distinct message) when something exceeded a bound: objects left out, responses too large. */
   readonly onOverflow?: (message: string) => void;
 }
@@ -217,7 +222,7 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
           const key = objectKey(item);
           bytes += size - (sizes.get(key) ?? 0);
           sizes.set(key, size);
-          next.set(key, item);
+          next.set(key, this.#reduce(item));
         }
       }
       cont = page.metadata?.continue ?? '';
@@ -309,6 +314,10 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
     this.#sizes.delete(key);
   }
 
+  #reduce(o: T): T {
+    return this.#opts.reduce ? this.#opts.reduce(o) as T : o;
+  }
+
   #apply(type: string, o: T, size: number): void {
     const key = objectKey(o);
     const prev = this.#store.get(key);
@@ -332,11 +341,12 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
       return;
     }
     this.#refused.delete(key);
-    this.#store.set(key, o);
+    const kept = this.#reduce(o);
+    this.#store.set(key, kept);
     this.#bytes += size - prevSize;
     this.#sizes.set(key, size);
-    if (prev) this.#emit('update', o, prev);
-    else this.#emit('add', o);
+    if (prev) this.#emit('update', kept, prev);
+    else this.#emit('add', kept);
   }
 
   #emit(kind: 'add' | 'update' | 'delete', obj: T, old?: T): void {

@@ -83,10 +83,12 @@ class MemoryInformer<T extends KubeObject> implements InformerLike<T> {
   /** An ADDED or MODIFIED watch event; answers why the real informer would leave it out, if it would. */
   apply(obj: T, resourceVersion: number): string | undefined {
     this.#rv = resourceVersion;
-    const o = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(resourceVersion) } };
+    const versioned = { ...obj, metadata: { ...obj.metadata, resourceVersion: String(resourceVersion) } };
+    // As the real informer: the cache holds (and handlers see) only what `reduce` keeps.
+    const o = (this.opts.reduce ? this.opts.reduce(versioned) : versioned) as T;
     const key = objectKey(o);
     const prev = this.#store.get(key);
-    const why = this.#selected(o) ? this.opts.refuse?.(o) : 'not selected';
+    const why = this.#selected(versioned) ? this.opts.refuse?.(o) : 'not selected';
     if (why !== undefined) {
       if (prev) this.remove(key);
       return why === 'not selected' ? undefined : `${this.opts.path} ${key}: ${why}`;

@@ -68,6 +68,7 @@ export class HostileApiServer {
     switch (u.pathname) {
       case '/api/v1/namespaces': list('NamespaceList', [{ metadata: { name: 'istio-system', resourceVersion: '1' } }]); return;
       case '/api/v1/pods': list('PodList', []); return;
+      case '/api/v1/nodes': list('NodeList', []); return;
       case '/api/v1/services':
         list('ServiceList', ['big', 'normal'].map((name) => ({
           metadata: { name, namespace: 'hostile', resourceVersion: '2' },

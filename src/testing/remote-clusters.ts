@@ -22,10 +22,19 @@ export async function deleteSecret(local: TestbedCluster, name: string): Promise
   await local.requestOk('DELETE', `/api/v1/namespaces/istio-system/secrets/${name}`);
 }
 
-/** A kubeconfig for `remote` with a fresh token of istio-reader-service-account (bound to `view`). */
+/**
+ * A kubeconfig for `remote` with a fresh token of istio-reader-service-account, bound to `view` plus
+ * reading Nodes (cluster-scoped, not in `view`), as the install's reader ClusterRole allows.
+ */
 export async function readerKubeconfig(remote: TestbedCluster): Promise<string> {
   await remote.ensureNamespace('istio-system');
   await remote.bindClusterRole('istio-system', 'istio-reader-service-account', 'view', 'istio-reader-view');
+  const role = await remote.request('POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', {
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'istio-reader-nodes' },
+    rules: [{ apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] }],
+  });
+  if (role.status !== 201 && role.status !== 409) throw new Error(`creating ClusterRole istio-reader-nodes: HTTP ${role.status} ${role.body.slice(0, 200)}`);
+  await remote.bindClusterRole('istio-system', 'istio-reader-service-account', 'istio-reader-nodes', 'istio-reader-nodes');
   return remote.tokenKubeconfig(await remote.mintToken('istio-system', 'istio-reader-service-account'));
 }
 

@@ -28,12 +28,15 @@ import { EnvoyProcess, type EnvoyStats } from '../../src/testing/envoy/process.t
 import { SdsServer, requestWorkloadCertificate } from '../../src/testing/envoy/sds.ts';
 import { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
 import { NetnsLab, type Netns } from '../../src/testing/netns.ts';
+import { ISTIO_CRDS, crd } from '../../src/operator/render/base.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { poller } from '../../src/testing/wait.ts';
 
 const CLIENT_IP = '198.18.40.1';
 const SERVER_IP = '198.18.40.2';
 const PORT = 5000;
+/** A port the app serves that no Service declares: it reaches the app through the passthrough chains. */
+const UNDECLARED = 9090;
 const HW = 'helloworld.sample.svc.cluster.local';
 const CALLER_ID = 'spiffe://cluster.local/ns/sample/sa/sleep';
 const SERVER_ID = 'spiffe://cluster.local/ns/sample/sa/helloworld';
@@ -100,6 +103,10 @@ before(async () => {
   c1 = bed.cluster('cluster1');
   await c1.requestOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'istio-system', labels: { 'topology.istio.io/network': 'network1' } } });
   await c1.ensureNamespace('sample');
+  const paCrd = ISTIO_CRDS.find((d) => d.kind === 'PeerAuthentication');
+  assert.ok(paCrd, 'the install renders the PeerAuthentication CRD');
+  await c1.requestOk('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd(paCrd));
+  await until('the PeerAuthentication CRD is served', async () => ((await c1.request('GET', '/apis/security.istio.io/v1/peerauthentications')).status === 200 ? true : undefined));
   const svc = await c1.requestOk('POST', '/api/v1/namespaces/sample/services', {
     apiVersion: 'v1', kind: 'Service', metadata: { name: 'helloworld' },
     spec: { selector: { app: 'helloworld' }, ports: [{ name: 'http', port: PORT, targetPort: PORT }] },
@@ -129,9 +136,12 @@ before(async () => {
   lab.route(clientNs, `${vip}/32`, SERVER_IP);
   // Istio's capture, reduced to the two rules this test needs.
   await inNs(serverNs, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', String(PORT), '-j', 'REDIRECT', '--to-ports', '15006']);
+  await inNs(serverNs, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', String(UNDECLARED), '-j', 'REDIRECT', '--to-ports', '15006']);
   await inNs(clientNs, 'iptables', ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', vip, '--dport', String(PORT), '-j', 'REDIRECT', '--to-ports', '15001']);
   const echo = app = new JsonLineProcess('helloworld-0', lab.spawn(serverNs, process.execPath, [join(repo, 'src/testing/envoy/http-echo.ts'), '--addr', `${SERVER_IP}:${PORT}`, '--name', 'helloworld-0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await echo.waitFor('the app listening', (e) => e.event === 'listening');
+  const echo2 = new JsonLineProcess('helloworld-0:9090', lab.spawn(serverNs, process.execPath, [join(repo, 'src/testing/envoy/http-echo.ts'), '--addr', `${SERVER_IP}:${UNDECLARED}`, '--name', 'helloworld-0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await echo2.waitFor('the app listening on the undeclared port', (e) => e.event === 'listening');
   assert.ok(envoyBin);
   envoys.server = await sidecar(serverNs, 'helloworld-0', 'helloworld', 'helloworld', SERVER_IP, rootPem);
   envoys.client = await sidecar(clientNs, 'sleep-0', 'sleep', 'sleep', CLIENT_IP, rootPem);
@@ -210,4 +220,27 @@ test('a plaintext caller (no sidecar) reaches the app through the plaintext chai
   assert.equal(seen.path, '/plain');
   assert.equal(seen.headers['x-forwarded-client-cert'], undefined, 'no client certificate, so no XFCC at all (the forged one is removed)');
   assert.match(seen.peer, /^127\.0\.0\.6:/, 'through the server sidecar');
+});
+
+test('an undeclared port: plaintext HTTP is sniffed through the passthrough chain (PERMISSIVE), then refused under mesh-wide STRICT', async (t) => {
+  const url = `http://${SERVER_IP}:${UNDECLARED}/undeclared`;
+  const seen = await until('a plaintext request to the undeclared port', () => call(clientNs, url, {}));
+  assert.equal(seen.path, '/undeclared');
+  assert.match(seen.peer, /^127\.0\.0\.6:/, 'through the server sidecar (InboundPassthroughCluster binds 127.0.0.6)');
+  const before = await envoys.server?.stats() ?? new Map<string, number>();
+  const sniffed = before.get('http.InboundPassthroughCluster.downstream_rq_2xx') ?? 0;
+  t.diagnostic(`PERMISSIVE: plaintext to :${UNDECLARED} answered; the server sidecar handled it as HTTP (http.InboundPassthroughCluster.downstream_rq_2xx ${sniffed})`);
+  assert.ok(sniffed >= 1, 'the passthrough chain sniffed HTTP and ran it through a connection manager');
+
+  await c1.requestOk('POST', '/apis/security.istio.io/v1/namespaces/istio-system/peerauthentications', {
+    apiVersion: 'security.istio.io/v1', kind: 'PeerAuthentication', metadata: { name: 'default' }, spec: { mtls: { mode: 'STRICT' } },
+  });
+  const t0 = performance.now();
+  await until('plaintext to the undeclared port refused', async () => (await call(clientNs, url, {}) === undefined ? true : undefined));
+  t.diagnostic(`STRICT: plaintext to :${UNDECLARED} refused ${(performance.now() - t0).toFixed(0)} ms after the PeerAuthentication was created`);
+  for (let i = 0; i < 3; i++) assert.equal(await call(clientNs, url, {}), undefined, 'plaintext stays refused');
+  assert.equal(await call(clientNs, `http://${SERVER_IP}:${PORT}/plain`, {}), undefined, 'and on the declared port');
+  // Istio mTLS from the client sidecar still reaches the declared port.
+  const ok = await until('a request through both sidecars under STRICT', () => call(clientNs, `http://${vip}:${PORT}/strict`, { Host: `${HW}:${PORT}` }));
+  assert.equal(ok.path, '/strict');
 });

@@ -152,3 +152,53 @@ test('two clusters aggregate: networks, gateway discovery, and slice/namespace c
   await until('endpoints re-resolved to network3', () => (inShard(store, c2).every((e) => e.network === 'network3') ? true : undefined));
   assert.deepEqual(warnings, []);
 });
+
+test('Nodes: endpoints take region/zone/subzone from their pod\'s Node, and follow a relabelled Node', async (t) => {
+  const cl1 = bed.cluster('cluster1');
+  const located = serviceHostname('located', 'sample');
+  await cl1.ensureNamespace('sample');
+  // API-server-only bed: Node objects without kubelets, as far as the registry can tell, real Nodes.
+  const node = (name: string, labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels } });
+  await cl1.requestOk('POST', '/api/v1/nodes', node('node-a', { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1', 'kubernetes.io/hostname': 'node-a' }));
+  await cl1.requestOk('POST', '/api/v1/namespaces/sample/services', {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'located' }, spec: { ports: [{ name: 'http', port: 5000, protocol: 'TCP' }] },
+  });
+  await cl1.requestOk('POST', '/api/v1/namespaces/sample/pods', {
+    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'located-0', labels: { app: 'located' } },
+    spec: { nodeName: 'node-a', containers: [{ name: 'app', image: 'example.invalid/located:1' }] },
+  });
+  const pod = await cl1.requestOk('GET', '/api/v1/namespaces/sample/pods/located-0') as Obj;
+  pod['status'] = { phase: 'Running', podIP: '10.10.7.1', podIPs: [{ ip: '10.10.7.1' }] };
+  await cl1.requestOk('PUT', '/api/v1/namespaces/sample/pods/located-0/status', pod);
+  await cl1.requestOk('POST', '/apis/discovery.k8s.io/v1/namespaces/sample/endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'located-1', labels: { 'kubernetes.io/service-name': 'located' } },
+    addressType: 'IPv4', endpoints: [{ addresses: ['10.10.7.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'located-0', namespace: 'sample' } }],
+    ports: [{ name: 'http', port: 5000, protocol: 'TCP' }],
+  });
+
+  const pushes: string[] = [];
+  const warnings = new CaptureLogger();
+  const store = new ShardStore({ serviceChanged: () => undefined, endpointsChanged: (h) => { pushes.push(h); }, networksChanged: () => undefined });
+  const r = new KubeRegistry({ cluster: c1, source: KubeClient.fromFile(cl1.kubeconfigPath), sink: store, log: warnings });
+  registries.push(r);
+  r.start();
+  await Promise.race([r.synced, sleep(30_000).then(() => { throw new Error('registry did not sync within 30 s'); })]);
+  assert.equal(r.status().informers.nodes.healthy, true);
+  const locality = () => store.shardsFor(located).find((s) => s.cluster === c1)?.endpoints.map((e) => `${e.locality.region}/${e.locality.zone}/${e.locality.subzone}`) ?? [];
+  assert.deepEqual(locality(), ['region1/zone1/'], 'region and zone from the Node (the slice carries no zone)');
+
+  // Another label of the Node: no endpoint push. Then its zone changes: one push, new locality.
+  const relabel = async (labels: Record<string, string>) => {
+    const n = await cl1.requestOk('GET', '/api/v1/nodes/node-a') as Obj;
+    n.metadata['labels'] = labels;
+    await cl1.requestOk('PUT', '/api/v1/nodes/node-a', n);
+  };
+  pushes.length = 0;
+  await relabel({ 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1', 'kubernetes.io/hostname': 'node-a', team: 'blue' });
+  const t0 = performance.now();
+  await relabel({ 'topology.kubernetes.io/region': 'region2', 'topology.kubernetes.io/zone': 'zone3', 'topology.istio.io/subzone': 'rack7' });
+  await until('the relabelled Node in the endpoints', () => (locality()[0] === 'region2/zone3/rack7' ? true : undefined));
+  t.diagnostic(`Node relabel reached the endpoints in ${(performance.now() - t0).toFixed(0)} ms; endpoint pushes for ${located}: ${pushes.filter((h) => h === located).length}`);
+  assert.deepEqual(pushes.filter((h) => h === located), [located], 'one push, for the relabel that changed the locality');
+  assert.deepEqual(warnings.warnings, [], 'the registry warned about nothing');
+});

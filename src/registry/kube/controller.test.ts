@@ -7,7 +7,7 @@ import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
 import { clusterId, serviceHostname } from '../../model/ids.ts';
 import { ShardStore, type XdsUpdater } from '../shards.ts';
 import { KubeRegistry } from './controller.ts';
-import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
+import type { KubeEndpointSlice, KubeNamespace, KubeNode, KubePod, KubeService } from './types.ts';
 import { CaptureLogger } from '../../testing/capture-logger.ts';
 
 class FakeInformer<T extends KubeObject> implements InformerLike<T> {
@@ -20,10 +20,17 @@ class FakeInformer<T extends KubeObject> implements InformerLike<T> {
   on(h: InformerHandlers<T>): void { this.#handlers.push(h); }
   list(): T[] { return [...this.#store.values()]; }
   get(key: string): T | undefined { return this.#store.get(key); }
-  status(): InformerStatus { return { synced: true, healthy: true, resourceVersion: '1', relists: 1 }; }
-  start(): void { this.#resolve(); }
+  /** A list that fails (403) until `listNow()`: `start()` then does not sync it. */
+  failing = false;
+  #synced = false;
+  status(): InformerStatus {
+    return this.failing && !this.#synced ? { synced: false, healthy: false, lastError: 'list /api/v1/nodes: 403 Forbidden', resourceVersion: '', relists: 0 } : { synced: true, healthy: true, resourceVersion: '1', relists: 1 };
+  }
+  start(): void { if (!this.failing) this.listNow(); }
+  listNow(): void { this.#synced = true; this.#resolve(); }
   stop(): Promise<void> { return Promise.resolve(); }
-  apply(obj: T): void {
+  apply(full: T): void {
+    const obj = (this.opts.reduce ? this.opts.reduce(full) : full) as T;
     const key = objectKey(obj);
     const old = this.#store.get(key);
     this.#store.set(key, obj);
@@ -70,7 +77,7 @@ function rig() {
   return {
     registry, store, events, warnings,
     namespaces: inf<KubeNamespace>('/namespaces'), services: inf<KubeService>('/services'),
-    slices: inf<KubeEndpointSlice>('/endpointslices'), pods: inf<KubePod>('/pods'),
+    slices: inf<KubeEndpointSlice>('/endpointslices'), pods: inf<KubePod>('/pods'), nodes: inf<KubeNode>('/nodes'),
   };
 }
 
@@ -105,7 +112,7 @@ test('nothing is written before every informer has listed; then the whole cluste
   assert.deepEqual(addrs(r), ['10.20.0.1/network2/hello']);
   assert.deepEqual(r.store.service(host)?.clusterVIPs.get(c2), ['10.96.1.1']);
   assert.equal(r.registry.status().synced, true);
-  assert.deepEqual(Object.keys(r.registry.status().informers).sort(), ['endpointslices', 'namespaces', 'pods', 'services']);
+  assert.deepEqual(Object.keys(r.registry.status().informers).sort(), ['endpointslices', 'namespaces', 'nodes', 'pods', 'services']);
 });
 
 test('slices and the pods they reference drive endpoints; the system namespace label re-resolves networks', async () => {
@@ -188,4 +195,51 @@ test('a bad domain suffix is refused up front with a stable code', () => {
     () => new KubeRegistry({ cluster: c2, sink: new ShardStore(), domainSuffix: 'Bad_Suffix', source: <T extends KubeObject>(o: InformerOptions) => new FakeInformer<T>(o) }),
     (e: unknown) => isIsthmusError(e, ErrorCodes.InvalidId),
   );
+});
+
+test('Nodes: region/zone/subzone of a pod\'s Node give its endpoints\' locality; a label change recomputes them, nothing else does', async () => {
+  const r = rig();
+  const node = (name: string, labels: Record<string, string>, more: Record<string, unknown> = {}): KubeNode =>
+    ({ metadata: { name, labels }, ...more });
+  r.services.apply(service);
+  r.nodes.apply(node('n1', { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1', 'kubernetes.io/os': 'linux' }, { status: { images: [{ names: ['big'] }] } }));
+  r.pods.apply({ ...pod('a', '10.20.0.1'), spec: { serviceAccountName: 'hello', nodeName: 'n1' } });
+  r.slices.apply(slice('hello-1', [{ ip: '10.20.0.1', pod: 'a' }]));
+  r.registry.start();
+  await r.registry.synced;
+  const loc = () => r.store.endpoints(host).map((e) => `${e.locality.region}/${e.locality.zone}/${e.locality.subzone}`);
+  assert.deepEqual(loc(), ['region1/zone1/'], 'region and zone from the Node');
+  assert.deepEqual(r.nodes.get('n1'), { metadata: { name: 'n1', labels: { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1' } } }, 'only the locality labels of a Node are kept');
+  r.events.length = 0;
+  r.nodes.apply(node('n1', { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1', 'kubernetes.io/os': 'windows' }));
+  assert.deepEqual(r.events, [], 'another label of the Node: no push');
+  r.nodes.apply(node('n2', { 'topology.kubernetes.io/region': 'region9' }));
+  assert.deepEqual(r.events, [], 'a Node without our pods: no push');
+  r.nodes.apply(node('n1', { 'topology.kubernetes.io/region': 'region2', 'topology.kubernetes.io/zone': 'zone3', 'topology.istio.io/subzone': 'rack7' }));
+  console.log('events after the Node moved to region2/zone3/rack7:', r.events);
+  assert.deepEqual(r.events, [`eds ${host}`], 'one endpoint push for the service on that Node');
+  assert.deepEqual(loc(), ['region2/zone3/rack7']);
+  r.nodes.remove('n1');
+  assert.deepEqual(loc(), ['//'], 'Node gone: back to the slice and pod labels (none here)');
+});
+
+test('Nodes that cannot be listed (403) do not hold the cluster back; once they list, localities are recomputed', async () => {
+  const r = rig();
+  r.nodes.failing = true;
+  r.services.apply(service);
+  r.pods.apply({ ...pod('a', '10.20.0.1'), spec: { serviceAccountName: 'hello', nodeName: 'n1' } });
+  r.slices.apply(slice('hello-1', [{ ip: '10.20.0.1', pod: 'a' }]));
+  r.registry.start();
+  await r.registry.synced;
+  const loc = () => r.store.endpoints(host).map((e) => `${e.locality.region}/${e.locality.zone}`);
+  assert.deepEqual(addrs(r), ['10.20.0.1//hello'], 'the cluster is written without Nodes');
+  assert.deepEqual(loc(), ['/']);
+  console.log('warning:', r.warnings);
+  assert.ok(r.warnings.some((w) => w.includes('cannot list Nodes') && w.includes('403')), r.warnings.join('\n'));
+  assert.equal(r.registry.status().healthy, false, 'the failing Node list shows in the status');
+  // Permission granted: the Node list arrives.
+  r.nodes.apply({ metadata: { name: 'n1', labels: { 'topology.kubernetes.io/region': 'region1', 'topology.kubernetes.io/zone': 'zone1' } } });
+  r.nodes.listNow();
+  await new Promise((res) => setImmediate(res));
+  assert.deepEqual(loc(), ['region1/zone1'], 'recomputed once Nodes listed');
 });

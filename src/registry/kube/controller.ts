@@ -1,11 +1,16 @@
 /**
  * One cluster's Kubernetes registry (istio `pilot/pkg/serviceregistry/kube/controller`): informers for
- * the system Namespace, Services, EndpointSlices and Pods; every event is converted and written into
+ * the system Namespace, Services, EndpointSlices, Pods and Nodes; every event is converted and written into
  * the aggregate through a `RegistrySink` under this cluster's id.
  *
  * - A Service event rewrites that Service and its gateways (docs/istio-compat.md §8).
  * - An EndpointSlice event, or an event of a Pod that a slice references (by `targetRef`, or by IP
  *   for endpoints without one), recomputes the endpoints of the affected Services.
+ * - A Node's locality labels (region, zone, subzone; nothing else of a Node is kept) give the
+ *   locality of the endpoints of its pods, as istiod; a change of them recomputes those endpoints.
+ *   Nodes are not required to sync: if their first list fails (e.g. credentials without `nodes`),
+ *   the cluster is written without them (localities from slice zones and pod labels), a warning
+ *   says so, and every endpoint is recomputed once Nodes do list.
  * - A change of the system namespace's `topology.istio.io/network` label, or of meshNetworks,
  *   re-resolves the network of every endpoint (docs/istio-compat.md §7).
  * Nothing is written until all informers have listed; then the whole cluster is written at once.
@@ -25,10 +30,10 @@ import { NO_NETWORK, tryNetworkId, type MeshNetworks, type NetworkGateway, type 
 import { compileMeshNetworks, mergeGateways, serviceGateways, type CompiledMeshNetworks } from '../network.ts';
 import type { RegistrySink } from '../shards.ts';
 import {
-  convertEndpointSlice, convertService, mergeEndpoints, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
+  convertEndpointSlice, convertService, mergeEndpoints, nodeLocalityOnly, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
   type SliceContext,
 } from './convert.ts';
-import type { KubeEndpointSlice, KubeNamespace, KubePod, KubeService } from './types.ts';
+import type { KubeEndpointSlice, KubeNamespace, KubeNode, KubePod, KubeService } from './types.ts';
 import { silentLogger, type Logger } from '../../observability/log.ts';
 
 export const INFORMER_PATHS = {
@@ -36,6 +41,7 @@ export const INFORMER_PATHS = {
   services: '/api/v1/services',
   endpointslices: '/apis/discovery.k8s.io/v1/endpointslices',
   pods: '/api/v1/pods',
+  nodes: '/api/v1/nodes',
 } as const;
 export type InformerName = keyof typeof INFORMER_PATHS;
 
@@ -117,6 +123,8 @@ export class KubeRegistry {
   readonly #services: InformerLike<KubeService>;
   readonly #slices: InformerLike<KubeEndpointSlice>;
   readonly #pods: InformerLike<KubePod>;
+  readonly #nodes: InformerLike<KubeNode>;
+  #nodeProbe: ReturnType<typeof setInterval> | undefined;
   #mesh: CompiledMeshNetworks;
   #systemNetwork = NO_NETWORK;
   #ready = false;
@@ -146,12 +154,14 @@ export class KubeRegistry {
     this.#services = make<KubeService>({ path: INFORMER_PATHS.services, onOverflow });
     this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, onOverflow });
     this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, onOverflow });
+    this.#nodes = make<KubeNode>({ path: INFORMER_PATHS.nodes, reduce: nodeLocalityOnly, onOverflow });
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
 
     this.#namespaces.on(this.#handlers('namespace', (key) => { if (key === this.#systemNamespace) this.#syncSystemNamespace(); }));
     this.#services.on(this.#handlers('service', (key) => { this.#syncService(key); }));
     this.#slices.on(this.#handlers('endpointslice', (key) => { this.#syncSlice(key); }));
     this.#pods.on(this.#handlers<KubePod>('pod', (key, old) => { this.#syncPod(key, old); }));
+    this.#nodes.on(this.#handlers<KubeNode>('node', (key, old) => { this.#syncNode(key, old); }));
   }
 
   /** Starts the informers (once); `synced` resolves after their first lists. */
@@ -160,13 +170,36 @@ export class KubeRegistry {
     this.#started = true;
     const all = this.#informers();
     for (const i of Object.values(all)) i.start();
-    Promise.all(Object.values(all).map((i) => i.synced)).then(() => { this.#initialSync(); }, (err: unknown) => {
+    const core = [this.#namespaces, this.#services, this.#slices, this.#pods];
+    Promise.all([...core.map((i) => i.synced), this.#nodesListedOrFailed()]).then(() => { this.#initialSync(); }, (err: unknown) => {
       this.#log.warn(`cluster ${this.cluster}: informers failed to sync: ${errorMessage(err)}`);
     });
+    this.#nodes.synced.then(() => { this.#nodesSynced(); }, () => undefined);
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.#nodeProbe);
     await Promise.all(Object.values(this.#informers()).map((i) => i.stop()));
+  }
+
+  /** Resolves when Nodes have listed, or their list failed once (the cluster is then written without them). */
+  #nodesListedOrFailed(): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => { clearInterval(this.#nodeProbe); resolve(); };
+      this.#nodes.synced.then(done, done);
+      this.#nodeProbe = setInterval(() => {
+        const st = this.#nodes.status();
+        if (st.healthy || st.synced) return;
+        this.#log.warn(`cluster ${this.cluster}: cannot list Nodes (${st.lastError ?? 'unknown error'}); endpoint localities come from EndpointSlice zones and pod labels until they list (grant get/list/watch on nodes)`);
+        done();
+      }, 100);
+    });
+  }
+
+  /** Nodes listed after the cluster was written without them: every endpoint's locality may change. */
+  #nodesSynced(): void {
+    if (!this.#ready) return;
+    this.#recomputeAll();
   }
 
   hasSynced(): boolean {
@@ -197,7 +230,7 @@ export class KubeRegistry {
   }
 
   #informers(): Record<InformerName, InformerLike<KubeObject>> {
-    return { namespaces: this.#namespaces, services: this.#services, endpointslices: this.#slices, pods: this.#pods };
+    return { namespaces: this.#namespaces, services: this.#services, endpointslices: this.#slices, pods: this.#pods, nodes: this.#nodes };
   }
 
   #compile(mn: MeshNetworks | undefined): CompiledMeshNetworks {
@@ -326,6 +359,25 @@ export class KubeRegistry {
     for (const svcKey of services) this.#recompute(svcKey);
   }
 
+  /** A Node's locality labels changed (or it came or went): recompute the services with endpoints on it. */
+  #syncNode(name: string, old: KubeNode | undefined): void {
+    const node = this.#nodes.get(name);
+    if (node && old && isDeepStrictEqual(node.metadata.labels ?? {}, old.metadata.labels ?? {})) return;
+    const services = new Set<string>();
+    for (const pod of this.#pods.list()) {
+      if (pod.spec?.nodeName !== name) continue;
+      for (const s of this.#slicesByPod.get(objectKey(pod)) ?? []) {
+        const info = this.#sliceInfo.get(s);
+        if (info) services.add(info.svcKey);
+      }
+    }
+    for (const slice of this.#slices.list()) {
+      const info = this.#sliceInfo.get(objectKey(slice));
+      if (info && (slice.endpoints ?? []).some((ep) => ep.nodeName === name)) services.add(info.svcKey);
+    }
+    for (const svcKey of [...services].sort()) this.#recompute(svcKey);
+  }
+
   #recomputeAll(): void {
     for (const svcKey of [...this.#slicesBySvc.keys()].sort()) this.#guard(`endpoints of ${svcKey}`, () => { this.#recompute(svcKey); });
   }
@@ -335,6 +387,7 @@ export class KubeRegistry {
       cluster: this.cluster,
       podByKey: (ns, name) => this.#pods.get(`${ns}/${name}`),
       podsByIp: (ip) => [...(this.#podsByIp.get(ip) ?? [])].sort().flatMap((k) => this.#pods.get(k) ?? []),
+      nodeByName: (name) => this.#nodes.get(name),
       network: { systemNetwork: this.#systemNetwork, meshNetworks: this.#mesh },
     };
   }

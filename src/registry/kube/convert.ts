@@ -140,7 +140,7 @@ export interface SliceContext {
   readonly podByKey: (namespace: string, name: string) => KubePod | undefined;
   /** Pods with this IP (for endpoints without a Pod `targetRef`). */
   readonly podsByIp: (ip: string) => readonly KubePod[];
-  /** The Node, when known (the registry does not watch Nodes yet). */
+  /** The Node (its topology labels at least), when known. */
   readonly nodeByName?: (name: string) => KubeNode | undefined;
   readonly network: Omit<NetworkInputs, 'podLabels'>;
 }
@@ -162,6 +162,18 @@ export function podForEndpoint(ep: KubeSliceEndpoint, address: string, sliceName
 
 const REGION_LABELS = [LABEL_TOPOLOGY_REGION, 'failure-domain.beta.kubernetes.io/region'];
 const ZONE_LABELS = [LABEL_TOPOLOGY_ZONE, 'failure-domain.beta.kubernetes.io/zone'];
+const NODE_LOCALITY_LABELS = [...REGION_LABELS, ...ZONE_LABELS, LABEL_TOPOLOGY_SUBZONE];
+
+/**
+ * What the registry keeps of a Node: its name and the labels locality is read from (a Node object is
+ * kilobytes of status; thousands of them would be megabytes of cache for three strings each).
+ */
+export function nodeLocalityOnly(node: KubeNode): KubeNode {
+  const labels = node.metadata.labels ?? {};
+  const kept: Record<string, string> = {};
+  for (const k of NODE_LOCALITY_LABELS) { const v = labels[k]; if (v !== undefined) kept[k] = v; }
+  return { metadata: { name: node.metadata.name, ...(node.metadata.resourceVersion === undefined ? {} : { resourceVersion: node.metadata.resourceVersion }), labels: kept } };
+}
 
 function firstLabel(labels: Readonly<Record<string, string>>, keys: readonly string[]): string {
   for (const k of keys) {
@@ -174,8 +186,8 @@ function firstLabel(labels: Readonly<Record<string, string>>, keys: readonly str
 /**
  * Locality of an endpoint:
  * 1. pod label `istio-locality` (`region.zone.subzone`), as istiod;
- * 2. the pod's Node labels (region, zone, `topology.istio.io/subzone`), as istiod, when a Node is known;
- * 3. without a Node (the registry does not watch Nodes): zone from the EndpointSlice endpoint's `zone`
+ * 2. the pod's Node labels (region, zone, `topology.istio.io/subzone`), as istiod, when the Node is known;
+ * 3. without a Node (not listed yet, or not readable): zone from the EndpointSlice endpoint's `zone`
  *    (which the EndpointSlice controller copies from the Node), region and subzone from the pod's own
  *    `topology.kubernetes.io/region` / `topology.istio.io/subzone` labels. Slice `hints` are not used:
  *    they name the zones of consumers, not the endpoint's zone.

@@ -72,5 +72,5 @@ export interface KubePod extends KubeObject {
 
 export type KubeNamespace = KubeObject;
 
-/** A Node, when a caller has one (the registry does not watch Nodes yet). */
+/** A Node; the registry keeps only its name and locality labels (convert.ts nodeLocalityOnly). */
 export type KubeNode = KubeObject;

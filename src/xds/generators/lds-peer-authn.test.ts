@@ -25,10 +25,10 @@ function view(pas: PeerAuthentication[]) {
 
 const web = proxy({ ip: '10.4.0.5', namespace: 'shop', labels: { app: 'web' } });
 
-/** Each port chain as `<port> <transport> [alpns]`, in listener order. */
+/** Each chain of a declared port as `<port> <transport> [alpns]`, in listener order. */
 function chains(pas: PeerAuthentication[], p = web): string[] {
   const [l] = roundTrip(listenerCodec, generate(p, view(pas), ['virtualInbound']));
-  const out = (l?.filterChains ?? []).filter((c) => c.filterChainMatch?.transportProtocol !== undefined)
+  const out = (l?.filterChains ?? []).filter((c) => c.filterChainMatch?.transportProtocol !== undefined && c.filterChainMatch.destinationPort !== undefined)
     .map((c) => `${c.filterChainMatch?.destinationPort?.value ?? ''} ${c.filterChainMatch?.transportProtocol ?? ''}${c.filterChainMatch?.applicationProtocols === undefined ? '' : ` ${c.filterChainMatch.applicationProtocols.join(',')}`}${c.transportSocket === undefined ? '' : ' +tls-socket'}`);
   return out;
 }

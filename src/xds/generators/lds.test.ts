@@ -80,10 +80,10 @@ test('lds sidecar: virtualOutbound 15001 uses original dst and falls through to 
 test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTCA, client cert of the trust domain required) per own port', () => {
   const l = listeners(generate(proxy({ ip: '10.1.0.7', cluster: 'cluster1', namespace: 'sample' }), meshView(), ['virtualInbound'])).get('virtualInbound');
   assert.deepEqual(l?.address, { socketAddress: { address: '0.0.0.0', portValue: 15006 } });
-  assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector']);
+  assert.deepEqual(l.listenerFilters?.map((f) => f.name), ['envoy.filters.listener.original_dst', 'envoy.filters.listener.tls_inspector', 'envoy.filters.listener.http_inspector']);
   const guard = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort?.value === 15006);
   assert.equal(tcpCluster(guard?.filters?.[0]), 'BlackHoleCluster', 'a connection to 15006 must not loop through InboundPassthroughCluster');
-  const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls');
+  const mtls = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'tls' && c.filterChainMatch.destinationPort !== undefined);
   assert.deepEqual(mtls?.filterChainMatch?.destinationPort, { value: 17070 });
   assert.equal(mtls.transportSocket?.name, 'envoy.transport_sockets.tls');
   const ctx = unpackAny(downstreamTlsContextCodec, mtls.transportSocket.typedConfig ?? { typeUrl: '' });
@@ -91,11 +91,11 @@ test('lds sidecar: virtualInbound 15006 terminates Istio mTLS (SDS default/ROOTC
   assert.deepEqual(ctx.commonTlsContext?.tlsCertificateSdsSecretConfigs?.map((s) => s.name), ['default']);
   assert.equal(ctx.commonTlsContext.combinedValidationContext?.validationContextSdsSecretConfig?.name, 'ROOTCA');
   assert.deepEqual(ctx.commonTlsContext.combinedValidationContext.defaultValidationContext?.matchSubjectAltNames, [{ prefix: 'spiffe://cluster.local/' }], 'only callers of the mesh trust domain');
-  // echo's 7070 is GRPC (target port 17070): HTTP on both chains, catch-all still plain TCP.
+  // echo's 7070 is GRPC (target port 17070): HTTP on both chains; other ports through the passthrough chains.
   assert.equal(inboundHcm(mtls).routeConfig?.virtualHosts?.[0]?.routes?.[0]?.route?.cluster, 'inbound|17070||');
-  const plain = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'raw_buffer');
+  const plain = l.filterChains?.find((c) => c.filterChainMatch?.transportProtocol === 'raw_buffer' && c.filterChainMatch.destinationPort !== undefined);
   assert.equal(inboundHcm(plain).routeConfig?.virtualHosts?.[0]?.routes?.[0]?.route?.cluster, 'inbound|17070||');
-  const catchAll = l.filterChains?.find((c) => c.filterChainMatch === undefined);
+  const catchAll = l.filterChains?.find((c) => c.filterChainMatch?.destinationPort === undefined && c.filterChainMatch?.transportProtocol === 'raw_buffer' && c.filterChainMatch.applicationProtocols === undefined);
   assert.equal(tcpCluster(catchAll?.filters?.[0]), 'InboundPassthroughCluster');
 });
 

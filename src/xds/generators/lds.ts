@@ -26,13 +26,13 @@ import { isHttpProtocol } from '../../model/service.ts';
 import { LISTENER_TYPE_URL } from '../../model/type-urls.ts';
 import { listenerCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
-import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
 import { originalDstFilter, socketAddress, tcpProxyFilter, tlsInspectorFilter } from './filters.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER, VIRTUAL_INBOUND_LISTENER, VIRTUAL_INBOUND_PORT, VIRTUAL_OUTBOUND_LISTENER, VIRTUAL_OUTBOUND_PORT, listenerName } from './names.ts';
 import { clusterName } from '../../model/cluster-names.ts';
 import { inboundChains } from './sidecar-inbound.ts';
 import { inboundMtlsPolicy, modeForPort, type InboundMtlsPolicy } from './peer-authn.ts';
-import { outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
+import { httpInspectorFilter, outboundHttpListenerParts, sniffedListenerParts } from './sidecar-http.ts';
+import { passthroughChains } from './sidecar-passthrough.ts';
 import { sniffedRouteName } from './rds.ts';
 import { inboundPorts, inboundPortsKey, vipsForCluster, visibleServices, type InboundPort } from './scope.ts';
 import { sidecarFor, sidecarKey } from './sidecar-scope.ts';
@@ -40,9 +40,14 @@ import { selectRequested, type GeneratedResource, type RequestedNames, type Reso
 
 export const reads = ['namespace', 'clusterId', 'ip (inbound ports)', 'labels (PeerAuthentication and Sidecar selectors)'] as const;
 
-/** `<port>=<mode>` of every inbound port, the part of the inbound chains PeerAuthentication decides. */
+/**
+ * The part of the inbound chains PeerAuthentication decides: `<port>=<mode>` of every inbound port,
+ * the workload's mode (passthrough chains) and the port-level modes of ports no Service declares.
+ */
 function inboundModesKey(ports: readonly InboundPort[], policy: InboundMtlsPolicy): string {
-  return ports.map((p) => `${p.port}=${modeForPort(policy, p.port)}`).join(',');
+  const declared = new Set(ports.map((p) => p.port));
+  const undeclared = [...policy.ports].filter(([p]) => !declared.has(p)).sort(([a], [b]) => a - b).map(([p, m]) => `${p}=${m}`);
+  return `${ports.map((p) => `${p.port}=${modeForPort(policy, p.port)}`).join(',')}|*=${policy.mode}|${undeclared.join(',')}`;
 }
 
 export function cacheKey(proxy: Proxy, view: MeshView): string {
@@ -66,17 +71,51 @@ function virtualOutbound(): T.Listener {
   };
 }
 
+type ListenerFilter = NonNullable<T.Listener['listenerFilters']>[number];
+
+/** Envoy's predicate "the destination port is one of `ports`". */
+function onPorts(ports: readonly number[]): NonNullable<ListenerFilter['filterDisabled']> {
+  const rules = ports.map((p) => ({ destinationPortRange: { start: p, end: p + 1 } }));
+  return rules.length === 1 && rules[0] !== undefined ? rules[0] : { orMatch: { rules } };
+}
+
+/**
+ * The listener filters of virtualInbound, as istiod picks them: original_dst; tls_inspector when some
+ * chain matches on TLS, and http_inspector when some chain sniffs plaintext HTTP (a passthrough chain
+ * not under STRICT), each turned off on 15006 and on the ports whose chains do not need it (port 0
+ * stands for the passthrough chains of all other ports, which never arrive on port 0: istiod lists it
+ * too). No listener filter timeout: a client that is slow to speak is waited for, as with istiod.
+ */
+function inboundListenerFilters(ports: readonly InboundPort[], policy: InboundMtlsPolicy): Pick<T.Listener, 'listenerFilters' | 'listenerFiltersTimeout' | 'continueOnListenerFiltersTimeout'> {
+  const needs = new Map<number, { tls: boolean; sniff: boolean }>();
+  for (const p of ports) needs.set(p.port, { tls: modeForPort(policy, p.port) !== 'DISABLE', sniff: false });
+  for (const [port, mode] of policy.ports) if (!needs.has(port)) needs.set(port, { tls: mode !== 'DISABLE', sniff: mode !== 'STRICT' });
+  needs.set(0, { tls: policy.mode !== 'DISABLE', sniff: policy.mode !== 'STRICT' });
+  const sorted = [...needs.entries()].sort(([a], [b]) => a - b);
+  const off = (k: 'tls' | 'sniff'): number[] => [...sorted.filter(([, n]) => !n[k]).map(([p]) => p), VIRTUAL_INBOUND_PORT];
+  const any = (k: 'tls' | 'sniff'): boolean => sorted.some(([, n]) => n[k]);
+  return {
+    listenerFilters: [
+      originalDstFilter(),
+      ...(any('tls') ? [{ ...tlsInspectorFilter(), filterDisabled: onPorts(off('tls')) }] : []),
+      ...(any('sniff') ? [{ ...httpInspectorFilter(), filterDisabled: onPorts(off('sniff')) }] : []),
+    ],
+    listenerFiltersTimeout: { seconds: '0' },
+    continueOnListenerFiltersTimeout: true,
+  };
+}
+
 function virtualInbound(ports: readonly InboundPort[], trustDomain: string, policy: InboundMtlsPolicy): T.Listener {
   return {
     name: VIRTUAL_INBOUND_LISTENER,
     address: socketAddress(WILDCARD, VIRTUAL_INBOUND_PORT),
     trafficDirection: 'INBOUND',
-    listenerFilters: [originalDstFilter(), tlsInspectorFilter()],
+    ...inboundListenerFilters(ports, policy),
     filterChains: [
       // A connection addressed to 15006 itself would come back here through InboundPassthroughCluster forever.
       { name: 'virtualInbound-blackhole', filterChainMatch: { destinationPort: { value: VIRTUAL_INBOUND_PORT } }, filters: [tcpProxyFilter(BLACKHOLE_CLUSTER)] },
       ...ports.flatMap((p) => inboundChains(p, trustDomain, modeForPort(policy, p.port))),
-      { name: 'virtualInbound-catchall-tcp', filters: [tcpProxyFilter(INBOUND_PASSTHROUGH_CLUSTER)] },
+      ...passthroughChains(policy, new Set(ports.map((p) => p.port)), trustDomain),
     ],
   };
 }

@@ -35,6 +35,7 @@ function inboundRouteConfig(port: number, cluster: string): T.RouteConfiguration
   return {
     name: cluster,
     virtualHosts: [{
+      // Port 0: the passthrough chains, which serve every port no Service declares.
       name: `inbound|http|${port}`,
       domains: ['*'],
       routes: [{
@@ -53,11 +54,17 @@ function inboundRouteConfig(port: number, cluster: string): T.RouteConfiguration
   };
 }
 
-/** The connection manager of both inbound chains of an HTTP port. */
-export function inboundHttpConnectionManager(port: number): T.HttpConnectionManager {
-  const cluster = clusterName({ direction: 'inbound', port, subset: '', host: '' });
+/**
+ * The connection manager of both inbound chains of an HTTP port (to `inbound|<port>||`), or, with
+ * `cluster` and `statPrefix` given and port 0, of the HTTP passthrough chains.
+ */
+export function inboundHttpConnectionManager(
+  port: number,
+  cluster = clusterName({ direction: 'inbound', port, subset: '', host: '' }),
+  statPrefix = `inbound_0.0.0.0_${port}`,
+): T.HttpConnectionManager {
   return {
-    statPrefix: `inbound_0.0.0.0_${port}`,
+    statPrefix,
     routeConfig: inboundRouteConfig(port, cluster),
     httpFilters: [routerFilter()],
     serverName: INBOUND_SERVER_NAME,

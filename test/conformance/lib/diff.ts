@@ -21,6 +21,8 @@ export interface AcceptedDifference {
   readonly path: string;
   /** Node roles it applies to (default: all). */
   readonly nodes?: readonly string[];
+  /** Scenario names it applies to (default: all). */
+  readonly scenarios?: readonly string[];
   /** Only when a side has (`present`) or lacks (`absent`) the value. */
   readonly istiod?: 'present' | 'absent';
   readonly isthmus?: 'present' | 'absent';

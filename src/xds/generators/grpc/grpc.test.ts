@@ -9,12 +9,13 @@ import {
   routeConfigurationCodec, unpackAny, upstreamTlsContextCodec,
 } from '../../../proto/codec.ts';
 import { generate as eds } from '../eds.ts';
-import type { MeshView, TrafficPolicy } from '../../../model/mesh-view.ts';
+import type { MeshView, MtlsMode, PeerAuthentication, TrafficPolicy } from '../../../model/mesh-view.ts';
+import type { Proxy } from '../../../model/proxy.ts';
 import { meshView } from '../../../testing/mesh/fixtures.ts';
-import { proxy } from '../../../testing/mesh/builders.ts';
+import { fakeMeshView, proxy } from '../../../testing/mesh/builders.ts';
 import { grpcJsXdsDecode } from '../../../testing/grpc-app/acceptance.ts';
 import { generate as cds } from './cds.ts';
-import { generate as lds } from './lds.ts';
+import { cacheKey, generate as lds } from './lds.ts';
 import { generate as rds } from './rds.ts';
 
 const HW = 'helloworld.sample.svc.cluster.local';
@@ -60,9 +61,10 @@ function withPolicy(trafficPolicy: TrafficPolicy): MeshView {
 
 test('grpc cds: without a DestinationRule saying ISTIO_MUTUAL the client dials plaintext, ROUND_ROBIN (as istiod)', () => {
   const [r] = cds(client, meshView(), [`outbound|5000||${HW}`]);
-  assert.equal(r?.resource.transportSocket, undefined, 'every endpoint has a sidecar label, still no mTLS of our own accord');
-  assert.equal(r?.resource.lbPolicy, 'ROUND_ROBIN');
-  assert.equal(r?.resource.circuitBreakers, undefined);
+  assert.ok(r);
+  assert.equal(r.resource.transportSocket, undefined, 'every endpoint has a sidecar label, still no mTLS of our own accord');
+  assert.equal(r.resource.lbPolicy, 'ROUND_ROBIN');
+  assert.equal(r.resource.circuitBreakers, undefined);
 });
 
 test('grpc cds: a DestinationRule with ISTIO_MUTUAL and http2MaxRequests; mTLS through certificate provider instances with SANs; LEAST_REQUEST, which grpc-js-xds refuses, is not passed on', () => {
@@ -115,6 +117,24 @@ test('grpc lds: server listener xds.istio.io/grpc/lds/inbound/<ip>:<port>, mTLS 
   assert.deepEqual(plain?.resource.address, { socketAddress: { address: '::', portValue: 8080 } });
   assert.equal(plain.resource.filterChains?.[0]?.transportSocket, undefined);
   assert.equal(grpcJsXdsDecode(listenerCodec, plain.resource).error, undefined);
+});
+
+test('grpc lds: the server listener follows PeerAuthentication as istiod (STRICT mTLS even without tlsMode, DISABLE plaintext)', () => {
+  const pa = (namespace: string, mode: MtlsMode, more: Partial<PeerAuthentication> = {}): PeerAuthentication =>
+    ({ name: 'default', namespace, inRootNamespace: namespace === 'istio-system', selector: {}, mode, portLevelMtls: [], creationTimestamp: '2026-01-01T00:00:00Z', ...more });
+  const view = (pas: PeerAuthentication[]) => fakeMeshView({ peerAuthentications: pas });
+  const name = 'xds.istio.io/grpc/lds/inbound/10.1.0.9:17070';
+  const tls = (p: Proxy, v: MeshView): boolean => lds(p, v, [name])[0]?.resource.filterChains?.[0]?.transportSocket !== undefined;
+  const bare = proxy({ generator: 'grpc', namespace: 'sample', labels: { app: 'echo' } });
+  const istio = proxy({ generator: 'grpc', namespace: 'sample', labels: { app: 'echo', 'security.istio.io/tlsMode': 'istio' } });
+  const strict = view([pa('istio-system', 'STRICT')]);
+  assert.equal(tls(bare, strict), true, 'STRICT: a server without the tlsMode label must not serve plaintext');
+  assert.equal(tls(istio, view([pa('istio-system', 'STRICT'), pa('sample', 'DISABLE')])), false, 'namespace DISABLE: plaintext');
+  assert.equal(tls(istio, view([])), true, 'PERMISSIVE with tlsMode: mTLS');
+  assert.equal(tls(bare, view([])), false, 'PERMISSIVE without tlsMode: plaintext');
+  const portLevel = view([pa('sample', 'DISABLE', { name: 'echo', selector: { app: 'echo' }, portLevelMtls: [{ port: 17070, mode: 'STRICT' }] })]);
+  assert.equal(tls(bare, portLevel), true, 'port-level STRICT on the listener\'s port');
+  assert.notEqual(cacheKey(bare, strict), cacheKey(bare, view([])), 'the policy is part of the cache key');
 });
 
 test('grpc eds: split horizon as for sidecars, every address once, accepted by grpc-js-xds', () => {
