@@ -66,11 +66,8 @@ export const ACCEPTED: readonly AcceptedDifference[] = [
   { path: 'CDS/inbound|*/metadata', reason: 'Istio service metadata on inbound clusters: telemetry only (c1)' },
   { path: 'CDS/inbound|*/cleanup_interval', reason: 'original-destination host cleanup tuning: istiod never cleans up, Envoy\'s default is 5 s (b6)' },
   // ---- NOT YET FIXED: real behavioural gaps, issue 13 item 3 ----
-  { path: '*/*private.other.svc.cluster.local', nodes: ['gateway-c1', 'gateway-c2'], reason: 'NOT YET FIXED: item 3, exportTo on gateways (namespace-private service exposed cross-network, a12)' },
-  { path: 'LDS/0.0.0.0_15443/filter_chains[*private.other.svc.cluster.local*]', reason: 'NOT YET FIXED: item 3, exportTo on gateways (namespace-private service exposed cross-network, a12)' },
   { path: 'EDS/**/endpoints[*]/load_balancing_weight/value', reason: 'NOT YET FIXED: item 3, unready endpoints: the locality group weight sums the remote gateway endpoint\'s weight, which istiod still counts the unready endpoint in (a1)' },
   { path: 'EDS/**/lb_endpoints[*]/load_balancing_weight/value', reason: 'NOT YET FIXED: item 3, unready endpoints: istiod still counts the remote network\'s unready endpoint in the gateway endpoint\'s weight, Isthmus does not (a1)' },
-  { path: 'CDS/outbound|*/transport_socket_matches', istiod: 'absent', reason: 'NOT YET FIXED: item 4, outbound auto mTLS does not yet follow a destination namespace\'s PeerAuthentication DISABLE (istiod sends plaintext)' },
   { path: 'EDS/*/endpoints', istiod: 'present', isthmus: 'absent', nodes: ['sidecar-c1', 'sidecar-c2'], reason: 'NOT YET FIXED: item 4, outbound auto mTLS and DISABLE: istiod keeps the emptied group of the remote network\'s endpoints it cannot reach in plaintext' },
   // ---- Isthmus deliberately differs ----
   { path: 'EDS/*/endpoints[zone1%2F@*]', istiod: 'present', isthmus: 'absent', scenarios: [NODE_RELABEL], reason: 'a relabelled Node moves its pods\' endpoints at once in Isthmus; istiod keeps the old locality until the service\'s next endpoint change' },

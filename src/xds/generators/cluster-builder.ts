@@ -8,6 +8,7 @@ import { isHttp2Protocol, type Protocol, type Service, type ServicePort } from '
 import { packAny } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { EXT, httpProtocolOptionsCodec, type HttpProtocolOptions } from './extra-codecs.ts';
+import { serviceMtlsMode } from './peer-authn.ts';
 import { applyTrafficPolicy, effectiveTrafficPolicy } from './traffic-policy.ts';
 import { BLACKHOLE_CLUSTER, PASSTHROUGH_CLUSTER } from './names.ts';
 import { clusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
@@ -94,8 +95,14 @@ export function outboundCluster(view: MeshView, svc: Service, port: ServicePort,
         { name: 'tlsMode-disabled', match: {}, transportSocket: rawBufferTransportSocket() },
       ] }),
   };
-  const options = applyTrafficPolicy(c, sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol),
-    effectiveTrafficPolicy(view, svc.hostname, port.port, subset), tlsTransportSocket(tls));
+  const policy = effectiveTrafficPolicy(view, svc.hostname, port.port, subset);
+  if (policy.tls === undefined && serviceMtlsMode(view, svc, port.port, discovery.type === 'ORIGINAL_DST' || policy.loadBalancer === 'PASSTHROUGH') === 'DISABLE') {
+    // Auto mTLS, as istiod: a service whose namespace (or mesh) DISABLEs mTLS, or a headless one with
+    // endpoints that lack a sidecar, is dialled in plaintext.
+    delete c.transportSocket;
+    delete c.transportSocketMatches;
+  }
+  const options = applyTrafficPolicy(c, sidecar && port.protocol === 'UnsupportedProtocol' ? sniffedOptions() : http2Options(port.protocol), policy, tlsTransportSocket(tls));
   return { ...c, ...packedOptions(options) };
 }
 

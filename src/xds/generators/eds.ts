@@ -71,7 +71,8 @@ export function clusterEndpoints(view: MeshView, key: ClusterKey): ClusterEndpoi
   }
   // As istiod: unready endpoints are sent (marked unhealthy) unless the traffic policy asks for a
   // minimum healthy share, where Envoy's panic mode would send traffic to them.
-  const withUnready = svc.publishNotReadyAddresses || (effectiveTrafficPolicy(view, key.host, key.port, key.subset).outlierDetection?.minHealthPercent ?? 0) === 0;
+  const policy = effectiveTrafficPolicy(view, key.host, key.port, key.subset);
+  const withUnready = svc.publishNotReadyAddresses || (policy.outlierDetection?.minHealthPercent ?? 0) === 0;
   const out: ClusterEndpoint[] = [];
   for (const ep of view.endpoints(svc.hostname)) {
     const port = endpointPort(ep, sp.name);
@@ -79,7 +80,13 @@ export function clusterEndpoints(view: MeshView, key: ClusterKey): ClusterEndpoi
     let endpoint = svc.publishNotReadyAddresses && !ep.healthy ? { ...ep, healthy: true } : ep;
     // A workload whose PeerAuthentication DISABLEs mTLS on this port only has a plaintext inbound
     // chain there: clients must not send mTLS to it (and gateways cannot reach it), as with istiod.
-    if (endpoint.tlsMode === 'istio' && modeForPort(inboundMtlsPolicy(view, ep.pod?.namespace ?? svc.namespace, ep.labels), port) === 'DISABLE') endpoint = { ...endpoint, tlsMode: 'disabled' };
+    // A DestinationRule's TLS mode decides for every endpoint (ISTIO_MUTUAL even without a sidecar), as istiod.
+    if (policy.tls !== undefined) {
+      const mode = policy.tls.mode === 'ISTIO_MUTUAL' ? 'istio' : 'disabled';
+      if (endpoint.tlsMode !== mode) endpoint = { ...endpoint, tlsMode: mode };
+    } else if (endpoint.tlsMode === 'istio' && modeForPort(inboundMtlsPolicy(view, ep.pod?.namespace ?? svc.namespace, ep.labels), port) === 'DISABLE') {
+      endpoint = { ...endpoint, tlsMode: 'disabled' };
+    }
     out.push({ endpoint, port, workload: workloadMetadata(ep) });
   }
   return out;

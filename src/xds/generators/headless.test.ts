@@ -5,7 +5,7 @@ import { clusterCodec, routeConfigurationCodec, unpackAny, upstreamTlsContextCod
 import { generate as cds } from './cds.ts';
 import { crossNetworkGateway } from '../../testing/mesh/fixtures.ts';
 import { generate as rds } from './rds.ts';
-import { fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
+import { ep, fakeMeshView, proxy, roundTrip, svc } from '../../testing/mesh/builders.ts';
 
 const hl = svc({ name: 'hl', namespace: 'sample', ports: [[8081, 'HTTP']], vips: {}, resolution: 'Passthrough' });
 const view = () => fakeMeshView({ services: [hl], istioGateways: [crossNetworkGateway] });
@@ -20,8 +20,21 @@ test('headless: ORIGINAL_DST on a sidecar, EDS over ADS on an east-west gateway 
   assert.equal(gw[0].lbPolicy, 'LEAST_REQUEST');
 });
 
-test('headless: a sidecar dials the pods with Istio mTLS unconditionally (no endpoint metadata to match on), as istiod', () => {
-  const [side] = roundTrip(clusterCodec, cds(proxy({ namespace: 'sample' }), view(), [NAME]));
+const pods = (...tlsModes: ('istio' | 'disabled')[]) => fakeMeshView({
+  services: [hl], istioGateways: [crossNetworkGateway],
+  endpoints: tlsModes.map((tlsMode, i) => ep({ service: hl, address: `10.1.0.${i + 1}`, tlsMode, serviceAccount: 'hl' })),
+});
+
+test('headless: a pod without a sidecar, or no pods at all, makes the sidecar dial plaintext (istiod infers DISABLE)', () => {
+  for (const v of [pods('istio', 'disabled'), pods()]) {
+    const [side] = roundTrip(clusterCodec, cds(proxy({ namespace: 'sample' }), v, [NAME]));
+    assert.equal(side?.transportSocket, undefined);
+    assert.equal(side?.transportSocketMatches?.length ?? 0, 0);
+  }
+});
+
+test('headless: a sidecar dials sidecar pods with Istio mTLS unconditionally (no endpoint metadata to match on), as istiod', () => {
+  const [side] = roundTrip(clusterCodec, cds(proxy({ namespace: 'sample' }), pods('istio', 'istio'), [NAME]));
   assert.ok(side);
   assert.equal(side.transportSocketMatches?.length ?? 0, 0, 'no transport socket matches: their empty match would pick plaintext');
   assert.equal(side.transportSocket?.name, 'envoy.transport_sockets.tls');

@@ -8,6 +8,7 @@
  * Pure functions of the view, the proxy's namespace and labels.
  */
 import type { MeshView, MtlsMode, PeerAuthentication } from '../../model/mesh-view.ts';
+import type { Service } from '../../model/service.ts';
 
 export type EffectiveMtlsMode = Exclude<MtlsMode, 'UNSET'>;
 
@@ -57,4 +58,19 @@ export function inboundMtlsPolicy(view: MeshView, namespace: string, labels: Rea
 
 export function modeForPort(policy: InboundMtlsPolicy, port: number): EffectiveMtlsMode {
   return policy.ports.get(port) ?? policy.mode;
+}
+
+/**
+ * The mTLS mode a client assumes for a whole service (istiod's best-effort inference, used by auto
+ * mTLS when no DestinationRule sets TLS): a headless (or PASSTHROUGH) service whose endpoints on the
+ * port are missing or not all sidecar-injected is DISABLE; otherwise the service namespace's policy
+ * (namespace-wide, else mesh-wide), PERMISSIVE by default. Workload-level policies are per endpoint.
+ */
+export function serviceMtlsMode(view: MeshView, svc: Service, port: number, passthrough: boolean): EffectiveMtlsMode {
+  if (passthrough) {
+    const sp = svc.ports.find((p) => p.port === port);
+    const eps = view.endpoints(svc.hostname).filter((e) => sp === undefined || e.ports[sp.name] !== undefined);
+    if (eps.length === 0 || eps.some((e) => e.tlsMode !== 'istio')) return 'DISABLE';
+  }
+  return inboundMtlsPolicy(view, svc.namespace, {}).mode;
 }

@@ -1,7 +1,7 @@
 /** DestinationRule traffic policies on outbound and SNI-DNAT clusters, merged and applied as istiod does. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DestinationRuleSubsets, TrafficPolicy } from '../../model/mesh-view.ts';
+import type { DestinationRuleSubsets, PeerAuthentication, TrafficPolicy } from '../../model/mesh-view.ts';
 import { hostname } from '../../model/ids.ts';
 import { clusterCodec, unpackAny } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
@@ -87,4 +87,17 @@ test('PASSTHROUGH dials the original destination', () => {
   assert.equal(c?.type, 'ORIGINAL_DST');
   assert.equal(c.lbPolicy, 'CLUSTER_PROVIDED');
   assert.equal(c.edsClusterConfig, undefined);
+});
+
+test('a namespace PeerAuthentication DISABLE turns auto mTLS off; a DestinationRule TLS mode overrides it for clusters and endpoints', () => {
+  const disable: PeerAuthentication = { name: 'default', namespace: 'sample', inRootNamespace: false, selector: {}, mode: 'DISABLE', portLevelMtls: [], creationTimestamp: '' };
+  const withPa = (dr: DestinationRuleSubsets) => ({ ...view(dr), peerAuthentications: () => [disable] });
+  const auto = clusters(withPa(rule(undefined))).get(`outbound|5000||${HW}`);
+  assert.equal(auto?.transportSocket, undefined);
+  assert.equal(auto?.transportSocketMatches?.length ?? 0, 0, 'plaintext, as istiod infers DISABLE for the service');
+  const forced = withPa(rule(policy({ tls: { mode: 'ISTIO_MUTUAL' } })));
+  assert.equal(clusters(forced).get(`outbound|5000||${HW}`)?.transportSocket?.name, 'envoy.transport_sockets.tls');
+  const [la] = eds(proxy({ namespace: 'sample' }), forced, [`outbound|5000||${HW}`]);
+  const modes = (la?.resource.endpoints ?? []).flatMap((g) => (g.lbEndpoints ?? []).map((l) => l.metadata?.filterMetadata?.['envoy.transport_socket_match']?.fields?.['tlsMode']?.stringValue));
+  assert.deepEqual(modes, ['istio', 'istio'], 'ISTIO_MUTUAL marks every endpoint for mTLS, whatever its own policy');
 });
