@@ -2,7 +2,7 @@
  * `isthmus xds-proxy`: the aggregating xDS proxy (istioctl-proxy's role, docs/istio-compat.md §16) on port 9090.
  * Added to the CLI by src/main.ts, next to `discovery`.
  */
-import { Command, Option } from 'commander';
+import { Command, Option } from '@commander-js/extra-typings';
 import { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';
@@ -23,7 +23,7 @@ interface XdsProxyFlags {
   istioNamespace?: string;
   selector: string;
   xdsPort: string;
-  replica: string[];
+  replica: readonly string[];
   plaintextUpstream?: boolean;
   attributeReplicas?: boolean;
   replicaTimeout: string;

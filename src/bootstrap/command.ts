@@ -1,5 +1,5 @@
 /** The server verbs (`isthmus discovery`), added to the CLI by src/main.ts. */
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { describeFeatures, loadFeatures } from '../config/features.ts';
 import { parseDuration } from '../model/duration.ts';
 import { parseLogLevel, streamLogger } from '../observability/log.ts';

@@ -2,7 +2,7 @@
  * The `isthmus` command tree. Each verb lives in its own folder under src/cli and registers itself
  * here; verbs that are not built yet are not listed (no stubs).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 import { VERSION } from '../version.ts';
 import { errorMessage, isIsthmusError } from '../model/errors.ts';
 import { register as registerInstall } from './install/index.ts';

@@ -3,7 +3,7 @@
  * environment the install renders (POD_NAME, POD_NAMESPACE, INSTANCE_IP, ISTIO_META_CLUSTER_ID,
  * ISTIO_META_REQUESTED_NETWORK_VIEW / ISTIO_META_NETWORK, PROXY_CONFIG.discoveryAddress).
  */
-import { Command } from 'commander';
+import { Command } from '@commander-js/extra-typings';
 import { readFileSync } from 'node:fs';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { XdsSecurity } from './xds-client.ts';

@@ -4,7 +4,7 @@
  * severity, what is wrong, where (cluster, namespace, object, field), why it matters and the command
  * that fixes it. Exits non-zero (ISTHMUS_CHECK_FAILED) when an error-severity finding exists.
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { KubeClient } from '../../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
 import { parseDuration } from '../../model/duration.ts';

@@ -3,7 +3,7 @@
  * print the Secret to apply on the primary (`... | kubectl apply -f -`). Progress and warnings go
  * to standard error so standard output stays valid YAML.
  */
-import { Option, type Command } from 'commander';
+import { Option, type Command } from '@commander-js/extra-typings';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { createRemoteSecret } from '../../operator/remote-secret.ts';

@@ -1,5 +1,5 @@
 /** `isthmus gen-eastwest-gateway`: print the east-west gateway IstioOperator (as gen-eastwest-gateway.sh). */
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { stringify } from 'yaml';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { eastWestGateway } from '../../operator/eastwest.ts';

@@ -4,7 +4,7 @@
  * can become ready.
  */
 import { createInterface } from 'node:readline/promises';
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { applyAll, summarize } from '../../operator/apply.ts';

@@ -2,7 +2,7 @@
  * `isthmus manifest generate | expose-services | expose-istiod`: print what install would apply,
  * and the east-west Gateway / VirtualService objects of the multi-network guide.
  */
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { documents, exposeIstiod, exposeServices } from '../../operator/eastwest.ts';
 import { planInstall } from '../../operator/manifest.ts';
 import { toYaml } from '../../operator/render/index.ts';

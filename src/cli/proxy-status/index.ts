@@ -9,7 +9,7 @@
  * port-forward) against the control plane's `istio.io/debug/config_dump`; isthmus does not reach
  * Envoy admin ports yet and says so.
  */
-import type { Command } from 'commander';
+import type { Command, CommandUnknownOpts } from '@commander-js/extra-typings';
 import { KubeClient } from '../../kube/client.ts';
 import { DEBUG_SYNCZ_TYPE_URL } from '../../model/type-urls.ts';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
@@ -87,7 +87,7 @@ export async function runProxyStatus(proxy: string | undefined, flags: ProxyStat
   io.out(render(rows, { output, verbosity: verbose, now }));
 }
 
-function addProxyStatus(parent: Command, description: string, io: Io): void {
+function addProxyStatus(parent: CommandUnknownOpts, description: string, io: Io): void {
   const cmd = parent
     .command('proxy-status [proxy]')
     .alias('ps')

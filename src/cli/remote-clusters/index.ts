@@ -2,7 +2,7 @@
  * `isthmus remote-clusters`: the clusters a running control plane knows and their sync status,
  * read from its debug endpoint `/debug/clusterz` (istioctl `x remote-clusters` layout).
  */
-import type { Command } from 'commander';
+import type { Command } from '@commander-js/extra-typings';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
 
 export interface ClusterzEntry {

@@ -3,7 +3,7 @@
  * environment variable (viper: an explicitly given flag wins over the variable, the variable over
  * the default; an empty variable counts as set). Pure: the environment is passed in.
  */
-import type { Command } from 'commander';
+import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { parseDuration } from '../../model/duration.ts';
 import { ErrorCodes, IsthmusError } from '../../model/errors.ts';
 
@@ -117,7 +117,8 @@ export function expectedAuthority(cfg: Pick<XdsClientConfig, 'authority' | 'revi
 }
 
 /** Adds istioctl's central control plane flags to a command (no defaults: see resolveXdsConfig). */
-export function addXdsFlags(cmd: Command): Command {
+/** The flags every xDS-client verb takes; their types flow into the verb's action from these definitions. */
+export function addXdsFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Command<Args, Opts>) {
   return cmd
     .option('--xds-address <host:port>', 'xDS server to ask instead of the control plane pods (env ISTIOCTL_XDS_ADDRESS)')
     .option('--xds-port <port>', `control plane pod port to ask (env ISTIOCTL_XDS_PORT, default ${DEFAULT_XDS_PORT})`)

@@ -2,7 +2,7 @@
  * `npm run testbed -- build|build-istioctl|build-istio|build-envoy|images|up|status|down|demo`: the multi-cluster test bed from the command line.
  * Processes started by `up` keep running after this command exits; `down` stops them.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError } from '@commander-js/extra-typings';
 import { resolve } from 'node:path';
 import { ErrorCodes, IsthmusError, errorMessage, isIsthmusError } from '../../model/errors.ts';
 import { isTestbedError } from './errors.ts';
