@@ -15,6 +15,7 @@ import { convertSidecar } from './sidecar.ts';
 import { convertTrafficPolicy } from './traffic-policy.ts';
 import { convertVirtualService } from './virtual-service.ts';
 import type { Logger } from '../observability/log.ts';
+import { type Result, isRecord, stringMap } from './fields.ts';
 
 export interface IstioConfigSnapshot {
   readonly version: number;
@@ -29,24 +30,7 @@ export const EMPTY_CONFIG: IstioConfigSnapshot = { version: 0, gateways: [], des
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
 const TLS_MODES = ['PASSTHROUGH', 'SIMPLE', 'MUTUAL', 'AUTO_PASSTHROUGH', 'ISTIO_MUTUAL', 'OPTIONAL_MUTUAL'] as const;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function stringMap(v: unknown, field: string): Result<Record<string, string>> {
-  if (v === undefined) return { ok: true, value: {} };
-  if (!isRecord(v)) return { ok: false, error: `${field}: want a map of strings` };
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(v)) {
-    if (typeof x !== 'string') return { ok: false, error: `${field}.${k}: want a string` };
-    out[k] = x;
-  }
-  return { ok: true, value: out };
-}
 
 /** A Gateway's spec, validated. */
 export function convertGateway(obj: IstioObject): Result<IstioGateway> {

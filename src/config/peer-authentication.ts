@@ -6,16 +6,11 @@
  */
 import type { KubeObject } from '../kube/types.ts';
 import type { MtlsMode, PeerAuthentication } from '../model/mesh-view.ts';
+import { type Result, isRecord, selectorLabels } from './fields.ts';
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
 export const MTLS_MODES: readonly MtlsMode[] = ['UNSET', 'DISABLE', 'PERMISSIVE', 'STRICT'];
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** `{ mode }` (absent object or mode: UNSET). */
 function mtlsMode(v: unknown, field: string): Result<MtlsMode> {
@@ -28,24 +23,11 @@ function mtlsMode(v: unknown, field: string): Result<MtlsMode> {
   return { ok: true, value: mode as MtlsMode };
 }
 
-function matchLabels(v: unknown): Result<Record<string, string>> {
-  if (v === undefined || v === null) return { ok: true, value: {} };
-  if (!isRecord(v)) return { ok: false, error: 'spec.selector: want an object with matchLabels' };
-  const raw = v['matchLabels'] ?? {};
-  if (!isRecord(raw)) return { ok: false, error: 'spec.selector.matchLabels: want a map of strings' };
-  const out: Record<string, string> = {};
-  for (const [k, x] of Object.entries(raw)) {
-    if (typeof x !== 'string') return { ok: false, error: `spec.selector.matchLabels.${k}: want a string` };
-    out[k] = x;
-  }
-  return { ok: true, value: out };
-}
-
 /** A PeerAuthentication, validated; `rootNamespace` is the mesh's (the control plane's system namespace). */
 export function convertPeerAuthentication(obj: IstioObject, rootNamespace: string): Result<PeerAuthentication> {
   const spec = obj.spec ?? {};
   if (!isRecord(spec)) return { ok: false, error: 'spec: want an object' };
-  const selector = matchLabels(spec['selector']);
+  const selector = selectorLabels(spec['selector'], 'spec.selector', 'matchLabels');
   if (!selector.ok) return selector;
   const mode = mtlsMode(spec['mtls'], 'spec.mtls');
   if (!mode.ok) return mode;

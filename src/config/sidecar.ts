@@ -11,14 +11,11 @@
  */
 import type { KubeObject } from '../kube/types.ts';
 import type { EgressHost, SidecarConfig } from '../model/mesh-view.ts';
+import { isRecord, selectorLabels } from './fields.ts';
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
 
 export type SidecarResult = { ok: true; value: SidecarConfig; notes: readonly string[] } | { ok: false; error: string };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const HOST = /^(\*|(\*\.)?[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([-a-zA-Z0-9]*[a-zA-Z0-9])?)*)$/;
@@ -34,26 +31,12 @@ function egressHost(raw: unknown, field: string, ownNamespace: string): { ok: tr
   return { ok: true, value: { namespace: ns === '.' ? ownNamespace : ns, host: host.toLowerCase() } };
 }
 
-function selectorOf(spec: Record<string, unknown>): { ok: true; value: Record<string, string> } | { ok: false; error: string } {
-  const ws = spec['workloadSelector'];
-  if (ws === undefined || ws === null) return { ok: true, value: {} };
-  if (!isRecord(ws)) return { ok: false, error: 'spec.workloadSelector: want an object with labels' };
-  const labels = ws['labels'] ?? {};
-  if (!isRecord(labels)) return { ok: false, error: 'spec.workloadSelector.labels: want a map of strings' };
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(labels)) {
-    if (typeof v !== 'string') return { ok: false, error: `spec.workloadSelector.labels.${k}: want a string` };
-    out[k] = v;
-  }
-  return { ok: true, value: out };
-}
-
 /** A Sidecar, validated; `rootNamespace` is the mesh's (the control plane's system namespace). */
 export function convertSidecar(obj: IstioObject, rootNamespace: string): SidecarResult {
   const spec = obj.spec ?? {};
   if (!isRecord(spec)) return { ok: false, error: 'spec: want an object' };
   const namespace = obj.metadata.namespace ?? '';
-  const selector = selectorOf(spec);
+  const selector = selectorLabels(spec['workloadSelector'], 'spec.workloadSelector', 'labels');
   if (!selector.ok) return selector;
   const notes: string[] = [];
   const rawEgress = spec['egress'] ?? [];

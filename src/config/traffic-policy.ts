@@ -8,13 +8,9 @@
  */
 import type { DurationValue, TrafficPolicy, TrafficPolicySettings } from '../model/mesh-view.ts';
 import { parseDuration } from '../model/duration.ts';
+import { type Result, isRecord } from './fields.ts';
 
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 class Invalid extends Error {}
 

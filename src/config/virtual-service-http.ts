@@ -6,15 +6,10 @@
  * routing more broadly than the object asks. Pure.
  */
 import type { DurationValue, HttpMatch, HttpRetries, HttpRoute, RouteDestination, StringCondition } from '../model/mesh-view.ts';
-
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
+import { type Result, isRecord } from './fields.ts';
 
 /** Converts one `route[]` entry (shared with `tls` routes). */
 export type DestinationConverter = (d: unknown, at: string, single: boolean) => Result<RouteDestination>;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 const MATCH_FIELDS = new Set(['name', 'uri', 'headers', 'port', 'ignoreUriCase']);
 const ROUTE_FIELDS = new Set(['name', 'match', 'route', 'retries', 'timeout']);

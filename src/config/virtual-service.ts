@@ -7,14 +7,9 @@ import type { KubeObject } from '../kube/types.ts';
 import { hostname as parseHostname, type Hostname } from '../model/ids.ts';
 import { convertHttpRoutes } from './virtual-service-http.ts';
 import type { RouteDestination, TlsMatch, TlsRoute, VirtualService } from '../model/mesh-view.ts';
+import { type Result, isRecord } from './fields.ts';
 
 interface IstioObject extends KubeObject { readonly spec?: unknown }
-
-type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function stringList(v: unknown, field: string, required: boolean): Result<string[]> {
   if (v === undefined && !required) return { ok: true, value: [] };

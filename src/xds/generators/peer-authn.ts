@@ -9,6 +9,7 @@
  */
 import type { MeshView, MtlsMode, PeerAuthentication } from '../../model/mesh-view.ts';
 import type { Service } from '../../model/service.ts';
+import { oldest } from './config-precedence.ts';
 
 export type EffectiveMtlsMode = Exclude<MtlsMode, 'UNSET'>;
 
@@ -20,18 +21,6 @@ export interface InboundMtlsPolicy {
 }
 
 export const DEFAULT_POLICY: InboundMtlsPolicy = { mode: 'PERMISSIVE', ports: new Map() };
-
-function older(a: PeerAuthentication, b: PeerAuthentication): boolean {
-  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp;
-  if (a.name !== b.name) return a.name < b.name;
-  return a.namespace < b.namespace;
-}
-
-function oldest(list: readonly PeerAuthentication[]): PeerAuthentication | undefined {
-  let best: PeerAuthentication | undefined;
-  for (const p of list) if (best === undefined || older(p, best)) best = p;
-  return best;
-}
 
 function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);

@@ -9,17 +9,7 @@
  */
 import type { EgressHost, MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Service } from '../../model/service.ts';
-
-function older(a: SidecarConfig, b: SidecarConfig): boolean {
-  if (a.creationTimestamp !== b.creationTimestamp) return a.creationTimestamp < b.creationTimestamp;
-  return a.name < b.name;
-}
-
-function oldest(list: readonly SidecarConfig[]): SidecarConfig | undefined {
-  let best: SidecarConfig | undefined;
-  for (const s of list) if (best === undefined || older(s, best)) best = s;
-  return best;
-}
+import { oldest } from './config-precedence.ts';
 
 const hasSelector = (s: SidecarConfig) => Object.keys(s.selector).length > 0;
 
