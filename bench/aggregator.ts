@@ -16,7 +16,7 @@ import { Registry } from 'prom-client';
 import { AdsServer } from '../src/xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../src/xds/server/grpc.ts';
 import { xdsMetrics } from '../src/xds/server/metrics.ts';
-import type { ResourceGenerator } from '../src/xds/server/types.ts';
+import type { PreparedGenerator } from '../src/xds/server/types.ts';
 import type { MeshView } from '../src/model/mesh-view.ts';
 import { silentLogger } from '../src/observability/log.ts';
 import { AdsTestClient } from '../src/testing/ads-client.ts';
@@ -39,7 +39,7 @@ const view = (): MeshView => ({
   services: () => [], service: () => undefined, endpoints: () => [], gateways: () => [], istioGateways: () => [], destinationRules: () => [],
 });
 const clusters = Array.from({ length: 5 }, (_, i) => ({ name: `outbound|80||svc-${i}.ns.svc.cluster.local`, any: encodeAnyRaw(CDS, clusterCodec.encode({ name: `outbound|80||svc-${i}.ns.svc.cluster.local`, type: 'EDS' })) }));
-const cds: ResourceGenerator = { typeUrl: CDS, cacheKey: () => '', generate: () => clusters };
+const cds: PreparedGenerator = { typeUrl: CDS, cacheKey: () => '', generate: () => clusters };
 
 interface Replica { ads: AdsServer; bound: BoundServer; address: string }
 

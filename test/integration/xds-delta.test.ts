@@ -12,7 +12,7 @@ import { aggregatedDiscoveryService, ServiceNames } from '../../src/proto/servic
 import { AdsServer } from '../../src/xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../../src/xds/server/grpc.ts';
 import { xdsMetrics } from '../../src/xds/server/metrics.ts';
-import type { ResourceGenerator } from '../../src/xds/server/types.ts';
+import type { PreparedGenerator } from '../../src/xds/server/types.ts';
 import { AdsTestClient } from '../../src/testing/ads-client.ts';
 import { silentLogger } from '../../src/observability/log.ts';
 import { clientConfigCodec, clusterCodec, clusterLoadAssignmentCodec, encodeAnyRaw, unpackAny } from '../../src/proto/codec.ts';
@@ -36,11 +36,11 @@ let ownPorts: number[] = [];
 const OWNER_IP = '10.1.0.11';
 const pick = (names: readonly string[] | 'wildcard') => [...world.keys()].filter((n) => names === 'wildcard' || names.includes(n));
 const inbound = (ip: string) => (ip === OWNER_IP ? ownPorts.map((p) => `inbound|${p}||`) : []);
-const cds: ResourceGenerator = {
+const cds: PreparedGenerator = {
   typeUrl: CDS, cacheKey: (p) => `${p.type}|${inbound(p.ip).join(',')}`,
   generate: (p, _v, names) => [...pick(names), ...inbound(p.ip).filter((n) => names === 'wildcard' || names.includes(n))].map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS', connectTimeout: { seconds: String(timeouts.get(name) ?? 0) } })) })),
 };
-const eds: ResourceGenerator = {
+const eds: PreparedGenerator = {
   typeUrl: EDS, cacheKey: () => '',
   generate: (_p, _v, names) => pick(names).map((name) => ({
     name,

@@ -10,7 +10,7 @@ import { Registry } from 'prom-client';
 import { AdsServer } from '../../src/xds/server/ads-server.ts';
 import { preparedAdsService, startGrpcServer, type BoundServer } from '../../src/xds/server/grpc.ts';
 import { xdsMetrics } from '../../src/xds/server/metrics.ts';
-import type { ResourceGenerator } from '../../src/xds/server/types.ts';
+import type { PreparedGenerator } from '../../src/xds/server/types.ts';
 import { AdsTestClient } from '../../src/testing/ads-client.ts';
 import { silentLogger } from '../../src/observability/log.ts';
 import { clientConfigCodec, clusterCodec, clusterLoadAssignmentCodec, encodeAnyRaw, unpackAny } from '../../src/proto/codec.ts';
@@ -27,7 +27,7 @@ const view = (): MeshView => ({
   version: `v${version}`, mesh: { trustDomain: 'cluster.local', domainSuffix: 'cluster.local' },
   services: () => [], service: () => undefined, endpoints: () => [], gateways: () => [], istioGateways: () => [], destinationRules: () => [],
 });
-const cds: ResourceGenerator = {
+const cds: PreparedGenerator = {
   typeUrl: CDS,
   cacheKey: (p) => p.type,
   generate: (_p, _v, names) => {
@@ -35,7 +35,7 @@ const cds: ResourceGenerator = {
     return clusters.filter((c) => names === 'wildcard' || names.includes(c)).map((name) => ({ name, any: encodeAnyRaw(CDS, clusterCodec.encode({ name, type: 'EDS' })) }));
   },
 };
-const eds: ResourceGenerator = {
+const eds: PreparedGenerator = {
   typeUrl: EDS,
   cacheKey: () => '',
   generate: (_p, _v, names) => (names === 'wildcard' ? clusters : names).filter((n) => clusters.includes(n))

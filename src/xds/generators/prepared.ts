@@ -4,10 +4,10 @@
 
  */
 import { encodeAnyRaw } from '../../proto/codec.ts';
-import type { GeneratorLookup, ResourceGenerator as ServerGenerator } from '../server/types.ts';
+import type { GeneratorLookup, PreparedGenerator } from '../server/types.ts';
 import { findGenerator, type AnyGenerator } from './index.ts';
 
-export function preparedGenerator(g: AnyGenerator): ServerGenerator {
+export function preparedGenerator(g: AnyGenerator): PreparedGenerator {
   return {
     typeUrl: g.typeUrl,
     cacheKey: (proxy, view) => g.cacheKey(proxy, view),
@@ -17,7 +17,7 @@ export function preparedGenerator(g: AnyGenerator): ServerGenerator {
 
 /** The lookup the ADS server takes: istiod's generator resolution over our registry. */
 export function generatorLookup(): GeneratorLookup {
-  const adapted = new Map<AnyGenerator, ServerGenerator>();
+  const adapted = new Map<AnyGenerator, PreparedGenerator>();
   return (proxy, typeUrl) => {
     const g = findGenerator(proxy, typeUrl);
     if (g === undefined) return undefined;

@@ -40,7 +40,7 @@ import { PushScope } from './push-scope.ts';
 import { ResourceCache, type CacheStats, type CachedList } from './resource-cache.ts';
 import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ResourceGenerator, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type PreparedGenerator, type ServerLimits } from './types.ts';
 import { grpcStatusForCode } from '../../model/grpc-status.ts';
 
 export interface AdsServerOptions {
@@ -386,7 +386,7 @@ export class AdsServer {
     if (gen) this.#proxyKeys.set(watch, this.#classKey(conn, watch, view, gen));
   }
 
-  #classKey(conn: AnyConnection, watch: WatchState, view: MeshView, gen: ResourceGenerator): string {
+  #classKey(conn: AnyConnection, watch: WatchState, view: MeshView, gen: PreparedGenerator): string {
     const known = this.#classKeys.get(watch);
     if (known?.view === view) return known.key;
     const key = gen.cacheKey(conn.proxy, view);

@@ -5,19 +5,21 @@ import type { Proxy } from '../../model/proxy.ts';
 import type { PreparedResource } from '../protocol/response.ts';
 
 /**
- * Makes one type's resources for a proxy; output must depend only on the view and `cacheKey(proxy)`.
+ * The server's side of a generator (src/xds/generators/prepared.ts adapts each typed
+ * `ResourceGenerator` of src/xds/generators/types.ts to it): one type's resources for a proxy, already
+ * encoded; output must depend only on the view and `cacheKey(proxy)`.
  * A generator of any type but load assignments reads endpoints only through facts in its cache key
  * (the proxy's own service ports) and through the identities of a service's endpoints (whose change
  * the registry announces as a full push): the server keeps their responses across endpoint pushes.
  */
-export interface ResourceGenerator {
+export interface PreparedGenerator {
   readonly typeUrl: TypeUrl;
   /** What the output depends on besides the view's version: proxy fields, or facts the view gives about the proxy. */
   cacheKey(proxy: Proxy, view: MeshView): string;
   generate(proxy: Proxy, view: MeshView, names: readonly string[] | 'wildcard'): readonly PreparedResource[];
 }
 
-export type GeneratorLookup = (proxy: Proxy, typeUrl: TypeUrl) => ResourceGenerator | undefined;
+export type GeneratorLookup = (proxy: Proxy, typeUrl: TypeUrl) => PreparedGenerator | undefined;
 
 // Identity lives in src/model so the CA and authentication need not import the xDS server.
 export type { Identity } from '../../model/identity.ts';
