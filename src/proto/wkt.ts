@@ -52,6 +52,32 @@ export function structToJson(s: Struct | undefined): JsonObject {
   return out;
 }
 
+/**
+ * The path of the first Value below `s` with no member set (`<at>.<key>[.<key>|[i]]...`), or
+ * undefined. The wire allows such a Value; istiod refuses node metadata that holds one
+ * (INVALID_ARGUMENT) rather than guess what it meant, and so does Isthmus.
+ */
+export function unsetValuePath(s: Struct | undefined, at: string): string | undefined {
+  for (const [k, v] of Object.entries(s?.fields ?? {})) {
+    const found = unsetIn(v, `${at}.${k}`);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+function unsetIn(v: Value, at: string): string | undefined {
+  if (v.structValue !== undefined) return unsetValuePath(v.structValue, at);
+  if (v.listValue !== undefined) {
+    for (const [i, x] of (v.listValue.values ?? []).entries()) {
+      const found = unsetIn(x, `${at}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  const set = v.nullValue !== undefined || v.boolValue !== undefined || v.numberValue !== undefined || v.stringValue !== undefined;
+  return set ? undefined : at;
+}
+
 /** A string member of a Struct (e.g. node metadata `CLUSTER_ID`), or undefined if absent or not a string. */
 export function structString(s: Struct | undefined, key: string): string | undefined {
   return s?.fields?.[key]?.stringValue;

@@ -56,7 +56,7 @@ export class AdsTestClient {
   }
 
   send(req: DiscoveryRequest): void {
-    const withNode: DiscoveryRequest = this.#sentNode ? req : { ...req, node: { id: this.#opts.nodeId, metadata: structFromJson(this.#opts.metadata ?? {}) } };
+    const withNode: DiscoveryRequest = this.#sentNode ? req : { ...req, node: req.node ?? { id: this.#opts.nodeId, metadata: structFromJson(this.#opts.metadata ?? {}) } };
     this.#sentNode = true;
     this.#stream.write(withNode);
   }

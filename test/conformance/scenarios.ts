@@ -12,7 +12,7 @@
 import { istio, namespace, node, pod, service, serviceAccount, slice, type KubeObject, type PodSpec, type PortSpec } from './lib/objects.ts';
 
 export type ClusterName = 'cluster1' | 'cluster2';
-export type Role = 'sidecar-c1' | 'sidecar-c2' | 'gateway-c1' | 'gateway-c2' | 'grpc-c1' | 'grpc-server-c1';
+export type Role = 'sidecar-c1' | 'sidecar-c2' | 'gateway-c1' | 'gateway-c2' | 'grpc-c1' | 'grpc-c2' | 'grpc-server-c1';
 
 export interface ProxySpec {
   readonly role: Role;
@@ -53,6 +53,11 @@ export const PROXIES: readonly ProxySpec[] = [
   {
     role: 'grpc-c1', id: 'sidecar~10.10.1.10~grpc-client.sample~sample.svc.cluster.local',
     metadata: { ISTIO_VERSION, CLUSTER_ID: 'cluster1', NETWORK: 'network1', NAMESPACE: 'sample', GENERATOR: 'grpc', LABELS: { app: 'grpc-client' }, INSTANCE_IPS: '10.10.1.10', PROXY_CONFIG: {} },
+    grpcListeners: [`${HW}:5000`],
+  },
+  {
+    role: 'grpc-c2', id: 'sidecar~10.20.1.10~grpc-client.sample~sample.svc.cluster.local',
+    metadata: { ISTIO_VERSION, CLUSTER_ID: 'cluster2', NETWORK: 'network2', NAMESPACE: 'sample', GENERATOR: 'grpc', LABELS: { app: 'grpc-client' }, INSTANCE_IPS: '10.20.1.10', PROXY_CONFIG: {} },
     grpcListeners: [`${HW}:5000`],
   },
   {

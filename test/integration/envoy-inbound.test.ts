@@ -214,6 +214,26 @@ test('over Istio mTLS the app behind the server sidecar sees the caller\'s SPIFF
   t.diagnostic(`server sidecar: http.inbound_0.0.0.0_${PORT}.downstream_rq_2xx ${rq}, ssl.handshake on 15006 ${stats.get('listener.0.0.0.0_15006.ssl.handshake') ?? 0}`);
 });
 
+test('a VirtualService retry policy: a 503 from the app is retried through both sidecars and the caller gets the answer', async (t) => {
+  const vsCrd = ISTIO_CRDS.find((d) => d.kind === 'VirtualService');
+  assert.ok(vsCrd, 'the install renders the VirtualService CRD');
+  await c1.requestOk('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd(vsCrd), true);
+  await until('the VirtualService CRD is served', async () => ((await c1.request('GET', '/apis/networking.istio.io/v1/virtualservices')).status === 200 ? true : undefined));
+  await c1.requestOk('POST', '/apis/networking.istio.io/v1/namespaces/sample/virtualservices', {
+    apiVersion: 'networking.istio.io/v1', kind: 'VirtualService', metadata: { name: 'helloworld', namespace: 'sample' },
+    spec: { hosts: [HW], http: [{ route: [{ destination: { host: HW } }], retries: { attempts: 2, retryOn: '5xx' } }] },
+  });
+  const t0 = performance.now();
+  let n = 0;
+  // Each try uses a new path: the app fails each path once. Before the route has the policy the
+  // client sees that 503 (curl --fail: undefined), after it Envoy retries and the second attempt answers.
+  const seen = await until('a /fail-once/ request answered after a retry', () => call(clientNs, `http://${vip}:${PORT}/fail-once/${++n}`, { Host: `${HW}:${PORT}` }));
+  const attempts = (app?.events ?? []).filter((e) => e.event === 'request' && (e as { path?: string }).path === seen.path).length;
+  t.diagnostic(`retry policy in force ${(performance.now() - t0).toFixed(0)} ms after the VirtualService (${n} tries); ${seen.path}: the app saw ${attempts} requests, the last with x-envoy-attempt-count ${seen.headers['x-envoy-attempt-count'] ?? '(none)'}`);
+  assert.equal(attempts, 2, 'the app answered 503, then the retry');
+  assert.equal(seen.headers['x-envoy-attempt-count'], '2', 'the answer came from the second attempt');
+});
+
 test('a plaintext caller (no sidecar) reaches the app through the plaintext chain and cannot forge an identity', async (t) => {
   const seen = await until('a plaintext request to the pod', () => call(clientNs, `http://${SERVER_IP}:${PORT}/plain`, { 'x-forwarded-client-cert': `URI=${FORGED_ID}` }));
   t.diagnostic(`the app saw x-forwarded-client-cert: ${seen.headers['x-forwarded-client-cert'] ?? '(none)'}; peer ${seen.peer}`);

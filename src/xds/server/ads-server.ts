@@ -21,7 +21,7 @@ import { parseProxy } from '../../model/proxy.ts';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL,
 } from '../../model/type-urls.ts';
-import { structToJson } from '../../proto/wkt.ts';
+import { structToJson, unsetValuePath } from '../../proto/wkt.ts';
 import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
@@ -221,7 +221,8 @@ export class AdsServer {
     const node = req.node;
     if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
-    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
+    const unset = unsetValuePath(node.metadata, 'node.metadata');
+    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']) ?? (unset === undefined ? undefined : `${unset}: a protobuf Value with no kind set (istiod refuses such node metadata too)`);
     if (problem !== undefined) {
       this.#opts.metrics.streamsRefused.inc({ reason: 'node' });
       throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);

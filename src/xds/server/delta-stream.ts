@@ -10,7 +10,7 @@ import type { AggregatedLog } from '../../observability/log-limiter.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
 import { parseProxy } from '../../model/proxy.ts';
-import { structToJson } from '../../proto/wkt.ts';
+import { structToJson, unsetValuePath } from '../../proto/wkt.ts';
 import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
 import type { Clock } from '../../model/clock.ts';
 import { applyDeltaRequest, deltaDiff, forceAssignmentsAfterClusterUpdate, isEmptyDiff, recordDeltaSent, type DeltaWatch, type VersionedResource } from '../protocol/delta.ts';
@@ -84,7 +84,8 @@ export class DeltaStreams {
     const node = req.node;
     if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DeltaDiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
-    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']);
+    const unset = unsetValuePath(node.metadata, 'node.metadata');
+    const problem = nodeIdProblem(node.id, metadata['INSTANCE_IPS']) ?? (unset === undefined ? undefined : `${unset}: a protobuf Value with no kind set (istiod refuses such node metadata too)`);
     if (problem !== undefined) {
       host.metrics.streamsRefused.inc({ reason: 'node' });
       throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);
