@@ -218,7 +218,10 @@ export class KubeRegistry {
 
   status(): KubeRegistryStatus {
     const informers = Object.fromEntries(Object.entries(this.#informers()).map(([k, i]) => [k, i.status()])) as Record<InformerName, InformerStatus>;
-    return { cluster: this.cluster, synced: this.#ready, healthy: Object.values(informers).every((s) => s.healthy), systemNetwork: this.#systemNetwork, informers };
+    // Nodes only refine localities (and may be forbidden to a narrow remote secret, which is warned
+    // about): a cluster whose Namespaces, Services, EndpointSlices and Pods are watched is healthy.
+    const core = [informers.namespaces, informers.services, informers.endpointslices, informers.pods];
+    return { cluster: this.cluster, synced: this.#ready, healthy: core.every((s) => s.healthy), systemNetwork: this.#systemNetwork, informers };
   }
 
   /** New meshNetworks: re-resolves every endpoint's network and every Service's gateways. */
