@@ -73,6 +73,4 @@ export const ACCEPTED: readonly AcceptedDifference[] = [
   { path: 'EDS/*/endpoints[zone1%2F@*]', istiod: 'present', isthmus: 'absent', scenarios: [NODE_RELABEL], reason: 'a relabelled Node moves its pods\' endpoints at once in Isthmus; istiod keeps the old locality until the service\'s next endpoint change' },
   { path: 'EDS/*/endpoints[zone3%2F@*]', istiod: 'absent', isthmus: 'present', scenarios: [NODE_RELABEL], reason: 'a relabelled Node moves its pods\' endpoints at once in Isthmus; istiod keeps the old locality until the service\'s next endpoint change' },
   // ---- NOT YET FIXED: the Istio APIs of issue 13 item 4 ----
-  { path: '*/outbound|5000|v*|helloworld.sample.svc.cluster.local', nodes: ['grpc-c1', 'grpc-c2'], isthmus: 'absent', reason: 'NOT YET FIXED: item 4, VirtualService routes to subsets for proxyless gRPC (a13)' },
-  { path: 'RDS/*/virtual_hosts[helloworld.sample.svc.cluster.local:*]/routes[*]', nodes: ['grpc-c1', 'grpc-c2'], reason: 'NOT YET FIXED: item 4, VirtualService weighted routes, retries, timeouts for proxyless gRPC (a13)' },
 ];

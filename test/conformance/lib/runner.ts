@@ -65,10 +65,14 @@ export async function snapshot(address: string, proxy: ProxySpec): Promise<Snaps
   }
 }
 
-function collectWeighted(r: Json, out: Set<string>): void {
-  const names = new Set<string>();
-  collect(r, 'name', names);
-  for (const n of names) if (n.startsWith('outbound|')) out.add(n);
+/** The clusters of weighted routes (what a gRPC client asks CDS for), not every name in the config. */
+function collectWeighted(r: Json | undefined, out: Set<string>): void {
+  if (Array.isArray(r)) { for (const x of r) collectWeighted(x, out); return; }
+  if (r === null || typeof r !== 'object') return;
+  for (const [k, x] of Object.entries(r)) {
+    if (k === 'weighted_clusters') collect(x, 'name', out);
+    else collectWeighted(x, out);
+  }
 }
 
 function edsNames(cds: readonly JsonObject[]): string[] {

@@ -11,6 +11,7 @@ import {
 import { generate as eds } from '../eds.ts';
 import type { MeshView, MtlsMode, PeerAuthentication, TrafficPolicy } from '../../../model/mesh-view.ts';
 import type { Proxy } from '../../../model/proxy.ts';
+import { convertVirtualService } from '../../../config/virtual-service.ts';
 import { meshView } from '../../../testing/mesh/fixtures.ts';
 import { fakeMeshView, proxy } from '../../../testing/mesh/builders.ts';
 import { grpcJsXdsDecode } from '../../../testing/grpc-app/acceptance.ts';
@@ -142,4 +143,26 @@ test('grpc eds: split horizon as for sidecars, every address once, accepted by g
   const addrs = (r?.resource.endpoints ?? []).flatMap((g) => (g.lbEndpoints ?? []).map((e) => `${e.endpoint?.address?.socketAddress?.address}:${e.endpoint?.address?.socketAddress?.portValue}=${e.loadBalancingWeight?.value}`));
   assert.deepEqual(addrs, ['10.1.0.1:5000=2', '10.1.0.2:5000=2', '198.51.100.2:15443=6', '203.0.113.31:15443=1', '203.0.113.32:15443=1']);
   assert.equal(grpcJsXdsDecode(clusterLoadAssignmentCodec, r?.resource ?? {}).error, undefined);
+});
+
+test('grpc rds: a mesh VirtualService routes proxyless gRPC too (80/20 subsets, retries, timeout), and grpc-js-xds accepts it', () => {
+  const split = convertVirtualService({ metadata: { name: 'helloworld', namespace: 'sample' }, spec: {
+    hosts: [HW], http: [{ route: [{ destination: { host: HW, subset: 'v1' }, weight: 80 }, { destination: { host: HW, subset: 'v2' }, weight: 20 }], retries: { attempts: 3, perTryTimeout: '2s' }, timeout: '5s' }],
+  } });
+  assert.ok(split.ok);
+  const base = meshView();
+  const view: MeshView = { ...base, virtualServices: () => [split.value] };
+  const [r] = rds(client, view, [`${HW}:5000`]);
+  const route = r?.resource.virtualHosts?.[0]?.routes?.[0]?.route;
+  assert.deepEqual(route?.weightedClusters?.clusters?.map((c) => [c.name, c.weight?.value]), [[`outbound|5000|v1|${HW}`, 80], [`outbound|5000|v2|${HW}`, 20]]);
+  assert.deepEqual(route.retryPolicy?.numRetries, { value: 3 });
+  assert.equal(Number(route.maxStreamDuration?.maxStreamDuration?.seconds), 5, 'the 5s timeout is the stream\'s maximum duration, as istiod writes it for gRPC');
+  assert.equal(route.maxGrpcTimeout, undefined);
+  const decoded = grpcJsXdsDecode(routeConfigurationCodec, r?.resource ?? {});
+  assert.equal(decoded.error, undefined, 'the real client accepts the routes');
+  // The subset clusters the routes name are served to the client.
+  const subsetClusters = cds(client, view, [`outbound|5000|v1|${HW}`, `outbound|5000|v2|${HW}`]).map((c) => c.name);
+  assert.deepEqual(subsetClusters, [`outbound|5000|v1|${HW}`, `outbound|5000|v2|${HW}`]);
+  const [plain] = rds(client, base, [`${HW}:5000`]);
+  assert.equal(plain?.resource.virtualHosts?.[0]?.routes?.[0]?.route?.cluster, `outbound|5000||${HW}`, 'without one, the service\'s own cluster');
 });

@@ -2,7 +2,8 @@
  * RDS for proxyless gRPC: route configuration `<host>:<port>` (the name the client listener asks
  * for) with one virtual host whose domains are the host as written, the FQDN, and each with
  * `:<port>` (gRPC matches the channel authority), routing prefix `/` to `outbound|<port>||<fqdn>`
- * with the default retry policy (retry.ts; gRPC acts on the status codes it knows: unavailable, cancelled).
+ * with the default retry policy (retry.ts; gRPC acts on the status codes it knows: unavailable, cancelled),
+ * or the routes of the mesh VirtualService for the host (vs-routes.ts), as sidecars get them.
  * Reads proxy.namespace (short names, visibility).
  */
 import type { MeshView } from '../../../model/mesh-view.ts';
@@ -12,6 +13,7 @@ import { routeConfigurationCodec } from '../../../proto/codec.ts';
 import type * as T from '../../../proto/types.ts';
 import { clusterName } from '../../../model/cluster-names.ts';
 import { defaultRetryPolicy } from '../retry.ts';
+import { virtualServiceRoutes } from '../vs-routes.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from '../types.ts';
 import { allTargetNames, resolveTarget } from './target.ts';
 
@@ -19,6 +21,18 @@ export const reads = ['namespace'] as const;
 
 export function cacheKey(proxy: Proxy): string {
   return `grpc|${proxy.namespace}`;
+}
+
+/**
+ * A sidecar's VirtualService route, for a gRPC client: the request timeout is a maximum stream
+ * duration (gRPC's deadline, as istiod writes it) instead of Envoy's max_grpc_timeout.
+ */
+function forGrpc(r: T.Route): T.Route {
+  const action = r.route;
+  if (action === undefined) return r;
+  const { maxGrpcTimeout, ...rest } = action;
+  const positive = maxGrpcTimeout !== undefined && (Number(maxGrpcTimeout.seconds ?? 0) > 0 || (maxGrpcTimeout.nanos ?? 0) > 0);
+  return { ...r, route: positive ? { ...rest, maxStreamDuration: { maxStreamDuration: maxGrpcTimeout } } : rest };
 }
 
 export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): GeneratedResource<T.RouteConfiguration>[] {
@@ -34,7 +48,12 @@ export function generate(proxy: Proxy, view: MeshView, names: RequestedNames): G
       name,
       resource: {
         name,
-        virtualHosts: [{ name, domains, includeRequestAttemptCount: true, routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster, retryPolicy: defaultRetryPolicy() } }] }],
+        virtualHosts: [{
+          name, domains, includeRequestAttemptCount: true,
+          // A mesh VirtualService for the host routes it (weights, subsets, retries, timeouts, matches), as for sidecars.
+          routes: virtualServiceRoutes(view, t.service, t.port, proxy.namespace)?.map(forGrpc)
+            ?? [{ name: 'default', match: { prefix: '/' }, route: { cluster, retryPolicy: defaultRetryPolicy() } }],
+        }],
       },
     });
   }
