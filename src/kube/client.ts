@@ -1,13 +1,12 @@
 /**
- * The one wrapper around @kubernetes/client-node: loads a kubeconfig (file, string, in-cluster),
- * and makes JSON requests and watches with the kubeconfig's credentials. Everything else in the
- * project talks to Kubernetes through this class.
+ * The one Kubernetes client: makes JSON requests and watches against one API server with one
+ * context's credentials (`ClusterAccess`: a kubeconfig file, in-cluster credentials or a remote
+ * secret). Everything else in the project talks to Kubernetes through this class.
  */
-import { existsSync } from 'node:fs';
-import { delimiter } from 'node:path';
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
-import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
+import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import { requestAuth, type ClusterAccess, type RequestAuth } from './access.ts';
+import { accessFromDefault, accessFromFile, accessFromKubeconfig, inClusterAccess } from './kubeconfig-file.ts';
 
 export interface KubeStatus {
   readonly kind?: string;
@@ -75,27 +74,22 @@ export async function readBounded(res: Response, max: number, what: string): Pro
 }
 
 export class KubeClient {
-  readonly config: KubeConfig;
+  readonly access: ClusterAccess;
   readonly #timeoutMs: number;
   readonly #maxBytes: number;
+  readonly #auth: RequestAuth;
   #lastAnswerAt = 0;
-  #dispatcher: ReturnType<RequestContext['getDispatcher']>;
 
-  constructor(config: KubeConfig, opts: ClientOptions = {}) {
-    this.config = config;
+  constructor(access: ClusterAccess, opts: ClientOptions = {}) {
+    this.access = access;
+    this.#auth = requestAuth(access);
     this.#timeoutMs = opts.timeoutMs ?? 10_000;
     this.#maxBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   }
 
   /** From a kubeconfig file; `context` overrides its current context. */
   static fromFile(path: string, context?: string, opts?: ClientOptions): KubeClient {
-    const kc = new KubeConfig();
-    try {
-      kc.loadFromFile(path);
-    } catch (err) {
-      throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load kubeconfig ${path}: ${errorMessage(err)}`, { cause: err });
-    }
-    return KubeClient.#checked(kc, `kubeconfig ${path}`, context, opts);
+    return new KubeClient(accessFromFile(path, context), opts);
   }
 
   /**
@@ -107,35 +101,12 @@ export class KubeClient {
     if (!process.env['KUBERNETES_SERVICE_HOST']) {
       throw new IsthmusError(ErrorCodes.KubeConfig, 'in-cluster credentials need a pod (KUBERNETES_SERVICE_HOST is not set); LOCAL_CLUSTER_SECRET_WATCHER=true only works for a control plane running in a cluster');
     }
-    const kc = new KubeConfig();
-    try {
-      kc.loadFromCluster();
-    } catch (err) {
-      throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load the in-cluster credentials: ${errorMessage(err)}`, { cause: err });
-    }
-    return KubeClient.#checked(kc, 'in-cluster credentials', undefined, opts);
+    return new KubeClient(inClusterAccess(), opts);
   }
 
   /** From kubeconfig text, e.g. a remote secret's data; `source` names it in errors. */
   static fromString(text: string, source: string, context?: string, opts?: ClientOptions): KubeClient {
-    const kc = new KubeConfig();
-    try {
-      kc.loadFromString(text);
-    } catch (err) {
-      throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: not a valid kubeconfig: ${errorMessage(err)}`, { cause: err });
-    }
-    return KubeClient.#checked(kc, source, context, opts);
-  }
-
-  static #checked(kc: KubeConfig, source: string, context: string | undefined, opts: ClientOptions | undefined): KubeClient {
-    if (context !== undefined) {
-      if (!kc.getContextObject(context)) throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: no context named ${JSON.stringify(context)}`);
-      kc.setCurrentContext(context);
-    }
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: the current context names no cluster`);
-    if (!/^https?:\/\//.test(cluster.server)) throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: cluster ${cluster.name} has no valid server URL (got ${JSON.stringify(cluster.server)})`);
-    return new KubeClient(kc, opts);
+    return new KubeClient(accessFromKubeconfig([{ text }], source, context), opts);
   }
 
   /**
@@ -144,29 +115,17 @@ export class KubeClient {
    */
   static load(opts: { readonly kubeconfig?: string | undefined; readonly context?: string | undefined }, clientOpts?: ClientOptions): KubeClient {
     if (opts.kubeconfig !== undefined && opts.kubeconfig !== '') return KubeClient.fromFile(opts.kubeconfig, opts.context, clientOpts);
-    const kc = new KubeConfig();
-    try {
-      // As kubectl: files in $KUBECONFIG that do not exist are skipped; when none does and the process
-      // runs in a pod (the control plane's Deployment sets KUBECONFIG to an optional secret), in-cluster.
-      const listed = (process.env['KUBECONFIG'] ?? '').split(delimiter).filter((f) => f !== '');
-      if (listed.length > 0 && !listed.some((f) => existsSync(f)) && process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
-      else kc.loadFromDefault();
-    } catch (err) {
-      throw new IsthmusError(ErrorCodes.KubeConfig, `cannot load the default kubeconfig: ${errorMessage(err)}`, { cause: err });
-    }
-    const source = process.env['KUBECONFIG'] ? `kubeconfig ${process.env['KUBECONFIG']}` : 'the default kubeconfig (~/.kube/config)';
-    return KubeClient.#checked(kc, source, opts.context, clientOpts);
+    return new KubeClient(accessFromDefault(opts.context), clientOpts);
   }
 
   /** The name of the current context. */
   get contextName(): string {
-    return this.config.getCurrentContext();
+    return this.access.contextName;
   }
 
   /** The namespace set on the current context, if any. */
   get contextNamespace(): string | undefined {
-    const ns = this.config.getContextObject(this.config.getCurrentContext())?.namespace;
-    return ns === undefined || ns === '' ? undefined : ns;
+    return this.access.namespace;
   }
 
   /** GET that answers undefined for 404 instead of throwing; `signal` aborts it (e.g. on shutdown). */
@@ -216,7 +175,7 @@ export class KubeClient {
   }
 
   get server(): string {
-    return this.config.getCurrentCluster()?.server ?? '';
+    return this.access.server;
   }
 
   /** A JSON request; throws KubeApiError on a non-2xx answer. */
@@ -252,14 +211,9 @@ export class KubeClient {
 
   async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }): Promise<Response> {
     const url = `${this.server}${path}`;
-    const ctx = new RequestContext(url, HttpMethod[method as keyof typeof HttpMethod]);
-    await this.config.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = { ...(await this.#auth.headers()), accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = body.contentType;
-    // client-node builds a new TLS agent for every request; keep the first one so connections are
-    // reused (the TLS material of a client does not change; credentials travel in headers).
-    this.#dispatcher ??= ctx.getDispatcher();
-    const dispatcher = this.#dispatcher;
+    const dispatcher = this.#auth.dispatcher;
     const res = await fetch(url, {
       method,
       headers,

@@ -70,7 +70,7 @@ export async function probeSecretKey(secret: string, namespace: string, key: str
     try { server = ((parse(kubeconfig) as { clusters?: { cluster?: { server?: string } }[] } | null)?.clusters?.[0]?.cluster?.server) ?? ''; } catch { server = ''; }
     return { ...base, server, invalid: errorMessage(err), auth: 'skipped', denied: [] };
   }
-  const token = client.config.getCurrentUser()?.token;
+  const token = client.access.user.token;
   const claims = token ? unverifiedClaims(token) : undefined;
   const tokenExp = claims !== undefined && typeof claims !== 'string' ? claims.exp : undefined;
   const checks = READER_RESOURCES.flatMap(([group, resource]) => (['list', 'watch'] as const).map((verb) => ({ group, resource, verb })));

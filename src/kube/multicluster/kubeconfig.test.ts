@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RequestContext, HttpMethod } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { generateClusterCerts } from '../../testing/testbed/certs.ts';
 import { ErrorCodes, isIsthmusError } from '../../model/errors.ts';
+import { requestAuth } from '../access.ts';
 import { RefusedKubeconfigField, clientFromUntrustedKubeconfig } from './kubeconfig.ts';
 
 const certs = await generateClusterCerts('kubeconfig-test');
@@ -36,14 +36,15 @@ function kubeconfig(opts: { cluster?: Obj; user?: Obj; context?: Obj; top?: Obj;
 test('an inline token or inline client certificate is accepted and nothing else reaches the client', async () => {
   const client = clientFromUntrustedKubeconfig(kubeconfig({ cluster: { 'tls-server-name': 'kubernetes.default.svc', 'insecure-skip-tls-verify': false } }), 'secret s key "cluster2"');
   assert.equal(client.server, 'https://127.0.0.1:6443');
-  assert.deepEqual(client.config.getCurrentUser(), { name: 'remote', token: 'inline-token' });
-  assert.deepEqual(client.config.getCurrentCluster(), { name: 'remote', skipTLSVerify: false, server: 'https://127.0.0.1:6443', caData: b64(certs.caCertPem), tlsServerName: 'kubernetes.default.svc' });
-  const ctx = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
-  await client.config.applySecurityAuthentication(ctx);
-  assert.equal(ctx.getHeaders()['Authorization'], 'Bearer inline-token');
+  assert.deepEqual(client.access, {
+    contextName: 'c2', clusterName: 'cluster2', userName: 'reader', skipTLSVerify: false, server: 'https://127.0.0.1:6443',
+    caPem: certs.caCertPem, tlsServerName: 'kubernetes.default.svc', user: { token: 'inline-token' },
+  });
+  assert.deepEqual(await requestAuth(client.access).headers(), { authorization: 'Bearer inline-token' });
 
   const withCert = clientFromUntrustedKubeconfig(kubeconfig({ user: { 'client-certificate-data': b64(certs.adminCertPem), 'client-key-data': b64(certs.adminKeyPem) } }), 'secret s key "cluster2"');
-  assert.deepEqual(Object.keys(withCert.config.getCurrentUser() ?? {}).sort(), ['certData', 'keyData', 'name']);
+  assert.deepEqual(withCert.access.user, { certPem: certs.adminCertPem, keyPem: certs.adminKeyPem });
+  assert.deepEqual(await requestAuth(withCert.access).headers(), {});
 });
 
 /** Every field @kubernetes/client-node 2.x reads from a kubeconfig besides the allowed ones. */
@@ -84,8 +85,8 @@ for (const c of refused) {
     let err: unknown;
     try {
       const client = clientFromUntrustedKubeconfig(c.config, 'secret istio-system/evil key "cluster2"');
-      // Had it been accepted, this is where client-node would run commands and read files.
-      await client.config.applySecurityAuthentication(new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET));
+      // Had it been accepted, this is where credentials would be applied (commands run, files read).
+      await requestAuth(client.access).headers();
     } catch (e) {
       err = e;
     }

@@ -20,7 +20,6 @@
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { isIP } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
 import { KubeClient, type ClientOptions } from '../client.ts';
@@ -104,7 +103,7 @@ function str(source: string, m: Named, key: string, max: number): string | undef
   return v;
 }
 
-/** Base64 PEM data: answers the base64 text (as client-node wants it) after checking it decodes. */
+/** Base64 PEM data: answers the PEM text after checking it decodes. */
 function pemData(source: string, m: Named, key: string, check: (pem: string) => void): string | undefined {
   const v = str(source, m, key, MAX_KUBECONFIG_BYTES);
   if (v === undefined) return undefined;
@@ -116,7 +115,7 @@ function pemData(source: string, m: Named, key: string, check: (pem: string) => 
   } catch (err) {
     throw new RefusedKubeconfigField(source, field, `is not valid PEM: ${errorMessage(err)}`);
   }
-  return v.replace(/\s+/g, '');
+  return pem;
 }
 
 function checkCertificates(pem: string): void {
@@ -149,7 +148,7 @@ function checkServerName(source: string, cluster: Named): string | undefined {
   return name;
 }
 
-function checkUser(source: string, user: Named): { token?: string; certData?: string; keyData?: string } {
+function checkUser(source: string, user: Named): { token?: string; certPem?: string; keyPem?: string } {
   const token = str(source, user, 'token', MAX_TOKEN_BYTES);
   if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
     throw new RefusedKubeconfigField(source, `${user.path}.token`, 'must be printable ASCII without spaces');
@@ -163,7 +162,7 @@ function checkUser(source: string, user: Named): { token?: string; certData?: st
   if (token === undefined && certData === undefined) {
     throw new RefusedKubeconfigField(source, user.path, 'has no credential (need token, or client-certificate-data and client-key-data)');
   }
-  return { ...(token === undefined ? {} : { token }), ...(certData === undefined ? {} : { certData }), ...(keyData === undefined ? {} : { keyData }) };
+  return { ...(token === undefined ? {} : { token }), ...(certData === undefined ? {} : { certPem: certData }), ...(keyData === undefined ? {} : { keyPem: keyData }) };
 }
 
 /** Builds a client from kubeconfig text found in `source` (e.g. `secret istio-system/x key "cluster2"`). */
@@ -188,7 +187,7 @@ export function clientFromUntrustedKubeconfig(text: string, source: string, opts
     if (skip !== undefined && skip !== false) throw new RefusedKubeconfigField(source, `${c.path}.insecure-skip-tls-verify`, 'is not allowed in a remote secret (only false)');
     const caData = pemData(source, c, 'certificate-authority-data', checkCertificates);
     const tlsServerName = checkServerName(source, c);
-    return [n, { server: checkServer(source, c), ...(caData === undefined ? {} : { caData }), ...(tlsServerName === undefined ? {} : { tlsServerName }) }] as const;
+    return [n, { server: checkServer(source, c), ...(caData === undefined ? {} : { caPem: caData }), ...(tlsServerName === undefined ? {} : { tlsServerName }) }] as const;
   }));
   const checkedUsers = new Map([...users].map(([n, u]) => [n, checkUser(source, u)] as const));
 
@@ -203,12 +202,9 @@ export function clientFromUntrustedKubeconfig(text: string, source: string, opts
   if (!cluster) throw new RefusedKubeconfigField(source, `${ctx.path}.cluster`, 'names no cluster of the kubeconfig');
   if (!user) throw new RefusedKubeconfigField(source, `${ctx.path}.user`, 'names no user of the kubeconfig');
 
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'remote', skipTLSVerify: false, ...cluster }],
-    users: [{ name: 'remote', ...user }],
-    contexts: [{ name: 'remote', cluster: 'remote', user: 'remote' }],
-    currentContext: 'remote',
-  });
-  return new KubeClient(kc, opts);
+  const namespace = own(ctx.body, 'namespace');
+  return new KubeClient({
+    contextName: current, clusterName: String(clusterName), userName: String(userName), skipTLSVerify: false, ...cluster, user,
+    ...(typeof namespace === 'string' && namespace !== '' ? { namespace } : {}),
+  }, opts);
 }
