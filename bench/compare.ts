@@ -12,7 +12,8 @@
  * Pods too), joined only when a round adds its remote secret. Both control planes run against these
  * same objects, one at a time, in ABBA order (Isthmus, istiod, istiod, Isthmus, ...) so that drifting
  * machine load does not favour one. Each round:
- *   1. starts the control plane; "CPU to sync" = its CPU seconds (/proc) when /debug/registryz and
+ *   1. starts the control plane (Isthmus from dist/, compiled at the start of the run, as the
+ *      control-plane image runs it); "CPU to sync" = its CPU seconds (/proc) when /debug/registryz and
  *      /debug/endpointShardz show every Service and endpoint; "idle RSS" 3 s later;
  *   2. connects P simulated sidecars (bench/lib/sim-proxy.ts: one TCP connection each, CDS, EDS,
  *      LDS, RDS, all ACKed); "CPU to sync P proxies" and "RSS per proxy" (growth / P, 2 s after);
@@ -27,7 +28,9 @@
  * lifted (see lib/planes.ts). Figures are CPU and memory of the control-plane process only; the
  * bench, the API servers and the simulated proxies share the same cores, so they are noisy.
  */
+import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { applyIstioCrds, remoteSecret } from '../src/testing/istiod/istiod-process.ts';
 import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts';
@@ -204,6 +207,10 @@ async function round(kind: PlaneKind, n: number, c1: TestbedCluster, secret: Rec
 
 async function main(): Promise<void> {
   log(`compare: ${P} proxies, ${E} endpoints (${S} services x ${PER}), ${U} updates, ${K} new services, ${ROUNDS} rounds; remote ${RS} services / ${RE} endpoints; load ${load()}`);
+  // Isthmus runs from dist/, as the control-plane image runs it: compiled now, from these sources.
+  const t0 = Date.now();
+  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  log(`compiled to dist/ in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   res.bedUp = Testbed.up({ dir: bench.dir, clusters: ['cluster1', 'cluster2'] });
   const bed = await res.bedUp;
   const [c1, c2] = [bed.cluster('cluster1'), bed.cluster('cluster2')];

@@ -1,11 +1,19 @@
 #!/usr/bin/env node
-// Launcher: runs the built CLI when present, else the TypeScript sources (Node >= 22.18 strips types).
+// Launcher. A checkout runs its TypeScript sources (Node >= 22.18 strips the types as it loads
+// them). The control-plane image ships the JavaScript `npm run build` compiles into dist/ instead
+// (no src/): stripping types at every start costs about 0.3 s of CPU and 40 MB of memory.
+// ISTHMUS_RUN_BUILT=1 runs dist/ from a checkout too (the benchmarks measure what the image runs).
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const built = fileURLToPath(new URL('../dist/src/main.js', import.meta.url));
-const entry = existsSync(built) ? built : fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const { main } = await import(entry);
+const source = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const wantBuilt = process.env.ISTHMUS_RUN_BUILT === '1' || !existsSync(source);
+if (wantBuilt && !existsSync(built)) {
+  process.stderr.write(`isthmus: ${built} does not exist: run \`npm run build\` first\n`);
+  process.exit(2);
+}
+const { main } = await import(wantBuilt ? built : source);
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // A failed command (e.g. a server whose port is taken) must not linger on the handles its other parts

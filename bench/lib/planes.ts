@@ -35,7 +35,8 @@ export async function startPlane(kind: PlaneKind, o: PlaneOptions): Promise<Plan
     // BENCH_ISTHMUS_NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the Isthmus rounds.
     const nodeOptions = process.env['BENCH_ISTHMUS_NODE_OPTIONS'];
     const d = await DiscoveryProcess.start({ kubeconfig: o.kubeconfig, clusterId: o.clusterId, env: {
-      ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
+      // The compiled JavaScript, as the control-plane image runs it (compare.ts builds it first).
+      ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ISTHMUS_RUN_BUILT: '1', ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
     } });
     const pid = d.pid;
     if (pid === undefined) { await d.stop(); throw new Error('isthmus discovery did not start (no pid)'); }

@@ -56,12 +56,18 @@ export const PROTO_ENTRY_FILES: readonly string[] = [
 
 let includeDirsCache: ProtoIncludeDirs | undefined;
 
+/** The project's `proto/`: beside `src/` when run from source, one level further up from `dist/src/`. */
+function ownProtoDir(): string {
+  const fromSource = fileURLToPath(new URL('../../proto/', import.meta.url));
+  return existsSync(fromSource) ? fromSource : fileURLToPath(new URL('../../../proto/', import.meta.url));
+}
+
 export function protoIncludeDirs(): ProtoIncludeDirs {
   if (includeDirsCache) return includeDirsCache;
   const xdsPkg = dirname(require.resolve('@grpc/grpc-js-xds/package.json'));
   const deps = join(xdsPkg, 'deps');
   includeDirsCache = {
-    isthmus: fileURLToPath(new URL('../../proto/', import.meta.url)),
+    isthmus: ownProtoDir(),
     envoy: join(deps, 'envoy-api'),
     xds: join(deps, 'xds'),
     googleapis: join(deps, 'googleapis'),
