@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   log(`compare: ${P} proxies, ${E} endpoints (${S} services x ${PER}), ${U} updates, ${K} new services, ${ROUNDS} rounds; remote ${RS} services / ${RE} endpoints; load ${load()}`);
   // Isthmus runs from dist/, as the control-plane image runs it: compiled now, from these sources.
   const t0 = Date.now();
-  execFileSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.build.json'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: 'inherit' });
+  execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.ts', import.meta.url))], { stdio: 'inherit' });
   log(`compiled to dist/ in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   res.bedUp = Testbed.up({ dir: bench.dir, clusters: ['cluster1', 'cluster2'] });
   const bed = await res.bedUp;

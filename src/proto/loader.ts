@@ -8,7 +8,7 @@
  * protobufjs' bundled definitions; `google/protobuf/descriptor.proto` (needed by the validate and
  * udpa annotations) from the copy protobufjs ships in its package.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -112,21 +112,41 @@ interface Loaded {
 
 let loaded: Loaded | undefined;
 
-function load(): Loaded {
-  const start = performance.now();
+/**
+ * The schema as JSON, which `scripts/build.ts` writes beside the compiled JavaScript: building
+ * the reflection objects from it takes about half the CPU of parsing the `.proto` files. Sources
+ * never have one beside them (this resolves to the project's root from `src/proto/`), so a checkout
+ * always parses the files it has.
+ */
+const PREBUILT_SCHEMA = new URL('../../proto-schema.json', import.meta.url);
+
+function parseProtoFiles(): Root {
   const d = protoIncludeDirs();
   const dirs = [d.isthmus, d.envoy, d.xds, d.googleapis, d.validate, d.protobufjs];
   const root = new protobuf.Root();
   root.resolvePath = makeResolvePath(dirs);
+  // keepCase: false (the default) gives camelCase field names, as in src/proto/types.ts.
+  root.loadSync([...PROTO_ENTRY_FILES], { keepCase: false });
+  camelCaseAnyTypeUrl(root);
+  return root;
+}
+
+function load(): Loaded {
+  const start = performance.now();
+  let root: Root;
   try {
-    // keepCase: false (the default) gives camelCase field names, as in src/proto/types.ts.
-    root.loadSync([...PROTO_ENTRY_FILES], { keepCase: false });
-    camelCaseAnyTypeUrl(root);
+    const prebuilt = existsSync(PREBUILT_SCHEMA) ? readFileSync(PREBUILT_SCHEMA, 'utf8') : undefined;
+    root = prebuilt === undefined ? parseProtoFiles() : protobuf.Root.fromJSON(JSON.parse(prebuilt) as protobuf.INamespace);
     root.resolveAll();
   } catch (err) {
     throw new IsthmusError(ErrorCodes.ProtoCodec, `loading the protobuf schema failed: ${errorMessage(err)}`, { cause: err });
   }
   return { root, loadMillis: performance.now() - start };
+}
+
+/** The schema parsed from the `.proto` files, as JSON (what `scripts/build.ts` writes). */
+export function schemaJsonFromProtoFiles(): string {
+  return JSON.stringify(parseProtoFiles().toJSON());
 }
 
 /** The loaded schema (parsed on first call, then cached). */
