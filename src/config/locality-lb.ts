@@ -90,7 +90,7 @@ export function convertLocalityLbSetting(v: unknown, at: string, hasOutlierDetec
     if (i >= 0) throw new InvalidField(`${at}.failoverPriority[${i}]: ${failoverPriority[i] ?? ''} cannot be used together with failover`);
   }
   if ((failover.length > 0 || failoverPriority.length > 0) && !hasOutlierDetection) {
-    notes.push(`${at}: failover applies only with outlierDetection, which this policy does not set`);
+    notes.push(`${at}: failover takes effect only with outlierDetection, which this level does not set (it may inherit one)`);
   }
   return { ...(typeof enabled === 'boolean' ? { enabled } : {}), distribute, failover, failoverPriority };
 }

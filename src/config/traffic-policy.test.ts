@@ -76,7 +76,7 @@ test('a localityLbSetting is converted: distribute weights, failover regions, fa
   assert.deepEqual(notes, [], 'failover with outlierDetection at the same level needs no note');
   const quiet: string[] = [];
   assert.ok(convertTrafficPolicy({ loadBalancer: { localityLbSetting: { failover: [{ from: 'a', to: 'b' }] } } }, 'spec.trafficPolicy', quiet).ok);
-  assert.deepEqual(quiet, ['spec.trafficPolicy.loadBalancer.localityLbSetting: failover applies only with outlierDetection, which this policy does not set']);
+  assert.deepEqual(quiet, ['spec.trafficPolicy.loadBalancer.localityLbSetting: failover takes effect only with outlierDetection, which this level does not set (it may inherit one)']);
 });
 
 test('a bad localityLbSetting is refused naming the field', () => {
