@@ -21,6 +21,7 @@ import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { clusterName, parseAnyClusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
 import { inboundMtlsPolicy, modeForPort } from './peer-authn.ts';
+import { byPriority, contiguousPriorities } from './locality-lb.ts';
 import { localityCacheKey, localityLoadBalance } from './proxy-locality.ts';
 import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
 import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
@@ -129,7 +130,7 @@ function assignment(proxy: Proxy, view: MeshView, name: string, parsed: Parsed):
   const shProxy: SplitHorizonProxy = { network: proxy.network, requestedNetworkView: proxy.requestedNetworkView, ipFamily: ipFamily(proxy) };
   let endpoints = buildLocalityEndpoints({ proxy: shProxy, endpoints: eps, gateways: view.gateways(), mtlsOnly: parsed.sni });
   endpoints = localityLoadBalance(proxy, view, parsed.key, eps, endpoints);
-  if (proxy.generator === 'grpc') endpoints = mergeDuplicateAddresses(endpoints);
+  if (proxy.generator === 'grpc') endpoints = contiguousPriorities(mergeDuplicateAddresses(byPriority(endpoints)));
   return endpoints.length > 0 ? { clusterName: name, endpoints } : { clusterName: name };
 }
 

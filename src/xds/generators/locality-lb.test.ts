@@ -146,3 +146,22 @@ test('the proxy\'s place: its own endpoint first, then metadata labels, then the
   const noRule = view();
   assert.equal(edsGenerator.cacheKey(A, noRule), edsGenerator.cacheKey(B, noRule), 'without a locality-balanced destination the place does not matter');
 });
+
+test('proxyless gRPC: a gateway shared by two failover levels stays once, in the preferred one, with contiguous priorities', () => {
+  const v = fakeMeshView({
+    services: [hw], gateways: [gw('network2', '198.51.100.2', 'cluster2')],
+    destinationRules: [rule({ outlierDetection: OD, localityLbSetting: lb({ failover: [{ from: 'r1', to: 'r3' }] }) })],
+    endpoints: [
+      ep({ service: hw, address: '10.1.0.1', locality: loc('r1', 'z1'), network: 'network1' }),
+      ep({ service: hw, address: '10.2.0.1', locality: loc('r2', 'z1'), network: 'network2', cluster: 'cluster2' }),
+      ep({ service: hw, address: '10.2.0.2', locality: loc('r3', 'z1'), network: 'network2', cluster: 'cluster2' }),
+    ],
+  });
+  const grpc = parseProxy('sidecar~10.1.0.50~grpc-client.sample~sample.svc.cluster.local', { NAMESPACE: 'sample', CLUSTER_ID: 'cluster1', NETWORK: 'network1', GENERATOR: 'grpc' }, loc('r1', 'z1'));
+  const envoy = client('grpc-client', '10.1.0.50', 'cluster1', {}, loc('r1', 'z1'));
+  const groups = (p: Proxy) => (roundTrip(clusterLoadAssignmentCodec, eds(p, v, [NAME]))[0]?.endpoints ?? [])
+    .map((g) => `${g.locality?.region ?? ''} p${g.priority ?? 0} ${(g.lbEndpoints ?? []).map((e) => `${e.endpoint?.address?.socketAddress?.address ?? ''}x${e.loadBalancingWeight?.value ?? 1}`).join(',')}`);
+  console.log('Envoy:', JSON.stringify(groups(envoy)), 'proxyless gRPC:', JSON.stringify(groups(grpc)));
+  assert.deepEqual(groups(envoy), ['r1 p0 10.1.0.1x1', 'r2 p2 198.51.100.2x1', 'r3 p1 198.51.100.2x1'], 'Envoy: r3 before r2, the gateway in both');
+  assert.deepEqual(groups(grpc), ['r1 p0 10.1.0.1x1', 'r3 p1 198.51.100.2x2'], 'gRPC: the gateway once, at r3\'s priority, carrying both shares');
+});

@@ -159,3 +159,16 @@ export function applyLocalityLb(groups: readonly T.LocalityLbEndpoints[], input:
   const split = byLabels(groups, input.labelsOf, input.proxy.labels, s.failoverPriority);
   return s.failover.length > 0 ? localityFailover(split, input.proxy.locality, s.failover) : split;
 }
+
+/**
+ * For a client that takes each address once per assignment (proxyless gRPC): the groups in priority
+ * order, so that merging duplicates keeps an address in its most preferred group, and `renumbered`
+ * to close the gaps a merge leaves (a client NACKs non-contiguous priorities).
+ */
+export function byPriority(groups: readonly T.LocalityLbEndpoints[]): T.LocalityLbEndpoints[] {
+  return [...groups].sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+}
+
+export function contiguousPriorities(groups: readonly T.LocalityLbEndpoints[]): T.LocalityLbEndpoints[] {
+  return renumber(groups, groups.map((g) => g.priority ?? 0));
+}
