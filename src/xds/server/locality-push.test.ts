@@ -7,12 +7,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { KubeObject } from '../../kube/types.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS, LISTENER_TYPE_URL as LDS } from '../../model/type-urls.ts';
 import { clusterLoadAssignmentCodec, unpackAny } from '../../proto/codec.ts';
 import type { DiscoveryResponse } from '../../proto/types.ts';
 import { FakeDiscovery } from '../../testing/fake-discovery.ts';
 import { endpointSlice, pod, service } from '../../testing/kube-objects.ts';
+
+/** A Kubernetes object as the harness takes it. */
+type KubeObject = Parameters<FakeDiscovery['apply']>[1];
 
 const HTTP: readonly (readonly [number, string])[] = [[80, 'http']];
 const nA = 'outbound|80||a.default.svc.cluster.local';
