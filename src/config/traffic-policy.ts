@@ -1,18 +1,17 @@
 /**
  * A DestinationRule's `trafficPolicy` (top level or a subset's), converted into the model the
  * cluster builder applies: load balancer (simple), connection pool, outlier detection, client TLS
- * (DISABLE, ISTIO_MUTUAL) and `portLevelSettings`. Pure; every error names the field. Parts Isthmus
- * does not apply (consistent hashing, locality settings, warmup, SIMPLE/MUTUAL TLS origination,
+ * (DISABLE, ISTIO_MUTUAL), locality load balancing (locality-lb.ts) and `portLevelSettings`. Pure; every
+ * error names the field. Parts Isthmus does not apply (consistent hashing, warmup, SIMPLE/MUTUAL TLS origination,
  * proxy protocol, tunnel, retry budget) are reported as notes and left out, so the rest applies.
  * Durations take Go's syntax as Istio's examples write them (`5m`, `30s`, `100ms`).
  */
 import type { DurationValue, TrafficPolicy, TrafficPolicySettings } from '../model/mesh-view.ts';
 import { parseDuration } from '../model/duration.ts';
 import { type Result, isRecord } from './fields.ts';
+import { convertLocalityLbSetting, InvalidField as Invalid } from './locality-lb.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-class Invalid extends Error {}
 
 function duration(v: unknown, field: string): DurationValue | undefined {
   if (v === undefined) return undefined;
@@ -48,7 +47,10 @@ function settings(raw: Record<string, unknown>, at: string, notes: string[]): Tr
       // LEAST_CONN is the deprecated name of LEAST_REQUEST; UNSPECIFIED is the default (LEAST_REQUEST).
       if (simple !== 'UNSPECIFIED') out.loadBalancer = simple === 'LEAST_CONN' ? 'LEAST_REQUEST' : simple as 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
     }
-    for (const f of Object.keys(lb)) if (f !== 'simple') notes.push(`${at}.loadBalancer.${f} is not applied by Isthmus`);
+    const locality = lb['localityLbSetting'];
+    out.localityLbSetting = locality === undefined || locality === null ? null
+      : convertLocalityLbSetting(locality, `${at}.loadBalancer.localityLbSetting`, raw['outlierDetection'] !== undefined && raw['outlierDetection'] !== null, notes);
+    for (const f of Object.keys(lb)) if (f !== 'simple' && f !== 'localityLbSetting') notes.push(`${at}.loadBalancer.${f} is not applied by Isthmus`);
   }
   const pool = section(raw['connectionPool'], `${at}.connectionPool`);
   if (pool !== undefined) {

@@ -30,9 +30,29 @@ export interface IstioGatewayServer {
   readonly tls?: { readonly mode: 'PASSTHROUGH' | 'SIMPLE' | 'MUTUAL' | 'AUTO_PASSTHROUGH' | 'ISTIO_MUTUAL' | 'OPTIONAL_MUTUAL' };
 }
 
+/**
+ * `loadBalancer.localityLbSetting` of a DestinationRule (Istio's LocalityLoadBalancerSetting). Localities
+ * are `region/zone/subzone` patterns where a trailing `*` (or a missing part) matches anything.
+ */
+export interface LocalityLbSetting {
+  /** `false` turns locality load balancing off for the destination (the mesh-wide default too); absent: on. */
+  readonly enabled?: boolean;
+  /** For proxies in `from`: each `to` locality's share of traffic (percent, summing to 100); other localities get none. */
+  readonly distribute: readonly { readonly from: string; readonly to: readonly { readonly locality: string; readonly weight: number }[] }[];
+  /** Proxies in region `from` fail over to region `to` before any other region. */
+  readonly failover: readonly { readonly from: string; readonly to: string }[];
+  /** Label names (or `name=value`, a fixed value): endpoints agreeing with the proxy on more leading labels come first. */
+  readonly failoverPriority: readonly string[];
+}
+
 /** The parts of a DestinationRule traffic policy Isthmus applies to clusters (absent: Istio's defaults). */
 export interface TrafficPolicySettings {
   readonly loadBalancer?: 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'PASSTHROUGH';
+  /**
+   * The `loadBalancer` section's locality setting; `null` when the section is there without one. Set
+   * (either way) exactly when the policy has a `loadBalancer` section, which replaces an inherited one whole.
+   */
+  readonly localityLbSetting?: LocalityLbSetting | null;
   readonly connectionPool?: {
     readonly tcp?: { readonly maxConnections?: number; readonly connectTimeout?: DurationValue; readonly idleTimeout?: DurationValue };
     readonly http?: {

@@ -3,6 +3,7 @@
  * as Istio's agent and proxyless gRPC bootstraps send them). Identity is NOT taken from here: the
  * server checks these claims against the authenticated caller.
  */
+import { NO_LOCALITY, type Locality } from './endpoint.ts';
 import { ErrorCodes, IsthmusError } from './errors.ts';
 import { nodeId, type NodeId } from './ids.ts';
 import { NO_NETWORK, tryNetworkId, type NetworkId } from './network.ts';
@@ -32,6 +33,8 @@ export interface Proxy {
   readonly labels: Readonly<Record<string, string>>;
   /** Whether the metadata carries `PROXY_CONFIG` (a real sidecar or gateway, as istiod counts them). */
   readonly hasProxyConfig: boolean;
+  /** The Node message's `locality` (what the proxy says; the registry's knowledge of its pod comes first). */
+  readonly locality: Locality;
   /** The raw metadata as JSON, for config_dump. */
   readonly metadata: Readonly<Record<string, unknown>>;
 }
@@ -42,8 +45,13 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
+/** The Node message's locality (`sub_zone` is Envoy's spelling of subzone); absent: none. */
+export function nodeLocality(l: { readonly region?: string; readonly zone?: string; readonly subZone?: string } | null | undefined): Locality {
+  return l ? { region: l.region ?? '', zone: l.zone ?? '', subzone: l.subZone ?? '' } : NO_LOCALITY;
+}
+
 /** Parses an xDS node. Throws IsthmusError(InvalidId) naming the field for a malformed id. */
-export function parseProxy(id: string, metadata: Readonly<Record<string, unknown>>): Proxy {
+export function parseProxy(id: string, metadata: Readonly<Record<string, unknown>>, locality: Locality = NO_LOCALITY): Proxy {
   const nid = nodeId(id);
   const parts = id.split('~');
   if (parts.length !== 4) {
@@ -81,6 +89,7 @@ export function parseProxy(id: string, metadata: Readonly<Record<string, unknown
     serviceAccount: str(metadata['SERVICE_ACCOUNT']),
     labels,
     hasProxyConfig: metadata['PROXY_CONFIG'] !== undefined,
+    locality,
     metadata,
   };
 }

@@ -111,6 +111,30 @@ const tcpPod: PodSpec = { ns: 'sample', name: 'tcp-echo-0', ip: '10.10.1.11', no
 const hlPod: PodSpec = { ns: 'sample', name: 'hl-0', ip: '10.10.1.12', node: 'node1-a', sa: 'default', labels: { app: 'hl', 'security.istio.io/tlsMode': 'istio' } };
 const privatePod: PodSpec = { ns: 'other', name: 'private-0', ip: '10.10.1.13', node: 'node1-a', sa: 'default', labels: { app: 'private', 'security.istio.io/tlsMode': 'istio' } };
 
+const ECHO = 'echo.sample.svc.cluster.local';
+const ECHO_PORTS: PortSpec[] = [{ name: 'http', port: 8090 }];
+const echoPod = (name: string, ip: string, nodeName: string): PodSpec => ({ ns: 'sample', name, ip, node: nodeName, sa: 'default', labels: { app: 'echo', 'security.istio.io/tlsMode': 'istio' } });
+const C1_ECHO = [echoPod('echo-a', '10.10.1.20', 'node1-a'), echoPod('echo-b', '10.10.1.21', 'node1-b')];
+const C2_ECHO = [echoPod('echo-c', '10.20.1.20', 'node2-a'), echoPod('echo-d', '10.20.1.21', 'node2-c')];
+const echoZone = (n: string): string => (n === 'node2-c' ? 'zone1' : zoneOf(n));
+const OUTLIERS = { consecutive5xxErrors: 5, interval: '10s', baseEjectionTime: '30s' };
+const LOCALITY_RULES = [
+  // Failover region1 -> region3 (before region2); a subset ranks endpoints by network, region and zone.
+  istio('DestinationRule', 'sample', 'echo', {
+    host: ECHO,
+    trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, outlierDetection: OUTLIERS, loadBalancer: { simple: 'ROUND_ROBIN', localityLbSetting: { enabled: true, failover: [{ from: 'region1', to: 'region3' }] } } },
+    subsets: [{
+      name: 'all', labels: { app: 'echo' },
+      trafficPolicy: { loadBalancer: { localityLbSetting: { failoverPriority: ['topology.istio.io/network', 'topology.kubernetes.io/region', 'topology.kubernetes.io/zone'] } } },
+    }],
+  }),
+  // Proxies in region1 send 80% to region1 and 20% to region2 (no outlier detection needed).
+  istio('DestinationRule', 'sample', 'sleep', {
+    host: 'sleep.sample.svc.cluster.local',
+    trafficPolicy: { tls: { mode: 'ISTIO_MUTUAL' }, loadBalancer: { localityLbSetting: { distribute: [{ from: 'region1/*', to: { 'region1/*': 80, 'region2/*': 20 } }] } } },
+  }),
+];
+
 export const SCENARIOS: readonly Scenario[] = [
   {
     name: 'two-network topology',
@@ -203,5 +227,18 @@ export const SCENARIOS: readonly Scenario[] = [
     // their service's next endpoint change (accepted, scenario-scoped).
     name: 'Node relabelled to another region and zone',
     objects: { cluster1: [node('node1-a', 'region3', 'zone3')] },
+  },
+  {
+    // Locality load balancing. node1-a goes back to region1/zone1 (where istiod still has its pods'
+    // endpoints), so the proxies are in four places: sleep-c1 region1/zone1, gateway-c1 region1/zone2,
+    // sleep-c2 region2/zone1, gateway-c2 region2/zone2. echo runs in four localities across both
+    // networks (region3 through a new node in cluster2). `sample` DISABLEs mTLS (an earlier scenario):
+    // the rules say ISTIO_MUTUAL so the remote network's endpoints stay reachable through the gateways.
+    name: 'DestinationRule locality failover, failoverPriority and distribute',
+    objects: {
+      cluster1: [node('node1-a', 'region1', 'zone1'), service('sample', 'echo', ECHO_PORTS), ...C1_ECHO.map(pod), slice('echo', 'echo-cluster1', C1_ECHO, ECHO_PORTS, echoZone), ...LOCALITY_RULES],
+      cluster2: [node('node2-c', 'region3', 'zone1'), service('sample', 'echo', ECHO_PORTS), ...C2_ECHO.map(pod), slice('echo', 'echo-cluster2', C2_ECHO, ECHO_PORTS, echoZone)],
+    },
+    expect: { 'sidecar-c1': [`CDS/outbound|8090|all|${ECHO}`, `EDS/outbound|8090||${ECHO}`], 'sidecar-c2': [`CDS/outbound|8090|all|${ECHO}`], 'gateway-c1': [`CDS/outbound_.8090_._.${ECHO}`] },
   },
 ];

@@ -5,9 +5,10 @@
  * on its target port counts as plaintext (peer-authn.ts). An unknown service or port yields an empty assignment
  * (the name is still answered, as istiod does); names of other shapes are not answered.
  *
- * Reads: proxy.network, proxy.requestedNetworkView (networkViewKey), the IP family of proxy.ip, and
+ * Reads: proxy.network, proxy.requestedNetworkView (networkViewKey), the IP family of proxy.ip,
  * proxy.generator (`grpc`: an address that would appear in two localities is merged into one, since
- * @grpc/grpc-js-xds rejects duplicate addresses within an assignment).
+ * @grpc/grpc-js-xds rejects duplicate addresses within an assignment), and where a DestinationRule
+ * balances by locality, the proxy's place (proxy-locality.ts: locality priorities and weights).
  */
 import { isIP } from 'node:net';
 import type { Endpoint } from '../../model/endpoint.ts';
@@ -20,19 +21,21 @@ import { clusterLoadAssignmentCodec } from '../../proto/codec.ts';
 import type * as T from '../../proto/types.ts';
 import { clusterName, parseAnyClusterName, sniName, type ClusterKey } from '../../model/cluster-names.ts';
 import { inboundMtlsPolicy, modeForPort } from './peer-authn.ts';
+import { byPriority, contiguousPriorities } from './locality-lb.ts';
+import { localityCacheKey, localityLoadBalance } from './proxy-locality.ts';
 import { endpointPort, labelsMatch, subsetsFor } from './scope.ts';
 import { buildLocalityEndpoints, type ClusterEndpoint, type SplitHorizonProxy } from './split-horizon.ts';
 import { effectiveTrafficPolicy } from './traffic-policy.ts';
 import type { GeneratedResource, RequestedNames, ResourceGenerator } from './types.ts';
 
-export const reads = ['network', 'requestedNetworkView', 'ip (IP family only)', 'generator'] as const;
+export const reads = ['network', 'requestedNetworkView', 'ip (IP family only)', 'generator', 'locality, labels, clusterId, podName + namespace + ip, metadata NODE_NAME (the proxy\'s place, only where a rule balances by locality)'] as const;
 
 function ipFamily(proxy: Proxy): 4 | 6 {
   return isIP(proxy.ip) === 6 ? 6 : 4;
 }
 
-export function cacheKey(proxy: Proxy): string {
-  return `${networkViewKey(proxy)}|v${ipFamily(proxy)}|${proxy.generator === 'grpc' ? 'grpc' : 'envoy'}`;
+export function cacheKey(proxy: Proxy, view: MeshView): string {
+  return `${networkViewKey(proxy)}|v${ipFamily(proxy)}|${proxy.generator === 'grpc' ? 'grpc' : 'envoy'}|${localityCacheKey(proxy, view)}`;
 }
 
 function label(labels: Readonly<Record<string, string>>, ...keys: string[]): string {
@@ -126,7 +129,8 @@ function assignment(proxy: Proxy, view: MeshView, name: string, parsed: Parsed):
   if (eps === undefined) return { clusterName: name };
   const shProxy: SplitHorizonProxy = { network: proxy.network, requestedNetworkView: proxy.requestedNetworkView, ipFamily: ipFamily(proxy) };
   let endpoints = buildLocalityEndpoints({ proxy: shProxy, endpoints: eps, gateways: view.gateways(), mtlsOnly: parsed.sni });
-  if (proxy.generator === 'grpc') endpoints = mergeDuplicateAddresses(endpoints);
+  endpoints = localityLoadBalance(proxy, view, parsed.key, eps, endpoints);
+  if (proxy.generator === 'grpc') endpoints = contiguousPriorities(mergeDuplicateAddresses(byPriority(endpoints)));
   return endpoints.length > 0 ? { clusterName: name, endpoints } : { clusterName: name };
 }
 
@@ -164,6 +168,6 @@ export const edsGenerator: ResourceGenerator<T.ClusterLoadAssignment> = {
   typeUrl: CLUSTER_LOAD_ASSIGNMENT_TYPE_URL,
   codec: clusterLoadAssignmentCodec,
   reads,
-  cacheKey: (proxy) => cacheKey(proxy),
+  cacheKey,
   generate,
 };

@@ -10,18 +10,22 @@
  *   original destination);
  * - outlier detection on consecutive 5xx and gateway errors, success-rate ejection off, and the panic
  *   threshold set to `minHealthPercent` (0 when unset);
+ * - locality-weighted balancing when `localityLbSetting` distributes, or fails over with outlier
+ *   detection on (the EDS side of locality load balancing is in locality-lb.ts);
  * - client TLS: `DISABLE` plaintext, `ISTIO_MUTUAL` Istio mTLS to every endpoint (not on SNI-DNAT
  *   clusters, which pass the client's TLS through).
  */
 import type { DurationValue, MeshView, TrafficPolicy, TrafficPolicySettings } from '../../model/mesh-view.ts';
 import type * as T from '../../proto/types.ts';
 import type { HttpProtocolOptions } from './extra-codecs.ts';
+import { effectiveLocalityLb } from './locality-lb.ts';
 
-type Parts = Pick<TrafficPolicySettings, 'loadBalancer' | 'connectionPool' | 'outlierDetection' | 'tls'>;
+export type Parts = Pick<TrafficPolicySettings, 'loadBalancer' | 'localityLbSetting' | 'connectionPool' | 'outlierDetection' | 'tls'>;
 
 function parts(s: TrafficPolicySettings): Parts {
   const out: { -readonly [K in keyof Parts]: Parts[K] } = {};
   if (s.loadBalancer !== undefined) out.loadBalancer = s.loadBalancer;
+  if (s.localityLbSetting !== undefined) out.localityLbSetting = s.localityLbSetting;
   if (s.connectionPool !== undefined) out.connectionPool = s.connectionPool;
   if (s.outlierDetection !== undefined) out.outlierDetection = s.outlierDetection;
   if (s.tls !== undefined) out.tls = s.tls;
@@ -42,7 +46,11 @@ export function effectiveTrafficPolicy(view: MeshView, host: string, port: numbe
   const sp = subset === '' ? undefined : dr.subsets.find((s) => s.name === subset)?.trafficPolicy;
   if (sp === undefined) return base;
   const own = forPort(sp, port);
-  return own.portLevel ? own.settings : { ...base, ...own.settings };
+  if (own.portLevel) return own.settings;
+  const merged = { ...base, ...own.settings };
+  // A subset's `loadBalancer` section replaces the inherited one whole, `simple` and locality alike.
+  if (own.settings.localityLbSetting !== undefined && own.settings.loadBalancer === undefined) delete merged.loadBalancer;
+  return merged;
 }
 
 const duration = (d: DurationValue): { seconds: string; nanos?: number } => ({ seconds: String(d.seconds), ...(d.nanos > 0 ? { nanos: d.nanos } : {}) });
@@ -81,6 +89,13 @@ export function applyTrafficPolicy(c: T.Cluster, options: HttpProtocolOptions | 
       ...(od.maxEjectionPercent !== undefined && od.maxEjectionPercent > 0 ? { maxEjectionPercent: { value: od.maxEjectionPercent } } : {}),
     };
     c.commonLbConfig = { ...c.commonLbConfig, healthyPanicThreshold: od.minHealthPercent ? { value: od.minHealthPercent } : {} };
+  }
+  // As istiod: weigh localities (instead of every endpoint alike) when the rule distributes traffic
+  // among localities, or names failover targets for a cluster with outlier detection.
+  // Original-destination clusters (headless, PASSTHROUGH) have no localities to weigh.
+  const locality = c.type === 'ORIGINAL_DST' || p.loadBalancer === 'PASSTHROUGH' ? undefined : effectiveLocalityLb(p);
+  if (locality !== undefined && (locality.distribute.length > 0 || (c.outlierDetection !== undefined && (locality.failover.length > 0 || locality.failoverPriority.length > 0)))) {
+    c.commonLbConfig = { ...c.commonLbConfig, localityWeightedLbConfig: {} };
   }
   if (c.type !== 'ORIGINAL_DST') {
     if (p.loadBalancer === 'ROUND_ROBIN' || p.loadBalancer === 'RANDOM') c.lbPolicy = p.loadBalancer;

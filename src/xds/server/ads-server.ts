@@ -17,7 +17,7 @@ import { AggregatedLog } from '../../observability/log-limiter.ts';
 import { ErrorCodes, errorMessage, IsthmusError } from '../../model/errors.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
-import { parseProxy } from '../../model/proxy.ts';
+import { nodeLocality, parseProxy } from '../../model/proxy.ts';
 import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL,
 } from '../../model/type-urls.ts';
@@ -227,7 +227,7 @@ export class AdsServer {
       this.#opts.metrics.streamsRefused.inc({ reason: 'node' });
       throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);
     }
-    const proxy = parseProxy(node.id, metadata);
+    const proxy = parseProxy(node.id, metadata, nodeLocality(node.locality));
     if (identity && this.#opts.identityCheck && proxy.namespace !== identity.namespace) {
       this.#opts.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
       this.#session.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });
@@ -376,7 +376,8 @@ export class AdsServer {
   /** Whether an endpoint-only push has anything for this connection. */
   #concerns(conn: AnyConnection, req: PushRequest, view: MeshView): boolean {
     for (const [t, watch] of conn.watches) {
-      if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL ? this.#scope.touches(req, watch.subscription) : this.#proxyFactsChanged(conn, watch, view)) return true;
+      // Load assignments also depend on the proxy's place (its own endpoint's locality), which any endpoint push may move.
+      if ((t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && this.#scope.touches(req, watch.subscription)) || this.#proxyFactsChanged(conn, watch, view)) return true;
     }
     return false;
   }
@@ -424,8 +425,10 @@ export class AdsServer {
         const eds = t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL;
         // Load assignments change only for the named services when the push names them all (endpoint
         // and Service changes): state-of-the-world EDS may then carry just those (Envoy keeps the rest).
-        const onlyChanged = eds && req.hostsKnown;
-        const needed = onlyChanged ? this.#scope.touches(req, watch.subscription) : req.full || (!eds && this.#proxyFactsChanged(conn, watch, view));
+        // ... unless what they read about the proxy changed (e.g. its locality): then every one may have.
+        const factsChanged = !req.full && this.#proxyFactsChanged(conn, watch, view);
+        const onlyChanged = eds && req.hostsKnown && !factsChanged;
+        const needed = onlyChanged ? this.#scope.touches(req, watch.subscription) : req.full || factsChanged;
         if (!needed) continue;
         if (conn instanceof DeltaConnection) {
           const dw = this.#delta.watchOf(conn, t);

@@ -9,7 +9,7 @@ import type { Logger } from '../../observability/log.ts';
 import type { AggregatedLog } from '../../observability/log-limiter.ts';
 import { typeUrl as parseTypeUrl, type TypeUrl } from '../../model/ids.ts';
 import type { MeshView } from '../../model/mesh-view.ts';
-import { parseProxy } from '../../model/proxy.ts';
+import { nodeLocality, parseProxy } from '../../model/proxy.ts';
 import { structToJson, unsetValuePath } from '../../proto/wkt.ts';
 import type { DeltaDiscoveryRequest } from '../../proto/types.ts';
 import type { Clock } from '../../model/clock.ts';
@@ -90,7 +90,7 @@ export class DeltaStreams {
       host.metrics.streamsRefused.inc({ reason: 'node' });
       throw new IsthmusError(ErrorCodes.XdsRequestInvalid, problem);
     }
-    const proxy = parseProxy(node.id, metadata);
+    const proxy = parseProxy(node.id, metadata, nodeLocality(node.locality));
     if (identity && host.identityCheck && proxy.namespace !== identity.namespace) {
       host.metrics.streamsRefused.inc({ reason: 'identity_mismatch' });
       host.refusals.warn('xDS stream refused: identity does not match node', { node: node.id, identity: identity.spiffe });

@@ -4,9 +4,10 @@
  *
  * - whole responses per (type URL, generator cache key, subscription): every proxy of a class with
  *   the same subscription gets the same encoded bytes;
- * - load assignments per (service host, generator cache key = network view, cluster name): an
- *   endpoint change drops only the assignments of the changed services, so each is regenerated
- *   once per network view, and every other assignment keeps its bytes.
+ * - load assignments per (service host, generator cache key = network view, plus the proxy's locality
+ *   where a DestinationRule balances by locality, cluster name): an endpoint change drops only the
+ *   assignments of the changed services, so each is regenerated once per key, and every other
+ *   assignment keeps its bytes.
  *
  * A view of another version clears everything (a full push, or a change nobody announced), except
  * the load assignments `advance` was told did not change.
