@@ -7,10 +7,13 @@
  * Pure: it reads the proxy only through `SplitHorizonProxy` (network, network view, IP family).
  * Choices where the reference is silent: endpoint weights are 1 (the model has no weight); unhealthy
  * endpoints on other networks add no weight to a gateway (the gateway forwards only to its own
- * healthy pods); gateways without an mTLS port or with a host-name address (unresolved) are never
- * emitted, for every proxy type (EDS addresses must be IPs; HBONE is out of scope). A locality
- * whose endpoints are all filtered out (plaintext on an SNI-DNAT cluster, unreachable across
- * networks) is kept as an empty group without weight, as in istiod.
+ * healthy pods), and a network whose endpoints are all unhealthy gets no gateway endpoint. This
+ * differs from istiod on purpose: istiod's network filter counts unready remote endpoints in the
+ * gateway's weight and keeps a healthy gateway endpoint for them, which the gateway then cannot
+ * serve (it has no healthy host and panic mode is off). Gateways without an mTLS port or with a
+ * host-name address (unresolved) are never emitted, for every proxy type (EDS addresses must be
+ * IPs; HBONE is out of scope). A locality whose endpoints are all filtered out (plaintext on an
+ * SNI-DNAT cluster, unreachable across networks) is kept as an empty group without weight, as in istiod.
  */
 import { isIP } from 'node:net';
 import { localityString, type Endpoint, type Locality } from '../../model/endpoint.ts';
