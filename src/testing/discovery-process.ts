@@ -18,9 +18,31 @@ export interface DiscoveryProcessOptions {
   readonly httpAddr?: string;
   /** Script and leading arguments to run instead of `bin/isthmus.mjs discovery` (same flags). */
   readonly command?: readonly string[];
+  /** Picks a free loopback port (default: bind port 0 and release it); tests inject a taken one. */
+  readonly pickPort?: () => Promise<number>;
+  /** Processes to try when another process takes a picked port first (default 5). */
+  readonly maxAttempts?: number;
+  /** How long `start` waits for the child to listen before handing it over anyway (default 60 s). */
+  readonly listenTimeoutMs?: number;
+}
+
+interface Addresses { readonly http: string; readonly grpc: string; readonly secure: string; readonly monitoring: string; readonly https: string }
+
+/** `n` ports from `pick`, no two alike (a port picker may hand the same free port out twice). */
+async function distinctPorts(pick: () => Promise<number>, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let tries = 0; out.length < n; tries++) {
+    if (tries >= 20 * n) throw new Error(`the port picker gave only ${out.length} distinct ports in ${tries} calls`);
+    const port = await pick();
+    if (!out.includes(port)) out.push(port);
+  }
+  return out;
 }
 
 const BIN = fileURLToPath(new URL('../../bin/isthmus.mjs', import.meta.url));
+
+/** The line discovery logs once every listener is bound (src/bootstrap/discovery.ts). */
+const LISTENING = 'control plane listening';
 
 export class DiscoveryProcess {
   readonly httpAddr: string;
@@ -29,34 +51,89 @@ export class DiscoveryProcess {
   readonly monitoringAddr: string;
   /** The injection webhook (HTTPS, `/inject`). */
   readonly httpsAddr: string;
+  /** How many processes `start` ran to get this one listening (more than 1 after a port race). */
+  readonly attempts: number;
   readonly #child: ChildProcess;
   readonly #log: string[] = [];
   #exit: number | string | undefined;
+  readonly #listening: Promise<void>;
+  readonly #exited: Promise<void>;
 
-  private constructor(child: ChildProcess, http: string, grpc: string, secure: string, monitoring: string, https: string) {
+  private constructor(child: ChildProcess, addrs: Addresses, attempts: number) {
     this.#child = child;
-    this.httpAddr = http;
-    this.grpcAddr = grpc;
-    this.secureGrpcAddr = secure;
-    this.monitoringAddr = monitoring;
-    this.httpsAddr = https;
-    const keep = (b: Buffer) => { for (const l of b.toString('utf8').split('\n')) if (l) { this.#log.push(l); if (this.#log.length > 2000) this.#log.shift(); } };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    child.on('exit', (code, sig) => { this.#exit = code ?? sig ?? 'unknown'; });
+    this.attempts = attempts;
+    this.httpAddr = addrs.http;
+    this.grpcAddr = addrs.grpc;
+    this.secureGrpcAddr = addrs.secure;
+    this.monitoringAddr = addrs.monitoring;
+    this.httpsAddr = addrs.https;
+    let listening = (): void => undefined;
+    this.#listening = new Promise((r) => { listening = r; });
+    const lines = (): ((b: Buffer) => void) => {
+      let partial = '';
+      return (b) => {
+        const parts = (partial + b.toString('utf8')).split('\n');
+        partial = parts.pop() ?? '';
+        for (const l of parts) this.#keep(l, listening);
+      };
+    };
+    child.stdout?.on('data', lines());
+    child.stderr?.on('data', lines());
+    this.#exited = new Promise((r) => {
+      child.on('exit', (code, sig) => { this.#exit = code ?? sig ?? 'unknown'; r(); });
+      child.on('error', (err) => { this.#log.push(`spawn failed: ${err.message}`); this.#exit ??= 'spawn error'; r(); });
+    });
   }
 
+  #keep(line: string, listening: () => void): void {
+    if (line === '') return;
+    this.#log.push(line);
+    if (this.#log.length > 2000) this.#log.shift();
+    if (line.includes(LISTENING)) listening();
+  }
+
+  /**
+   * Starts discovery on free loopback ports (except the addresses given in `opts`) and waits until
+   * it listens on all of them. A port picked free can be taken by another process before the child
+   * binds it: a child that exits with EADDRINUSE is retried on freshly picked ports, up to
+   * `opts.maxAttempts` times. Any other early exit is left for `ready()`/`get()` to report.
+   */
   static async start(opts: DiscoveryProcessOptions): Promise<DiscoveryProcess> {
-    const [h, g, sg, m, wh] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-    const grpcAddr = opts.grpcAddr ?? `127.0.0.1:${g}`;
-    const httpAddr = opts.httpAddr ?? `127.0.0.1:${h}`;
-    const child = spawn(process.execPath, [...(opts.command ?? [BIN, 'discovery']), '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
-      '--httpAddr', httpAddr, '--grpcAddr', grpcAddr, '--secureGRPCAddr', `127.0.0.1:${sg}`, '--monitoringAddr', `127.0.0.1:${m}`,
-      '--httpsAddr', `127.0.0.1:${wh}`, ...(opts.args ?? [])], {
-      env: { ...process.env, POD_NAME: `istiod-${opts.clusterId}-test`, PILOT_DEBOUNCE_AFTER: '10ms', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return new DiscoveryProcess(child, httpAddr, grpcAddr, `127.0.0.1:${sg}`, `127.0.0.1:${m}`, `127.0.0.1:${wh}`);
+    const pick = opts.pickPort ?? freePort;
+    const maxAttempts = opts.maxAttempts ?? 5;
+    const tried: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const p = await distinctPorts(pick, 5);
+      const addrs: Addresses = {
+        http: opts.httpAddr ?? `127.0.0.1:${p[0]}`, grpc: opts.grpcAddr ?? `127.0.0.1:${p[1]}`,
+        secure: `127.0.0.1:${p[2]}`, monitoring: `127.0.0.1:${p[3]}`, https: `127.0.0.1:${p[4]}`,
+      };
+      const child = spawn(process.execPath, [...(opts.command ?? [BIN, 'discovery']), '--kubeconfig', opts.kubeconfig, '--cluster-id', opts.clusterId,
+        '--httpAddr', addrs.http, '--grpcAddr', addrs.grpc, '--secureGRPCAddr', addrs.secure, '--monitoringAddr', addrs.monitoring,
+        '--httpsAddr', addrs.https, ...(opts.args ?? [])], {
+        env: { ...process.env, POD_NAME: `istiod-${opts.clusterId}-test`, PILOT_DEBOUNCE_AFTER: '10ms', ...opts.env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const proc = new DiscoveryProcess(child, addrs, attempt);
+      const outcome = await proc.#listeningOrExit(opts.listenTimeoutMs ?? 60_000);
+      if (outcome !== 'exited' || !proc.logs().includes('EADDRINUSE')) return proc;
+      const line = proc.#log.find((l) => l.includes('EADDRINUSE')) ?? 'EADDRINUSE';
+      tried.push(`attempt ${attempt}: ${line}`);
+      if (attempt >= maxAttempts) {
+        throw new Error(`discovery could not bind its ports in ${attempt} attempts (another process took a port each time):\n${tried.join('\n')}`);
+      }
+    }
+  }
+
+  /** Resolves when every listener is bound, the child exited, or `timeoutMs` passed (then `ready()` reports). */
+  async #listeningOrExit(timeoutMs: number): Promise<'listening' | 'exited' | 'timeout'> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((r) => { timer = setTimeout(() => { r('timeout'); }, timeoutMs); });
+    try {
+      return await Promise.race([this.#listening.then(() => 'listening' as const), this.#exited.then(() => 'exited' as const), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The child's process id (for /proc CPU and memory readings); undefined if spawning failed. */

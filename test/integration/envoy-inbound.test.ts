@@ -6,7 +6,8 @@
  *   client ns (sleep-0, 198.18.40.1): Envoy with sleep's certificate; iptables sends connections to
  *     helloworld's VIP:5000 to 15001, as Istio's init container does for captured outbound traffic
  *   server ns (helloworld-0, 198.18.40.2): Envoy with helloworld's certificate; iptables sends
- *     connections arriving for port 5000 to 15006 (inbound capture); a plain HTTP app on :5000
+ *     connections arriving for port 5000 to 15006 (inbound capture); a plain HTTP app on :5000, and
+ *     an HTTPS app with a certificate of its own on :9443 (Service port `tcp-secure`, declared TCP)
  *   client ns <-veth-> server ns
  *
  * Certificates come from Isthmus's CA (CreateCertificate with each pod's token) and reach each Envoy
@@ -16,7 +17,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { webcrypto } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +31,10 @@ import { SdsServer, requestWorkloadCertificate } from '../../src/testing/envoy/s
 import { JsonLineProcess } from '../../src/testing/grpc-app/lines.ts';
 import { NetnsLab, type Netns } from '../../src/testing/netns.ts';
 import { ISTIO_CRDS, crd } from '../../src/operator/render/base.ts';
+import { spiffeId } from '../../src/model/ids.ts';
+import { generateEcKey } from '../../src/pki/keys.ts';
+import { generateRootCa } from '../../src/pki/root.ts';
+import { signLeaf } from '../../src/pki/sign.ts';
 import { Testbed, type TestbedCluster } from '../../src/testing/testbed/testbed.ts';
 import { poller } from '../../src/testing/wait.ts';
 
@@ -37,6 +43,8 @@ const SERVER_IP = '198.18.40.2';
 const PORT = 5000;
 /** A port the app serves that no Service declares: it reaches the app through the passthrough chains. */
 const UNDECLARED = 9090;
+/** A declared TCP port (`tcp-secure`) where the app serves TLS of its own (not the mesh's). */
+const OWN_TLS = 9443;
 const HW = 'helloworld.sample.svc.cluster.local';
 const CALLER_ID = 'spiffe://cluster.local/ns/sample/sa/sleep';
 const SERVER_ID = 'spiffe://cluster.local/ns/sample/sa/helloworld';
@@ -53,6 +61,7 @@ let xdsBridge: UnixBridge | undefined;
 let clientNs: Netns;
 let serverNs: Netns;
 let vip = '';
+let secureVip = '';
 let app: JsonLineProcess | undefined;
 const envoys: { client?: EnvoyProcess; server?: EnvoyProcess } = {};
 const sdsServers: SdsServer[] = [];
@@ -120,6 +129,17 @@ before(async () => {
     endpoints: [{ addresses: [SERVER_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'helloworld-0', namespace: 'sample' } }],
   });
 
+  const secure = await c1.requestOk('POST', '/api/v1/namespaces/sample/services', {
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'secure' },
+    spec: { selector: { app: 'helloworld' }, ports: [{ name: 'tcp-secure', port: OWN_TLS, targetPort: OWN_TLS }] },
+  }) as { spec: { clusterIP: string } };
+  secureVip = secure.spec.clusterIP;
+  await c1.requestOk('POST', '/apis/discovery.k8s.io/v1/namespaces/sample/endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'secure-abc', labels: { 'kubernetes.io/service-name': 'secure' } },
+    addressType: 'IPv4', ports: [{ name: 'tcp-secure', port: OWN_TLS, protocol: 'TCP' }],
+    endpoints: [{ addresses: [SERVER_IP], conditions: { ready: true }, targetRef: { kind: 'Pod', name: 'helloworld-0', namespace: 'sample' } }],
+  });
+
   disc = await DiscoveryProcess.start({ kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', env: { POD_NAMESPACE: 'istio-system' } });
   await disc.ready();
   const [host, port] = disc.grpcAddr.split(':');
@@ -137,11 +157,22 @@ before(async () => {
   // Istio's capture, reduced to the two rules this test needs.
   await inNs(serverNs, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', String(PORT), '-j', 'REDIRECT', '--to-ports', '15006']);
   await inNs(serverNs, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', String(UNDECLARED), '-j', 'REDIRECT', '--to-ports', '15006']);
+  await inNs(serverNs, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-p', 'tcp', '--dport', String(OWN_TLS), '-j', 'REDIRECT', '--to-ports', '15006']);
   await inNs(clientNs, 'iptables', ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', vip, '--dport', String(PORT), '-j', 'REDIRECT', '--to-ports', '15001']);
+  lab.route(clientNs, `${secureVip}/32`, SERVER_IP);
+  await inNs(clientNs, 'iptables', ['-t', 'nat', '-A', 'OUTPUT', '-p', 'tcp', '-d', secureVip, '--dport', String(OWN_TLS), '-j', 'REDIRECT', '--to-ports', '15001']);
   const echo = app = new JsonLineProcess('helloworld-0', lab.spawn(serverNs, process.execPath, [join(repo, 'src/testing/envoy/http-echo.ts'), '--addr', `${SERVER_IP}:${PORT}`, '--name', 'helloworld-0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await echo.waitFor('the app listening', (e) => e.event === 'listening');
   const echo2 = new JsonLineProcess('helloworld-0:9090', lab.spawn(serverNs, process.execPath, [join(repo, 'src/testing/envoy/http-echo.ts'), '--addr', `${SERVER_IP}:${UNDECLARED}`, '--name', 'helloworld-0'], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await echo2.waitFor('the app listening on the undeclared port', (e) => e.event === 'listening');
+  // The application's own TLS: a certificate from a CA of its own, unrelated to the mesh's.
+  const appCa = await generateRootCa({ org: 'app.example' });
+  const appKey = await generateEcKey();
+  const leaf = signLeaf({ ca: appCa, publicKey: new Uint8Array(await webcrypto.subtle.exportKey('spki', appKey.keys.publicKey)), identities: [spiffeId({ trustDomain: 'app.example', namespace: 'sample', serviceAccount: 'helloworld' })] });
+  writeFileSync(join(dir, 'app-cert.pem'), leaf.certPem + appCa.certChainPem);
+  writeFileSync(join(dir, 'app-key.pem'), appKey.pkcs8Pem);
+  const echo3 = new JsonLineProcess('helloworld-0:9443', lab.spawn(serverNs, process.execPath, [join(repo, 'src/testing/envoy/http-echo.ts'), '--addr', `${SERVER_IP}:${OWN_TLS}`, '--name', 'helloworld-0', '--cert', join(dir, 'app-cert.pem'), '--key', join(dir, 'app-key.pem')], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await echo3.waitFor('the HTTPS app listening', (e) => e.event === 'listening');
   assert.ok(envoyBin);
   envoys.server = await sidecar(serverNs, 'helloworld-0', 'helloworld', 'helloworld', SERVER_IP, rootPem);
   envoys.client = await sidecar(clientNs, 'sleep-0', 'sleep', 'sleep', CLIENT_IP, rootPem);
@@ -161,8 +192,8 @@ after(async () => {
 interface Seen { name: string; path: string; headers: Record<string, string | undefined>; peer: string }
 
 /** curl inside a namespace; the app's JSON answer (what it received), or undefined on failure. */
-async function call(ns: Netns, url: string, headers: Record<string, string>): Promise<Seen | undefined> {
-  const args = ['-sS', '--fail', '--max-time', '10', ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
+async function call(ns: Netns, url: string, headers: Record<string, string>, extra: readonly string[] = []): Promise<Seen | undefined> {
+  const args = ['-sS', '--fail', '--max-time', '10', ...extra, ...Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]), url];
   try {
     return JSON.parse(await inNs(ns, 'curl', args)) as Seen;
   } catch {
@@ -242,6 +273,31 @@ test('a plaintext caller (no sidecar) reaches the app through the plaintext chai
   assert.match(seen.peer, /^127\.0\.0\.6:/, 'through the server sidecar');
 });
 
+/** How many TLS handshakes the server sidecar completed on 15006 (it terminated Istio mTLS). */
+async function serverHandshakes(): Promise<number> {
+  return (await envoys.server?.stats())?.get('listener.0.0.0.0_15006.ssl.handshake') ?? 0;
+}
+
+test('a declared TCP port (PERMISSIVE): the app\'s own TLS passes through the sidecar untouched, Istio mTLS is terminated', async (t) => {
+  // -k: the client cannot know the app's private CA; what matters is whose certificate answers.
+  const before = await serverHandshakes();
+  const direct = await until('HTTPS from a caller without a sidecar to the pod', () => call(clientNs, `https://${SERVER_IP}:${OWN_TLS}/own-tls`, {}, ['-k']));
+  assert.equal(direct.path, '/own-tls', 'the app itself answered the TLS it serves');
+  assert.match(direct.peer, /^127\.0\.0\.6:/, 'through the server sidecar (inbound|9443|| binds 127.0.0.6)');
+  const afterDirect = await serverHandshakes();
+  assert.equal(afterDirect, before, 'the sidecar did not terminate the app\'s TLS');
+  const issuer = await inNs(clientNs, 'sh', ['-c', `echo | openssl s_client -connect ${SERVER_IP}:${OWN_TLS} 2>/dev/null | openssl x509 -noout -issuer`]).catch(() => '');
+  t.diagnostic(`app's own TLS to :${OWN_TLS}: answered by the app (peer ${direct.peer}); certificate issuer ${issuer.trim()}; server sidecar handshakes ${before} -> ${afterDirect}`);
+  assert.match(issuer, /app\.example/, 'the certificate the caller saw is the app\'s, not the sidecar\'s');
+
+  // A mesh caller: the client sidecar wraps the connection in Istio mTLS, the server sidecar terminates it.
+  const mesh = await until('HTTPS from sleep-0 through both sidecars', () => call(clientNs, `https://${secureVip}:${OWN_TLS}/mesh`, {}, ['-k']));
+  const afterMesh = await serverHandshakes();
+  t.diagnostic(`mesh caller to ${secureVip}:${OWN_TLS}: answered (peer ${mesh.peer}); server sidecar handshakes ${afterDirect} -> ${afterMesh}`);
+  assert.equal(mesh.path, '/mesh');
+  assert.ok(afterMesh > afterDirect, 'the server sidecar terminated the mesh client\'s mTLS');
+});
+
 test('an undeclared port: plaintext HTTP is sniffed through the passthrough chain (PERMISSIVE), then refused under mesh-wide STRICT', async (t) => {
   const url = `http://${SERVER_IP}:${UNDECLARED}/undeclared`;
   const seen = await until('a plaintext request to the undeclared port', () => call(clientNs, url, {}));
@@ -263,4 +319,13 @@ test('an undeclared port: plaintext HTTP is sniffed through the passthrough chai
   // Istio mTLS from the client sidecar still reaches the declared port.
   const ok = await until('a request through both sidecars under STRICT', () => call(clientNs, `http://${vip}:${PORT}/strict`, { Host: `${HW}:${PORT}` }));
   assert.equal(ok.path, '/strict');
+});
+
+test('a declared TCP port under mesh-wide STRICT: TLS that is not the mesh\'s is refused, mesh callers still get through', async (t) => {
+  // The previous test made STRICT mesh-wide.
+  const t0 = performance.now();
+  await until('the app\'s own TLS refused under STRICT', async () => (await call(clientNs, `https://${SERVER_IP}:${OWN_TLS}/own-tls`, {}, ['-k']) === undefined ? true : undefined));
+  t.diagnostic(`STRICT: a caller without a mesh certificate refused on :${OWN_TLS} ${(performance.now() - t0).toFixed(0)} ms after`);
+  const mesh = await until('a mesh caller under STRICT', () => call(clientNs, `https://${secureVip}:${OWN_TLS}/mesh-strict`, {}, ['-k']));
+  assert.equal(mesh.path, '/mesh-strict');
 });

@@ -2,14 +2,17 @@
  * A stand-in for a workload's application behind its sidecar in Envoy tests: a plain HTTP/1.1
  * server that answers every request with a JSON body of what it received (method, path, headers,
  * the peer address) and prints the same as one JSON line per request. A path under `/fail-once/`
- * answers 503 the first time it is asked and 200 after that, so tests can see a retry happen.
+ * answers 503 the first time it is asked and 200 after that, so tests can see a retry happen. With
+ * `--cert` and `--key` it serves HTTPS instead: an application that does its own TLS.
  *
- *   node http-echo.ts --addr 198.18.40.2:5000 --name helloworld-0
+ *   node http-echo.ts --addr 198.18.40.2:5000 --name helloworld-0 [--cert chain.pem --key key.pem]
  */
-import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type RequestListener } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { addr: { type: 'string' }, name: { type: 'string' } } });
+const { values } = parseArgs({ options: { addr: { type: 'string' }, name: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' } } });
 const m = /^(.*):(\d+)$/.exec(values.addr ?? '');
 if (!m?.[1] || !m[2]) {
   process.stderr.write('usage: http-echo.ts --addr host:port [--name N]\n');
@@ -20,7 +23,7 @@ const emit = (event: string, fields: Record<string, unknown>) => { process.stdou
 
 const failedOnce = new Set<string>();
 
-const server = createServer((req, res) => {
+const handler: RequestListener = (req, res) => {
   const seen = { name: values.name ?? '', method: req.method ?? '', path: req.url ?? '', headers: req.headers, peer: `${req.socket.remoteAddress ?? ''}:${req.socket.remotePort ?? 0}` };
   emit('request', seen);
   req.resume();
@@ -35,6 +38,9 @@ const server = createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(seen));
   });
-});
+};
+const server = values.cert !== undefined && values.key !== undefined
+  ? createTlsServer({ cert: readFileSync(values.cert), key: readFileSync(values.key) }, handler)
+  : createServer(handler);
 server.listen(Number(m[2]), m[1], () => { emit('listening', { addr: values.addr }); });
 process.on('SIGTERM', () => { server.close(); process.exit(0); });

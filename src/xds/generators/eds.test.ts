@@ -104,3 +104,12 @@ test('mergeDuplicateAddresses: one address per assignment, shares preserved', ()
   assert.deepEqual(merged[0]?.lbEndpoints?.map((e) => e.loadBalancingWeight?.value), [2, 6]);
   assert.equal(merged[0].loadBalancingWeight?.value, 8);
 });
+
+test('mergeDuplicateAddresses: a locality split horizon left empty stays empty and weightless (as istiod sends it)', () => {
+  const lb = (a: string): T.LbEndpoint => ({ endpoint: { address: { socketAddress: { address: a, portValue: 5000 } } }, loadBalancingWeight: { value: 1 } });
+  const merged = mergeDuplicateAddresses([
+    { locality: { zone: 'a' }, lbEndpoints: [lb('10.0.0.1')], loadBalancingWeight: { value: 1 } },
+    { locality: { zone: 'b' } },
+  ]);
+  assert.deepEqual(merged.map((g) => [g.locality?.zone, g.lbEndpoints?.length ?? 0, g.loadBalancingWeight?.value]), [['a', 1, 1], ['b', 0, undefined]]);
+});

@@ -117,8 +117,9 @@ export function mergeDuplicateAddresses(groups: readonly T.LocalityLbEndpoints[]
       }
     }
     if (kept.length > 0) out.push({ ...g, lbEndpoints: kept });
+    else if ((g.lbEndpoints ?? []).length === 0) out.push(g); // a locality split horizon emptied stays, weightless
   }
-  return out.map((g) => ({
+  return out.map((g) => (g.lbEndpoints ?? []).length === 0 ? g : ({
     ...g,
     loadBalancingWeight: { value: Math.min((g.lbEndpoints ?? []).reduce((s, e) => s + (e.loadBalancingWeight?.value ?? 1), 0), 0xffffffff) },
   }));

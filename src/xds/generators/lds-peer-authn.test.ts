@@ -33,8 +33,8 @@ function chains(pas: PeerAuthentication[], p = web): string[] {
   return out;
 }
 
-test('PERMISSIVE (no policy, or explicit): mTLS (mesh ALPNs for HTTP) and plaintext chains per port', () => {
-  const want = ['3306 tls +tls-socket', '3306 raw_buffer', `9080 tls ${ALPNS.join(',')} +tls-socket`, '9080 raw_buffer'];
+test('PERMISSIVE (no policy, or explicit): mTLS (mesh ALPNs) and plaintext chains per port; other TLS to a TCP port passes through', () => {
+  const want = [`3306 tls ${ALPNS.join(',')} +tls-socket`, '3306 tls', '3306 raw_buffer', `9080 tls ${ALPNS.join(',')} +tls-socket`, '9080 raw_buffer'];
   const none = chains([]);
   console.log('no policy:', none);
   assert.deepEqual(none, want);
@@ -55,9 +55,9 @@ test('workload STRICT with a port-level PERMISSIVE: per port, only for the selec
   const wl = pa('shop', 'web', 'STRICT', { selector: { app: 'web' }, portLevelMtls: [{ port: 3306, mode: 'PERMISSIVE' }] });
   const got = chains([wl]);
   console.log('workload STRICT, 3306 PERMISSIVE:', got);
-  assert.deepEqual(got, ['3306 tls +tls-socket', '3306 raw_buffer', '9080 tls +tls-socket']);
+  assert.deepEqual(got, [`3306 tls ${ALPNS.join(',')} +tls-socket`, '3306 tls', '3306 raw_buffer', '9080 tls +tls-socket']);
   const other = proxy({ ip: '10.4.0.5', namespace: 'shop', labels: { app: 'api' } });
-  assert.deepEqual(chains([wl], other), ['3306 tls +tls-socket', '3306 raw_buffer', `9080 tls ${ALPNS.join(',')} +tls-socket`, '9080 raw_buffer']);
+  assert.deepEqual(chains([wl], other), [`3306 tls ${ALPNS.join(',')} +tls-socket`, '3306 tls', '3306 raw_buffer', `9080 tls ${ALPNS.join(',')} +tls-socket`, '9080 raw_buffer']);
 });
 
 test('the LDS cache key follows the resolved modes, so proxies under different policies never share listeners', () => {

@@ -160,19 +160,29 @@ test('lds sidecar: an HTTP inbound port is served by a connection manager on its
   }
 });
 
-test('lds sidecar: a TCP inbound port keeps tcp_proxy chains (mTLS terminated, and plaintext)', () => {
+test('lds sidecar: a TCP inbound port: Istio mTLS terminated, the application\'s own TLS and plaintext passed to it (as istiod)', () => {
   const l = twoPortPod().get('virtualInbound');
   const chains = chainsFor(l, 3306);
   assert.deepEqual(chains.map((c) => c.filterChainMatch), [
+    { destinationPort: { value: 3306 }, transportProtocol: 'tls', applicationProtocols: ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] },
     { destinationPort: { value: 3306 }, transportProtocol: 'tls' },
     { destinationPort: { value: 3306 }, transportProtocol: 'raw_buffer' },
   ]);
   for (const c of chains) assert.equal(tcpCluster(c.filters?.[0]), 'inbound|3306||');
   const ctx = unpackAny(downstreamTlsContextCodec, chains[0]?.transportSocket?.typedConfig ?? { typeUrl: '' });
   assert.deepEqual(ctx.requireClientCertificate, { value: true });
-  assert.equal(ctx.commonTlsContext?.alpnProtocols, undefined);
-  assert.equal(chains[1]?.transportSocket, undefined);
+  assert.deepEqual(ctx.commonTlsContext?.alpnProtocols, ['istio-peer-exchange', 'h2', 'http/1.1']);
+  assert.equal(chains[1]?.transportSocket, undefined, 'TLS without a mesh ALPN is the application\'s: not terminated');
+  assert.equal(chains[2]?.transportSocket, undefined);
   assert.ok(!(l?.filterChains ?? []).some((c) => c.filterChainMatch?.destinationPort?.value === 80), 'chains are keyed by the target port, not the service port');
+});
+
+test('lds sidecar: inspector exemptions list 15006 in port order, as istiod', () => {
+  const db = svc({ name: 'mongo', namespace: 'shop', ports: [{ name: 'tcp-mongo', port: 27017, protocol: 'TCP' }] });
+  const view = fakeMeshView({ services: [db], endpoints: [ep({ service: db, address: '10.4.0.6', cluster: 'cluster1' })] });
+  const l = listeners(generate(proxy({ ip: '10.4.0.6', cluster: 'cluster1', namespace: 'shop' }), view, ['virtualInbound'])).get('virtualInbound');
+  const http = l?.listenerFilters?.find((f) => f.name === 'envoy.filters.listener.http_inspector');
+  assert.deepEqual(http?.filterDisabled?.orMatch?.rules?.map((r) => r.destinationPortRange?.start), [15006, 27017]);
 });
 
 test('lds gateway: 0.0.0.0_15443 with tls_inspector and one SNI chain per service port and subset', () => {

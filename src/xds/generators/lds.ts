@@ -92,7 +92,7 @@ function inboundListenerFilters(ports: readonly InboundPort[], policy: InboundMt
   for (const [port, mode] of policy.ports) if (!needs.has(port)) needs.set(port, { tls: mode !== 'DISABLE', sniff: mode !== 'STRICT' });
   needs.set(0, { tls: policy.mode !== 'DISABLE', sniff: policy.mode !== 'STRICT' });
   const sorted = [...needs.entries()].sort(([a], [b]) => a - b);
-  const off = (k: 'tls' | 'sniff'): number[] => [...sorted.filter(([, n]) => !n[k]).map(([p]) => p), VIRTUAL_INBOUND_PORT];
+  const off = (k: 'tls' | 'sniff'): number[] => [...sorted.filter(([, n]) => !n[k]).map(([p]) => p), VIRTUAL_INBOUND_PORT].sort((a, b) => a - b);
   const any = (k: 'tls' | 'sniff'): boolean => sorted.some(([, n]) => n[k]);
   return {
     listenerFilters: [

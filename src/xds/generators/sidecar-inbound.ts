@@ -9,8 +9,11 @@
  *   subject), appended to whatever a trusted peer forwarded; it does not trust the peer address for
  *   X-Forwarded-For, normalises paths but keeps escaped slashes, accepts WebSocket upgrades and never
  *   cuts idle or long streams (no route timeout, no stream idle timeout);
- * - any other port keeps two tcp_proxy chains (mTLS terminated, and plaintext) to `inbound|<port>||`.
- * PeerAuthentication (peer-authn.ts) removes the plaintext chain (STRICT) or the mTLS chain (DISABLE).
+ * - any other port gets tcp_proxy chains to `inbound|<port>||`, as istiod's: Istio mTLS terminated
+ *   (TLS offering a mesh ALPN; server ALPN istio-peer-exchange, h2, http/1.1), other TLS passed
+ *   through to the application, and plaintext.
+ * PeerAuthentication (peer-authn.ts) removes the plaintext chains (STRICT: then the mTLS chain takes
+ * any TLS) or the mTLS chain (DISABLE).
  * The mTLS chains accept only client certificates of the mesh's trust domain.
  */
 import { clusterName } from '../../model/cluster-names.ts';
@@ -25,6 +28,8 @@ import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 export const INBOUND_MTLS_HTTP_ALPNS = ['istio', 'istio-peer-exchange', 'istio-http/1.0', 'istio-http/1.1', 'istio-h2'] as const;
 /** What the inbound HTTP server offers to negotiate once Istio mTLS is terminated. */
 export const INBOUND_HTTP_SERVER_ALPNS = ['h2', 'http/1.1'] as const;
+/** What a TCP port's mTLS chain offers to negotiate (istiod's list). */
+export const INBOUND_TCP_SERVER_ALPNS = ['istio-peer-exchange', 'h2', 'http/1.1'] as const;
 /** The `server` header Envoy writes on responses (istiod's value). */
 export const INBOUND_SERVER_NAME = 'istio-envoy';
 
@@ -102,13 +107,17 @@ export function inboundChains(p: InboundPort, trustDomain: string, mode: Effecti
       ...(plaintext ? [{ name: `${cluster}-plaintext-http`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: filters() }] : []),
     ];
   }
+  // PERMISSIVE terminates only the TLS a mesh client starts (its ALPNs); other TLS is the
+  // application's own and passes through untouched, as plaintext does. STRICT terminates any TLS.
+  const alpn = mode === 'STRICT' ? {} : { applicationProtocols: [...INBOUND_MTLS_HTTP_ALPNS] };
   return [
     ...(mtls ? [{
       name: `${cluster}-mtls`,
-      filterChainMatch: { destinationPort, transportProtocol: 'tls' },
-      transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([], trustDomain)),
+      filterChainMatch: { destinationPort, transportProtocol: 'tls', ...alpn },
+      transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([...INBOUND_TCP_SERVER_ALPNS], trustDomain)),
       filters: [tcpProxyFilter(cluster)],
     }] : []),
+    ...(mtls && plaintext ? [{ name: `${cluster}-tls-passthrough`, filterChainMatch: { destinationPort, transportProtocol: 'tls' }, filters: [tcpProxyFilter(cluster)] }] : []),
     ...(plaintext ? [{ name: `${cluster}-plaintext`, filterChainMatch: { destinationPort, transportProtocol: 'raw_buffer' }, filters: [tcpProxyFilter(cluster)] }] : []),
   ];
 }

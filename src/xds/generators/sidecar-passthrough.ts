@@ -19,7 +19,7 @@ import type * as T from '../../proto/types.ts';
 import { INBOUND_PASSTHROUGH_CLUSTER } from './cluster-builder.ts';
 import { hcmFilter, tcpProxyFilter } from './filters.ts';
 import { modeForPort, type EffectiveMtlsMode, type InboundMtlsPolicy } from './peer-authn.ts';
-import { INBOUND_HTTP_SERVER_ALPNS, inboundHttpConnectionManager } from './sidecar-inbound.ts';
+import { INBOUND_HTTP_SERVER_ALPNS, INBOUND_TCP_SERVER_ALPNS, inboundHttpConnectionManager } from './sidecar-inbound.ts';
 import { PLAINTEXT_HTTP_MATCH } from './sidecar-http.ts';
 import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 
@@ -27,8 +27,6 @@ import { downstreamTlsTransportSocket, istioMutualDownstream } from './tls.ts';
 export const MTLS_HTTP_ALPNS = ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] as const;
 /** The ALPNs an Istio client offers on mTLS for TCP (PERMISSIVE's TCP chain match). */
 export const MTLS_TCP_ALPNS = ['istio-peer-exchange', 'istio'] as const;
-/** What the TCP mTLS chain offers to negotiate. */
-const TCP_SERVER_ALPNS = ['istio-peer-exchange', 'h2', 'http/1.1'] as const;
 
 const HTTP_CHAIN = 'virtualInbound-catchall-http';
 const TCP_CHAIN = 'virtualInbound';
@@ -50,7 +48,7 @@ export function passthroughChainsFor(mode: EffectiveMtlsMode, trustDomain: strin
   const mtlsTcp = (alpns: readonly string[] | undefined): T.FilterChain => ({
     name: TCP_CHAIN,
     filterChainMatch: { ...dp, transportProtocol: 'tls', ...(alpns === undefined ? {} : { applicationProtocols: [...alpns] }) },
-    transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([...TCP_SERVER_ALPNS], trustDomain)),
+    transportSocket: downstreamTlsTransportSocket(istioMutualDownstream([...INBOUND_TCP_SERVER_ALPNS], trustDomain)),
     filters: tcp(),
   });
   const plainHttp: T.FilterChain = { name: HTTP_CHAIN, filterChainMatch: { ...dp, ...PLAINTEXT_HTTP_MATCH, applicationProtocols: [...(PLAINTEXT_HTTP_MATCH.applicationProtocols ?? [])] }, filters: httpFilters() };

@@ -158,6 +158,46 @@ test('split horizon: unhealthy local endpoints are sent as UNHEALTHY; plaintext 
   assert.deepEqual(group?.locality, { region: '', zone: '', subZone: '' });
 });
 
+test('split horizon: a locality emptied by the filters stays as a group without weight or endpoints, as istiod', () => {
+  const east: Locality = { region: 'r1', zone: 'a', subzone: '' };
+  const west: Locality = { region: 'r2', zone: 'b', subzone: '' };
+  // Plaintext on another network cannot cross the gateway; plaintext on an SNI-DNAT cluster is dropped.
+  const crossNetwork = buildLocalityEndpoints({
+    proxy: sidecar('network1'),
+    endpoints: [cep('10.1.0.1', 'network1', 'cluster1', { locality: east }), cep('10.2.0.1', 'network2', 'cluster2', { tlsMode: 'disabled', locality: west })],
+    gateways: [gwB],
+    mtlsOnly: false,
+  });
+  assert.deepEqual(crossNetwork.map((g) => [g.locality, g.lbEndpoints?.length ?? 0, g.loadBalancingWeight?.value]), [
+    [{ region: 'r1', zone: 'a', subZone: '' }, 1, 1],
+    [{ region: 'r2', zone: 'b', subZone: '' }, 0, undefined],
+  ]);
+  const sni = buildLocalityEndpoints({ proxy: sidecar('network1', 'network1'), endpoints: [cep('10.1.0.2', 'network1', 'cluster1', { tlsMode: 'disabled', locality: east })], gateways: [gwB], mtlsOnly: true });
+  assert.deepEqual(sni, [{ locality: { region: 'r1', zone: 'a', subZone: '' } }]);
+  // A network view that hides the endpoint leaves no group at all (istiod filters those before grouping).
+  const hidden = buildLocalityEndpoints({ proxy: sidecar('network1', 'network1'), endpoints: [cep('10.2.0.1', 'network2', 'cluster2', { locality: west })], gateways: [gwB], mtlsOnly: false });
+  assert.deepEqual(hidden, []);
+});
+
+test('split horizon: unready endpoints on another network add no gateway weight; all unready, no gateway endpoint (differs from istiod on purpose)', () => {
+  const some = buildLocalityEndpoints({
+    proxy: sidecar('network1'),
+    endpoints: [cep('10.1.0.1', 'network1', 'cluster1'), cep('10.2.0.1', 'network2', 'cluster2'), cep('10.2.0.2', 'network2', 'cluster2', { healthy: false })],
+    gateways: [gwB],
+    mtlsOnly: false,
+  });
+  // istiod would weigh the gateway 2 (ready + unready), sending 2/3 of the traffic to network2's one ready pod.
+  assert.deepEqual(summary(some), { endpoints: [['10.1.0.1:5000=1', '198.51.100.2:15443=1']], localityWeights: [2] });
+  const none = buildLocalityEndpoints({
+    proxy: sidecar('network1'),
+    endpoints: [cep('10.1.0.1', 'network1', 'cluster1'), cep('10.2.0.1', 'network2', 'cluster2', { healthy: false })],
+    gateways: [gwB],
+    mtlsOnly: false,
+  });
+  // istiod would keep a healthy gateway endpoint of weight 1, whose gateway has no healthy host to forward to.
+  assert.deepEqual(summary(none), { endpoints: [['10.1.0.1:5000=1']], localityWeights: [1] });
+});
+
 test('gatewayWeightScale: lcm over network and (network, cluster) group sizes', () => {
   assert.equal(gatewayWeightScale([]), 1);
   assert.equal(gatewayWeightScale([gwB, gwC1, gwC2]), 2);

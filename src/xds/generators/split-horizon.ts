@@ -7,8 +7,13 @@
  * Pure: it reads the proxy only through `SplitHorizonProxy` (network, network view, IP family).
  * Choices where the reference is silent: endpoint weights are 1 (the model has no weight); unhealthy
  * endpoints on other networks add no weight to a gateway (the gateway forwards only to its own
- * healthy pods); gateways without an mTLS port or with a host-name address (unresolved) are never
- * emitted, for every proxy type (EDS addresses must be IPs; HBONE is out of scope).
+ * healthy pods), and a network whose endpoints are all unhealthy gets no gateway endpoint. This
+ * differs from istiod on purpose: istiod's network filter counts unready remote endpoints in the
+ * gateway's weight and keeps a healthy gateway endpoint for them, which the gateway then cannot
+ * serve (it has no healthy host and panic mode is off). Gateways without an mTLS port or with a
+ * host-name address (unresolved) are never emitted, for every proxy type (EDS addresses must be
+ * IPs; HBONE is out of scope). A locality whose endpoints are all filtered out (plaintext on an
+ * SNI-DNAT cluster, unreachable across networks) is kept as an empty group without weight, as in istiod.
  */
 import { isIP } from 'node:net';
 import { localityString, type Endpoint, type Locality } from '../../model/endpoint.ts';
@@ -114,11 +119,11 @@ export function buildLocalityEndpoints(input: SplitHorizonInput): T.LocalityLbEn
   for (const ce of input.endpoints) {
     const ep = ce.endpoint;
     const mtls = ep.tlsMode === 'istio';
-    if (mtlsOnly && !mtls) continue;
     if (multiNetwork && !canSee(proxy.requestedNetworkView, ep.network)) continue;
     const key = localityString(ep.locality);
     let group = groups.get(key);
     if (group === undefined) groups.set(key, group = { locality: ep.locality, lbEndpoints: [], viaGateway: new Map() });
+    if (mtlsOnly && !mtls) continue;
     const weight = Math.min(scale, MAX_WEIGHT);
     const direct = ep.network === proxy.network || ep.network === NO_NETWORK;
     const candidates = multiNetwork && !direct ? gatewaysFor(gateways, ep.network, ep.cluster) : [];
@@ -151,7 +156,12 @@ export function buildLocalityEndpoints(input: SplitHorizonInput): T.LocalityLbEn
       metadata: tlsIstioMetadata(`;;;;${gw.cluster ?? ''}`, true),
       loadBalancingWeight: { value: Math.min(Math.max(weight, 1), MAX_WEIGHT) },
     }))];
-    if (lbEndpoints.length === 0) continue;
+    // A locality all of whose endpoints were filtered out here stays as an empty group without a
+    // weight, as istiod leaves it: it holds no host, so Envoy sends it nothing.
+    if (lbEndpoints.length === 0) {
+      out.push({ locality: toEnvoyLocality(g.locality) });
+      continue;
+    }
     const total = lbEndpoints.reduce((s, e) => s + (e.loadBalancingWeight?.value ?? 1), 0);
     out.push({ locality: toEnvoyLocality(g.locality), lbEndpoints, loadBalancingWeight: { value: Math.min(total, MAX_WEIGHT) } });
   }
