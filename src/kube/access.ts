@@ -3,7 +3,8 @@
  * caller's credentials. Kubeconfig files (`kubeconfig-file.ts`), in-cluster credentials and remote
  * secrets (`multicluster/kubeconfig.ts`) all become a `ClusterAccess`; `KubeClient` only reads it.
  *
- * Static credentials (a token, a token file, a client certificate, basic auth) are applied here.
+ * Static credentials (a token, a token file, a client certificate, basic auth) are applied here,
+ * with a node:https agent per client.
  * Credential plugins (`exec`, `auth-provider`) and proxies (`proxy-url`) are handed to
  * @kubernetes/client-node, imported only when such a kubeconfig is used: that library takes about
  * half a second of CPU and 70 MB to load, which a control plane with plain credentials, the common
@@ -11,7 +12,8 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import type * as ClientNodeModule from '@kubernetes/client-node';
-import { Agent } from 'undici';
+import type { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 
 /** The credential part of a kubeconfig user that Isthmus applies itself. */
@@ -53,8 +55,7 @@ export interface ClusterAccess {
 
 /** What a request needs from the credentials: headers, and the connection pool to send it on. */
 export interface RequestAuth {
-  headers(): Promise<Record<string, string>>;
-  readonly dispatcher: Agent | undefined;
+  prepare(): Promise<{ readonly headers: Record<string, string>; readonly agent: HttpAgent | undefined }>;
 }
 
 const TOKEN_FILE_RECHECK_MS = 60_000;
@@ -96,63 +97,59 @@ function staticAuth(access: ClusterAccess): RequestAuth {
   const u = access.user;
   const file = u.tokenFile === undefined ? undefined : new TokenFile(u.tokenFile);
   const basic = u.username !== undefined ? `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` : undefined;
-  const needsAgent = access.caPem !== undefined || u.certPem !== undefined || access.skipTLSVerify || access.tlsServerName !== undefined;
-  const dispatcher = needsAgent
-    ? new Agent({
-      connect: {
-        ...(access.caPem === undefined ? {} : { ca: access.caPem }),
-        ...(u.certPem === undefined ? {} : { cert: u.certPem }),
-        ...(u.keyPem === undefined ? {} : { key: u.keyPem }),
-        ...(access.tlsServerName === undefined ? {} : { servername: access.tlsServerName }),
-        ...(access.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-      },
+  // One pool per client: connections are reused (watches hold theirs); TCP keep-alive after 30 s
+  // idle, as client-go, so load balancers do not drop quiet watches.
+  const agent = access.server.startsWith('https:')
+    ? new HttpsAgent({
+      keepAlive: true,
+      keepAliveMsecs: 30_000,
+      ...(access.caPem === undefined ? {} : { ca: access.caPem }),
+      ...(u.certPem === undefined ? {} : { cert: u.certPem }),
+      ...(u.keyPem === undefined ? {} : { key: u.keyPem }),
+      ...(access.tlsServerName === undefined ? {} : { servername: access.tlsServerName }),
+      ...(access.skipTLSVerify ? { rejectUnauthorized: false } : {}),
     })
     : undefined;
-  return {
-    dispatcher,
-    async headers() {
-      if (u.token !== undefined) return { authorization: `Bearer ${u.token}` };
-      if (file) return { authorization: `Bearer ${await file.token()}` };
-      if (basic !== undefined) return { authorization: basic };
-      return {};
-    },
+  const headers = async (): Promise<Record<string, string>> => {
+    if (u.token !== undefined) return { authorization: `Bearer ${u.token}` };
+    if (file) return { authorization: `Bearer ${await file.token()}` };
+    if (basic !== undefined) return { authorization: basic };
+    return {};
   };
+  return { prepare: async () => ({ headers: await headers(), agent }) };
 }
 
 type ClientNode = typeof ClientNodeModule;
 
 /** Credentials applied by @kubernetes/client-node (plugins, proxies), loaded on first use. */
-function delegatedAuth(access: ClusterAccess, d: DelegatedCredentials): RequestAuth & { ready(): Promise<void> } {
+function delegatedAuth(access: ClusterAccess, d: DelegatedCredentials): RequestAuth {
   let kc: InstanceType<ClientNode['KubeConfig']> | undefined;
-  let lib: ClientNode | undefined;
-  let dispatcher: Agent | undefined;
-  const auth = {
-    get dispatcher() { return dispatcher; },
-    async ready() {
-      if (kc) return;
-      try {
-        lib = await import('@kubernetes/client-node');
-        const next = new lib.KubeConfig();
-        next.loadFromString(d.kubeconfigText);
-        next.makePathsAbsolute(d.baseDir);
-        next.setCurrentContext(access.contextName);
-        kc = next;
-      } catch (err) {
-        throw new IsthmusError(ErrorCodes.KubeConfig, `context ${access.contextName} (${d.because}): ${errorMessage(err)}`, { cause: err });
-      }
-    },
-    async headers() {
-      await auth.ready();
-      if (!kc || !lib) throw new IsthmusError(ErrorCodes.KubeConfig, `context ${access.contextName}: credentials not loaded`);
-      const ctx = new lib.RequestContext(access.server, lib.HttpMethod.GET);
-      await kc.applySecurityAuthentication(ctx);
-      // client-node builds a new agent per request; keep the first so connections are reused (the
-      // TLS material of a context does not change; credentials travel in headers).
-      dispatcher ??= ctx.getDispatcher() as Agent | undefined;
-      return { ...ctx.getHeaders() };
+  const load = async (): Promise<InstanceType<ClientNode['KubeConfig']>> => {
+    if (kc) return kc;
+    try {
+      const lib = await import('@kubernetes/client-node');
+      const next = new lib.KubeConfig();
+      next.loadFromString(d.kubeconfigText);
+      next.makePathsAbsolute(d.baseDir);
+      next.setCurrentContext(access.contextName);
+      kc = next;
+      return next;
+    } catch (err) {
+      throw new IsthmusError(ErrorCodes.KubeConfig, `context ${access.contextName} (${d.because}): ${errorMessage(err)}`, { cause: err });
+    }
+  };
+  return {
+    async prepare() {
+      const config = await load();
+      // Headers (the plugin's credential) and the agent (TLS, proxy; client-node caches it per context).
+      const opts: HttpsRequestOptions = {};
+      await config.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+      if (typeof opts.auth === 'string') headers['authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      return { headers, agent: typeof opts.agent === 'object' ? opts.agent : undefined };
     },
   };
-  return auth;
 }
 
 /** The request authenticator for `access`. */

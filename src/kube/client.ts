@@ -3,10 +3,10 @@
  * context's credentials (`ClusterAccess`: a kubeconfig file, in-cluster credentials or a remote
  * secret). Everything else in the project talks to Kubernetes through this class.
  */
-import { fetch, type Response } from 'undici';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { requestAuth, type ClusterAccess, type RequestAuth } from './access.ts';
 import { accessFromDefault, accessFromFile, accessFromKubeconfig, inClusterAccess } from './kubeconfig-file.ts';
+import { send, type KubeResponse } from './transport.ts';
 
 export interface KubeStatus {
   readonly kind?: string;
@@ -50,25 +50,21 @@ export interface RequestOptions {
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Reads a response body up to `max` bytes; a longer body is cancelled and refused. */
-export async function readBounded(res: Response, max: number, what: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
+export async function readBounded(res: KubeResponse, max: number, what: string): Promise<string> {
+  const declared = Number(res.header('content-length') ?? '0');
   if (declared > max) {
-    await res.body?.cancel();
+    res.close();
     throw new IsthmusError(ErrorCodes.KubeResponseTooLarge, `${what}: response of ${declared} bytes is larger than the ${max}-byte limit`);
   }
-  if (!res.body) return '';
   const chunks: Buffer[] = [];
   let size = 0;
-  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
     if (size > max) {
-      await reader.cancel();
+      res.close();
       throw new IsthmusError(ErrorCodes.KubeResponseTooLarge, `${what}: response is larger than the ${max}-byte limit`);
     }
-    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+    chunks.push(chunk);
   }
   return Buffer.concat(chunks, size).toString('utf8');
 }
@@ -197,7 +193,7 @@ export class KubeClient {
    * A streaming GET (a watch): answers the response once the headers arrived with status 2xx; the
    * caller reads and bounds the body. `signal` ends it; the headers must arrive within the timeout.
    */
-  async stream(path: string, signal: AbortSignal, connectTimeoutMs = this.#timeoutMs): Promise<Response> {
+  async stream(path: string, signal: AbortSignal, connectTimeoutMs = this.#timeoutMs): Promise<KubeResponse> {
     const connect = new AbortController();
     const timer = setTimeout(() => { connect.abort(new DOMException(`no answer within ${connectTimeoutMs} ms`, 'TimeoutError')); }, connectTimeoutMs);
     try {
@@ -209,18 +205,11 @@ export class KubeClient {
     }
   }
 
-  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }): Promise<Response> {
-    const url = `${this.server}${path}`;
-    const headers: Record<string, string> = { ...(await this.#auth.headers()), accept: 'application/json' };
+  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }): Promise<KubeResponse> {
+    const { headers: auth, agent } = await this.#auth.prepare();
+    const headers: Record<string, string> = { ...auth, accept: 'application/json' };
     if (body !== undefined) headers['content-type'] = body.contentType;
-    const dispatcher = this.#auth.dispatcher;
-    const res = await fetch(url, {
-      method,
-      headers,
-      ...(dispatcher ? { dispatcher } : {}),
-      body: body === undefined ? null : body.body,
-      signal,
-    });
+    const res = await send(new URL(`${this.server}${path}`), { method, headers, signal, ...(agent ? { agent } : {}), ...(body === undefined ? {} : { body: body.body }) });
     this.noteAnswer();
     return res;
   }

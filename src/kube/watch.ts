@@ -36,13 +36,11 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
   const signal = AbortSignal.any([req.signal, idle.signal]);
   const res = await client.stream(`${req.path}?${q.toString()}`, signal, req.connectTimeoutMs);
   req.onOpen?.();
-  if (!res.body) return;
   let timer: NodeJS.Timeout | undefined;
   const arm = () => {
     clearTimeout(timer);
     timer = setTimeout(() => { idle.abort(); }, req.idleTimeoutMs);
   };
-  const reader = res.body.getReader() as ReadableStreamDefaultReader<Uint8Array>;
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   const emit = (line: Buffer) => {
@@ -61,11 +59,12 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
   };
   try {
     arm();
+    const chunks = (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     for (;;) {
-      let chunk: Uint8Array;
+      let chunk: Buffer;
       try {
-        const r = await reader.read();
-        if (r.done) return;
+        const r = await chunks.next();
+        if (r.done === true) return;
         chunk = r.value;
       } catch (err) {
         if (signal.aborted) return;
@@ -73,7 +72,7 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
       }
       arm();
       client.noteAnswer();
-      let buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      let buf = chunk;
       for (let nl = buf.indexOf(10); nl >= 0; nl = buf.indexOf(10)) {
         const head = buf.subarray(0, nl);
         if (pendingBytes + head.length > req.maxEventBytes) throw tooLarge(req);
@@ -91,7 +90,7 @@ export async function watchOnce(client: KubeClient, req: WatchRequest): Promise<
     }
   } finally {
     clearTimeout(timer);
-    await reader.cancel().catch(() => undefined);
+    res.close();
   }
 }
 

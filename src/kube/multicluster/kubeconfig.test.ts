@@ -40,11 +40,11 @@ test('an inline token or inline client certificate is accepted and nothing else 
     contextName: 'c2', clusterName: 'cluster2', userName: 'reader', skipTLSVerify: false, server: 'https://127.0.0.1:6443',
     caPem: certs.caCertPem, tlsServerName: 'kubernetes.default.svc', user: { token: 'inline-token' },
   });
-  assert.deepEqual(await requestAuth(client.access).headers(), { authorization: 'Bearer inline-token' });
+  assert.deepEqual((await requestAuth(client.access).prepare()).headers, { authorization: 'Bearer inline-token' });
 
   const withCert = clientFromUntrustedKubeconfig(kubeconfig({ user: { 'client-certificate-data': b64(certs.adminCertPem), 'client-key-data': b64(certs.adminKeyPem) } }), 'secret s key "cluster2"');
   assert.deepEqual(withCert.access.user, { certPem: certs.adminCertPem, keyPem: certs.adminKeyPem });
-  assert.deepEqual(await requestAuth(withCert.access).headers(), {});
+  assert.deepEqual((await requestAuth(withCert.access).prepare()).headers, {});
 });
 
 /** Every field @kubernetes/client-node 2.x reads from a kubeconfig besides the allowed ones. */
@@ -86,7 +86,7 @@ for (const c of refused) {
     try {
       const client = clientFromUntrustedKubeconfig(c.config, 'secret istio-system/evil key "cluster2"');
       // Had it been accepted, this is where credentials would be applied (commands run, files read).
-      await requestAuth(client.access).headers();
+      await requestAuth(client.access).prepare();
     } catch (e) {
       err = e;
     }

@@ -1,0 +1,97 @@
+/**
+ * One HTTP request to an API server over node:http(s), answered once the response headers arrive.
+ * The body is a Node stream of Buffers, decompressed when the server gzipped it (it does for large
+ * lists when asked, as client-go asks). Built on the runtime's own HTTP client: the fetch library
+ * this replaced cost about 0.14 s of CPU and 9 MB to load, at every start.
+ */
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Readable } from 'node:stream';
+import { createGunzip, createInflate } from 'node:zlib';
+
+export interface KubeResponse {
+  readonly status: number;
+  /** A response header (lower-case name), joined when repeated. */
+  header(name: string): string | undefined;
+  /** The (decompressed) body. */
+  readonly body: Readable;
+  /** Stops reading and frees the connection. */
+  close(): void;
+}
+
+export interface SendOptions {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  readonly agent?: HttpAgent;
+  /** Aborting ends the request, or its response body, with the signal's reason. */
+  readonly signal: AbortSignal;
+}
+
+function decoded(res: IncomingMessage): Readable {
+  const enc = res.headers['content-encoding'];
+  const inflate = enc === 'gzip' ? createGunzip() : enc === 'deflate' ? createInflate() : undefined;
+  if (!inflate) return res;
+  // pipe() does not carry errors: an aborted or broken response must end the reader's stream too.
+  res.on('error', (err) => { inflate.destroy(err); });
+  res.on('aborted', () => { inflate.destroy(new Error('the response was aborted')); });
+  return res.pipe(inflate);
+}
+
+const ignore = (): void => undefined;
+
+export function send(url: URL, opts: SendOptions): Promise<KubeResponse> {
+  return new Promise((resolve, reject) => {
+    const { signal } = opts;
+    const abortError = (): Error => {
+      const why: unknown = signal.reason;
+      return why instanceof Error ? why : new Error(String(why));
+    };
+    if (signal.aborted) { reject(abortError()); return; }
+    const make = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    let response: { res: IncomingMessage; body: Readable } | undefined;
+    // Aborting fails the request, or the body being read, with the signal's reason (a TimeoutError
+    // for timeouts), as fetch does.
+    const onAbort = (): void => {
+      const err = abortError();
+      if (response) {
+        response.body.destroy(err);
+        response.res.destroy(err);
+      } else {
+        req.destroy(err);
+      }
+    };
+    const req = make(url, {
+      method: opts.method,
+      headers: { ...opts.headers, 'accept-encoding': 'gzip' },
+      ...(opts.agent ? { agent: opts.agent } : {}),
+    }, (res) => {
+      const body = decoded(res);
+      response = { res, body };
+      // A body nobody reads any more (closed, aborted) must not crash the process with an unheard
+      // 'error'; readers iterating the body still receive its errors.
+      res.on('error', ignore);
+      if (body !== res) body.on('error', ignore);
+      body.once('close', () => { signal.removeEventListener('abort', onAbort); });
+      resolve({
+        status: res.statusCode ?? 0,
+        header: (name) => {
+          const v = res.headers[name.toLowerCase()];
+          return Array.isArray(v) ? v.join(', ') : v;
+        },
+        body,
+        close: () => {
+          res.destroy();
+          if (body !== res) body.destroy();
+        },
+      });
+    });
+    signal.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(err);
+    });
+    req.end(opts.body);
+  });
+}
