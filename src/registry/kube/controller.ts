@@ -30,7 +30,7 @@ import { NO_NETWORK, tryNetworkId, type MeshNetworks, type NetworkGateway, type 
 import { compileMeshNetworks, mergeGateways, serviceGateways, type CompiledMeshNetworks } from '../network.ts';
 import type { RegistrySink } from '../shards.ts';
 import {
-  convertEndpointSlice, convertService, mergeEndpoints, nodeLocalityOnly, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
+  convertEndpointSlice, convertService, mergeEndpoints, nodeLocalityOnly, podEssentials, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses, withoutManagedFields,
   type SliceContext,
 } from './convert.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubeNode, KubePod, KubeService } from './types.ts';
@@ -151,9 +151,9 @@ export class KubeRegistry {
     const make = informerSource(opts.source);
     const onOverflow = (m: string) => { this.#log.warn(`cluster ${this.cluster}: ${m}`); };
     this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}`, onOverflow });
-    this.#services = make<KubeService>({ path: INFORMER_PATHS.services, onOverflow });
-    this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, onOverflow });
-    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, onOverflow });
+    this.#services = make<KubeService>({ path: INFORMER_PATHS.services, reduce: withoutManagedFields, onOverflow });
+    this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, reduce: withoutManagedFields, onOverflow });
+    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, reduce: podEssentials, onOverflow });
     this.#nodes = make<KubeNode>({ path: INFORMER_PATHS.nodes, reduce: nodeLocalityOnly, onOverflow });
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
 

@@ -4,8 +4,8 @@ import { clusterId } from '../../model/ids.ts';
 import { NO_NETWORK, networkId } from '../../model/network.ts';
 import { compileMeshNetworks, EMPTY_MESH_NETWORKS } from '../network.ts';
 import {
-  convertEndpointSlice, convertProtocol, convertService, mergeEndpoints, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
-  type SliceContext,
+  convertEndpointSlice, convertProtocol, convertService, mergeEndpoints, podEssentials, slicePodKeys, sliceServiceName, sliceUnreferencedAddresses,
+  withoutManagedFields, type SliceContext,
 } from './convert.ts';
 import type { KubeEndpointSlice, KubeNode, KubePod, KubeService } from './types.ts';
 
@@ -225,4 +225,29 @@ test('endpoints of several slices merge by address, first slice wins per port na
     ['10.1.0.1', { http: 5000 }, true],
     ['10.1.0.2', { http: 5000, grpc: 5001 }, true],
   ]);
+});
+
+test('the registry keeps only what endpoints are built from: a pod\'s labels, account, node and IPs; no managedFields', (t) => {
+  const full = {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: {
+      name: 'hw-0', namespace: 'sample', uid: 'u1', resourceVersion: '42', labels: { app: 'hw', 'security.istio.io/tlsMode': 'istio' },
+      annotations: { 'sidecar.istio.io/status': JSON.stringify({ containers: ['istio-proxy'], volumes: Array.from({ length: 20 }, (_, i) => `v${i}`) }) },
+      managedFields: Array.from({ length: 4 }, (_, i) => ({ manager: `m${i}`, operation: 'Apply', fieldsV1: { 'f:spec': { 'f:containers': {} } } })),
+    },
+    spec: { serviceAccountName: 'hw', nodeName: 'node-a', containers: [{ name: 'app', image: 'x', env: Array.from({ length: 30 }, (_, i) => ({ name: `E${i}`, value: 'v'.repeat(40) })) }] },
+    status: { phase: 'Running', podIP: '10.0.0.5', podIPs: [{ ip: '10.0.0.5' }, { ip: 'fd00::5' }], conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'app', ready: true }] },
+  } as unknown as KubePod;
+  const kept = podEssentials(full);
+  assert.deepEqual(kept, {
+    metadata: { name: 'hw-0', namespace: 'sample', uid: 'u1', resourceVersion: '42', labels: { app: 'hw', 'security.istio.io/tlsMode': 'istio' } },
+    spec: { serviceAccountName: 'hw', nodeName: 'node-a' },
+    status: { phase: 'Running', podIP: '10.0.0.5', podIPs: [{ ip: '10.0.0.5' }, { ip: 'fd00::5' }] },
+  });
+  t.diagnostic(`pod JSON ${JSON.stringify(full).length} -> ${JSON.stringify(kept).length} bytes`);
+
+  const svc = { metadata: { name: 's', namespace: 'n', annotations: { 'networking.istio.io/exportTo': '.' }, managedFields: [{ manager: 'kubectl' }] }, spec: { ports: [] } } as unknown as KubeService;
+  assert.deepEqual(withoutManagedFields(svc), { metadata: { name: 's', namespace: 'n', annotations: { 'networking.istio.io/exportTo': '.' } }, spec: { ports: [] } });
+  const plain = { metadata: { name: 'x' } } as KubeService;
+  assert.equal(withoutManagedFields(plain), plain, 'nothing to drop: the same object');
 });

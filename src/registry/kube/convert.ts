@@ -13,6 +13,7 @@ import { NO_NETWORK, type NetworkId } from '../../model/network.ts';
 import { UNSPECIFIED_IP, type Protocol, type Resolution, type Service, type ServicePort } from '../../model/service.ts';
 import { endpointNetwork, type NetworkInputs } from '../network.ts';
 import type { KubeEndpointSlice, KubeNode, KubePod, KubeService, KubeSliceEndpoint } from './types.ts';
+import type { KubeObject, ObjectMeta } from '../../kube/types.ts';
 
 export interface ServiceConvertOptions {
   readonly cluster: ClusterId;
@@ -163,6 +164,45 @@ export function podForEndpoint(ep: KubeSliceEndpoint, address: string, sliceName
 const REGION_LABELS = [LABEL_TOPOLOGY_REGION, 'failure-domain.beta.kubernetes.io/region'];
 const ZONE_LABELS = [LABEL_TOPOLOGY_ZONE, 'failure-domain.beta.kubernetes.io/zone'];
 const NODE_LOCALITY_LABELS = [...REGION_LABELS, ...ZONE_LABELS, LABEL_TOPOLOGY_SUBZONE];
+
+/** An object's metadata without `managedFields` (server-side apply bookkeeping nothing here reads). */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (!Object.hasOwn(obj.metadata, 'managedFields')) return obj;
+  const { managedFields: _dropped, ...metadata } = obj.metadata as ObjectMeta & { managedFields?: unknown };
+  return { ...obj, metadata };
+}
+
+/**
+ * What the registry keeps of a Pod: the fields endpoints are built from (labels, service account,
+ * node, IPs, phase). A Pod object is kilobytes of spec and status; the cache of a cluster with
+ * thousands of pods held megabytes that nothing read.
+ */
+export function podEssentials(pod: KubePod): KubePod {
+  const m = pod.metadata;
+  const spec = pod.spec;
+  const status = pod.status;
+  const podIPs = status?.podIPs?.map((p) => ({ ip: p.ip }));
+  return {
+    metadata: {
+      name: m.name,
+      ...(m.namespace === undefined ? {} : { namespace: m.namespace }),
+      ...(m.uid === undefined ? {} : { uid: m.uid }),
+      ...(m.resourceVersion === undefined ? {} : { resourceVersion: m.resourceVersion }),
+      ...(m.labels === undefined ? {} : { labels: m.labels }),
+      ...(m.deletionTimestamp === undefined ? {} : { deletionTimestamp: m.deletionTimestamp }),
+    },
+    spec: {
+      ...(spec?.serviceAccountName === undefined ? {} : { serviceAccountName: spec.serviceAccountName }),
+      ...(spec?.nodeName === undefined ? {} : { nodeName: spec.nodeName }),
+      ...(spec?.hostNetwork === undefined ? {} : { hostNetwork: spec.hostNetwork }),
+    },
+    status: {
+      ...(status?.phase === undefined ? {} : { phase: status.phase }),
+      ...(status?.podIP === undefined ? {} : { podIP: status.podIP }),
+      ...(podIPs === undefined ? {} : { podIPs }),
+    },
+  };
+}
 
 /**
  * What the registry keeps of a Node: its name and the labels locality is read from (a Node object is
