@@ -51,5 +51,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxStreamsPerIdentity: 1000,
 };
 
-/** istiod's PILOT_XDS_SEND_TIMEOUT as we default it: a proxy that reads nothing for this long is disconnected. */
+/**
+ * PILOT_XDS_SEND_TIMEOUT's default: a stream whose pending responses make no progress in bytes for this
+ * long is ended (bounded-send.ts). istiod has no send timeout (its Send blocks on HTTP/2 flow control).
+ */
 export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
