@@ -33,7 +33,7 @@ export const FEATURES = {
   xdsIdentityCheck: f('PILOT_ENABLE_XDS_IDENTITY_CHECK', 'bool', true, 'a verified identity must match the proxy\'s namespace'),
   trustDomain: f('TRUST_DOMAIN', 'string', 'cluster.local', 'SPIFFE trust domain (mesh config trustDomain)'),
   tokenAudiences: f('TOKEN_AUDIENCES', 'string', 'istio-ca', 'accepted service-account token audiences, comma separated'),
-  xdsSendTimeout: f('PILOT_XDS_SEND_TIMEOUT', 'duration', 10_000, 'an xDS stream whose proxy reads nothing for this long is ended (DEADLINE_EXCEEDED, then reset); 0 disables'),
+  xdsSendTimeout: f('PILOT_XDS_SEND_TIMEOUT', 'duration', 30_000, 'an xDS stream whose pending responses make no progress (under 4 KiB reach its connection) for this long is ended (DEADLINE_EXCEEDED, then reset); 0 disables. Isthmus\'s own: istiod has no send timeout'),
   xdsMaxStreamsPerConnection: f('ISTHMUS_XDS_MAX_STREAMS_PER_CONNECTION', 'int', 100, 'ADS streams one HTTP/2 connection may hold; more are refused (RESOURCE_EXHAUSTED)'),
   xdsMaxStreamsPerIdentity: f('ISTHMUS_XDS_MAX_STREAMS_PER_IDENTITY', 'int', 1000, 'ADS streams one verified identity (service account of a cluster) may hold; raise it for service accounts with more pods'),
 } as const;

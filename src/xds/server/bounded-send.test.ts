@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { status } from '@grpc/grpc-js';
-import { BoundedSender, http2StreamOf, SendClosedError, type SendStream } from './bounded-send.ts';
+import { BoundedSender, PROGRESS_MIN_BYTES, SendClosedError, type SendStream } from './bounded-send.ts';
 
 /** A stream whose writes complete only when the test says so (the peer reads). */
 class FakeStream extends EventEmitter implements SendStream<string> {
@@ -83,9 +83,48 @@ test('a closed stream fails waiters at once', async () => {
   assert.equal(sender.closed, true);
 });
 
-test('http2StreamOf finds the HTTP/2 stream under grpc-js call objects, or nothing', () => {
-  const h2 = { closed: false, destroyed: false, rstCode: undefined, close: () => undefined };
-  assert.equal(http2StreamOf({ call: { nextCall: { stream: h2 } } }), h2);
-  assert.equal(http2StreamOf({ call: { stream: {} } }), undefined);
-  assert.equal(http2StreamOf(null), undefined);
+test('bytes reaching the transport are progress: a message that takes 4 timeouts to flush is not ended; when they stop, it is', async (t) => {
+  const s = new FakeStream();
+  let bytes = 1000;
+  const timeouts: number[] = [];
+  const sender = new BoundedSender<string>(s, { timeoutMs: 400, graceMs: 10, transportBytes: () => bytes, onTimeout: (ms) => { timeouts.push(ms); } });
+  sender.write('one big response');
+  // A slow reader: its connection takes a frame's worth every 20 ms; the message would complete after 1.6 s.
+  const t0 = Date.now();
+  while (Date.now() - t0 < 1600) {
+    await new Promise((r) => setTimeout(r, 20));
+    bytes += 16_384;
+  }
+  assert.deepEqual(timeouts, [], 'a reader that makes progress in bytes is not ended');
+  assert.equal(sender.closed, false);
+  // It stops reading: nothing moves, the stream is ended after the timeout.
+  const stopped = Date.now();
+  while (timeouts.length === 0 && Date.now() - stopped < 5000) await new Promise((r) => setTimeout(r, 10));
+  t.diagnostic(`ended ${Date.now() - stopped} ms after the last byte (timeout 400 ms, checks every 100 ms), stalled ${timeouts[0]} ms`);
+  assert.equal(timeouts.length, 1, 'a reader that stopped is ended');
+  assert.ok(Date.now() - stopped >= 300, 'not before the timeout (less the 100 ms between checks)');
+  assert.equal(s.errors[0]?.code, status.DEADLINE_EXCEEDED);
+});
+
+test('control frames are not progress: under PROGRESS_MIN_BYTES per timeout still ends the stream', async () => {
+  const s = new FakeStream();
+  let bytes = 0;
+  const timeouts: number[] = [];
+  const sender = new BoundedSender<string>(s, { timeoutMs: 80, graceMs: 10, transportBytes: () => bytes, onTimeout: (ms) => { timeouts.push(ms); } });
+  sender.write('never read');
+  const ping = setInterval(() => { bytes += 17; }, 5);
+  await new Promise((r) => setTimeout(r, 250));
+  clearInterval(ping);
+  assert.ok(bytes > 0 && bytes < PROGRESS_MIN_BYTES * 2);
+  assert.equal(timeouts.length, 1, `${bytes} bytes of PINGs and WINDOW_UPDATEs keep no stream alive`);
+  assert.equal(sender.timedOut, true);
+});
+
+test('an unknown transport count (undefined) falls back to whole messages', async () => {
+  const s = new FakeStream();
+  const timeouts: number[] = [];
+  const sender = new BoundedSender<string>(s, { timeoutMs: 60, graceMs: 10, transportBytes: () => undefined, onTimeout: (ms) => { timeouts.push(ms); } });
+  sender.write('a');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal(timeouts.length, 1);
 });

@@ -1,8 +1,18 @@
 /**
- * Bounded writes to one server stream (state-of-the-world ADS today, delta ADS too): a message is
- * handed to the stream at once and never awaited by a shared resource (a push slot), the stream
- * counts the messages it has not yet flushed, and a stream that makes no progress for `timeoutMs`
- * (its peer stopped reading) is ended, as istiod's PILOT_XDS_SEND_TIMEOUT ends it.
+ * Bounded writes to one server stream (state-of-the-world and delta ADS): a message is handed to the
+ * stream at once and never awaited by a shared resource (a push slot), the stream counts the messages
+ * it has not yet flushed, and a stream whose pending bytes make no progress for `timeoutMs` (its peer
+ * stopped reading) is ended (PILOT_XDS_SEND_TIMEOUT; istiod has no such timeout, see README).
+ *
+ * Progress is counted in bytes, not in whole messages: a proxy reading a 1 MB response slowly but
+ * steadily must not be taken for a stuck one. grpc-js reports a message written only once all of it
+ * left, so between those callbacks the sender watches the bytes the call's HTTP/2 connection hands to
+ * its transport (call-transport.ts); HTTP/2 and TCP flow control let those out only as the peer reads.
+ * At least PROGRESS_MIN_BYTES must move within a timeout: keepalive PINGs, WINDOW_UPDATEs for the
+ * peer's requests and other control frames are far less, so a peer whose transport answers pings but
+ * whose application reads nothing is still ended. The count is per connection: a stream shares the
+ * progress of other streams on its connection (an Envoy has one ADS stream per connection; streams
+ * per connection and per identity are capped).
  *
  * Ending a stuck stream: first the gRPC status the caller should see (DEADLINE_EXCEEDED and why);
  * a peer that does not read cannot receive that status either (HTTP/2 flow control holds the
@@ -12,6 +22,14 @@ import { constants as h2 } from 'node:http2';
 import { systemClock, type Clock } from '../../model/clock.ts';
 import { ErrorCodes } from '../../model/errors.ts';
 import { grpcStatusForCode, type GrpcStatusCode } from '../../model/grpc-status.ts';
+import { http2StreamOf, transportBytesOf } from './call-transport.ts';
+
+/**
+ * Transport bytes that count as progress within one timeout: more than the control frames a live
+ * connection writes while no response data moves (a keepalive PING is 17 bytes, a WINDOW_UPDATE 13),
+ * and less than any reader that makes real progress takes (flow-control windows open in many KiB).
+ */
+export const PROGRESS_MIN_BYTES = 4096;
 
 /** The part of a grpc-js server stream the sender uses (ServerDuplexStream and ServerWritableStream fit). */
 export interface SendStream<T> {
@@ -21,13 +39,18 @@ export interface SendStream<T> {
 }
 
 export interface BoundedSenderOptions {
-  /** No progress for this long ends the stream; 0 disables (then a stuck stream only parks). */
+  /** No progress (no message completed, under PROGRESS_MIN_BYTES sent) for this long ends the stream; 0 disables (then a stuck stream only parks). */
   readonly timeoutMs: number;
   /** After the status was sent, how long to wait before resetting the HTTP/2 stream. */
   readonly graceMs?: number;
   /** Called once when the timeout fires, before the stream is ended (log, metric). */
   readonly onTimeout?: (stalledMs: number, unflushed: number) => void;
   readonly clock?: Pick<Clock, 'now'>;
+  /**
+   * Bytes the stream's connection has handed to its transport so far; undefined when unknown (then
+   * only completed messages count as progress). Default: read from the grpc-js call (call-transport.ts).
+   */
+  readonly transportBytes?: () => number | undefined;
 }
 
 export class SendClosedError extends Error {
@@ -48,9 +71,12 @@ export class BoundedSender<T> {
   readonly #stream: SendStream<T>;
   readonly #opts: BoundedSenderOptions;
   readonly #clock: Pick<Clock, 'now'>;
+  readonly #transportBytes: (() => number | undefined) | undefined;
   #unflushed = 0;
   #timer: NodeJS.Timeout | undefined;
   #lastProgress = 0;
+  /** The transport's byte count at the last progress (undefined: not known). */
+  #progressBytes: number | undefined;
   #closed = false;
   #timedOut = false;
   #idle: { resolve: () => void; reject: (e: Error) => void }[] = [];
@@ -59,6 +85,7 @@ export class BoundedSender<T> {
     this.#stream = stream;
     this.#opts = opts;
     this.#clock = opts.clock ?? systemClock;
+    this.#transportBytes = opts.transportBytes ?? transportBytesOf(stream);
     const closed = () => { this.#close(new SendClosedError()); };
     stream.once('close', closed);
     stream.once('cancelled', closed);
@@ -85,13 +112,13 @@ export class BoundedSender<T> {
   /** Hands `msg` to the stream now, without waiting; the timeout watches it until it is flushed. */
   write(msg: T): void {
     if (this.#closed) throw new SendClosedError();
-    if (this.#unflushed === 0) this.#lastProgress = this.#clock.now();
+    if (this.#unflushed === 0) this.#progress();
     this.#unflushed++;
     this.#arm();
     this.#stream.write(msg, (err) => {
       if (err) { this.#close(new SendClosedError(`write failed: ${err.message}`)); return; }
       this.#unflushed = Math.max(0, this.#unflushed - 1);
-      this.#lastProgress = this.#clock.now();
+      this.#progress();
       if (this.#unflushed === 0) {
         this.#disarm();
         const ws = this.#idle;
@@ -119,17 +146,36 @@ export class BoundedSender<T> {
     this.#close(new SendClosedError());
   }
 
+  #progress(): void {
+    this.#lastProgress = this.#clock.now();
+    this.#progressBytes = this.#transportBytes?.();
+  }
+
+  /** Whether at least PROGRESS_MIN_BYTES reached the transport since the last progress (then that is progress). */
+  #bytesMoved(): boolean {
+    const now = this.#transportBytes?.();
+    if (now === undefined) return false;
+    if (this.#progressBytes === undefined) { this.#progressBytes = now; return false; }
+    return now - this.#progressBytes >= PROGRESS_MIN_BYTES;
+  }
+
+  /**
+   * Checks progress every quarter of the timeout while anything is unflushed, so a stream that stops
+   * moving is ended between 1 and 1.25 timeouts after its last progress.
+   */
   #arm(): void {
     if (this.#timer || this.#opts.timeoutMs <= 0) return;
+    const every = Math.max(10, Math.floor(this.#opts.timeoutMs / 4));
     const check = () => {
       this.#timer = undefined;
       if (this.#closed || this.#unflushed === 0) return;
+      if (this.#bytesMoved()) this.#progress();
       const stalled = this.#clock.now() - this.#lastProgress;
       if (stalled >= this.#opts.timeoutMs) { this.#expire(stalled); return; }
-      this.#timer = setTimeout(check, this.#opts.timeoutMs - stalled);
+      this.#timer = setTimeout(check, Math.min(every, this.#opts.timeoutMs - stalled));
       this.#timer.unref();
     };
-    this.#timer = setTimeout(check, this.#opts.timeoutMs);
+    this.#timer = setTimeout(check, every);
     this.#timer.unref();
   }
 
@@ -142,7 +188,7 @@ export class BoundedSender<T> {
     this.#timedOut = true;
     const unflushed = this.#unflushed;
     this.#opts.onTimeout?.(stalledMs, unflushed);
-    const details = `xDS send timeout: ${unflushed} response(s) not read by the client for ${Math.round(stalledMs / 100) / 10}s (PILOT_XDS_SEND_TIMEOUT)`;
+    const details = `xDS send timeout: ${unflushed} response(s) not read by the client, no progress for ${Math.round(stalledMs / 100) / 10}s (PILOT_XDS_SEND_TIMEOUT)`;
     this.#close(new SendTimeoutError(details));
     endStream(this.#stream, grpcStatusForCode(ErrorCodes.StreamStalled), details, this.#opts.graceMs ?? 1000);
   }
@@ -155,29 +201,6 @@ export class BoundedSender<T> {
     this.#idle = [];
     for (const w of ws) w.reject(err);
   }
-}
-
-/** The HTTP/2 stream under a grpc-js server call, found through grpc-js's call objects (not public API). */
-interface ResettableStream {
-  readonly closed: boolean;
-  readonly destroyed: boolean;
-  close(code: number): void;
-}
-
-function isResettable(v: unknown): v is ResettableStream {
-  return typeof v === 'object' && v !== null && typeof (v as { close?: unknown }).close === 'function'
-    && 'rstCode' in v && 'closed' in v && 'destroyed' in v;
-}
-
-/** The HTTP/2 stream of a grpc-js server call, or undefined when grpc-js's layout is not the one expected. */
-export function http2StreamOf(call: unknown): ResettableStream | undefined {
-  let o: unknown = call;
-  for (let depth = 0; depth < 6 && typeof o === 'object' && o !== null; depth++) {
-    const rec = o as { stream?: unknown; call?: unknown; nextCall?: unknown };
-    if (isResettable(rec.stream)) return rec.stream;
-    o = rec.call ?? rec.nextCall;
-  }
-  return undefined;
 }
 
 /**

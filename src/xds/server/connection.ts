@@ -2,7 +2,7 @@
  * One ADS stream: the proxy it speaks for, the caller's verified identity, per-type watch state,
  * and a bounded writer (bounded-send.ts): pushes hand their responses to the stream without waiting,
  * a proxy that has not read the previous push gets the next one only once it has (the push is parked,
- * merged, and re-queued), and a proxy that reads nothing for the send timeout is disconnected.
+ * merged, and re-queued), and a proxy whose pending bytes do not move for the send timeout is disconnected.
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TypeUrl } from '../../model/ids.ts';

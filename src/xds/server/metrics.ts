@@ -8,7 +8,7 @@ export interface XdsMetrics {
   readonly rejects: Counter<'type'>;
   readonly convergence: Histogram;
   readonly pushTime: Histogram<'type'>;
-  /** Streams ended because the proxy read nothing for the send timeout (istiod's name). */
+  /** Streams ended because their pending responses made no progress for the send timeout (istiod's metric name). */
   readonly writeTimeouts: Counter;
   /** Streams refused before serving: authentication, stream caps, bad node (`reason`). */
   readonly streamsRefused: Counter<'reason'>;

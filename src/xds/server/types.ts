@@ -51,5 +51,13 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxStreamsPerIdentity: 1000,
 };
 
-/** istiod's PILOT_XDS_SEND_TIMEOUT as we default it: a proxy that reads nothing for this long is disconnected. */
-export const DEFAULT_SEND_TIMEOUT_MS = 10_000;
+/**
+ * PILOT_XDS_SEND_TIMEOUT's default: a stream whose pending responses make no progress in bytes for this
+ * long is ended (bounded-send.ts). istiod has no send timeout (its Send blocks on HTTP/2 flow control).
+ * 30 s, not 10: 1,000 and 2,000 simulated proxies reading 1 MB each in one process on 2 busy cores
+ * (bench/slow-readers.ts) went up to 3.6 and 7 s without 4 KiB moving on their connection, and a
+ * false timeout costs a reconnect and a full push when the system is already loaded; a proxy that
+ * reads nothing is still ended within about 38 s, near when gRPC keepalive (30 s + 10 s) would drop
+ * one that stopped reading its socket altogether.
+ */
+export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
