@@ -121,9 +121,9 @@ module.exports = {
     {
       name: 'low-layers-stay-low',
       severity: 'error',
-      comment: 'Logging, protobuf plumbing, push scheduling and the debug server depend on nothing above them.',
-      from: { path: '^src/(observability|proto|push|debug)/', pathNot: TESTS },
-      to: { path: '^src/', pathNot: '^src/(model|observability|proto|push|debug)/' },
+      comment: 'Logging, protobuf plumbing, push scheduling, process plumbing and the debug server depend on nothing above them.',
+      from: { path: '^src/(observability|proto|push|debug|process)/', pathNot: TESTS },
+      to: { path: '^src/', pathNot: '^src/(model|observability|proto|push|debug|process)/' },
     },
     {
       name: 'not-to-unresolvable',

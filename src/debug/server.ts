@@ -3,7 +3,8 @@
  * Handlers are plain functions of the query; the server owns limits and error handling, so a
  * failing handler answers 500 and never takes the process down.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from '../process/node-http.ts';
 import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../model/errors.ts';
 import { parseListenAddress } from '../model/listen-address.ts';

@@ -5,10 +5,10 @@
  * this replaced cost about 0.14 s of CPU and 9 MB to load, at every start.
  */
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { createGunzip, createInflate } from 'node:zlib';
+import { request as httpRequest } from '../process/node-http.ts';
 
 export interface KubeResponse {
   readonly status: number;
