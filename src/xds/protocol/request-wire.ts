@@ -45,51 +45,51 @@ const VERSION_INFO = 1;
 const TYPE_URL = 4;
 const RESPONSE_NONCE = 5;
 
-/** Reads a varint at `pos`; returns [value, next position], or undefined when truncated or over 2^53. */
-function varint(buf: Uint8Array, pos: number): [number, number] | undefined {
-  let value = 0;
-  let scale = 1;
-  for (let i = pos; i < buf.length && i < pos + 8; i++) {
-    const b = buf[i] ?? 0;
-    value += (b & 0x7f) * scale;
-    if (b < 0x80) return [value, i + 1];
-    scale *= 128;
-  }
-  return undefined;
-}
-
-/** The byte ranges of names and of everything else; undefined when anything is unusual (the codec decides). */
+/**
+ * The byte ranges of names and of everything else; undefined when anything is unusual (the codec
+ * decides). Allocates nothing per field: an ACK of a thousand names is a thousand records.
+ */
 function split(buf: Uint8Array): Split | undefined {
   const names: number[] = [];
   const rest: number[] = [];
   let strings: number[] | undefined = [];
   let count = 0;
   let pos = 0;
-  while (pos < buf.length) {
+  const n = buf.length;
+  /** The varint at `pos` (advancing it); -1 when truncated or longer than 8 bytes (never in a request we serve). */
+  const varint = (): number => {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 8 && pos < n; i++) {
+      const b = buf[pos++] ?? 0;
+      value += (b & 0x7f) * scale;
+      if (b < 0x80) return value;
+      scale *= 128;
+    }
+    return -1;
+  };
+  while (pos < n) {
     const start = pos;
-    const tag = varint(buf, pos);
-    if (tag === undefined) return undefined;
-    pos = tag[1];
-    const field = Math.floor(tag[0] / 8);
-    const wire = tag[0] % 8;
+    const tag = varint();
+    if (tag < 0) return undefined;
+    const field = Math.floor(tag / 8);
+    const wire = tag % 8;
     let valueAt = pos;
     if (wire === VARINT) {
-      const v = varint(buf, pos);
-      if (v === undefined) return undefined;
-      pos = v[1];
+      if (varint() < 0) return undefined;
     } else if (wire === FIXED64) {
       pos += 8;
     } else if (wire === FIXED32) {
       pos += 4;
     } else if (wire === LEN) {
-      const len = varint(buf, pos);
-      if (len === undefined) return undefined;
-      valueAt = len[1];
-      pos = len[1] + len[0];
+      const len = varint();
+      if (len < 0) return undefined;
+      valueAt = pos;
+      pos += len;
     } else {
       return undefined;
     }
-    if (pos > buf.length) return undefined;
+    if (pos > n) return undefined;
     const isName = field === RESOURCE_NAMES && wire === LEN;
     if (isName) count++;
     else if (strings !== undefined && wire === LEN && (field === VERSION_INFO || field === TYPE_URL || field === RESPONSE_NONCE)) strings.push(field, valueAt, pos);
