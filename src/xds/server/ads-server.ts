@@ -332,11 +332,15 @@ export class AdsServer {
   #changedAssignments(conn: AnyConnection, watch: WatchState, view: MeshView, req: PushRequest): CachedList {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
     if (!gen) return { resources: [], names: [] };
-    const names = this.#scope.changedNames(req, watch.subscription);
-    const resources = names === undefined
-      ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
-      : this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing));
-    return { resources, names: resources.map((r) => r.name) };
+    const sub = watch.subscription;
+    const classKey = this.#classKey(conn, watch, view, gen);
+    return this.#scope.assignments(req, view, gen, classKey, sub, () => {
+      const names = this.#scope.changedNames(req, sub);
+      const resources = names === undefined
+        ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
+        : this.#cache.assignments(view, classKey, names, (missing) => gen.generate(conn.proxy, view, missing));
+      return { resources, names: resources.map((r) => r.name) };
+    });
   }
 
   /** Just the named resources of a watch (a subscription that grew). */
