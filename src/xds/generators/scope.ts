@@ -7,7 +7,10 @@ import type { Endpoint } from '../../model/endpoint.ts';
 import type { MeshView, SidecarConfig } from '../../model/mesh-view.ts';
 import type { Proxy } from '../../model/proxy.ts';
 import { egressAdmits } from './sidecar-scope.ts';
-import { UNSPECIFIED_IP, type Protocol, type Service } from '../../model/service.ts';
+import { UNSPECIFIED_IP, type Service } from '../../model/service.ts';
+import { buildInboundIndex, inboundKey, type InboundIndex, type InboundPort } from './inbound-index.ts';
+
+export type { InboundPort } from './inbound-index.ts';
 
 /**
  * `networking.istio.io/exportTo`: absent or `*` = everyone, `.` = own namespace, `~` = nobody,
@@ -64,41 +67,7 @@ export function shortHostnames(hostname: string, namespace: string, domainSuffix
   return out;
 }
 
-/** One port the proxy's own workload serves, from the services whose endpoints are the proxy. */
-export interface InboundPort {
-  /** The workload (target) port: what traffic arrives on and what `inbound|<port>||` names. */
-  readonly port: number;
-  readonly protocol: Protocol;
-}
-
-const inboundIndexes = new WeakMap<MeshView, Map<string, InboundPort[]>>();
-
-function inboundKey(address: string, cluster: string): string {
-  return `${cluster}/${address}`;
-}
-
-function buildInboundIndex(view: MeshView): Map<string, InboundPort[]> {
-  const byAddr = new Map<string, Map<number, InboundPort>>();
-  const add = (key: string, ip: InboundPort): void => {
-    let ports = byAddr.get(key);
-    if (ports === undefined) byAddr.set(key, ports = new Map<number, InboundPort>());
-    if (!ports.has(ip.port)) ports.set(ip.port, ip);
-  };
-  for (const svc of view.services()) {
-    for (const ep of view.endpoints(svc.hostname)) {
-      for (const sp of svc.ports) {
-        const port = endpointPort(ep, sp.name);
-        if (port === undefined || sp.protocol === 'UDP') continue;
-        const ip = { port, protocol: sp.protocol };
-        add(inboundKey(ep.address, ep.cluster), ip);
-        add(inboundKey(ep.address, ''), ip);
-      }
-    }
-  }
-  const out = new Map<string, InboundPort[]>();
-  for (const [k, ports] of byAddr) out.set(k, [...ports.values()].sort((a, b) => a.port - b.port));
-  return out;
-}
+const inboundIndexes = new WeakMap<MeshView, InboundIndex>();
 
 /**
  * The proxy's own service ports: ports of services with an endpoint at the proxy's IP (in the

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { applyRequest, configStatus, recordSent, type WatchState } from './watch.ts';
+import { applyRequest, configStatus, recordSent, type RequestView, type WatchState } from './watch.ts';
+import { decodeDiscoveryRequest } from './request-wire.ts';
+import { discoveryRequestCodec } from '../../proto/codec.ts';
 import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS, CLUSTER_TYPE_URL as CDS } from '../../model/type-urls.ts';
 
 const now = new Date('2026-11-24T12:00:00Z');
@@ -95,4 +97,61 @@ test('a named subscription that changes says which names it added; what the clie
   recordSent(cds.watch, 'c1', 'v1', ['x'], now);
   const named = applyRequest(cds.watch, CDS, { typeUrl: CDS, responseNonce: 'c1', resourceNames: ['x'] }, now);
   assert.deepEqual(named.decision, { kind: 'resubscribe', respond: true }, 'leaving a wildcard names no additions: answer in full');
+});
+
+/** A request as the ADS server hands it over: names as wire bytes, decoded (and counted) only when read. */
+function wireRequest(nonce: string | undefined, names: readonly string[], reads: { n: number }): RequestView {
+  const r = decodeDiscoveryRequest(Buffer.from(discoveryRequestCodec.encode({ typeUrl: EDS, resourceNames: [...names], ...(nonce ? { responseNonce: nonce } : {}) })));
+  return {
+    typeUrl: EDS,
+    ...(nonce ? { responseNonce: nonce } : {}),
+    ...(r.namesWire ? { namesWire: r.namesWire } : {}),
+    get resourceNames(): readonly string[] { reads.n++; return r.resourceNames ?? []; },
+  };
+}
+
+test('an ACK with the bytes of the subscription is an ACK without reading its names; any other list is still honoured', () => {
+  const reads = { n: 0 };
+  const a = ['outbound|80||a', 'outbound|80||b'];
+  const { watch } = applyRequest(undefined, EDS, wireRequest(undefined, a, reads), now);
+  sent(watch, 'n1');
+  reads.n = 0;
+  assert.equal(applyRequest(watch, EDS, wireRequest('n1', a, reads), now).decision.kind, 'ack');
+  assert.equal(reads.n, 0, 'same bytes: the names were not decoded');
+
+  // Another name: a resubscription that adds it.
+  sent(watch, 'n2');
+  const grown = applyRequest(watch, EDS, wireRequest('n2', [...a, 'outbound|80||c'], reads), now).decision;
+  assert.deepEqual(grown, { kind: 'resubscribe', respond: true, added: ['outbound|80||c'] });
+
+  // The same names in another order: an ACK (names compared), and from then on those bytes are known.
+  sent(watch, 'n3');
+  const reordered = ['outbound|80||c', 'outbound|80||b', 'outbound|80||a'];
+  assert.equal(applyRequest(watch, EDS, wireRequest('n3', reordered, reads), now).decision.kind, 'ack');
+  reads.n = 0;
+  assert.equal(applyRequest(watch, EDS, wireRequest('n3', reordered, reads), now).decision.kind, 'ack');
+  assert.equal(reads.n, 0);
+
+  // The old bytes (without c) ask for less again: honoured, not taken for the known list.
+  sent(watch, 'n4');
+  assert.equal(applyRequest(watch, EDS, wireRequest('n4', a, reads), now).decision.kind, 'resubscribe');
+  assert.deepEqual(watch.subscription.wildcard ? [] : [...watch.subscription.names].sort(), a);
+});
+
+test('known name bytes are forgotten when a request without them, or a stale one, comes', () => {
+  const reads = { n: 0 };
+  const a = ['outbound|80||a'];
+  const b = ['outbound|80||b'];
+  const { watch } = applyRequest(undefined, EDS, wireRequest(undefined, a, reads), now);
+  sent(watch, 'n1');
+  // A request with plain names (no bytes) moves the subscription to b.
+  assert.equal(applyRequest(watch, EDS, { typeUrl: EDS, responseNonce: 'n1', resourceNames: b }, now).decision.kind, 'resubscribe');
+  sent(watch, 'n2');
+  // a's bytes no longer describe the subscription: a resubscription, not an ACK.
+  assert.equal(applyRequest(watch, EDS, wireRequest('n2', a, reads), now).decision.kind, 'resubscribe');
+
+  // A stale request's names change nothing, so its bytes are not remembered either.
+  sent(watch, 'n3');
+  assert.equal(applyRequest(watch, EDS, wireRequest('old', b, reads), now).decision.kind, 'stale');
+  assert.equal(applyRequest(watch, EDS, wireRequest('n3', b, reads), now).decision.kind, 'resubscribe');
 });

@@ -11,6 +11,7 @@
  */
 import type { TypeUrl } from '../../model/ids.ts';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../model/type-urls.ts';
+import { sameWire } from './request-wire.ts';
 
 export type Subscription = { readonly wildcard: true } | { readonly wildcard: false; readonly names: ReadonlySet<string> };
 
@@ -27,12 +28,21 @@ export interface WatchState {
   lastErrorAt?: Date;
   /** Names in the last response (shared with the response itself; nothing is copied per proxy). */
   sentNames: readonly string[];
+  /**
+   * The wire bytes of a request's names that ask for exactly `subscription` (set whenever the
+   * subscription is made from or checked against a request that carried its bytes): a later request
+   * with the same bytes asks for the same, without its names being decoded or compared one by one.
+   */
+  namesWire?: Uint8Array;
 }
 
 export interface RequestView {
   readonly typeUrl: string;
   readonly responseNonce?: string;
+  /** Read only when needed: it may decode the names (request-wire.ts). */
   readonly resourceNames?: readonly string[];
+  /** The names as wire bytes (request-wire.ts), when the request came from the wire. */
+  readonly namesWire?: Uint8Array;
   readonly errorMessage?: string;
 }
 
@@ -105,25 +115,42 @@ export function recordAck(watch: WatchState, nonce: string, now: Date): void {
 export function applyRequest(watch: WatchState | undefined, typeUrl: TypeUrl, req: RequestView, now: Date): { watch: WatchState; decision: Decision } {
   if (!watch) {
     const w = newWatch(typeUrl, subscriptionFrom(typeUrl, req.resourceNames, true));
+    setWire(w, req);
     return { watch: w, decision: { kind: 'initial', respond: true } };
   }
   const nonce = req.responseNonce ?? '';
   if (nonce === '' && watch.nonceSent === '') {
     // A repeated initial request before anything was sent: take the newest names and answer once.
     watch.subscription = subscriptionFrom(typeUrl, req.resourceNames, true);
+    setWire(watch, req);
     return { watch, decision: { kind: 'initial', respond: true } };
   }
   if (nonce !== watch.nonceSent) return { watch, decision: { kind: 'stale', respond: false } };
   if (req.errorMessage !== undefined) return { watch, decision: { kind: 'nack', respond: false, error: recordNack(watch, req.errorMessage, now) } };
   recordAck(watch, nonce, now);
-  if (namesMatch(watch.subscription, typeUrl, req.resourceNames)) return { watch, decision: { kind: 'ack', respond: false } };
+  // The usual ACK: the very bytes that made or matched the subscription.
+  if (req.namesWire !== undefined && watch.namesWire !== undefined && sameWire(req.namesWire, watch.namesWire)) return { watch, decision: { kind: 'ack', respond: false } };
+  if (namesMatch(watch.subscription, typeUrl, req.resourceNames)) {
+    setWire(watch, req);
+    return { watch, decision: { kind: 'ack', respond: false } };
+  }
   const next = subscriptionFrom(typeUrl, req.resourceNames, false, watch.subscription);
-  if (sameSubscription(next, watch.subscription)) return { watch, decision: { kind: 'ack', respond: false } };
+  if (sameSubscription(next, watch.subscription)) {
+    setWire(watch, req);
+    return { watch, decision: { kind: 'ack', respond: false } };
+  }
   const before = watch.subscription;
   watch.subscription = next;
+  setWire(watch, req);
   if (before.wildcard || next.wildcard) return { watch, decision: { kind: 'resubscribe', respond: true } };
   const added = [...next.names].filter((n) => !before.names.has(n));
   return { watch, decision: { kind: 'resubscribe', respond: true, added } };
+}
+
+/** The request's names ask for exactly the watch's subscription now: remember their bytes, if any. */
+function setWire(watch: WatchState, req: RequestView): void {
+  if (req.namesWire === undefined) delete watch.namesWire;
+  else watch.namesWire = req.namesWire;
 }
 
 /**

@@ -22,13 +22,13 @@ import {
   CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL,
 } from '../../model/type-urls.ts';
 import { structToJson, unsetValuePath } from '../../proto/wkt.ts';
-import type { DiscoveryRequest } from '../../proto/types.ts';
 import { Debouncer } from '../../push/debounce.ts';
 import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock } from '../../model/clock.ts';
 import type { PushRequest } from '../../push/request.ts';
 import { resourcesSize, type PreparedResponse } from '../protocol/response.ts';
-import { applyRequest, isWildcardType, recordSent, type Subscription, type WatchState } from '../protocol/watch.ts';
+import { applyRequest, isWildcardType, recordSent, type RequestView, type Subscription, type WatchState } from '../protocol/watch.ts';
+import { sameWire, type ReceivedRequest } from '../protocol/request-wire.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
 import type { BoundedSenderOptions } from './bounded-send.ts';
@@ -70,6 +70,9 @@ export interface AdsServerOptions {
 /** Push order that never references a resource before it exists (CDS before EDS, LDS before RDS). */
 const PUSH_ORDER: readonly TypeUrl[] = [CLUSTER_TYPE_URL, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL];
 
+/** Distinct name encodings kept per shared subscription. */
+const MAX_WIRES_PER_SUBSCRIPTION = 4;
+
 function orderOf(t: TypeUrl): number {
   const i = PUSH_ORDER.indexOf(t);
   return i < 0 ? PUSH_ORDER.length : i;
@@ -92,6 +95,8 @@ export class AdsServer {
   /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
   readonly #subscriptions = new Map<string, Subscription>();
   readonly #subscriptionKeys = new WeakMap<Subscription, string>();
+  /** Per shared subscription, the encodings of its names proxies sent (see #internWire). */
+  readonly #wires = new WeakMap<Subscription, Uint8Array[]>();
   readonly debug: DebugTypes;
   readonly #delta: DeltaStreams;
   /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
@@ -153,7 +158,7 @@ export class AdsServer {
   implementation(authenticate?: Authenticate): UntypedServiceImplementation {
     return {
       StreamAggregatedResources: (call: AdsCall) => {
-        void serveStream<DiscoveryRequest, PreparedResponse, Connection>(this.#session, call, authenticate, {
+        void serveStream<ReceivedRequest, PreparedResponse, Connection>(this.#session, call, authenticate, {
           label: 'ADS',
           connect: (req, identity) => this.#connect(call, req, identity),
           onRequest: (conn, req) => this.#onRequest(conn, req),
@@ -217,7 +222,7 @@ export class AdsServer {
     };
   }
 
-  #connect(call: AdsCall, req: DiscoveryRequest, identity: Identity | undefined): Connection | undefined {
+  #connect(call: AdsCall, req: ReceivedRequest, identity: Identity | undefined): Connection | undefined {
     const node = req.node;
     if (!node?.id) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, 'the first DiscoveryRequest on a stream must carry node.id');
     const metadata = (node.metadata ? structToJson(node.metadata) : {}) as Record<string, unknown>;
@@ -241,23 +246,29 @@ export class AdsServer {
     return conn;
   }
 
-  async #onRequest(conn: Connection, req: DiscoveryRequest): Promise<void> {
+  async #onRequest(conn: Connection, req: ReceivedRequest): Promise<void> {
     const t = parseTypeUrl(req.typeUrl ?? '');
-    const names = req.resourceNames ?? [];
-    if (names.length > this.#limits.maxResourceNames) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `request for ${t} names ${names.length} resources (limit ${this.#limits.maxResourceNames})`);
+    // The names stay encoded unless something reads them (request-wire.ts): most ACKs only compare bytes.
+    const count = req.nameCount ?? req.resourceNames?.length ?? 0;
+    if (count > this.#limits.maxResourceNames) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `request for ${t} names ${count} resources (limit ${this.#limits.maxResourceNames})`);
     if (isDebugType(t)) {
       // Debug types are request/response: every request is answered and none is tracked.
-      await conn.send(this.debug.respond(conn, t, names, this.#opts.debugAuth));
+      await conn.send(this.debug.respond(conn, t, req.resourceNames ?? [], this.#opts.debugAuth));
       return;
     }
     if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
     if (!this.#opts.generators(conn.proxy, t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
     const now = new Date(this.#clock.now());
-    const view: { resourceNames: readonly string[]; typeUrl: string; responseNonce?: string; errorMessage?: string } = { typeUrl: t, resourceNames: names };
-    if (req.responseNonce) view.responseNonce = req.responseNonce;
-    if (req.errorDetail) view.errorMessage = req.errorDetail.message ?? '';
+    const view: RequestView = {
+      typeUrl: t,
+      get resourceNames(): readonly string[] { return req.resourceNames ?? []; },
+      ...(req.namesWire ? { namesWire: req.namesWire } : {}),
+      ...(req.responseNonce ? { responseNonce: req.responseNonce } : {}),
+      ...(req.errorDetail ? { errorMessage: req.errorDetail.message ?? '' } : {}),
+    };
     const { watch, decision } = applyRequest(conn.watches.get(t), t, view, now);
     watch.subscription = this.#intern(watch.subscription);
+    if (watch.namesWire !== undefined) watch.namesWire = this.#internWire(watch.subscription, watch.namesWire);
     conn.watches.set(t, watch);
     if (decision.kind === 'nack') {
       this.#opts.metrics.rejects.inc({ type: t });
@@ -279,6 +290,19 @@ export class AdsServer {
       this.#subscriptionKeys.set(sub, key);
     }
     return key;
+  }
+
+  /**
+   * Proxies that ask for one subscription with the same name bytes share one copy of them (a few
+   * orders per subscription: proxies need not list names in one order).
+   */
+  #internWire(sub: Subscription, wire: Uint8Array): Uint8Array {
+    let known = this.#wires.get(sub);
+    if (known === undefined) this.#wires.set(sub, known = []);
+    if (known.includes(wire)) return wire;
+    for (const k of known) if (sameWire(k, wire)) return k;
+    if (known.length < MAX_WIRES_PER_SUBSCRIPTION) known.push(wire);
+    return wire;
   }
 
   #intern(sub: Subscription): Subscription {
@@ -308,11 +332,15 @@ export class AdsServer {
   #changedAssignments(conn: AnyConnection, watch: WatchState, view: MeshView, req: PushRequest): CachedList {
     const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
     if (!gen) return { resources: [], names: [] };
-    const names = this.#scope.changedNames(req, watch.subscription);
-    const resources = names === undefined
-      ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
-      : this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing));
-    return { resources, names: resources.map((r) => r.name) };
+    const sub = watch.subscription;
+    const classKey = this.#classKey(conn, watch, view, gen);
+    return this.#scope.assignments(req, view, gen, classKey, sub, () => {
+      const names = this.#scope.changedNames(req, sub);
+      const resources = names === undefined
+        ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
+        : this.#cache.assignments(view, classKey, names, (missing) => gen.generate(conn.proxy, view, missing));
+      return { resources, names: resources.map((r) => r.name) };
+    });
   }
 
   /** Just the named resources of a watch (a subscription that grew). */

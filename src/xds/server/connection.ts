@@ -7,14 +7,14 @@
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { TypeUrl } from '../../model/ids.ts';
 import type { Proxy } from '../../model/proxy.ts';
-import type { DiscoveryRequest } from '../../proto/types.ts';
 import { mergePush, type PushRequest } from '../../push/request.ts';
+import type { ReceivedRequest } from '../protocol/request-wire.ts';
 import type { PreparedResponse } from '../protocol/response.ts';
 import type { WatchState } from '../protocol/watch.ts';
 import { BoundedSender, type BoundedSenderOptions } from './bounded-send.ts';
 import type { Identity } from './types.ts';
 
-export type AdsCall = ServerDuplexStream<DiscoveryRequest, PreparedResponse>;
+export type AdsCall = ServerDuplexStream<ReceivedRequest, PreparedResponse>;
 /** What a Connection writes to: a state-of-the-world or a delta ADS call. */
 export type XdsCall<Res> = ServerDuplexStream<unknown, Res>;
 

@@ -7,6 +7,7 @@ import { discoveryRequestCodec, deltaDiscoveryRequestCodec } from '../../proto/c
 import { ServiceNames } from '../../proto/services.ts';
 import type { DeltaDiscoveryRequest, DiscoveryRequest } from '../../proto/types.ts';
 import { encodeDeltaResponse, type PreparedDeltaResponse } from '../protocol/delta-response.ts';
+import { decodeDiscoveryRequest } from '../protocol/request-wire.ts';
 import { encodeResponse, type PreparedResponse } from '../protocol/response.ts';
 import { parseListenAddress } from '../../model/listen-address.ts';
 import type { ServerLimits } from './types.ts';
@@ -24,7 +25,8 @@ export const preparedAdsService = {
     requestStream: true,
     responseStream: true,
     requestSerialize: (m: DiscoveryRequest) => Buffer.from(discoveryRequestCodec.encode(m)),
-    requestDeserialize: (b: Buffer) => discoveryRequestCodec.decode(b),
+    // Names stay encoded until read: most ACKs are compared as bytes (request-wire.ts).
+    requestDeserialize: (b: Buffer) => decodeDiscoveryRequest(b),
     responseSerialize: (r: PreparedResponse) => encodeResponse(r),
     responseDeserialize: (): PreparedResponse => { throw new Error('server-side definition: responses are not decoded here'); },
   },
