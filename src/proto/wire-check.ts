@@ -11,12 +11,13 @@
 import protobuf from 'protobufjs';
 import type { Field, Type } from 'protobufjs';
 
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
+/** Protobuf wire types (the low three bits of a field's tag). */
+export const VARINT = 0;
+export const FIXED64 = 1;
+export const LEN = 2;
 const START_GROUP = 3;
 const END_GROUP = 4;
-const FIXED32 = 5;
+export const FIXED32 = 5;
 
 /** Bytes that do not match the schema; `offset` is where the problem was found. */
 export class WireFormatError extends Error {

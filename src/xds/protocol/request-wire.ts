@@ -12,12 +12,9 @@
  */
 import { discoveryRequestCodec } from '../../proto/codec.ts';
 import type { DiscoveryRequest } from '../../proto/types.ts';
+import { FIXED32, FIXED64, LEN, VARINT } from '../../proto/wire-check.ts';
 
 const RESOURCE_NAMES = 3;
-const VARINT = 0;
-const FIXED64 = 1;
-const LEN = 2;
-const FIXED32 = 5;
 
 /** A request as received: `namesWire` is set when the names stayed encoded. */
 export interface ReceivedRequest extends DiscoveryRequest {
