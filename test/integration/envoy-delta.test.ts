@@ -229,44 +229,49 @@ test('state-of-the-world xDS: the same with api_type GRPC', async (t) => {
   await scenario(t, 'GRPC', 'world', '10.10.0.7', 7000);
 });
 
-test('a control-plane restart: delta Envoy reconnects with initial_resource_versions and gets only what changed', async (t) => {
+/** An Envoy for the `hello` workload of the delta scenario, once it holds its clusters and is SYNCED. */
+async function helloEnvoy(apiType: 'DELTA_GRPC' | 'GRPC', instance: string): Promise<EnvoyProcess> {
   const app = 'hello';
   const port = 5000;
   const ip = '10.10.0.5';
-  const run = async (apiType: 'DELTA_GRPC' | 'GRPC', instance: string) => {
-    const e = current = await EnvoyProcess.start({
-      bin: envoyBin, dir, nodeId: `sidecar~${ip}~${app}-0.sample~sample.svc.cluster.local`, nodeCluster: `${app}.sample`,
-      metadata: metadata(`${app}-0`, app, app, ip), xdsSocket: xdsBridge.path, apiType,
-      sdsSocket: join(dir, `${app}-sds.sock`), instance,
-    });
-    envoys.push(e);
-    await until(`${apiType}: inbound and outbound clusters`, async () => {
-      const cs = await e.clusters().catch((): string[] => []);
-      return cs.includes(`inbound|${port}||`) && cs.includes(`outbound|${port}||${HOST(app)}`) ? true : undefined;
-    });
-    // Let the ACKs settle before measuring.
-    await until(`${apiType}: SYNCED`, async () => {
-      const me = (await disc.json<Syncz[]>('/debug/syncz')).find((x) => x.proxy === `${app}-0.sample`);
-      const types = Object.values(me?.types ?? {});
-      return types.length >= 4 && types.every((x) => x.status === 'SYNCED') ? true : undefined;
-    });
-    return e;
-  };
-  const restartDiscovery = async () => {
-    await disc.stop();
-    disc = await DiscoveryProcess.start({ kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', grpcAddr: disc.grpcAddr, env: { POD_NAMESPACE: 'istio-system' } });
-    await disc.ready();
-  };
+  const e = current = await EnvoyProcess.start({
+    bin: envoyBin, dir, nodeId: `sidecar~${ip}~${app}-0.sample~sample.svc.cluster.local`, nodeCluster: `${app}.sample`,
+    metadata: metadata(`${app}-0`, app, app, ip), xdsSocket: xdsBridge.path, apiType,
+    sdsSocket: join(dir, `${app}-sds.sock`), instance,
+  });
+  envoys.push(e);
+  await until(`${apiType}: inbound and outbound clusters`, async () => {
+    const cs = await e.clusters().catch((): string[] => []);
+    return cs.includes(`inbound|${port}||`) && cs.includes(`outbound|${port}||${HOST(app)}`) ? true : undefined;
+  });
+  // Let the ACKs settle before measuring.
+  await until(`${apiType}: SYNCED`, () => allSynced(`${app}-0.sample`));
+  return e;
+}
+
+/** Stops discovery, runs `meanwhile` (changes made while no control plane runs), starts a new one on the same xDS port. */
+async function restartDiscovery(meanwhile?: () => Promise<void>): Promise<void> {
+  await disc.stop();
+  await meanwhile?.();
+  disc = await DiscoveryProcess.start({ kubeconfig: c1.kubeconfigPath, clusterId: 'cluster1', grpcAddr: disc.grpcAddr, env: { POD_NAMESPACE: 'istio-system' } });
+  await disc.ready();
+}
+
+/** Every type of the proxy's syncz entry, once all are SYNCED. */
+async function allSynced(proxy: string): Promise<true | undefined> {
+  const me = (await disc.json<Syncz[]>('/debug/syncz')).find((x) => x.proxy === proxy);
+  const types = Object.values(me?.types ?? {});
+  return types.length >= 4 && types.every((x) => x.status === 'SYNCED') ? true : undefined;
+}
+
+test('a control-plane restart: delta Envoy reconnects with initial_resource_versions and gets only what changed', async (t) => {
+  const app = 'hello';
   const measure = async (apiType: 'DELTA_GRPC' | 'GRPC') => {
-    const e = await run(apiType, `${app}-${apiType}`);
+    const e = await helloEnvoy(apiType, `${app}-${apiType}`);
     const first = await xdsBytes(e);
     const t0 = Date.now();
     await restartDiscovery();
-    await until(`${apiType}: reconnected and SYNCED`, async () => {
-      const me = (await disc.json<Syncz[]>('/debug/syncz')).find((x) => x.proxy === `${app}-0.sample`);
-      const types = Object.values(me?.types ?? {});
-      return types.length >= 4 && types.every((x) => x.status === 'SYNCED') ? true : undefined;
-    }, 60_000);
+    await until(`${apiType}: reconnected and SYNCED`, () => allSynced(`${app}-0.sample`), 60_000);
     const again = (await xdsBytes(e)) - first;
     t.diagnostic(`${apiType}: first connection ${first} bytes; after the control plane restarted: reconnected and SYNCED in ${Date.now() - t0} ms, ${again} more bytes`);
     const stats = await e.stats();
@@ -282,4 +287,40 @@ test('a control-plane restart: delta Envoy reconnects with initial_resource_vers
   const sotw = await measure('GRPC');
   assert.ok(sotw.again > 0);
   await sotw.e.stop();
+});
+
+test('a control-plane restart while a cluster changed: delta Envoy warms it, gets its load assignment and ACKs CDS', async (t) => {
+  // Envoy re-sends its CDS and EDS subscriptions together when it reconnects. A cluster whose bytes
+  // changed meanwhile warms until its load assignment arrives, though the assignment itself did not
+  // change (Envoy holds it at the same version): the new control plane must send it anyway, or the
+  // cluster never warms and the CDS response is never acknowledged.
+  const outbound = `outbound|5000||${HOST('hello')}`;
+  const e = await helloEnvoy('DELTA_GRPC', 'hello-changed');
+  const path = '/api/v1/namespaces/sample/services/hello';
+  const setAppProtocol = async (appProtocol: string | undefined) => {
+    const svc = await c1.requestOk('GET', path) as { spec: { ports: Record<string, unknown>[] } };
+    const ports = svc.spec.ports.map((p) => { const { appProtocol: _, ...rest } = p; return appProtocol === undefined ? rest : { ...rest, appProtocol }; });
+    await c1.requestOk('PUT', path, { ...svc, spec: { ...svc.spec, ports } });
+  };
+  const t0 = Date.now();
+  // http2: the outbound cluster gains HTTP/2 protocol options; its endpoints stay as they were.
+  await restartDiscovery(() => setAppProtocol('http2'));
+  try {
+    let seen = '';
+    await until('the changed cluster active in Envoy, nothing warming, every type SYNCED', async () => {
+      const active = (await e.configDump('dynamic_active_clusters')).configs;
+      const mine = active.find((c) => JSON.stringify(c).includes(`"name":"${outbound}"`));
+      const h2 = mine !== undefined && JSON.stringify(mine).includes('http2_protocol_options');
+      const warming = (await e.stats()).get('cluster_manager.warming_clusters');
+      const me = (await disc.json<Syncz[]>('/debug/syncz')).find((x) => x.proxy === 'hello-0.sample');
+      seen = `HTTP/2 cluster active: ${h2}, warming clusters: ${warming}, syncz: ${JSON.stringify(me?.types)}`;
+      return h2 && warming === 0 && (await allSynced('hello-0.sample')) ? true : undefined;
+    }, 60_000).catch((err: unknown) => { throw new Error(`${seen}\n${String(err)}`); });
+    t.diagnostic(`changed cluster warmed and CDS acknowledged ${Date.now() - t0} ms after the restart began`);
+    assert.ok((await e.endpointsOf(outbound)).includes('10.10.0.5:5000'), 'the warmed cluster has its endpoint');
+    assert.deepEqual(rejections(await e.stats()).filter(([, v]) => v !== 0), []);
+  } finally {
+    await setAppProtocol(undefined);
+    await e.stop();
+  }
 });

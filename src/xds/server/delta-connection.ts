@@ -10,6 +10,12 @@ import { Connection } from './connection.ts';
 export class DeltaConnection extends Connection<PreparedDeltaResponse> {
   /** The same watch objects as `watches`, typed with their delta state. */
   readonly deltaWatches = new Map<TypeUrl, DeltaWatch>();
+  /**
+   * Clusters sent before the stream had an EDS watch (a reconnect: Envoy sends its CDS and EDS
+   * requests together, and the CDS response is computed first). Each warms until its load
+   * assignment arrives, so the first EDS response answers them whatever versions Envoy holds.
+   */
+  readonly clustersBeforeEds = new Set<string>();
 }
 
 /** A connected proxy, whichever variant of ADS it speaks. */

@@ -124,6 +124,10 @@ export class DeltaStreams {
     if (!existing) {
       conn.deltaWatches.set(t, watch);
       conn.watches.set(t, watch);
+      if (t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) {
+        forceAssignmentsAfterClusterUpdate(watch, [...conn.clustersBeforeEds]);
+        conn.clustersBeforeEds.clear();
+      }
     }
     if (decision.ack === 'nack') {
       host.metrics.rejects.inc({ type: t });
@@ -159,9 +163,13 @@ export class DeltaStreams {
     else await conn.send(resp);
     host.metrics.pushes.inc({ type: watch.typeUrl });
     host.metrics.pushTime.observe({ type: watch.typeUrl }, (host.clock.now() - started) / 1000);
-    // Changed clusters warm until their assignments arrive again: send them right after.
-    const eds = watch.typeUrl === CLUSTER_TYPE_URL ? conn.deltaWatches.get(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL) : undefined;
-    if (eds !== undefined && forceAssignmentsAfterClusterUpdate(eds, diff.resources.map((r) => r.name)) > 0) {
+    // Changed clusters warm until their assignments arrive again: send them right after, or with the
+    // first EDS response when the stream has no EDS watch yet.
+    if (watch.typeUrl !== CLUSTER_TYPE_URL || diff.resources.length === 0) return;
+    const eds = conn.deltaWatches.get(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+    if (eds === undefined) {
+      for (const r of diff.resources) conn.clustersBeforeEds.add(r.name);
+    } else if (forceAssignmentsAfterClusterUpdate(eds, diff.resources.map((r) => r.name)) > 0) {
       await this.respond(conn, eds, mode === 'push' ? 'push' : 'request', pushView);
     }
   }
