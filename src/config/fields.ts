@@ -2,12 +2,11 @@
  * The field readers every Istio config converter shares: a conversion result that names the field
  * that is wrong, the object test, and a map of strings (labels, selectors).
  */
+import { isRecord } from '../model/json.ts';
+
+export { isRecord };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: string };
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A map of strings at `field` (absent: empty). */
 export function stringMap(v: unknown, field: string): Result<Record<string, string>> {

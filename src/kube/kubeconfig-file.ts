@@ -12,6 +12,7 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { ClusterAccess, StaticCredentials } from './access.ts';
+import { isBase64Text, isRecord } from '../model/json.ts';
 
 /** One kubeconfig document: its text, and the file it came from (relative paths are relative to it). */
 export interface KubeconfigText {
@@ -24,10 +25,6 @@ type Mapping = Record<string, unknown>;
 interface Entry { readonly name: string; readonly body: Mapping; readonly baseDir: string; readonly path: string }
 
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-function isMapping(v: unknown): v is Mapping {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function fail(source: string, message: string, cause?: unknown): never {
   throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: ${message}`, cause === undefined ? undefined : { cause });
@@ -54,7 +51,7 @@ function fileText(source: string, e: Entry, key: string): string | undefined {
 function base64Text(source: string, e: Entry, key: string): string | undefined {
   const v = optString(source, e, key);
   if (v === undefined) return undefined;
-  if (!/^[A-Za-z0-9+/=\s]+$/.test(v)) fail(source, `${e.path}.${key} is not base64 data`);
+  if (v === '' || !isBase64Text(v)) fail(source, `${e.path}.${key} is not base64 data`);
   return Buffer.from(v, 'base64').toString('utf8');
 }
 
@@ -76,7 +73,7 @@ function parseDocs(docs: readonly KubeconfigText[], source: string): { sections:
       return fail(where, `not valid YAML: ${errorMessage(err)}`, err);
     }
     if (raw === null || raw === undefined) continue;
-    if (!isMapping(raw)) fail(where, 'not a kubeconfig (expected a YAML mapping)');
+    if (!isRecord(raw)) fail(where, 'not a kubeconfig (expected a YAML mapping)');
     const baseDir = doc.file === undefined ? process.cwd() : dirname(resolve(doc.file));
     for (const name of ['clusters', 'users', 'contexts'] as const) {
       const list = raw[name];
@@ -84,11 +81,11 @@ function parseDocs(docs: readonly KubeconfigText[], source: string): { sections:
       if (!Array.isArray(list)) fail(where, `${name} must be a list`);
       list.forEach((item: unknown, i) => {
         const path = `${name}[${i}]`;
-        if (!isMapping(item)) fail(where, `${path} must be a mapping`);
+        if (!isRecord(item)) fail(where, `${path} must be a mapping`);
         const n = item['name'];
         if (typeof n !== 'string' || n === '') fail(where, `${path}.name must be a non-empty string`);
         const body = item[inner[name]] ?? {};
-        if (!isMapping(body)) fail(where, `${path}.${inner[name]} must be a mapping`);
+        if (!isRecord(body)) fail(where, `${path}.${inner[name]} must be a mapping`);
         if (!sections[name].has(n)) sections[name].set(n, { name: n, body, baseDir, path: `${path}.${inner[name]}` });
       });
     }

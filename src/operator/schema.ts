@@ -2,6 +2,7 @@
  * A small structural schema language and a validator that reports every problem with the path of
  * the offending field (`spec.values.global.netwrok`). Pure: no I/O.
  */
+import { isRecord } from '../model/json.ts';
 
 export type Check = (v: string) => string | undefined;
 
@@ -41,10 +42,6 @@ function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
-}
-
-function isMapping(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /** Keys that would reach an object's prototype; refused wherever they appear, even in free-form fields. */
@@ -94,7 +91,7 @@ class Enough extends Error {}
 /** Refuses prototype keys anywhere inside a free-form value. */
 function walkAny(v: unknown, path: string, out: SchemaProblem[]): void {
   if (Array.isArray(v)) { v.forEach((item, i) => { walkAny(item, `${path}[${i}]`, out); }); return; }
-  if (!isMapping(v)) return;
+  if (!isRecord(v)) return;
   for (const [k, item] of Object.entries(v)) {
     if (PROTOTYPE_KEYS.has(k)) out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` });
     else walkAny(item, `${path}.${k}`, out);
@@ -135,7 +132,7 @@ function walk(s: Schema, v: unknown, path: string, out: SchemaProblem[], max: nu
       v.forEach((item, i) => { walk(s.items, item, `${path}[${i}]`, out, max); });
       return;
     case 'map':
-      if (!isMapping(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
+      if (!isRecord(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
       for (const [k, item] of Object.entries(v)) {
         if (PROTOTYPE_KEYS.has(k)) { out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` }); continue; }
         const km = s.keyCheck?.(k);
@@ -144,7 +141,7 @@ function walk(s: Schema, v: unknown, path: string, out: SchemaProblem[], max: nu
       }
       return;
     case 'object': {
-      if (!isMapping(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
+      if (!isRecord(v)) { bad(`must be a mapping, got ${describe(v)}`); return; }
       const known = Object.keys(s.fields);
       for (const [k, item] of Object.entries(v)) {
         if (PROTOTYPE_KEYS.has(k)) { out.push({ path: `${path}.${k}`, message: `the key ${JSON.stringify(k)} is not allowed` }); continue; }

@@ -2,6 +2,7 @@
  * Strict PEM handling for the CA. Go's `encoding/pem` (what Istio uses) tolerates text around blocks;
  * we tolerate whitespace only, so a truncated or pasted-over file is reported instead of half-read.
  */
+import { isBase64Text } from '../model/json.ts';
 
 export interface PemBlock {
   readonly label: string;
@@ -9,7 +10,6 @@ export interface PemBlock {
 }
 
 const BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END ([A-Z0-9 ]+)-----/g;
-const BASE64_BODY = /^[A-Za-z0-9+/=\s]*$/;
 
 /**
  * Decodes every PEM block in `text`. Returns a reason string instead of throwing so that each caller
@@ -23,7 +23,7 @@ export function decodePem(text: string): PemBlock[] | string {
     if (text.slice(last, m.index).trim() !== '') return `unexpected text before "-----BEGIN ${label}-----"`;
     if (label !== endLabel) return `PEM block "BEGIN ${label}" ends with "END ${endLabel}"`;
     if (/^[A-Za-z-]+:/m.test(body)) return `PEM block "${label}" has headers (encrypted or legacy PEM is not supported)`;
-    if (!BASE64_BODY.test(body)) return `PEM block "${label}" contains characters outside base64`;
+    if (!isBase64Text(body)) return `PEM block "${label}" contains characters outside base64`;
     const compact = body.replace(/\s+/g, '');
     if (compact.length === 0 || compact.length % 4 !== 0) return `PEM block "${label}" has a truncated base64 body`;
     blocks.push({ label, der: Buffer.from(compact, 'base64') });

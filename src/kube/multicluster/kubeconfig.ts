@@ -23,6 +23,7 @@ import { isIP } from 'node:net';
 import { parse } from 'yaml';
 import { ErrorCodes, IsthmusError, errorMessage } from '../../model/errors.ts';
 import { KubeClient, type ClientOptions } from '../client.ts';
+import { isBase64Text, isRecord } from '../../model/json.ts';
 
 /** A kubeconfig field outside the allow list (or with a value it does not allow). */
 export class RefusedKubeconfigField extends IsthmusError {
@@ -57,10 +58,6 @@ export function fieldName(name: string): string {
 
 type Mapping = Record<string, unknown>;
 
-function isMapping(v: unknown): v is Mapping {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
 function own(m: Mapping, k: string): unknown {
   return Object.hasOwn(m, k) ? m[k] : undefined;
 }
@@ -76,7 +73,7 @@ function section(source: string, cfg: Mapping, name: Section): Map<string, Named
   const inner = ENTRY[name];
   list.forEach((entry: unknown, i) => {
     const at = `${name}[${i}]`;
-    if (!isMapping(entry)) throw new RefusedKubeconfigField(source, at, 'must be a mapping');
+    if (!isRecord(entry)) throw new RefusedKubeconfigField(source, at, 'must be a mapping');
     for (const k of Object.keys(entry)) {
       if (k !== 'name' && k !== inner) throw new RefusedKubeconfigField(source, `${at}.${fieldName(k)}`, `is not allowed in a remote secret (allowed: name, ${inner})`);
     }
@@ -84,7 +81,7 @@ function section(source: string, cfg: Mapping, name: Section): Map<string, Named
     if (typeof entryName !== 'string' || entryName === '') throw new RefusedKubeconfigField(source, `${at}.name`, 'must be a non-empty string');
     if (out.has(entryName)) throw new RefusedKubeconfigField(source, `${at}.name`, `duplicates ${JSON.stringify(entryName.slice(0, 64))}`);
     const body = own(entry, inner) ?? {};
-    if (!isMapping(body)) throw new RefusedKubeconfigField(source, `${at}.${inner}`, 'must be a mapping');
+    if (!isRecord(body)) throw new RefusedKubeconfigField(source, `${at}.${inner}`, 'must be a mapping');
     for (const k of Object.keys(body)) {
       if (!ALLOWED[name].has(k)) {
         throw new RefusedKubeconfigField(source, `${at}.${inner}.${fieldName(k)}`, `is not allowed in a remote secret (allowed: ${[...ALLOWED[name]].join(', ')})`);
@@ -108,7 +105,7 @@ function pemData(source: string, m: Named, key: string, check: (pem: string) => 
   const v = str(source, m, key, MAX_KUBECONFIG_BYTES);
   if (v === undefined) return undefined;
   const field = `${m.path}.${key}`;
-  if (!/^[A-Za-z0-9+/=\s]+$/.test(v)) throw new RefusedKubeconfigField(source, field, 'is not base64 data');
+  if (!isBase64Text(v)) throw new RefusedKubeconfigField(source, field, 'is not base64 data');
   const pem = Buffer.from(v, 'base64').toString('utf8');
   try {
     check(pem);
@@ -174,7 +171,7 @@ export function clientFromUntrustedKubeconfig(text: string, source: string, opts
   } catch (err) {
     throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: not valid YAML: ${errorMessage(err)}`);
   }
-  if (!isMapping(raw)) throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: not a kubeconfig (expected a YAML mapping)`);
+  if (!isRecord(raw)) throw new IsthmusError(ErrorCodes.KubeConfig, `${source}: not a kubeconfig (expected a YAML mapping)`);
   for (const k of Object.keys(raw)) {
     if (!TOP_LEVEL.has(k)) throw new RefusedKubeconfigField(source, fieldName(k), `is not allowed in a remote secret (allowed: ${[...TOP_LEVEL].join(', ')})`);
   }

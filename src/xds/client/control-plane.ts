@@ -13,6 +13,7 @@
  * `Error` marks a replica that did not answer (the result is partial); `Proxies` (only with
  * `--attribute-replicas`) names the proxies whose row came from that replica. Pure.
  */
+import { isRecord } from '../../model/json.ts';
 export const EXTERNAL_ID = '<external>';
 export const MISSING_ID = 'MISSING';
 export const INVALID_ID = 'INVALID';
@@ -40,10 +41,6 @@ export interface ParsedControlPlane {
   readonly attribution: ReadonlyMap<string, string>;
   /** Replicas that did not answer, as `ID (Address): Error`. */
   readonly failedReplicas: readonly string[];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function replicasOf(v: unknown): ReplicaReport[] {
