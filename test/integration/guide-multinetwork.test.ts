@@ -127,6 +127,26 @@ function waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: numbe
   return waitFor(what, async () => ((await probe()) ? true : undefined), timeoutMs, 500, detail);
 }
 
+/**
+ * For each proxy a proxy-status table shows out of sync: what its Envoy says (warming clusters and
+ * listeners, update counters, the names of warming clusters), so a failure says why it did not ACK.
+ */
+async function stuckProxies(s: Shell, table: string): Promise<string> {
+  const out: string[] = [];
+  for (const row of table.split('\n').slice(1).filter((l) => /STALE|NOT SENT|ERROR/.test(l))) {
+    const [id = '', cluster = ''] = row.split(/\s+/);
+    const dot = id.lastIndexOf('.');
+    const ctx = cluster === 'cluster2' ? CLUSTER2 : CLUSTER1;
+    const envoy = (path: string) => s.attempt('kubectl', ['--context', ctx, 'exec', '-n', id.slice(dot + 1), id.slice(0, dot), '-c', 'istio-proxy', '--',
+      'pilot-agent', 'request', 'GET', path], { quiet: true });
+    const stats = await envoy('stats?filter=warming|cds\\.update|lds\\.update|control_plane');
+    const warming = await envoy('config_dump?resource=dynamic_warming_clusters');
+    const names = [...warming.stdout.matchAll(/"name": "([^"]+)"/g)].map((m) => m[1]).slice(0, 20);
+    out.push(`--- ${id} (${cluster}) ---\n${stats.stdout}${stats.stderr}warming clusters: ${names.join(', ') || '(none)'}`);
+  }
+  return out.join('\n');
+}
+
 test('fault: helloworld-v2\'s pod is deleted while cluster1 calls; v1 and then the new v2 pod answer', { timeout: 300_000 }, async () => {
   const s = guideShell();
   const [old] = await podNames(s, CLUSTER2, 'sample', 'app=helloworld,version=v2');
@@ -216,7 +236,9 @@ test('fault: the control-plane pod is killed while both clusters call; no call f
     const names = rows.map((l) => l.split(/\s+/)[0] ?? '').sort();
     return r.code === 0 && names.join(',') === [...proxies].sort().join(',') && rows.every((l) => !l.includes(old) && !/STALE|NOT SENT|ERROR/.test(l)) &&
       rows.filter(sidecar).every((l) => (l.match(/SYNCED/g) ?? []).length === 4);
-  }, 120_000, () => table);
+  }, 120_000, () => table).catch(async (err: unknown) => {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nEnvoy of each proxy out of sync:\n${await stuckProxies(s, table)}`);
+  });
   console.log(`fault-kill-control-plane: new control-plane pod Ready ${readyS.toFixed(1)} s after the kill; all ${proxies.length} proxies reconnected and in sync ` +
     `(sidecars SYNCED on CDS, EDS, LDS, RDS) ${((Date.now() - t0) / 1000).toFixed(1)} s later:\n${table}`);
 });
