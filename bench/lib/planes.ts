@@ -28,13 +28,15 @@ export interface PlaneOptions {
   readonly clusterId: string;
   readonly dir: string;
   readonly readyTimeoutMs: number;
+  /** Isthmus only: a script to run instead of this checkout's bin/isthmus.mjs (same arguments), e.g. another checkout's. */
+  readonly isthmusScript?: string;
 }
 
 export async function startPlane(kind: PlaneKind, o: PlaneOptions): Promise<Plane> {
   if (kind === 'isthmus') {
     // BENCH_ISTHMUS_NODE_OPTIONS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the Isthmus rounds.
     const nodeOptions = process.env['BENCH_ISTHMUS_NODE_OPTIONS'];
-    const d = await DiscoveryProcess.start({ kubeconfig: o.kubeconfig, clusterId: o.clusterId, env: {
+    const d = await DiscoveryProcess.start({ ...(o.isthmusScript === undefined ? {} : { command: [o.isthmusScript, 'discovery'] }), kubeconfig: o.kubeconfig, clusterId: o.clusterId, env: {
       // The compiled JavaScript, as the control-plane image runs it (compare.ts builds it first).
       ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ISTHMUS_RUN_BUILT: '1', ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
     } });

@@ -14,6 +14,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type * as ClientNodeModule from '@kubernetes/client-node';
 import type { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent, type RequestOptions as HttpsRequestOptions } from 'node:https';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 
 /** The credential part of a kubeconfig user that Isthmus applies itself. */
@@ -93,19 +94,35 @@ class TokenFile {
   }
 }
 
+/**
+ * TLS options for a client's agent: one context built now, or, when the material does not load (a
+ * bad PEM), the raw options, so that each request fails with node's error as it would without this.
+ */
+function sharedTlsContext(material: Pick<SecureContextOptions, 'ca' | 'cert' | 'key'>): Pick<SecureContextOptions, 'ca' | 'cert' | 'key'> | { secureContext: SecureContext } {
+  try {
+    return { secureContext: createSecureContext(material) };
+  } catch {
+    return material;
+  }
+}
+
 function staticAuth(access: ClusterAccess): RequestAuth {
   const u = access.user;
   const file = u.tokenFile === undefined ? undefined : new TokenFile(u.tokenFile);
   const basic = u.username !== undefined ? `Basic ${Buffer.from(`${u.username}:${u.password ?? ''}`).toString('base64')}` : undefined;
   // One pool per client: connections are reused (watches hold theirs); TCP keep-alive after 30 s
   // idle, as client-go, so load balancers do not drop quiet watches.
+  // One TLS context per client too: given only `ca`/`cert`/`key`, node builds a new context (parsing
+  // the PEM again) for every connection, and each watch holds a connection of its own.
   const agent = access.server.startsWith('https:')
     ? new HttpsAgent({
       keepAlive: true,
       keepAliveMsecs: 30_000,
-      ...(access.caPem === undefined ? {} : { ca: access.caPem }),
-      ...(u.certPem === undefined ? {} : { cert: u.certPem }),
-      ...(u.keyPem === undefined ? {} : { key: u.keyPem }),
+      ...sharedTlsContext({
+        ...(access.caPem === undefined ? {} : { ca: access.caPem }),
+        ...(u.certPem === undefined ? {} : { cert: u.certPem }),
+        ...(u.keyPem === undefined ? {} : { key: u.keyPem }),
+      }),
       ...(access.tlsServerName === undefined ? {} : { servername: access.tlsServerName }),
       ...(access.skipTLSVerify ? { rejectUnauthorized: false } : {}),
     })

@@ -108,8 +108,12 @@ export function codec<M>(fullTypeName: string): Codec<M> {
   return c;
 }
 
-/** Codecs for known names are created without loading the schema; it loads on first encode/decode. */
-function lazyCodec<In, Out = In>(fullTypeName: string): Codec<In, Out> {
+/**
+ * A codec for a type name known to be in the schema, created without loading the schema: it loads on
+ * first encode/decode (a name it lacks fails there, with ProtoUnknownType). For module-level codecs,
+ * so that importing a module costs no schema load.
+ */
+export function lazyCodec<In, Out = In>(fullTypeName: string): Codec<In, Out> {
   return new ProtobufCodec<In, Out>(fullTypeName);
 }
 

@@ -4,7 +4,7 @@
  * default 100 ms, and PILOT_DEBOUNCE_MAX, default 10 s). Time comes from an injected clock.
  */
 import type { Clock } from '../model/clock.ts';
-import { mergePush, type PushRequest } from './request.ts';
+import { PushAccumulator, type PushRequest } from './request.ts';
 
 export interface DebounceOptions {
   readonly afterMs: number;
@@ -15,7 +15,9 @@ export interface DebounceOptions {
 export class Debouncer {
   readonly #opts: DebounceOptions;
   readonly #emit: (req: PushRequest) => void;
-  #pending: PushRequest | undefined;
+  #pending: PushAccumulator | undefined;
+  /** `pending` as last answered, until the next change. */
+  #pendingRequest: PushRequest | undefined;
   #firstAt = 0;
   #timer: (() => void) | undefined;
 
@@ -26,14 +28,21 @@ export class Debouncer {
 
   /** What waits to be emitted: every change since the last emitted request, merged. */
   get pending(): PushRequest | undefined {
-    return this.#pending;
+    if (!this.#pending) return undefined;
+    this.#pendingRequest ??= this.#pending.request();
+    return this.#pendingRequest;
   }
 
   enqueue(req: PushRequest): void {
     const { clock, afterMs, maxMs } = this.#opts;
     if (afterMs <= 0) { this.#emit(req); return; }
-    if (!this.#pending) this.#firstAt = clock.now();
-    this.#pending = mergePush(this.#pending, req);
+    if (this.#pending) {
+      this.#pending.add(req);
+    } else {
+      this.#firstAt = clock.now();
+      this.#pending = new PushAccumulator(req);
+    }
+    this.#pendingRequest = undefined;
     this.#timer?.();
     const untilMax = this.#firstAt + maxMs - clock.now();
     this.#timer = clock.setTimeout(() => { this.flush(); }, Math.max(0, Math.min(afterMs, untilMax)));
@@ -43,8 +52,9 @@ export class Debouncer {
   flush(): void {
     this.#timer?.();
     this.#timer = undefined;
-    const req = this.#pending;
+    const req = this.pending;
     this.#pending = undefined;
+    this.#pendingRequest = undefined;
     if (req) this.#emit(req);
   }
 
@@ -52,5 +62,6 @@ export class Debouncer {
     this.#timer?.();
     this.#timer = undefined;
     this.#pending = undefined;
+    this.#pendingRequest = undefined;
   }
 }

@@ -2,9 +2,10 @@
  * Codecs for the small extension configs generated resources pack into `typed_config` Anys: the
  * TLS inspector, HTTP inspector and original-destination listener filters, the raw-buffer transport socket and the
  * upstream HTTP protocol options, the previous-hosts retry predicate (their .proto files are in the
- * shared schema's entry files).
+ * shared schema's entry files). They load the schema on first use, not at import (the control plane
+ * needs none before a proxy connects); extra-codecs.test.ts checks every name.
  */
-import { codec } from '../../proto/codec.ts';
+import { lazyCodec as codec } from '../../proto/codec.ts';
 
 export type EmptyConfig = Record<string, never>;
 
