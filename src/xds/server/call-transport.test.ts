@@ -141,7 +141,7 @@ test('sendInParts: a message over the send limit ends the call with RESOURCE_EXH
   assert.ok(r.installed);
   assert.equal(r.got.length, 0);
   assert.equal(r.error?.code, status.RESOURCE_EXHAUSTED);
-  assert.match(r.error?.details ?? '', /larger than max \(2001 vs\. 1000\)/);
+  assert.match(r.error.details ?? '', /larger than max \(2001 vs\. 1000\)/);
 });
 
 test('sendInParts changes nothing on a call without the expected layout', () => {
