@@ -41,4 +41,10 @@ test('a resource list is encoded once and its bytes shared by every response tha
   const c = resourcesBytes(grown);
   assert.notEqual(c, a.resources);
   assert.equal(discoveryResponseCodec.decode(Buffer.from(c)).resources?.length, 51);
+  // A single resource (a large route configuration) is sent as its own bytes: no copy at all.
+  const [one] = clusters(1, 300);
+  assert.ok(one !== undefined);
+  const single = responseParts({ versionInfo: 'v', typeUrl: CLUSTER_TYPE_URL, nonce: 'c-1', resources: [one] });
+  assert.equal(single.resources, one.any);
+  assert.equal(discoveryResponseCodec.decode(join(single)).resources?.length, 1);
 });
