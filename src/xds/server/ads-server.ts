@@ -31,6 +31,8 @@ import { applyRequest, isWildcardType, recordSent, type RequestView, type Subscr
 import { sameWire, type ReceivedRequest } from '../protocol/request-wire.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
+import { sendInParts } from './call-transport.ts';
+import { responseParts } from '../protocol/response-parts.ts';
 import type { BoundedSenderOptions } from './bounded-send.ts';
 import { Connection, type AdsCall } from './connection.ts';
 import { DeltaConnection, type AnyConnection } from './delta-connection.ts';
@@ -240,6 +242,8 @@ export class AdsServer {
       return undefined;
     }
     const conn: Connection = new Connection(call, proxy, identity, new Date(this.#clock.now()), this.#sendOptions(() => conn));
+    // Responses go out as this stream's head plus resource bytes shared by every proxy that gets them.
+    sendInParts(call, (m) => responseParts(m as PreparedResponse));
     this.#conns.add(conn);
     this.#opts.metrics.connections.set(this.#conns.size);
     this.#opts.log.info('ADS: new connection', { conId: conn.conId, peer: conn.peer, cluster: proxy.clusterId, network: proxy.network });

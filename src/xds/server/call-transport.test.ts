@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, ServerCredentials, credentials, makeGenericClientConstructor, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { http2StreamOf, transportBytesOf } from './call-transport.ts';
+import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
+import { http2StreamOf, sendInParts, transportBytesOf, type MessageParts } from './call-transport.ts';
 
 const same = (b: Buffer): Buffer => b;
 const service = {
@@ -69,4 +69,82 @@ test('http2StreamOf walks call -> nextCall -> stream, and finds nothing in other
   assert.equal(transportBytesOf({ call: { stream: {} } }), undefined);
   const gone = transportBytesOf({ call: { nextCall: { stream: { ...h2, session: { get socket(): never { throw new Error('ERR_HTTP2_SOCKET_UNBOUND'); } } } } } });
   assert.equal(gone?.(), undefined, 'a destroyed session reads as unknown, not as an exception');
+});
+
+interface PartsMessage { readonly parts: MessageParts }
+const isParts = (m: unknown): m is PartsMessage => typeof m === 'object' && m !== null && 'parts' in m;
+const partsService = {
+  Chat: {
+    path: '/isthmus.test.Transport/Chat', requestStream: true, responseStream: true, originalName: 'chat',
+    requestSerialize: same, requestDeserialize: same, responseDeserialize: same,
+    responseSerialize: (m: unknown): Buffer => (Buffer.isBuffer(m) ? m : Buffer.from('not a buffer')),
+  },
+} satisfies ServiceDefinition;
+
+/** A real grpc-js server whose calls send in parts; the client's view of what one request got back. */
+async function exchange(serverOptions: Record<string, number>, reply: (call: ServerDuplexStream<Buffer, unknown>) => void): Promise<{ installed: boolean; got: Buffer[]; error: { code?: number; details?: string } | undefined }> {
+  let installed = false;
+  const server = new Server(serverOptions);
+  server.addService(partsService, {
+    chat: (call: ServerDuplexStream<Buffer, unknown>) => {
+      installed = sendInParts(call, (m) => (isParts(m) ? m.parts : undefined));
+      call.on('data', () => { reply(call); });
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => { if (err) reject(err); else resolve(p); });
+  });
+  const Client = makeGenericClientConstructor(partsService, 'Transport');
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    const chat = (client as unknown as { chat(): NodeJS.ReadWriteStream & { write(b: Buffer): boolean } }).chat();
+    const got: Buffer[] = [];
+    const error = await new Promise<{ code?: number; details?: string } | undefined>((resolve) => {
+      chat.on('data', (b: Buffer) => { got.push(b); });
+      chat.on('error', (e: { code?: number; details?: string }) => { resolve(e); });
+      chat.on('end', () => { resolve(undefined); });
+      chat.write(Buffer.from('hello'));
+    });
+    return { installed, got, error };
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+}
+
+test('sendInParts: a head and shared bytes arrive as one message, other messages go through grpc-js unchanged', async (t) => {
+  const shared = Buffer.alloc(300 * 1024);
+  for (let i = 0; i < shared.length; i++) shared[i] = i % 251;
+  const copy = Buffer.from(shared);
+  const msg = (head: string): PartsMessage => ({ parts: { head: Buffer.from(head), resources: shared, length: head.length + shared.length } });
+  const r = await exchange({}, (call) => {
+    call.write(msg('first-'));
+    call.write(Buffer.from('plain message'));
+    call.write({ parts: { head: Buffer.from('only-a-head'), resources: new Uint8Array(0), length: 11 } });
+    call.write(msg('third-'), () => { call.end(); });
+  });
+  t.diagnostic(`${r.got.length} messages of ${r.got.map((b) => b.length).join(', ')} bytes`);
+  assert.ok(r.installed, 'the grpc-js call has the layout sendInParts expects (grpc-js upgrade changed it otherwise)');
+  assert.equal(r.error, undefined);
+  assert.equal(r.got.length, 4);
+  assert.deepEqual(r.got[0], Buffer.concat([Buffer.from('first-'), copy]));
+  assert.equal(r.got[1]?.toString(), 'plain message');
+  assert.equal(r.got[2]?.toString(), 'only-a-head');
+  assert.deepEqual(r.got[3], Buffer.concat([Buffer.from('third-'), copy]));
+  assert.deepEqual(shared, copy, 'the shared bytes are not written to');
+});
+
+test('sendInParts: a message over the send limit ends the call with RESOURCE_EXHAUSTED, as grpc-js does', async () => {
+  const r = await exchange({ 'grpc.max_send_message_length': 1000 }, (call) => {
+    call.write({ parts: { head: Buffer.from('h'), resources: Buffer.alloc(2000), length: 2001 } });
+  });
+  assert.ok(r.installed);
+  assert.equal(r.got.length, 0);
+  assert.equal(r.error?.code, status.RESOURCE_EXHAUSTED);
+  assert.match(r.error.details ?? '', /larger than max \(2001 vs\. 1000\)/);
+});
+
+test('sendInParts changes nothing on a call without the expected layout', () => {
+  assert.equal(sendInParts({ call: { nextCall: { stream: { closed: false, destroyed: false, rstCode: undefined, close: () => undefined } } } }, () => undefined), false);
+  assert.equal(sendInParts(null, () => undefined), false);
 });

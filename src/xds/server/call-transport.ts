@@ -56,3 +56,91 @@ export function transportBytesOf(call: unknown): (() => number | undefined) | un
     }
   };
 }
+
+/** A message as its stream's own bytes and bytes shared with other streams, written without copying the latter. */
+export interface MessageParts {
+  readonly head: Uint8Array;
+  readonly resources: Uint8Array;
+  readonly length: number;
+}
+
+/** The part of a grpc-js BaseServerInterceptingCall that sending a message uses (grpc-js 1.10 to 1.14). */
+interface BaseCall {
+  readonly stream: CallHttp2Stream & {
+    cork(): void;
+    uncork(): void;
+    write(chunk: Uint8Array, cb?: (err?: Error | null) => void): boolean;
+  };
+  readonly maxSendMessageSize: number;
+  readonly callEventTracker?: { addMessageSent(): void } | null;
+  checkCancelled(): boolean;
+  maybeSendMetadata(): void;
+  sendStatus(status: { code: number; details: string; metadata: null }): void;
+  sendMessage(message: unknown, callback: () => void): void;
+}
+
+const GRPC_INTERNAL = 13;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+
+function baseCallOf(call: unknown): BaseCall | undefined {
+  let o: unknown = call;
+  for (let depth = 0; depth < 6 && typeof o === 'object' && o !== null; depth++) {
+    const rec = o as Partial<Record<keyof BaseCall | 'call' | 'nextCall', unknown>>;
+    if (isHttp2Stream(rec.stream)) {
+      const s = rec.stream as unknown as Record<string, unknown>;
+      const fns = [rec.checkCancelled, rec.maybeSendMetadata, rec.sendStatus, rec.sendMessage, s['cork'], s['uncork'], s['write']];
+      return fns.every((f) => typeof f === 'function') && typeof rec.maxSendMessageSize === 'number' ? o as BaseCall : undefined;
+    }
+    o = rec.call ?? rec.nextCall;
+  }
+  return undefined;
+}
+
+/**
+ * Makes the call send each message for which `parts` answers as gRPC's 5-byte prefix plus the
+ * message's head in one small buffer, followed by its shared bytes as they are: node:http2 hands
+ * them to the socket without a copy. Messages for which `parts` answers undefined go through
+ * grpc-js as usual. Cancellation, the send-size limit, the response headers and write errors are
+ * handled by grpc-js's own methods, as its sendMessage does. Answers false, changing nothing, when
+ * the call is not laid out as expected (call-transport.test.ts fails then).
+ */
+export function sendInParts(call: unknown, parts: (message: unknown) => MessageParts | undefined): boolean {
+  const base = baseCallOf(call);
+  if (base === undefined) return false;
+  const original = base.sendMessage.bind(base);
+  base.sendMessage = (message: unknown, callback: () => void): void => {
+    let p: MessageParts | undefined;
+    try {
+      p = parts(message);
+    } catch {
+      if (!base.checkCancelled()) base.sendStatus({ code: GRPC_INTERNAL, details: 'Error serializing response', metadata: null });
+      return;
+    }
+    if (p === undefined) { original(message, callback); return; }
+    if (base.checkCancelled()) return;
+    if (base.maxSendMessageSize !== -1 && p.length > base.maxSendMessageSize) {
+      base.sendStatus({ code: GRPC_RESOURCE_EXHAUSTED, details: `Sent message larger than max (${p.length} vs. ${base.maxSendMessageSize})`, metadata: null });
+      return;
+    }
+    base.maybeSendMetadata();
+    const first = Buffer.allocUnsafe(5 + p.head.byteLength);
+    first[0] = 0;
+    first.writeUInt32BE(p.length, 1);
+    first.set(p.head, 5);
+    const stream = base.stream;
+    const done = (err?: Error | null): void => {
+      if (err) { base.sendStatus({ code: GRPC_INTERNAL, details: 'Internal server error', metadata: null }); return; }
+      base.callEventTracker?.addMessageSent();
+      callback();
+    };
+    stream.cork();
+    if (p.resources.byteLength === 0) {
+      stream.write(first, done);
+    } else {
+      stream.write(first);
+      stream.write(p.resources, done);
+    }
+    stream.uncork();
+  };
+  return true;
+}
