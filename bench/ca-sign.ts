@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { spiffeId } from '../src/model/ids.ts';
 import { responseCertChain } from '../src/pki/chain.ts';
 import { parseCsr } from '../src/pki/csr.ts';
-import { EC_P256_SHA256, x509 } from '../src/pki/keys.ts';
+import { EC_P256_SHA256 } from '../src/pki/keys.ts';
+import { x509 } from '../src/pki/x509-lib.ts';
 import { generateRootCa } from '../src/pki/root.ts';
 import { signLeaf } from '../src/pki/sign.ts';
 

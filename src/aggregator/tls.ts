@@ -4,7 +4,8 @@
  * do can pin the PEM the proxy logs/writes).
  */
 import { readFileSync } from 'node:fs';
-import { x509, EC_P256_SHA256, generateEcKey, randomSerial } from '../pki/keys.ts';
+import { EC_P256_SHA256, generateEcKey, randomSerial } from '../pki/keys.ts';
+import { x509 } from '../pki/x509-lib.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 
 export interface ServingCert {

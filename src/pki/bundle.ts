@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { ctx, DerReader, TAG } from './der.ts';
-import { importSigningKey, keyIdFromSpki, x509 } from './keys.ts';
+import { caExtensions, keyIdFromSpki } from './cert-extensions.ts';
+import { importSigningKey } from './keys.ts';
 import type { SigningKey } from './keys.ts';
 import { decodeCertificates, encodePem } from './pem.ts';
 
@@ -38,7 +39,7 @@ export interface CaBundle {
   readonly certChainPem: string;
   /** The root bundle as given (`root-cert.pem`, or `ca-cert.pem` for a self-signed CA). */
   readonly rootCertPem: string;
-  readonly cert: x509.X509Certificate;
+  readonly cert: X509Certificate;
   readonly signingKey: SigningKey;
   /** Hex SubjectKeyIdentifier of the signing cert (computed per RFC 5280 if the cert has none). */
   readonly subjectKeyId: string;
@@ -104,7 +105,15 @@ export interface LoadOptions {
  * Loads and verifies a CA bundle. The layout is `plugged` when `root-cert.pem` is present, otherwise
  * `self-signed` (then `ca-cert.pem` must be a self-signed root). Throws `CaKeyMaterial` naming the file.
  */
-export async function loadCaBundle(files: CaFiles, opts: LoadOptions = {}): Promise<CaBundle> {
+export function loadCaBundle(files: CaFiles, opts: LoadOptions = {}): Promise<CaBundle> {
+  try {
+    return Promise.resolve(readCaBundle(files, opts));
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+function readCaBundle(files: CaFiles, opts: LoadOptions): CaBundle {
   const now = opts.now ?? new Date();
   const certText = text(files, CA_CERT_FILE);
   const keyText = text(files, CA_KEY_FILE);
@@ -121,11 +130,9 @@ export async function loadCaBundle(files: CaFiles, opts: LoadOptions = {}): Prom
   const certSpki = cert.publicKey.export({ type: 'spki', format: 'der' });
   if (!certSpki.equals(key.spki)) throw fail(CA_KEY_FILE, `private key does not match the certificate in ${CA_CERT_FILE}`);
 
-  const peculiar = new x509.X509Certificate(new Uint8Array(cert.raw));
-  const bc = peculiar.getExtension(x509.BasicConstraintsExtension);
-  if (!bc?.ca) throw fail(CA_CERT_FILE, 'certificate is not a CA (BasicConstraints CA:TRUE is missing)');
-  const ku = peculiar.getExtension(x509.KeyUsagesExtension);
-  if (ku && (ku.usages & x509.KeyUsageFlags.keyCertSign) === 0) throw fail(CA_CERT_FILE, 'certificate KeyUsage lacks keyCertSign');
+  const ext = caExtensions(cert.raw, CA_CERT_FILE);
+  if (!ext.ca) throw fail(CA_CERT_FILE, 'certificate is not a CA (BasicConstraints CA:TRUE is missing)');
+  if (ext.keyCertSign === false) throw fail(CA_CERT_FILE, 'certificate KeyUsage lacks keyCertSign');
   checkValid(CA_CERT_FILE, cert, now);
 
   const chain = chainText === undefined ? [] : parseCerts(CERT_CHAIN_FILE, chainText);
@@ -150,7 +157,6 @@ export async function loadCaBundle(files: CaFiles, opts: LoadOptions = {}): Prom
     checkValid(file, c, now);
   }
 
-  const ski = peculiar.getExtension(x509.SubjectKeyIdentifierExtension);
   const notAfter = above.reduce((min, c) => (c.validToDate < min ? c.validToDate : min), cert.validToDate);
   return {
     layout,
@@ -158,9 +164,9 @@ export async function loadCaBundle(files: CaFiles, opts: LoadOptions = {}): Prom
     keyPem: key.pkcs8Pem,
     certChainPem: chain.map((c) => encodePem(c.raw, 'CERTIFICATE')).join(''),
     rootCertPem: rootText ?? encodePem(cert.raw, 'CERTIFICATE'),
-    cert: peculiar,
+    cert,
     signingKey: key,
-    subjectKeyId: ski?.keyId ?? (await keyIdFromSpki(certSpki)),
+    subjectKeyId: ext.subjectKeyId ?? keyIdFromSpki(certSpki),
     notAfter,
     subjectDer: subjectNameDer(cert.raw),
   };

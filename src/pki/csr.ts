@@ -16,12 +16,12 @@ import type { KeyObject } from 'node:crypto';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { SpiffeId } from '../model/ids.ts';
 import { DerReader, oidToString, TAG } from './der.ts';
-import { classifyKey, describeKind, x509 } from './keys.ts';
+import { classifyKey, describeKind } from './keys.ts';
+import { x509 } from './x509-lib.ts';
 import type { KeyKind } from './keys.ts';
 import { decodePem } from './pem.ts';
+import { MAX_CSR_BYTES } from './csr-limits.ts';
 
-/** Largest CSR accepted, in characters of PEM (a P-256 CSR is ~500, an RSA-4096 one ~1,700). */
-export const MAX_CSR_BYTES = 64 * 1024;
 
 const CSR_LABELS = new Set(['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST']);
 

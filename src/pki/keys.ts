@@ -2,20 +2,13 @@
  * Key handling shared by the CA modules: classifying public keys, importing the CA signing key,
  * generating ECDSA P-256 keys, serial numbers and key identifiers.
  *
- * `@peculiar/x509` (root generation, reading CA extensions) needs `reflect-metadata` loaded first and a
- * WebCrypto provider, both set up here once for every module of `src/pki`. Leaves are built with
- * `der.ts` and signed with node:crypto (see sign.ts).
+ * Nothing here loads `@peculiar/x509` (see x509-lib.ts): leaves are built with `der.ts` and signed
+ * with node:crypto (see sign.ts).
  */
-import 'reflect-metadata';
 import { createPrivateKey, createPublicKey, webcrypto } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
 import { oid, seq, TAG, tlv } from './der.ts';
 import { encodePem } from './pem.ts';
-
-x509.cryptoProvider.set(webcrypto);
-
-export { x509 };
 
 /** Smallest RSA modulus accepted anywhere (CSRs and CA keys). */
 export const MIN_RSA_BITS = 2048;
@@ -122,8 +115,3 @@ export function randomSerial(): string {
   return Buffer.from(bytes).toString('hex');
 }
 
-/** RFC 5280 §4.2.1.2 method 1 (SHA-1 of the subjectPublicKey bits), as hex: what Go puts in a CA's SKI. */
-export async function keyIdFromSpki(spki: Uint8Array): Promise<string> {
-  const id = await new x509.PublicKey(new Uint8Array(spki)).getKeyIdentifier();
-  return Buffer.from(id).toString('hex');
-}

@@ -7,7 +7,7 @@
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
 import { loadCaBundle, CA_CERT_FILE, CA_KEY_FILE } from './bundle.ts';
 import type { CaBundle } from './bundle.ts';
-import { EC_P256_SHA256, generateEcKey, randomSerial, x509 } from './keys.ts';
+import { EC_P256_SHA256, generateEcKey, randomSerial } from './keys.ts';
 
 const DAY_SECONDS = 24 * 3600;
 
@@ -38,6 +38,7 @@ export async function generateRootCa(opts: RootCaOptions = {}): Promise<CaBundle
     throw new IsthmusError(ErrorCodes.CertTtlInvalid, `root CA TTL must be 1..${MAX_ROOT_CERT_TTL_SECONDS} seconds, got ${ttl}`);
   }
   const now = opts.now ?? new Date();
+  const { x509 } = await import('./x509-lib.ts');
   const { keys, pkcs8Pem } = await generateEcKey();
   const name = new x509.Name([{ '2.5.4.10': [org] }]);
   const cert = await x509.X509CertificateGenerator.createSelfSigned({

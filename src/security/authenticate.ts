@@ -17,7 +17,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { parseSpiffeId, spiffeId } from '../model/ids.ts';
 import type { Identity } from '../model/identity.ts';
-import { x509 } from '../pki/keys.ts';
+import { uriSans as certUriSans } from '../pki/cert-extensions.ts';
 import { decodeCertificates } from '../pki/pem.ts';
 import type { TokenReviewer } from './tokenreview.ts';
 
@@ -120,8 +120,7 @@ export interface ClientCertOptions {
 
 /** SPIFFE URIs in a certificate's SubjectAltName. */
 function uriSans(der: Buffer): string[] {
-  const san = new x509.X509Certificate(new Uint8Array(der)).getExtension(x509.SubjectAlternativeNameExtension);
-  return san ? san.names.items.filter((n) => n.type === 'url').map((n) => n.value) : [];
+  return certUriSans(der, ErrorCodes.AuthenticationFailed, 'client certificate');
 }
 
 /**

@@ -25,7 +25,8 @@ import type { IstioCertificateRequest__Output as IstioCertificateRequest, IstioC
 import { structToJson } from '../../proto/wkt.ts';
 import type { AuthCall } from '../../security/authenticate.ts';
 import type { Identity } from '../../model/identity.ts';
-import { checkRequestedIdentities, MAX_CSR_BYTES, parseCsr } from '../../pki/csr.ts';
+import { MAX_CSR_BYTES } from '../../pki/csr-limits.ts';
+import type * as CsrModule from '../../pki/csr.ts';
 import type { CertificateAuthority } from './authority.ts';
 import type { CaMetrics } from './metrics.ts';
 import { KeyedRateLimiter, TokenBucket, type BucketConfig } from './ratelimit.ts';
@@ -39,6 +40,9 @@ export const DEFAULT_GLOBAL_LIMIT: BucketConfig = { ratePerSecond: 2000, burst: 
 export const DEFAULT_IDENTITY_LIMIT: BucketConfig = { ratePerSecond: 10, burst: 50 };
 /** Largest request accepted: the CSR limit plus room for metadata. */
 export const DEFAULT_MAX_REQUEST_BYTES = MAX_CSR_BYTES + 16 * 1024;
+
+let csrLoading: Promise<typeof CsrModule> | undefined;
+const csrModule = (): Promise<typeof CsrModule> => (csrLoading ??= import('../../pki/csr.ts'));
 
 /** A refusal: `message` goes to the caller with the gRPC status of its code; `detail` goes to the log only. */
 export class CaCallError extends IsthmusError {
@@ -161,6 +165,8 @@ export class CaService {
 
     const identities = this.#identities(identity);
     const ttlSeconds = ttlOf(req);
+    // The CSR parser (and the X.509 library under it) loads with the first request, not at start.
+    const { checkRequestedIdentities, parseCsr } = await csrModule();
     let csr;
     try {
       csr = parseCsr(req.csr ?? '');
