@@ -49,6 +49,20 @@ export interface EndpointShard {
 
 type ShardsByNamespace = ReadonlyMap<string, ReadonlyMap<ClusterId, readonly Endpoint[]>>;
 
+/**
+ * A host's endpoints (all namespaces, in cluster order), kept per shard map: a write replaces the
+ * host's shard map, so a host whose endpoints did not change gives every later snapshot the same
+ * array, and generators that keep work per host's endpoints (inbound-index.ts) see it unchanged.
+ */
+const unions = new WeakMap<ShardsByNamespace, { readonly clusters: readonly ClusterId[]; readonly endpoints: readonly Endpoint[] }>();
+
+function sameOrder(a: readonly ClusterId[], b: readonly ClusterId[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const NOOP_UPDATER: XdsUpdater = { serviceChanged() { /* none */ }, endpointsChanged() { /* none */ }, networksChanged() { /* none */ } };
 
 /** An immutable view of the aggregate at one version. */
@@ -92,9 +106,16 @@ export class RegistrySnapshot {
     return out.sort((a, b) => (order.get(a.cluster) ?? 0) - (order.get(b.cluster) ?? 0) || (a.namespace < b.namespace ? -1 : 1));
   }
 
-  /** The union of a host's shards. */
-  endpoints(hostname: Hostname, namespace?: string): Endpoint[] {
-    return this.shardsFor(hostname, namespace).flatMap((s) => s.endpoints);
+  /** The union of a host's shards (shared, never to be modified). */
+  endpoints(hostname: Hostname, namespace?: string): readonly Endpoint[] {
+    if (namespace !== undefined) return this.shardsFor(hostname, namespace).flatMap((s) => s.endpoints);
+    const byNs = this.#shards.get(hostname);
+    if (!byNs) return [];
+    const known = unions.get(byNs);
+    if (known !== undefined && sameOrder(known.clusters, this.clusters)) return known.endpoints;
+    const endpoints = Object.freeze(this.shardsFor(hostname).flatMap((s) => s.endpoints));
+    unions.set(byNs, { clusters: this.clusters, endpoints });
+    return endpoints;
   }
 
   /** Hosts that have endpoint shards. */
@@ -242,7 +263,7 @@ export class ShardStore implements RegistrySink {
   clusters(): readonly ClusterId[] { return this.snapshot().clusters; }
   services(): readonly Service[] { return this.snapshot().services(); }
   service(hostname: Hostname): Service | undefined { return this.#merged.get(hostname); }
-  endpoints(hostname: Hostname, namespace?: string): Endpoint[] { return this.snapshot().endpoints(hostname, namespace); }
+  endpoints(hostname: Hostname, namespace?: string): readonly Endpoint[] { return this.snapshot().endpoints(hostname, namespace); }
   shardsFor(hostname: Hostname, namespace?: string): EndpointShard[] { return this.snapshot().shardsFor(hostname, namespace); }
   gateways(): readonly NetworkGateway[] { return this.#gateways; }
 

@@ -73,9 +73,12 @@ const PUSH_ORDER: readonly TypeUrl[] = [CLUSTER_TYPE_URL, CLUSTER_LOAD_ASSIGNMEN
 /** Distinct name encodings kept per shared subscription. */
 const MAX_WIRES_PER_SUBSCRIPTION = 4;
 
-function orderOf(t: TypeUrl): number {
-  const i = PUSH_ORDER.indexOf(t);
-  return i < 0 ? PUSH_ORDER.length : i;
+/** The types a connection watches now, in PUSH_ORDER and then in the order first asked for (as a stable sort would give). */
+function pushOrder(watches: ReadonlyMap<TypeUrl, WatchState>): TypeUrl[] {
+  const out: TypeUrl[] = [];
+  for (const t of PUSH_ORDER) if (watches.has(t)) out.push(t);
+  if (out.length < watches.size) for (const t of watches.keys()) if (!PUSH_ORDER.includes(t)) out.push(t);
+  return out;
 }
 
 export class AdsServer {
@@ -102,7 +105,7 @@ export class AdsServer {
   /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
   readonly #proxyKeys = new WeakMap<WatchState, string>();
   /** Per watch, its generator's cache key for the last view asked about (a push asks several times). */
-  readonly #classKeys = new WeakMap<WatchState, { readonly view: MeshView; readonly key: string }>();
+  readonly #classKeys = new WeakMap<WatchState, { view: MeshView; key: string }>();
   readonly #session: SessionHost;
 
   constructor(opts: AdsServerOptions) {
@@ -403,10 +406,11 @@ export class AdsServer {
 
   /** Whether an endpoint-only push has anything for this connection. */
   #concerns(conn: AnyConnection, req: PushRequest, view: MeshView): boolean {
-    for (const [t, watch] of conn.watches) {
-      // Load assignments also depend on the proxy's place (its own endpoint's locality), which any endpoint push may move.
-      if ((t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && this.#scope.touches(req, watch.subscription)) || this.#proxyFactsChanged(conn, watch, view)) return true;
-    }
+    // The cheap test first (memoized per push and shared subscription): a changed load assignment it watches.
+    const eds = conn.watches.get(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+    if (eds !== undefined && this.#scope.touches(req, eds.subscription)) return true;
+    // Load assignments also depend on the proxy's place (its own endpoint's locality), which any endpoint push may move.
+    for (const watch of conn.watches.values()) if (this.#proxyFactsChanged(conn, watch, view)) return true;
     return false;
   }
 
@@ -420,7 +424,9 @@ export class AdsServer {
     const known = this.#classKeys.get(watch);
     if (known?.view === view) return known.key;
     const key = gen.cacheKey(conn.proxy, view);
-    this.#classKeys.set(watch, { view, key });
+    // Updated in place: a push asks this of every watch of every connection concerned.
+    if (known === undefined) this.#classKeys.set(watch, { view, key });
+    else { known.view = view; known.key = key; }
     return key;
   }
 
@@ -442,7 +448,7 @@ export class AdsServer {
       conn.park(req, (r) => { this.#queue.enqueue(conn, r); });
       return;
     }
-    const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
+    const types = pushOrder(conn.watches);
     // A push that waited (parked behind a slow proxy, or queued while newer changes came) is computed
     // from the newest view, as requests are: a change since that it does not name comes with its own push.
     const view = this.#servedView();
