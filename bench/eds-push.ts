@@ -35,7 +35,8 @@ const { values: opt } = parseArgs({ options: {
   updates: { type: 'string', default: '20' }, rounds: { type: 'string', default: '4' },
 } });
 const USAGE = 'usage: node bench/eds-push.ts [--roots a,b] [--proxies 200] [--endpoints 2000] [--per-service 10] [--updates 20] [--rounds 4]';
-const ROOTS = opt.roots.split(',').filter((r) => r !== '').map((r) => resolve(r));
+// A root may carry node flags for its control plane after `#`, space-separated: `.#--max-semi-space-size=64`.
+const ROOTS = opt.roots.split(',').filter((r) => r !== '').map((r) => (r.includes('#') ? `${resolve(r.slice(0, r.indexOf('#')))}${r.slice(r.indexOf('#'))}` : resolve(r)));
 const P = intOption('proxies', opt.proxies, 1, 5000, USAGE);
 const E = intOption('endpoints', opt.endpoints, 1, 200_000, USAGE);
 const PER = intOption('per-service', opt['per-service'], 1, 250, USAGE);
@@ -64,8 +65,9 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 async function start(root: string, kubeconfig: string): Promise<Plane> {
   const nodeOptions = process.env['BENCH_ISTHMUS_NODE_OPTIONS'];
   // BENCH_ISTHMUS_NODE_ARGS: V8 flags NODE_OPTIONS refuses (e.g. --trace-gc), before the script.
-  const nodeArgs = (process.env['BENCH_ISTHMUS_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
-  const d = await DiscoveryProcess.start({ kubeconfig, clusterId: 'cluster1', command: [...nodeArgs, resolve(root, 'bin/isthmus.mjs'), 'discovery'], env: {
+  const [dir = root, flags = ''] = root.split('#');
+  const nodeArgs = `${process.env['BENCH_ISTHMUS_NODE_ARGS'] ?? ''} ${flags}`.split(' ').filter((a) => a !== '');
+  const d = await DiscoveryProcess.start({ kubeconfig, clusterId: 'cluster1', command: [...nodeArgs, resolve(dir, 'bin/isthmus.mjs'), 'discovery'], env: {
     ...PLANE_ENV, POD_NAMESPACE: 'istio-system', ENABLE_DEBUG_ENDPOINT_AUTH: 'false', ISTHMUS_RUN_BUILT: '1', ...(nodeOptions === undefined ? {} : { NODE_OPTIONS: nodeOptions }),
   } });
   const pid = d.pid;
