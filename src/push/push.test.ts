@@ -112,3 +112,28 @@ test('a merged push keeps the newer view and every changed service', () => {
   assert.equal(m.start, 5);
   assert.equal(mergePush(older, endpointPush(['c'], 10)).view?.version, 'v1', 'a request not yet stamped keeps the stamped view');
 });
+
+test('each stuck push gives its slot back a slot timeout after it started, not when an earlier one does', async () => {
+  const started: string[] = [];
+  const stuck = new Set(['a', 'b', 'd']);
+  const q = new PushQueue<string>(2, (c) => {
+    started.push(c);
+    return stuck.has(c) ? new Promise<void>(() => undefined) : Promise.resolve();
+  }, { slotTimeoutMs: 1000 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  q.enqueue('a', endpointPush(['x'], 0));
+  await sleep(600);
+  q.enqueue('b', endpointPush(['x'], 0));
+  q.enqueue('c', endpointPush(['x'], 0));
+  assert.deepEqual(started, ['a', 'b'], 'both slots taken');
+  await sleep(600);
+  // a's slot came back at about 1000 ms; b's comes back at about 1600 ms.
+  assert.deepEqual(started, ['a', 'b', 'c']);
+  q.enqueue('d', endpointPush(['x'], 0));
+  q.enqueue('e', endpointPush(['x'], 0));
+  await sleep(50);
+  assert.deepEqual(started, ['a', 'b', 'c', 'd'], 'd took the slot a gave back; b still holds the other');
+  await sleep(1000);
+  assert.deepEqual(started, ['a', 'b', 'c', 'd', 'e'], "b's slot came back too");
+  console.log(`started in order: ${started.join(', ')}`);
+});

@@ -181,3 +181,22 @@ test("a host's endpoints are the same array in every snapshot until that host's 
   assert.deepEqual(third.endpoints(host, 'elsewhere'), []);
   assert.deepEqual(third.endpoints(host, 'sample').map((e) => e.address), ['10.1.0.1', '10.2.0.2']);
 });
+
+test('an endpoint change shares the sorted services with the snapshot before; a service change does not', () => {
+  const s = new ShardStore();
+  const other = serviceHostname('aardvark', 'sample');
+  s.upsertService(c1, svc(c1, '10.96.0.1'));
+  s.upsertService(c1, { ...svc(c1, '10.96.0.2'), hostname: other });
+  const first = s.snapshot();
+  assert.deepEqual(first.services().map((x) => x.hostname), [other, host], 'sorted by hostname');
+  s.setEndpoints(c1, host, 'sample', [ep(c1, '10.1.0.1')]);
+  const second = s.snapshot();
+  assert.notEqual(second, first);
+  assert.equal(second.services(), first.services());
+  s.deleteService(c1, other);
+  const third = s.snapshot();
+  assert.deepEqual(third.services().map((x) => x.hostname), [host]);
+  assert.equal(third.service(other), undefined);
+  assert.deepEqual(first.services().map((x) => x.hostname), [other, host], 'an old snapshot keeps what it held');
+  assert.equal(first.service(other)?.hostname, other);
+});

@@ -65,17 +65,34 @@ function sameOrder(a: readonly ClusterId[], b: readonly ClusterId[]): boolean {
 
 const NOOP_UPDATER: XdsUpdater = { serviceChanged() { /* none */ }, endpointsChanged() { /* none */ }, networksChanged() { /* none */ } };
 
+/**
+ * The merged services of one or more snapshots: shared by every snapshot until a service changes,
+ * so an endpoint change neither copies them nor sorts them again.
+ */
+class ServicesPart {
+  readonly byHost: ReadonlyMap<Hostname, Service>;
+  #sorted: readonly Service[] | undefined;
+
+  constructor(byHost: ReadonlyMap<Hostname, Service>) {
+    this.byHost = byHost;
+  }
+
+  sorted(): readonly Service[] {
+    this.#sorted ??= Object.freeze([...this.byHost.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)));
+    return this.#sorted;
+  }
+}
+
 /** An immutable view of the aggregate at one version. */
 export class RegistrySnapshot {
   readonly version: number;
   /** Clusters in registration order. */
   readonly clusters: readonly ClusterId[];
   readonly gateways: readonly NetworkGateway[];
-  readonly #services: ReadonlyMap<Hostname, Service>;
+  readonly #services: ServicesPart;
   readonly #shards: ReadonlyMap<Hostname, ShardsByNamespace>;
-  #sorted: readonly Service[] | undefined;
 
-  constructor(version: number, clusters: readonly ClusterId[], services: ReadonlyMap<Hostname, Service>, shards: ReadonlyMap<Hostname, ShardsByNamespace>, gateways: readonly NetworkGateway[]) {
+  constructor(version: number, clusters: readonly ClusterId[], services: ServicesPart, shards: ReadonlyMap<Hostname, ShardsByNamespace>, gateways: readonly NetworkGateway[]) {
     this.version = version;
     this.clusters = clusters;
     this.#services = services;
@@ -85,12 +102,11 @@ export class RegistrySnapshot {
 
   /** Merged services, sorted by hostname. */
   services(): readonly Service[] {
-    this.#sorted ??= Object.freeze([...this.#services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)));
-    return this.#sorted;
+    return this.#services.sorted();
   }
 
   service(hostname: Hostname): Service | undefined {
-    return this.#services.get(hostname);
+    return this.#services.byHost.get(hostname);
   }
 
   /** Shards of a host (all namespaces, or one), in cluster registration order. */
@@ -136,6 +152,8 @@ export class ShardStore implements RegistrySink {
   #gateways: readonly NetworkGateway[] = [];
   #version = 0;
   #snapshot: RegistrySnapshot | undefined;
+  /** The merged services as snapshots see them; dropped when one changes. */
+  #servicesPart: ServicesPart | undefined;
 
   constructor(updater: XdsUpdater = NOOP_UPDATER) {
     this.#updater = updater;
@@ -255,7 +273,8 @@ export class ShardStore implements RegistrySink {
 
   /** The current state; the same object until the next change. */
   snapshot(): RegistrySnapshot {
-    this.#snapshot ??= new RegistrySnapshot(this.#version, Object.freeze([...this.#clusters]), new Map(this.#merged), new Map(this.#shards), this.#gateways);
+    this.#servicesPart ??= new ServicesPart(new Map(this.#merged));
+    this.#snapshot ??= new RegistrySnapshot(this.#version, Object.freeze([...this.#clusters]), this.#servicesPart, new Map(this.#shards), this.#gateways);
     return this.#snapshot;
   }
 
@@ -296,6 +315,7 @@ export class ShardStore implements RegistrySink {
     const merged = byCluster ? mergeServices(this.#clusters, byCluster) : undefined;
     if (merged) this.#merged.set(hostname, merged);
     else this.#merged.delete(hostname);
+    this.#servicesPart = undefined;
     this.#changed();
   }
 

@@ -260,13 +260,11 @@ export class AdsServer {
     if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
     if (!this.#opts.generators(conn.proxy, t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
     const now = new Date(this.#clock.now());
-    const view: RequestView = {
-      typeUrl: t,
-      get resourceNames(): readonly string[] { return req.resourceNames ?? []; },
-      ...(req.namesWire ? { namesWire: req.namesWire } : {}),
-      ...(req.responseNonce ? { responseNonce: req.responseNonce } : {}),
-      ...(req.errorDetail ? { errorMessage: req.errorDetail.message ?? '' } : {}),
-    };
+    // Built field by field (every ACK passes here): no spread of temporary objects.
+    const view: { -readonly [K in keyof RequestView]: RequestView[K] } = { typeUrl: t, get resourceNames(): readonly string[] { return req.resourceNames ?? []; } };
+    if (req.namesWire) view.namesWire = req.namesWire;
+    if (req.responseNonce) view.responseNonce = req.responseNonce;
+    if (req.errorDetail) view.errorMessage = req.errorDetail.message ?? '';
     const { watch, decision } = applyRequest(conn.watches.get(t), t, view, now);
     watch.subscription = this.#subscriptions.intern(watch.subscription);
     if (watch.namesWire !== undefined) watch.namesWire = this.#subscriptions.internWire(watch.subscription, watch.namesWire);
