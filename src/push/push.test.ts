@@ -147,3 +147,28 @@ test('the debouncer merges a burst as a fold of mergePush would, in time linear 
   assert.equal(seen?.hostnames.size, 11, 'a pending request already answered does not change with later changes');
   console.log(`4,001 changes merged by the debouncer in ${cpuMs.toFixed(1)} ms of CPU`);
 });
+
+test('each stuck push gives its slot back a slot timeout after it started, not when an earlier one does', async () => {
+  const started: string[] = [];
+  const stuck = new Set(['a', 'b', 'd']);
+  const q = new PushQueue<string>(2, (c) => {
+    started.push(c);
+    return stuck.has(c) ? new Promise<void>(() => undefined) : Promise.resolve();
+  }, { slotTimeoutMs: 1000 });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  q.enqueue('a', endpointPush(['x'], 0));
+  await sleep(600);
+  q.enqueue('b', endpointPush(['x'], 0));
+  q.enqueue('c', endpointPush(['x'], 0));
+  assert.deepEqual(started, ['a', 'b'], 'both slots taken');
+  await sleep(600);
+  // a's slot came back at about 1000 ms; b's comes back at about 1600 ms.
+  assert.deepEqual(started, ['a', 'b', 'c']);
+  q.enqueue('d', endpointPush(['x'], 0));
+  q.enqueue('e', endpointPush(['x'], 0));
+  await sleep(50);
+  assert.deepEqual(started, ['a', 'b', 'c', 'd'], 'd took the slot a gave back; b still holds the other');
+  await sleep(1000);
+  assert.deepEqual(started, ['a', 'b', 'c', 'd', 'e'], "b's slot came back too");
+  console.log(`started in order: ${started.join(', ')}`);
+});

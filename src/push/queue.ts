@@ -20,6 +20,10 @@ export class PushQueue<C> {
   /** Running pushes that still hold a slot (a subset of #running). */
   #slots = 0;
   readonly #slotTimeoutMs: number;
+  /** Running pushes that hold a slot: when each started, and how to give its slot back. */
+  readonly #holding = new Map<C, { readonly since: number; readonly release: () => void }>();
+  /** One timer for all slots (not one per push): armed while any push holds a slot. */
+  #sweep: NodeJS.Timeout | undefined;
   #idle: (() => void)[] = [];
 
   constructor(concurrency: number, work: PushWork<C>, opts: { readonly slotTimeoutMs?: number } = {}) {
@@ -71,19 +75,19 @@ export class PushQueue<C> {
         if (!holding) return;
         holding = false;
         this.#slots--;
+        this.#holding.delete(conn);
       };
-      let timer: NodeJS.Timeout | undefined;
       if (this.#slotTimeoutMs > 0) {
-        timer = setTimeout(() => { release(); this.#pump(); }, this.#slotTimeoutMs);
-        timer.unref();
+        this.#holding.set(conn, { since: performance.now(), release });
+        this.#armSweep(this.#slotTimeoutMs);
       }
       void this.#work(conn, req).catch(() => undefined).finally(() => {
-        if (timer) clearTimeout(timer);
         release();
         this.#running.delete(conn);
         // Anything that arrived while this push ran goes to the back of the line.
         if (this.#pending.has(conn)) this.#order.push(conn);
         this.#pump();
+        if (this.#holding.size === 0 && this.#sweep !== undefined) { clearTimeout(this.#sweep); this.#sweep = undefined; }
         if (this.#pending.size === 0 && this.#running.size === 0) {
           const waiters = this.#idle;
           this.#idle = [];
@@ -91,5 +95,22 @@ export class PushQueue<C> {
         }
       });
     }
+  }
+
+  #armSweep(afterMs: number): void {
+    if (this.#sweep !== undefined) return;
+    this.#sweep = setTimeout(() => {
+      this.#sweep = undefined;
+      const now = performance.now();
+      let next = Infinity;
+      for (const [, h] of this.#holding) {
+        const left = h.since + this.#slotTimeoutMs - now;
+        if (left <= 0) h.release();
+        else next = Math.min(next, left);
+      }
+      if (next !== Infinity) this.#armSweep(Math.max(1, Math.ceil(next)));
+      this.#pump();
+    }, afterMs);
+    this.#sweep.unref();
   }
 }

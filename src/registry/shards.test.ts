@@ -152,3 +152,51 @@ test('gateways: per cluster plus static, merged and de-duplicated; changes repor
   assert.deepEqual(store.gateways().map((g) => g.address), ['192.0.2.1']);
   assert.deepEqual(rec.events, ['networks', 'networks', 'networks']);
 });
+
+test("a host's endpoints are the same array in every snapshot until that host's shards change", () => {
+  const s = new ShardStore();
+  const other = serviceHostname('other', 'sample');
+  s.addCluster(c1);
+  s.addCluster(c2);
+  s.setEndpoints(c2, host, 'sample', [ep(c2, '10.2.0.1')]);
+  s.setEndpoints(c1, host, 'sample', [ep(c1, '10.1.0.1')]);
+  s.setEndpoints(c1, other, 'sample', [ep(c1, '10.1.0.9')]);
+  const first = s.snapshot();
+  const eps = first.endpoints(host);
+  assert.deepEqual(eps.map((e) => e.address), ['10.1.0.1', '10.2.0.1'], 'cluster registration order');
+  assert.ok(Object.isFrozen(eps), 'shared, so frozen');
+  // Another host changes: a new snapshot, the same array for this host.
+  s.setEndpoints(c1, other, 'sample', [ep(c1, '10.1.0.10')]);
+  const second = s.snapshot();
+  assert.notEqual(second, first);
+  assert.equal(second.endpoints(host), eps);
+  assert.deepEqual(second.endpoints(other).map((e) => e.address), ['10.1.0.10']);
+  // This host changes: a new array, and the old snapshot still answers what it held.
+  s.setEndpoints(c2, host, 'sample', [ep(c2, '10.2.0.2')]);
+  const third = s.snapshot();
+  assert.notEqual(third.endpoints(host), eps);
+  assert.deepEqual(third.endpoints(host).map((e) => e.address), ['10.1.0.1', '10.2.0.2']);
+  assert.deepEqual(first.endpoints(host).map((e) => e.address), ['10.1.0.1', '10.2.0.1']);
+  // One namespace only: the shards of that namespace.
+  assert.deepEqual(third.endpoints(host, 'elsewhere'), []);
+  assert.deepEqual(third.endpoints(host, 'sample').map((e) => e.address), ['10.1.0.1', '10.2.0.2']);
+});
+
+test('an endpoint change shares the sorted services with the snapshot before; a service change does not', () => {
+  const s = new ShardStore();
+  const other = serviceHostname('aardvark', 'sample');
+  s.upsertService(c1, svc(c1, '10.96.0.1'));
+  s.upsertService(c1, { ...svc(c1, '10.96.0.2'), hostname: other });
+  const first = s.snapshot();
+  assert.deepEqual(first.services().map((x) => x.hostname), [other, host], 'sorted by hostname');
+  s.setEndpoints(c1, host, 'sample', [ep(c1, '10.1.0.1')]);
+  const second = s.snapshot();
+  assert.notEqual(second, first);
+  assert.equal(second.services(), first.services());
+  s.deleteService(c1, other);
+  const third = s.snapshot();
+  assert.deepEqual(third.services().map((x) => x.hostname), [host]);
+  assert.equal(third.service(other), undefined);
+  assert.deepEqual(first.services().map((x) => x.hostname), [other, host], 'an old snapshot keeps what it held');
+  assert.equal(first.service(other)?.hostname, other);
+});

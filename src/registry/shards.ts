@@ -49,7 +49,39 @@ export interface EndpointShard {
 
 type ShardsByNamespace = ReadonlyMap<string, ReadonlyMap<ClusterId, readonly Endpoint[]>>;
 
+/**
+ * A host's endpoints (all namespaces, in cluster order), kept per shard map: a write replaces the
+ * host's shard map, so a host whose endpoints did not change gives every later snapshot the same
+ * array, and generators that keep work per host's endpoints (inbound-index.ts) see it unchanged.
+ */
+const unions = new WeakMap<ShardsByNamespace, { readonly clusters: readonly ClusterId[]; readonly endpoints: readonly Endpoint[] }>();
+
+function sameOrder(a: readonly ClusterId[], b: readonly ClusterId[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 const NOOP_UPDATER: XdsUpdater = { serviceChanged() { /* none */ }, endpointsChanged() { /* none */ }, networksChanged() { /* none */ } };
+
+/**
+ * The merged services of one or more snapshots: shared by every snapshot until a service changes,
+ * so an endpoint change neither copies them nor sorts them again.
+ */
+class ServicesPart {
+  readonly byHost: ReadonlyMap<Hostname, Service>;
+  #sorted: readonly Service[] | undefined;
+
+  constructor(byHost: ReadonlyMap<Hostname, Service>) {
+    this.byHost = byHost;
+  }
+
+  sorted(): readonly Service[] {
+    this.#sorted ??= Object.freeze([...this.byHost.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)));
+    return this.#sorted;
+  }
+}
 
 /** An immutable view of the aggregate at one version. */
 export class RegistrySnapshot {
@@ -57,11 +89,10 @@ export class RegistrySnapshot {
   /** Clusters in registration order. */
   readonly clusters: readonly ClusterId[];
   readonly gateways: readonly NetworkGateway[];
-  readonly #services: ReadonlyMap<Hostname, Service>;
+  readonly #services: ServicesPart;
   readonly #shards: ReadonlyMap<Hostname, ShardsByNamespace>;
-  #sorted: readonly Service[] | undefined;
 
-  constructor(version: number, clusters: readonly ClusterId[], services: ReadonlyMap<Hostname, Service>, shards: ReadonlyMap<Hostname, ShardsByNamespace>, gateways: readonly NetworkGateway[]) {
+  constructor(version: number, clusters: readonly ClusterId[], services: ServicesPart, shards: ReadonlyMap<Hostname, ShardsByNamespace>, gateways: readonly NetworkGateway[]) {
     this.version = version;
     this.clusters = clusters;
     this.#services = services;
@@ -71,12 +102,11 @@ export class RegistrySnapshot {
 
   /** Merged services, sorted by hostname. */
   services(): readonly Service[] {
-    this.#sorted ??= Object.freeze([...this.#services.values()].sort((a, b) => (a.hostname < b.hostname ? -1 : 1)));
-    return this.#sorted;
+    return this.#services.sorted();
   }
 
   service(hostname: Hostname): Service | undefined {
-    return this.#services.get(hostname);
+    return this.#services.byHost.get(hostname);
   }
 
   /** Shards of a host (all namespaces, or one), in cluster registration order. */
@@ -92,9 +122,16 @@ export class RegistrySnapshot {
     return out.sort((a, b) => (order.get(a.cluster) ?? 0) - (order.get(b.cluster) ?? 0) || (a.namespace < b.namespace ? -1 : 1));
   }
 
-  /** The union of a host's shards. */
-  endpoints(hostname: Hostname, namespace?: string): Endpoint[] {
-    return this.shardsFor(hostname, namespace).flatMap((s) => s.endpoints);
+  /** The union of a host's shards (shared, never to be modified). */
+  endpoints(hostname: Hostname, namespace?: string): readonly Endpoint[] {
+    if (namespace !== undefined) return this.shardsFor(hostname, namespace).flatMap((s) => s.endpoints);
+    const byNs = this.#shards.get(hostname);
+    if (!byNs) return [];
+    const known = unions.get(byNs);
+    if (known !== undefined && sameOrder(known.clusters, this.clusters)) return known.endpoints;
+    const endpoints = Object.freeze(this.shardsFor(hostname).flatMap((s) => s.endpoints));
+    unions.set(byNs, { clusters: this.clusters, endpoints });
+    return endpoints;
   }
 
   /** Hosts that have endpoint shards. */
@@ -115,6 +152,8 @@ export class ShardStore implements RegistrySink {
   #gateways: readonly NetworkGateway[] = [];
   #version = 0;
   #snapshot: RegistrySnapshot | undefined;
+  /** The merged services as snapshots see them; dropped when one changes. */
+  #servicesPart: ServicesPart | undefined;
 
   constructor(updater: XdsUpdater = NOOP_UPDATER) {
     this.#updater = updater;
@@ -234,7 +273,8 @@ export class ShardStore implements RegistrySink {
 
   /** The current state; the same object until the next change. */
   snapshot(): RegistrySnapshot {
-    this.#snapshot ??= new RegistrySnapshot(this.#version, Object.freeze([...this.#clusters]), new Map(this.#merged), new Map(this.#shards), this.#gateways);
+    this.#servicesPart ??= new ServicesPart(new Map(this.#merged));
+    this.#snapshot ??= new RegistrySnapshot(this.#version, Object.freeze([...this.#clusters]), this.#servicesPart, new Map(this.#shards), this.#gateways);
     return this.#snapshot;
   }
 
@@ -242,7 +282,7 @@ export class ShardStore implements RegistrySink {
   clusters(): readonly ClusterId[] { return this.snapshot().clusters; }
   services(): readonly Service[] { return this.snapshot().services(); }
   service(hostname: Hostname): Service | undefined { return this.#merged.get(hostname); }
-  endpoints(hostname: Hostname, namespace?: string): Endpoint[] { return this.snapshot().endpoints(hostname, namespace); }
+  endpoints(hostname: Hostname, namespace?: string): readonly Endpoint[] { return this.snapshot().endpoints(hostname, namespace); }
   shardsFor(hostname: Hostname, namespace?: string): EndpointShard[] { return this.snapshot().shardsFor(hostname, namespace); }
   gateways(): readonly NetworkGateway[] { return this.#gateways; }
 
@@ -275,6 +315,7 @@ export class ShardStore implements RegistrySink {
     const merged = byCluster ? mergeServices(this.#clusters, byCluster) : undefined;
     if (merged) this.#merged.set(hostname, merged);
     else this.#merged.delete(hostname);
+    this.#servicesPart = undefined;
     this.#changed();
   }
 

@@ -45,6 +45,17 @@ export const reads = ['namespace', 'clusterId', 'ip (inbound ports)', 'labels (P
  * the workload's mode (passthrough chains) and the port-level modes of ports no Service declares.
  */
 function inboundModesKey(ports: readonly InboundPort[], policy: InboundMtlsPolicy): string {
+  // Both are shared while unchanged (the default policy; the inbound index's port lists across views).
+  let byPorts = modesKeys.get(policy);
+  if (byPorts === undefined) modesKeys.set(policy, byPorts = new WeakMap<readonly InboundPort[], string>());
+  let key = byPorts.get(ports);
+  if (key === undefined) byPorts.set(ports, key = modesKeyOf(ports, policy));
+  return key;
+}
+
+const modesKeys = new WeakMap<InboundMtlsPolicy, WeakMap<readonly InboundPort[], string>>();
+
+function modesKeyOf(ports: readonly InboundPort[], policy: InboundMtlsPolicy): string {
   const declared = new Set(ports.map((p) => p.port));
   const undeclared = [...policy.ports].filter(([p]) => !declared.has(p)).sort(([a], [b]) => a - b).map(([p, m]) => `${p}=${m}`);
   return `${ports.map((p) => `${p.port}=${modeForPort(policy, p.port)}`).join(',')}|*=${policy.mode}|${undeclared.join(',')}`;

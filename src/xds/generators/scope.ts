@@ -77,12 +77,18 @@ const inboundIndexes = new WeakMap<MeshView, InboundIndex>();
 export function inboundPorts(proxy: Proxy, view: MeshView): readonly InboundPort[] {
   let index = inboundIndexes.get(view);
   if (index === undefined) inboundIndexes.set(view, index = buildInboundIndex(view));
-  return index.get(inboundKey(proxy.ip, proxy.clusterId)) ?? [];
+  return index.get(inboundKey(proxy.ip, proxy.clusterId)) ?? NO_PORTS;
 }
+
+const NO_PORTS: readonly InboundPort[] = Object.freeze([]);
+/** Keys of port lists: the index shares a list across views while it is unchanged. */
+const portsKeys = new WeakMap<readonly InboundPort[], string>();
 
 /** `9080/HTTP,3306/TCP`: what inbound config depends on, for cache keys. */
 export function inboundPortsKey(ports: readonly InboundPort[]): string {
-  return ports.map((p) => `${p.port}/${p.protocol}`).join(',');
+  let key = portsKeys.get(ports);
+  if (key === undefined) portsKeys.set(ports, key = ports.map((p) => `${p.port}/${p.protocol}`).join(','));
+  return key;
 }
 
 /** The endpoint's target port for a service port name. */

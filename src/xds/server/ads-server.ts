@@ -1,7 +1,7 @@
 /**
  * State-of-the-world ADS over grpc-js: one Connection per stream, requests handled in order,
- * responses from generators cached (resource-cache.ts) so that every proxy of a class gets the same
- * bytes, and pushes through a debouncer and a per-connection queue.
+ * responses from generators cached (assembly.ts, resource-cache.ts) so that every proxy of a class
+ * gets the same bytes, and pushes through a debouncer and a per-connection queue.
  *
  * The push pipeline does only the work a change needs. A request leaving the debouncer is stamped
  * with the view it is computed for. A full push (services, config, networks) recomputes every type
@@ -27,8 +27,8 @@ import { PushQueue } from '../../push/queue.ts';
 import { systemClock, type Clock } from '../../model/clock.ts';
 import type { PushRequest } from '../../push/request.ts';
 import { resourcesSize, type PreparedResponse } from '../protocol/response.ts';
-import { applyRequest, isWildcardType, recordSent, type RequestView, type Subscription, type WatchState } from '../protocol/watch.ts';
-import { sameWire, type ReceivedRequest } from '../protocol/request-wire.ts';
+import { applyRequest, isWildcardType, recordSent, type RequestView, type WatchState } from '../protocol/watch.ts';
+import type { ReceivedRequest } from '../protocol/request-wire.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
 import { sendInParts } from './call-transport.ts';
@@ -39,10 +39,13 @@ import { DeltaConnection, type AnyConnection } from './delta-connection.ts';
 import { DeltaStreams, type DeltaCall } from './delta-stream.ts';
 import { DebugTypes, isDebugType } from './debug-types.ts';
 import { PushScope } from './push-scope.ts';
-import { ResourceCache, type CacheStats, type CachedList } from './resource-cache.ts';
+import { ResponseAssembly } from './assembly.ts';
+import { ClassKeys } from './class-keys.ts';
+import { Subscriptions } from './subscriptions.ts';
+import { ResourceCache, type CacheStats } from './resource-cache.ts';
 import { serveStream, type Authenticate, type SessionHost } from './stream-session.ts';
 import type { XdsMetrics } from './metrics.ts';
-import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type PreparedGenerator, type ServerLimits } from './types.ts';
+import { DEFAULT_LIMITS, DEFAULT_SEND_TIMEOUT_MS, type GeneratorLookup, type Identity, type ServerLimits } from './types.ts';
 import { grpcStatusForCode } from '../../model/grpc-status.ts';
 
 export interface AdsServerOptions {
@@ -72,12 +75,12 @@ export interface AdsServerOptions {
 /** Push order that never references a resource before it exists (CDS before EDS, LDS before RDS). */
 const PUSH_ORDER: readonly TypeUrl[] = [CLUSTER_TYPE_URL, CLUSTER_LOAD_ASSIGNMENT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_CONFIGURATION_TYPE_URL, SECRET_TYPE_URL];
 
-/** Distinct name encodings kept per shared subscription. */
-const MAX_WIRES_PER_SUBSCRIPTION = 4;
-
-function orderOf(t: TypeUrl): number {
-  const i = PUSH_ORDER.indexOf(t);
-  return i < 0 ? PUSH_ORDER.length : i;
+/** The types a connection watches now, in PUSH_ORDER and then in the order first asked for (as a stable sort would give). */
+function pushOrder(watches: ReadonlyMap<TypeUrl, WatchState>): TypeUrl[] {
+  const out: TypeUrl[] = [];
+  for (const t of PUSH_ORDER) if (watches.has(t)) out.push(t);
+  if (out.length < watches.size) for (const t of watches.keys()) if (!PUSH_ORDER.includes(t)) out.push(t);
+  return out;
 }
 
 export class AdsServer {
@@ -94,23 +97,21 @@ export class AdsServer {
    * last push that left the debouncer, and those responses were computed from since.
    */
   #cacheBases = new Set<string>();
-  /** Identical subscriptions (e.g. every sidecar's EDS names) share one object and one key. */
-  readonly #subscriptions = new Map<string, Subscription>();
-  readonly #subscriptionKeys = new WeakMap<Subscription, string>();
-  /** Per shared subscription, the encodings of its names proxies sent (see #internWire). */
-  readonly #wires = new WeakMap<Subscription, Uint8Array[]>();
+  /** Identical subscriptions (e.g. every sidecar's EDS names) share one object, one key and their name bytes. */
+  readonly #subscriptions = new Subscriptions();
   readonly debug: DebugTypes;
   readonly #delta: DeltaStreams;
-  /** Per watch, the generator's cache key (proxy facts) at the last response: a change needs a push. */
-  readonly #proxyKeys = new WeakMap<WatchState, string>();
-  /** Per watch, its generator's cache key for the last view asked about (a push asks several times). */
-  readonly #classKeys = new WeakMap<WatchState, { readonly view: MeshView; readonly key: string }>();
+  /** Per watch, its generator's cache key (the proxy's class) now and at its last response. */
+  readonly #classKeys: ClassKeys;
+  readonly #assembly: ResponseAssembly;
   readonly #session: SessionHost;
 
   constructor(opts: AdsServerOptions) {
     this.#opts = opts;
     this.#limits = { ...DEFAULT_LIMITS, ...opts.limits };
     this.#clock = opts.clock ?? systemClock;
+    this.#classKeys = new ClassKeys(opts.generators);
+    this.#assembly = new ResponseAssembly({ generators: opts.generators, cache: this.#cache, scope: this.#scope, subscriptions: this.#subscriptions, classKeys: this.#classKeys });
     this.#debouncer = new Debouncer({ afterMs: opts.debounceAfterMs, maxMs: opts.debounceMaxMs, clock: this.#clock }, (r) => { this.#fanOut(r); });
     // Pushes never wait for a proxy to read (see Connection.park); the slot timeout is a second bound.
     this.#queue = new PushQueue(opts.pushThrottle, (c, r) => this.#pushConnection(c, r), { slotTimeoutMs: 5_000 });
@@ -125,7 +126,7 @@ export class AdsServer {
       connections: () => this.connections(),
       currentConfig: (conn, t) => {
         const watch = conn.watches.get(t);
-        return watch ? this.#generate(conn, watch, this.#servedView()).resources : [];
+        return watch ? this.#assembly.whole(conn.proxy, watch, this.#servedView()).resources : [];
       },
       controlPlaneId: opts.controlPlaneId,
       controlPlaneVersion: opts.controlPlaneVersion,
@@ -136,8 +137,8 @@ export class AdsServer {
       view: () => this.#servedView(),
       add: (c) => { this.#conns.add(c); this.#opts.metrics.connections.set(this.#conns.size); },
       remove: (c) => { this.#forget(c); },
-      generate: (c, w, view) => this.#generate(c, w, view).resources,
-      computed: (c, w, view) => { this.#noteProxyKey(c, w, view); },
+      generate: (c, w, view) => this.#assembly.whole(c.proxy, w, view).resources,
+      computed: (c, w, view) => { this.#classKeys.noteSent(c.proxy, w, view); },
       sendOptions: (c) => this.#sendOptions(c),
       refusals: this.#session.refusals,
     });
@@ -263,16 +264,14 @@ export class AdsServer {
     if (!conn.watches.has(t) && conn.watches.size >= this.#limits.maxWatchedTypes) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `too many watched types (limit ${this.#limits.maxWatchedTypes})`);
     if (!this.#opts.generators(conn.proxy, t)) throw new IsthmusError(ErrorCodes.XdsRequestInvalid, `unsupported type URL ${t} for a ${conn.proxy.type} proxy (generator ${conn.proxy.generator || 'default'})`);
     const now = new Date(this.#clock.now());
-    const view: RequestView = {
-      typeUrl: t,
-      get resourceNames(): readonly string[] { return req.resourceNames ?? []; },
-      ...(req.namesWire ? { namesWire: req.namesWire } : {}),
-      ...(req.responseNonce ? { responseNonce: req.responseNonce } : {}),
-      ...(req.errorDetail ? { errorMessage: req.errorDetail.message ?? '' } : {}),
-    };
+    // Built field by field (every ACK passes here): no spread of temporary objects.
+    const view: { -readonly [K in keyof RequestView]: RequestView[K] } = { typeUrl: t, get resourceNames(): readonly string[] { return req.resourceNames ?? []; } };
+    if (req.namesWire) view.namesWire = req.namesWire;
+    if (req.responseNonce) view.responseNonce = req.responseNonce;
+    if (req.errorDetail) view.errorMessage = req.errorDetail.message ?? '';
     const { watch, decision } = applyRequest(conn.watches.get(t), t, view, now);
-    watch.subscription = this.#intern(watch.subscription);
-    if (watch.namesWire !== undefined) watch.namesWire = this.#internWire(watch.subscription, watch.namesWire);
+    watch.subscription = this.#subscriptions.intern(watch.subscription);
+    if (watch.namesWire !== undefined) watch.namesWire = this.#subscriptions.internWire(watch.subscription, watch.namesWire);
     conn.watches.set(t, watch);
     if (decision.kind === 'nack') {
       this.#opts.metrics.rejects.inc({ type: t });
@@ -286,77 +285,6 @@ export class AdsServer {
     if (decision.respond) await this.#respond(conn, watch, undefined, 'request');
   }
 
-  #subscriptionKey(sub: Subscription): string {
-    if (sub.wildcard) return '*';
-    let key = this.#subscriptionKeys.get(sub);
-    if (key === undefined) {
-      key = [...sub.names].sort().join('\n');
-      this.#subscriptionKeys.set(sub, key);
-    }
-    return key;
-  }
-
-  /**
-   * Proxies that ask for one subscription with the same name bytes share one copy of them (a few
-   * orders per subscription: proxies need not list names in one order).
-   */
-  #internWire(sub: Subscription, wire: Uint8Array): Uint8Array {
-    let known = this.#wires.get(sub);
-    if (known === undefined) this.#wires.set(sub, known = []);
-    if (known.includes(wire)) return wire;
-    for (const k of known) if (sameWire(k, wire)) return k;
-    if (known.length < MAX_WIRES_PER_SUBSCRIPTION) known.push(wire);
-    return wire;
-  }
-
-  #intern(sub: Subscription): Subscription {
-    if (sub.wildcard) return sub;
-    const key = this.#subscriptionKey(sub);
-    const known = this.#subscriptions.get(key);
-    if (known) return known;
-    if (this.#subscriptions.size > 10_000) this.#subscriptions.clear();
-    this.#subscriptions.set(key, sub);
-    return sub;
-  }
-
-  /** Every resource the watch's subscription covers; load assignments come from the per-name cache. */
-  #generate(conn: AnyConnection, watch: WatchState, view: MeshView): CachedList {
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (!gen) return { resources: [], names: [] };
-    const sub = watch.subscription;
-    const classKey = this.#classKey(conn, watch, view, gen);
-    const key = `${watch.typeUrl}\u0000${classKey}\u0000${this.#subscriptionKey(sub)}`;
-    if (watch.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && !sub.wildcard) {
-      return this.#cache.list(view, key, () => this.#cache.assignments(view, classKey, sub.names, (missing) => gen.generate(conn.proxy, view, missing)));
-    }
-    return this.#cache.list(view, key, () => gen.generate(conn.proxy, view, sub.wildcard ? 'wildcard' : [...sub.names]));
-  }
-
-  /** The load assignments of an endpoint-only push for one SotW watch: only those of changed services. */
-  #changedAssignments(conn: AnyConnection, watch: WatchState, view: MeshView, req: PushRequest): CachedList {
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (!gen) return { resources: [], names: [] };
-    const sub = watch.subscription;
-    const classKey = this.#classKey(conn, watch, view, gen);
-    return this.#scope.assignments(req, view, gen, classKey, sub, () => {
-      const names = this.#scope.changedNames(req, sub);
-      const resources = names === undefined
-        ? this.#generate(conn, watch, view).resources.filter((r) => this.#scope.changed(req, r.name))
-        : this.#cache.assignments(view, classKey, names, (missing) => gen.generate(conn.proxy, view, missing));
-      return { resources, names: resources.map((r) => r.name) };
-    });
-  }
-
-  /** Just the named resources of a watch (a subscription that grew). */
-  #namedResources(conn: AnyConnection, watch: WatchState, view: MeshView, names: readonly string[]): CachedList {
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (!gen) return { resources: [], names: [] };
-    const resources = watch.typeUrl === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL
-      ? this.#cache.assignments(view, this.#classKey(conn, watch, view, gen), names, (missing) => gen.generate(conn.proxy, view, missing))
-      : gen.generate(conn.proxy, view, [...names]);
-    return { resources, names: resources.map((r) => r.name) };
-  }
-
   /**
    * Sends the current state of one watched type, or part of it: `{ push }` restricts EDS to the hosts an
    * endpoint push changed, `{ names }` to the names a subscription added.
@@ -366,8 +294,9 @@ export class AdsServer {
   async #respond(conn: Connection, watch: WatchState, part: { readonly push: PushRequest } | { readonly names: readonly string[] } | undefined, mode: 'push' | 'request', pushView?: MeshView): Promise<void> {
     const started = this.#clock.now();
     const view = pushView ?? this.#servedView();
-    const { resources, names } = part === undefined ? this.#generate(conn, watch, view)
-      : 'push' in part ? this.#changedAssignments(conn, watch, view, part.push) : this.#namedResources(conn, watch, view, part.names);
+    const a = this.#assembly;
+    const { resources, names } = part === undefined ? a.whole(conn.proxy, watch, view)
+      : 'push' in part ? a.changed(conn.proxy, watch, view, part.push) : a.named(conn.proxy, watch, view, part.names);
     // An endpoint-only push says nothing when nothing this proxy watches changed.
     if (part !== undefined && 'push' in part && resources.length === 0) return;
     const size = resourcesSize(resources);
@@ -379,7 +308,7 @@ export class AdsServer {
     const resp = { versionInfo: view.version, typeUrl: watch.typeUrl, nonce, resources };
     if (mode === 'push') conn.write(resp);
     else await conn.send(resp);
-    this.#noteProxyKey(conn, watch, view);
+    this.#classKeys.noteSent(conn.proxy, watch, view);
     // After an endpoint push the client holds the same names as before; after a grown subscription, more.
     const held = part === undefined ? names : { added: 'push' in part ? [] : names };
     recordSent(watch, nonce, view.version, held, new Date(this.#clock.now()));
@@ -407,35 +336,12 @@ export class AdsServer {
 
   /** Whether an endpoint-only push has anything for this connection. */
   #concerns(conn: AnyConnection, req: PushRequest, view: MeshView): boolean {
-    for (const [t, watch] of conn.watches) {
-      // Load assignments also depend on the proxy's place (its own endpoint's locality), which any endpoint push may move.
-      if ((t === CLUSTER_LOAD_ASSIGNMENT_TYPE_URL && this.#scope.touches(req, watch.subscription)) || this.#proxyFactsChanged(conn, watch, view)) return true;
-    }
+    // The cheap test first (memoized per push and shared subscription): a changed load assignment it watches.
+    const eds = conn.watches.get(CLUSTER_LOAD_ASSIGNMENT_TYPE_URL);
+    if (eds !== undefined && this.#scope.touches(req, eds.subscription)) return true;
+    // Load assignments also depend on the proxy's place (its own endpoint's locality), which any endpoint push may move.
+    for (const watch of conn.watches.values()) if (this.#classKeys.changed(conn.proxy, watch, view)) return true;
     return false;
-  }
-
-  /** Remembers the proxy facts a response was computed from. */
-  #noteProxyKey(conn: AnyConnection, watch: WatchState, view: MeshView): void {
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    if (gen) this.#proxyKeys.set(watch, this.#classKey(conn, watch, view, gen));
-  }
-
-  #classKey(conn: AnyConnection, watch: WatchState, view: MeshView, gen: PreparedGenerator): string {
-    const known = this.#classKeys.get(watch);
-    if (known?.view === view) return known.key;
-    const key = gen.cacheKey(conn.proxy, view);
-    this.#classKeys.set(watch, { view, key });
-    return key;
-  }
-
-  /**
-   * Whether what a generator reads about this proxy changed since its last response, e.g. its own
-   * endpoints appeared (inbound clusters and listeners), which an endpoint-only push must not miss.
-   */
-  #proxyFactsChanged(conn: AnyConnection, watch: WatchState, view: MeshView): boolean {
-    const before = this.#proxyKeys.get(watch);
-    const gen = this.#opts.generators(conn.proxy, watch.typeUrl);
-    return before !== undefined && gen !== undefined && this.#classKey(conn, watch, view, gen) !== before;
   }
 
   async #pushConnection(conn: AnyConnection, req: PushRequest): Promise<void> {
@@ -446,7 +352,7 @@ export class AdsServer {
       conn.park(req, (r) => { this.#queue.enqueue(conn, r); });
       return;
     }
-    const types = [...conn.watches.keys()].sort((a, b) => orderOf(a) - orderOf(b));
+    const types = pushOrder(conn.watches);
     // A push that waited (parked behind a slow proxy, or queued while newer changes came) is computed
     // from the newest view, as requests are: a change since that it does not name comes with its own push.
     const view = this.#servedView();
@@ -458,7 +364,7 @@ export class AdsServer {
         // Load assignments change only for the named services when the push names them all (endpoint
         // and Service changes): state-of-the-world EDS may then carry just those (Envoy keeps the rest).
         // ... unless what they read about the proxy changed (e.g. its locality): then every one may have.
-        const factsChanged = !req.full && this.#proxyFactsChanged(conn, watch, view);
+        const factsChanged = !req.full && this.#classKeys.changed(conn.proxy, watch, view);
         const onlyChanged = eds && req.hostsKnown && !factsChanged;
         const needed = onlyChanged ? this.#scope.touches(req, watch.subscription) : req.full || factsChanged;
         if (!needed) continue;
