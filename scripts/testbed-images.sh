@@ -95,8 +95,10 @@ build_isthmus() {
   local r="$work/isthmus"
   mkdir -p "$r/app" "$r/usr/local/bin"
   install -m 0755 "$node_bin" "$r/usr/local/bin/node"
-  # The compiled JavaScript (dist/src), not the TypeScript: stripping types at every start costs
-  # about 0.3 s of CPU and 40 MB; bin/isthmus.mjs runs dist/ when there is no src/.
+  # The compiled JavaScript (dist/), not the TypeScript: stripping types at every start costs
+  # about 0.3 s of CPU and 40 MB. bin/isthmus.mjs runs its one-file bundle, dist/src/bundle/main.js,
+  # when there is no src/; the bundle still needs dist/proto-schema.json, proto/ and node_modules
+  # (@kubernetes/client-node, left out of it, and files packages read at run time).
   (cd "$project" && "$node_bin" scripts/build.ts "$r/app/dist" >&2)
   (cd "$project" && cp -r --parents bin proto package.json "$r/app/")
   local m
