@@ -37,7 +37,7 @@ import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts'
 import { endpointCount, serviceCount, startPlane, type Plane, type PlaneKind } from './lib/planes.ts';
 import { runPool } from './lib/pool.ts';
 import { cpuSeconds, memory } from './lib/proc.ts';
-import { Bench, bounded, intOption, load } from './lib/run.ts';
+import { Bench, bounded, intOption, load, pollUntil } from './lib/run.ts';
 import { SimProxy } from './lib/sim-proxy.ts';
 import { type RoundResult, printReport } from './lib/compare-report.ts';
 import { createRemoteWorkload, createWorkload, deleteService, newService, toggleReady } from './lib/compare-workload.ts';
@@ -77,15 +77,8 @@ const cpu = (p: Plane) => cpuSeconds(p.pid);
 const rssMb = (p: Plane) => memory(p.pid).rssMb;
 
 /** Polls `check` every `everyMs` until it is true; fails after `timeoutMs` naming `what`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try { ok = await check(); } catch { /* not answering yet */ }
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${plane ? `\n${plane.logs()}` : ''}`);
-    await sleep(everyMs);
-  }
+function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
+  return pollUntil(what, check, timeoutMs, everyMs, () => (plane ? `\n${plane.logs()}` : ''));
 }
 
 /**

@@ -21,7 +21,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { applyIstioCrds } from '../src/testing/istiod/istiod-process.ts';
@@ -29,7 +28,7 @@ import { Testbed, type TestbedCluster } from '../src/testing/testbed/testbed.ts'
 import { createWorkload } from './lib/compare-workload.ts';
 import { endpointCount, serviceCount, startPlane, type Plane } from './lib/planes.ts';
 import { cpuSeconds } from './lib/proc.ts';
-import { Bench, bounded, intOption, load } from './lib/run.ts';
+import { Bench, bounded, intOption, load, pollUntil } from './lib/run.ts';
 import { fmt, summarize } from './lib/stats.ts';
 
 const USAGE = 'usage: node bench/startup.ts [--runs 5] [--endpoints 2000] [--per-service 10] [--no-build] [--against OTHER/bin/isthmus.mjs ...] [--timeout 900]';
@@ -67,15 +66,8 @@ function selfCpu(script?: string, args: readonly string[] = []): number {
 }
 
 /** Polls `check` every 250 ms (as bench/compare does) until true; fails after `timeoutMs` naming `what`. */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    let ok = false;
-    try { ok = await check(); } catch { /* not answering yet */ }
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${plane ? `\n${plane.logs()}` : ''}`);
-    await sleep(250);
-  }
+function until(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250): Promise<void> {
+  return pollUntil(what, check, timeoutMs, everyMs, () => (plane ? `\n${plane.logs()}` : ''));
 }
 
 /** One start of `script` discovery until `synced`: its CPU seconds and wall seconds then. */

@@ -30,6 +30,21 @@ export function intOption(name: string, value: string, min: number, max: number,
 /** The 1, 5 and 15 minute load averages, e.g. `0.52 0.61 0.70`. */
 export const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
+/**
+ * Polls `check` every `everyMs` until it is true (a throwing check counts as not yet); fails after
+ * `timeoutMs` naming `what`, followed by `context()` (e.g. the control plane's last log lines).
+ */
+export async function pollUntil(what: string, check: () => Promise<boolean>, timeoutMs: number, everyMs = 250, context: () => string = () => ''): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let ok = false;
+    try { ok = await check(); } catch { /* not answering yet */ }
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms${context()}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
 /** Awaits a teardown step for at most `ms`; a failure or a timeout is printed, never thrown. */
 export async function bounded(what: string, p: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
