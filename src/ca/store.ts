@@ -84,7 +84,13 @@ export class CaStore {
 
   /** Loads (creating the self-signed root if needed), then watches. Throws `CaKeyMaterial` on bad material. */
   async start(): Promise<void> {
-    await this.#load(true);
+    try {
+      await this.#load(true);
+    } catch (err) {
+      if (err instanceof IsthmusError || err instanceof KubeApiError) throw err;
+      // A transport failure (refused, reset, timed out): say which server, and what for.
+      throw new IsthmusError(ErrorCodes.KubeUnreachable, `reading the CA's Secrets in ${this.#opts.client.server}: cannot reach the API server: ${errorMessage(err)}`, { cause: err });
+    }
     if (this.#opts.watch === false) return;
     for (const name of [CACERTS_SECRET, SELF_SIGNED_CA_SECRET]) {
       const inf = new Informer<SecretObject>(this.#opts.client, { path: this.#secretPath(), fieldSelector: `metadata.name=${name}` });
