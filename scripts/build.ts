@@ -75,6 +75,9 @@ const bundled = await build({
   format: 'esm',
   target: 'node22',
   external: ['@kubernetes/client-node'],
+  // Packages come from this project's node_modules wherever OUT_DIR is (the image builds into a
+  // directory of its own, with no node_modules above it).
+  nodePaths: [nodeModules],
   banner: { js: banner },
   plugins: [dirnameOfDependencies],
   logLevel: 'warning',

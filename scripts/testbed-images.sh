@@ -99,7 +99,9 @@ build_isthmus() {
   # about 0.3 s of CPU and 40 MB. bin/isthmus.mjs runs its one-file bundle, dist/src/bundle/main.js,
   # when there is no src/; the bundle still needs dist/proto-schema.json, proto/ and node_modules
   # (@kubernetes/client-node, left out of it, and files packages read at run time).
-  (cd "$project" && "$node_bin" scripts/build.ts "$r/app/dist" >&2)
+  # Called in a command substitution, where errexit does not apply: fail explicitly.
+  (cd "$project" && "$node_bin" scripts/build.ts "$r/app/dist" >&2) || { echo "images: scripts/build.ts $r/app/dist failed" >&2; exit 6; }
+  [ -f "$r/app/dist/src/bundle/main.js" ] || { echo "images: the build made no bundle ($r/app/dist/src/bundle/main.js)" >&2; exit 6; }
   (cd "$project" && cp -r --parents bin proto package.json "$r/app/")
   local m
   for m in $(prod_modules); do mkdir -p "$r/app/$m" && cp -r "$project/$m/." "$r/app/$m/"; done

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { freePort } from '../../src/testing/testbed/procs.ts';
@@ -139,4 +140,17 @@ test('the bundle bin/isthmus.mjs runs is one file that runs every lazily loaded 
   assert.equal(exec?.code, 1);
   assert.ok(existsSync(marker), `the exec credential plugin ran: ${exec.output}`);
   assert.match(exec.output, /ECONNREFUSED/);
+});
+
+test('a build into a directory outside the project (as the image build makes one) still makes the bundle', { timeout: 180_000 }, (t) => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'isthmus-build-'));
+  try {
+    const r = spawnSync(process.execPath, [join(root, 'scripts/build.ts'), join(elsewhere, 'dist')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `scripts/build.ts failed:\n${r.stderr.slice(-2000)}`);
+    const bundle = join(elsewhere, 'dist/src/bundle/main.js');
+    assert.ok(existsSync(bundle), 'the bundle exists');
+    t.diagnostic(`${r.stdout.trim()}; bundle ${(readFileSync(bundle).byteLength / 1e6).toFixed(1)} MB`);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
 });

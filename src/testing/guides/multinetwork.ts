@@ -79,7 +79,11 @@ export async function rollout(sh: Shell, ctx: string, ns: string, deploy: string
   } catch (err) {
     const pods = await sh.attempt('kubectl', ['--context', ctx, 'get', 'pods', '-n', ns, '-o', 'wide'], { quiet: true });
     const events = await sh.attempt('kubectl', ['--context', ctx, 'get', 'events', '-n', ns, '--sort-by=.lastTimestamp'], { quiet: true });
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\npods:\n${pods.stdout}\nevents (last 20):\n${events.stdout.split('\n').slice(-20).join('\n')}`, { cause: err });
+    // What the deployment's containers said before they stopped (a crash loop shows only its back-off otherwise).
+    const logs = await sh.attempt('kubectl', ['--context', ctx, 'logs', `deploy/${deploy}`, '-n', ns, '--all-containers', '--previous', '--tail=40'], { quiet: true });
+    const now = logs.code === 0 ? logs : await sh.attempt('kubectl', ['--context', ctx, 'logs', `deploy/${deploy}`, '-n', ns, '--all-containers', '--tail=40'], { quiet: true });
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\npods:\n${pods.stdout}\nevents (last 20):\n${events.stdout.split('\n').slice(-20).join('\n')}\n` +
+      `logs of deploy/${deploy} (last 40 lines):\n${now.stdout}${now.stderr}`, { cause: err });
   }
 }
 
