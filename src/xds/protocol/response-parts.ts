@@ -7,7 +7,10 @@
  * writes with the resources first; written as two chunks, a push to a thousand proxies copies its
  * megabytes of resources no time at all instead of twice per proxy.
  */
-import type { PreparedResource, PreparedResponse } from './response.ts';
+import {
+  ownFieldsSize, ownLengths, putResources, putTypeNonceControlPlane, putVarint, putVersion, resourceHeaderSize, resourcesFieldSize,
+  type PreparedResource, type PreparedResponse,
+} from './response.ts';
 
 export interface ResponseParts {
   /** The stream's own fields. */
@@ -18,21 +21,6 @@ export interface ResponseParts {
   readonly length: number;
 }
 
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) { n = Math.floor(n / 128); size++; }
-  return size;
-}
-
-function writeVarint(buf: Uint8Array, at: number, n: number): number {
-  while (n >= 0x80) {
-    buf[at++] = (n & 0x7f) | 0x80;
-    n = Math.floor(n / 128);
-  }
-  buf[at++] = n;
-  return at;
-}
-
 interface Blob { readonly bytes: Uint8Array; readonly count: number; readonly first: Uint8Array | undefined; readonly last: Uint8Array | undefined }
 
 const EMPTY = new Uint8Array(0);
@@ -40,18 +28,9 @@ const EMPTY = new Uint8Array(0);
 /** The encoded resources of each list, for as long as the list lives (the resource cache holds it). */
 const blobs = new WeakMap<readonly PreparedResource[], Blob>();
 
-
 function encodeResources(resources: readonly PreparedResource[]): Uint8Array {
-  let size = 0;
-  for (const r of resources) size += 1 + varintSize(r.any.byteLength) + r.any.byteLength;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const r of resources) {
-    out[at++] = 0x12;
-    at = writeVarint(out, at, r.any.byteLength);
-    out.set(r.any, at);
-    at += r.any.byteLength;
-  }
+  const out = Buffer.allocUnsafe(resourcesFieldSize(resources));
+  putResources(out, 0, resources);
   return out;
 }
 
@@ -68,43 +47,17 @@ export function resourcesBytes(resources: readonly PreparedResource[]): Uint8Arr
   return bytes;
 }
 
-function stringField(tag: number, s: string): { readonly tag: number; readonly s: string; readonly len: number } {
-  return { tag, s, len: Buffer.byteLength(s) };
-}
-
 /** The response as its stream's head and the shared resource bytes. */
 export function responseParts(r: PreparedResponse): ResponseParts {
-  const fields = [];
-  if (r.versionInfo) fields.push(stringField(0x0a, r.versionInfo));
-  if (r.typeUrl) fields.push(stringField(0x22, r.typeUrl));
-  if (r.nonce) fields.push(stringField(0x2a, r.nonce));
-  let size = 0;
-  for (const f of fields) size += 1 + varintSize(f.len) + f.len;
-  const cp = r.controlPlane === undefined ? undefined : stringField(0x0a, r.controlPlane);
-  const cpInner = cp === undefined || cp.len === 0 ? 0 : 1 + varintSize(cp.len) + cp.len;
-  if (cp !== undefined) size += 1 + varintSize(cpInner) + cpInner;
+  const l = ownLengths(r);
   // One resource (a route configuration, a load assignment): its own bytes are the shared chunk, the head ends with its tag and length.
   const only = r.resources.length === 1 ? r.resources[0]?.any : undefined;
-  if (only !== undefined) size += 1 + varintSize(only.byteLength);
-  const head = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (const f of fields) {
-    head[at++] = f.tag;
-    at = writeVarint(head, at, f.len);
-    at += head.write(f.s, at, 'utf8');
-  }
-  if (cp !== undefined) {
-    head[at++] = 0x32;
-    at = writeVarint(head, at, cpInner);
-    if (cp.len > 0) {
-      head[at++] = cp.tag;
-      at = writeVarint(head, at, cp.len);
-      at += head.write(cp.s, at, 'utf8');
-    }
-  }
+  const head = Buffer.allocUnsafe(ownFieldsSize(r, l) + (only === undefined ? 0 : resourceHeaderSize(only.byteLength)));
+  let pos = putVersion(head, 0, r, l);
+  pos = putTypeNonceControlPlane(head, pos, r, l);
   if (only !== undefined) {
-    head[at++] = 0x12;
-    writeVarint(head, at, only.byteLength);
+    head[pos++] = 0x12;
+    putVarint(head, pos, only.byteLength);
     return { head, resources: only, length: head.byteLength + only.byteLength };
   }
   const resources = resourcesBytes(r.resources);

@@ -30,52 +30,103 @@ function varintSize(n: number): number {
   return size;
 }
 
-function putVarint(buf: Buffer, pos: number, n: number): number {
+/** Writes `n` as a varint at `pos`; answers the position after it. */
+export function putVarint(buf: Uint8Array, pos: number, n: number): number {
   while (n >= 0x80) { buf[pos++] = (n & 0x7f) | 0x80; n = Math.floor(n / 128); }
   buf[pos++] = n;
   return pos;
 }
 
-/** A length-delimited field of one-byte tag `tag` holding `len` bytes: its encoded size. */
+/** A length-delimited field of one-byte tag holding `len` bytes: its encoded size. */
 function fieldSize(len: number): number {
   return 1 + varintSize(len) + len;
 }
 
-/**
- * The DiscoveryResponse bytes, written straight into one buffer of the exact size (the same bytes
- * protobufjs writes for these fields; response.test.ts compares them): a response is encoded for
- * every proxy it goes to, so it allocates nothing but the buffer and the string lengths.
- */
-export function encodeResponse(r: PreparedResponse): Buffer {
-  const version = r.versionInfo ? Buffer.byteLength(r.versionInfo) : 0;
-  const typeUrl = r.typeUrl ? Buffer.byteLength(r.typeUrl) : 0;
-  const nonce = r.nonce ? Buffer.byteLength(r.nonce) : 0;
+/** The tag and length of one resource (field 2) of `len` bytes: its encoded size without the bytes. */
+export function resourceHeaderSize(len: number): number {
+  return 1 + varintSize(len);
+}
+
+/** Byte lengths of a response's own string fields, 0 where absent. */
+export interface OwnLengths {
+  readonly version: number;
+  readonly typeUrl: number;
+  readonly nonce: number;
+  readonly cp: number;
+  /** control_plane's body (its identifier field), 0 when it is empty or absent. */
+  readonly cpBody: number;
+}
+
+export function ownLengths(r: PreparedResponse): OwnLengths {
   const cp = r.controlPlane ? Buffer.byteLength(r.controlPlane) : 0;
-  const cpBody = r.controlPlane ? fieldSize(cp) : 0;
-  let size = (version > 0 ? fieldSize(version) : 0) + (typeUrl > 0 ? fieldSize(typeUrl) : 0) + (nonce > 0 ? fieldSize(nonce) : 0)
-    + (r.controlPlane !== undefined ? fieldSize(cpBody) : 0);
-  for (const res of r.resources) size += fieldSize(res.any.byteLength);
-  const buf = Buffer.allocUnsafe(size);
-  let pos = 0;
-  const str = (tag: number, s: string, len: number): void => {
-    buf[pos++] = tag;
-    pos = putVarint(buf, pos, len);
-    pos += buf.write(s, pos, len, 'utf8');
+  return {
+    version: r.versionInfo ? Buffer.byteLength(r.versionInfo) : 0,
+    typeUrl: r.typeUrl ? Buffer.byteLength(r.typeUrl) : 0,
+    nonce: r.nonce ? Buffer.byteLength(r.nonce) : 0,
+    cp,
+    cpBody: cp > 0 ? fieldSize(cp) : 0,
   };
-  if (version > 0) str(0x0a, r.versionInfo, version);
-  for (const res of r.resources) {
+}
+
+/** Encoded size of the response's own fields: version_info, type_url, nonce, control_plane. */
+export function ownFieldsSize(r: PreparedResponse, l: OwnLengths): number {
+  return (l.version > 0 ? fieldSize(l.version) : 0) + (l.typeUrl > 0 ? fieldSize(l.typeUrl) : 0) + (l.nonce > 0 ? fieldSize(l.nonce) : 0)
+    + (r.controlPlane !== undefined ? fieldSize(l.cpBody) : 0);
+}
+
+function putString(buf: Buffer, pos: number, tag: number, s: string, len: number): number {
+  buf[pos++] = tag;
+  pos = putVarint(buf, pos, len);
+  return pos + buf.write(s, pos, len, 'utf8');
+}
+
+/** Writes version_info (field 1) if set. */
+export function putVersion(buf: Buffer, pos: number, r: PreparedResponse, l: OwnLengths): number {
+  return l.version > 0 ? putString(buf, pos, 0x0a, r.versionInfo, l.version) : pos;
+}
+
+/** Writes type_url (4), nonce (5) and control_plane (6), those that are set. */
+export function putTypeNonceControlPlane(buf: Buffer, pos: number, r: PreparedResponse, l: OwnLengths): number {
+  if (l.typeUrl > 0) pos = putString(buf, pos, 0x22, r.typeUrl, l.typeUrl);
+  if (l.nonce > 0) pos = putString(buf, pos, 0x2a, r.nonce, l.nonce);
+  if (r.controlPlane !== undefined) {
+    buf[pos++] = 0x32;
+    pos = putVarint(buf, pos, l.cpBody);
+    if (l.cp > 0) pos = putString(buf, pos, 0x0a, r.controlPlane, l.cp);
+  }
+  return pos;
+}
+
+/** Encoded size of every resource as field 2. */
+export function resourcesFieldSize(resources: readonly PreparedResource[]): number {
+  let size = 0;
+  for (const res of resources) size += fieldSize(res.any.byteLength);
+  return size;
+}
+
+/** Writes every resource as field 2 (tag, length, its `Any` bytes). */
+export function putResources(buf: Uint8Array, pos: number, resources: readonly PreparedResource[]): number {
+  for (const res of resources) {
     buf[pos++] = 0x12;
     pos = putVarint(buf, pos, res.any.byteLength);
     buf.set(res.any, pos);
     pos += res.any.byteLength;
   }
-  if (typeUrl > 0) str(0x22, r.typeUrl, typeUrl);
-  if (nonce > 0) str(0x2a, r.nonce, nonce);
-  if (r.controlPlane !== undefined) {
-    buf[pos++] = 0x32;
-    pos = putVarint(buf, pos, cpBody);
-    if (cp > 0) str(0x0a, r.controlPlane, cp);
-  }
+  return pos;
+}
+
+/**
+ * The DiscoveryResponse bytes, written straight into one buffer of the exact size (the same bytes
+ * protobufjs writes for these fields; response.test.ts compares them). Responses go out this way
+ * only where grpc-js's call cannot take them in parts (response-parts.ts).
+ */
+export function encodeResponse(r: PreparedResponse): Buffer {
+  const l = ownLengths(r);
+  const size = ownFieldsSize(r, l) + resourcesFieldSize(r.resources);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = putVersion(buf, 0, r, l);
+  pos = putResources(buf, pos, r.resources);
+  pos = putTypeNonceControlPlane(buf, pos, r, l);
   if (pos !== size) throw new Error(`DiscoveryResponse encoding wrote ${pos} of ${size} bytes`);
   return buf;
 }
