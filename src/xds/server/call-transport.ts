@@ -24,15 +24,20 @@ function isHttp2Stream(v: unknown): v is CallHttp2Stream {
     && 'rstCode' in v && 'closed' in v && 'destroyed' in v;
 }
 
-/** The HTTP/2 stream of a grpc-js server call, or undefined when grpc-js's layout is not the one expected. */
-export function http2StreamOf(call: unknown): CallHttp2Stream | undefined {
+/** The object under a grpc-js server call that holds its HTTP/2 stream: call -> nextCall -> { stream }. */
+function streamHolderOf(call: unknown): { readonly stream: CallHttp2Stream } | undefined {
   let o: unknown = call;
   for (let depth = 0; depth < 6 && typeof o === 'object' && o !== null; depth++) {
     const rec = o as { stream?: unknown; call?: unknown; nextCall?: unknown };
-    if (isHttp2Stream(rec.stream)) return rec.stream;
+    if (isHttp2Stream(rec.stream)) return rec as { readonly stream: CallHttp2Stream };
     o = rec.call ?? rec.nextCall;
   }
   return undefined;
+}
+
+/** The HTTP/2 stream of a grpc-js server call, or undefined when grpc-js's layout is not the one expected. */
+export function http2StreamOf(call: unknown): CallHttp2Stream | undefined {
+  return streamHolderOf(call)?.stream;
 }
 
 /**
@@ -83,17 +88,12 @@ const GRPC_INTERNAL = 13;
 const GRPC_RESOURCE_EXHAUSTED = 8;
 
 function baseCallOf(call: unknown): BaseCall | undefined {
-  let o: unknown = call;
-  for (let depth = 0; depth < 6 && typeof o === 'object' && o !== null; depth++) {
-    const rec = o as Partial<Record<keyof BaseCall | 'call' | 'nextCall', unknown>>;
-    if (isHttp2Stream(rec.stream)) {
-      const s = rec.stream as unknown as Record<string, unknown>;
-      const fns = [rec.checkCancelled, rec.maybeSendMetadata, rec.sendStatus, rec.sendMessage, s['cork'], s['uncork'], s['write']];
-      return fns.every((f) => typeof f === 'function') && typeof rec.maxSendMessageSize === 'number' ? o as BaseCall : undefined;
-    }
-    o = rec.call ?? rec.nextCall;
-  }
-  return undefined;
+  const holder = streamHolderOf(call);
+  if (holder === undefined) return undefined;
+  const rec = holder as Partial<Record<keyof BaseCall, unknown>>;
+  const s = holder.stream as unknown as Record<string, unknown>;
+  const fns = [rec.checkCancelled, rec.maybeSendMetadata, rec.sendStatus, rec.sendMessage, s['cork'], s['uncork'], s['write']];
+  return fns.every((f) => typeof f === 'function') && typeof rec.maxSendMessageSize === 'number' ? holder as unknown as BaseCall : undefined;
 }
 
 /**
