@@ -13,8 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { ErrorCodes, IsthmusError } from '../model/errors.ts';
-import { ctx, DerReader, TAG } from './der.ts';
-import { caExtensions, keyIdFromSpki } from './cert-extensions.ts';
+import { caExtensions, keyIdFromSpki, subjectNameDer } from './cert-extensions.ts';
 import { importSigningKey } from './keys.ts';
 import type { SigningKey } from './keys.ts';
 import { decodeCertificates, encodePem } from './pem.ts';
@@ -168,19 +167,8 @@ function readCaBundle(files: CaFiles, opts: LoadOptions): CaBundle {
     signingKey: key,
     subjectKeyId: ext.subjectKeyId ?? keyIdFromSpki(certSpki),
     notAfter,
-    subjectDer: subjectNameDer(cert.raw),
+    subjectDer: subjectNameDer(cert.raw, CA_CERT_FILE),
   };
-}
-
-/** The subject Name (DER) of a certificate: TBSCertificate element after version?, serial, signature, issuer, validity. */
-function subjectNameDer(certDer: Uint8Array): Uint8Array {
-  const der = new DerReader(certDer, ErrorCodes.CaKeyMaterial, `${CA_CERT_FILE}: malformed certificate`);
-  const [tbs] = der.children(der.expect(0, TAG.SEQUENCE, 'Certificate'));
-  if (!tbs) throw der.fail('no TBSCertificate');
-  const fields = der.children(tbs);
-  const subject = fields[fields[0]?.tag === ctx(0) ? 5 : 4];
-  if (subject?.tag !== TAG.SEQUENCE) throw der.fail('no subject Name');
-  return der.raw(subject).slice();
 }
 
 /** Reads whichever of the four CA files exist in `dir` (a mounted `cacerts` Secret, or `./etc/cacerts`). */

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ErrorCodes, type ErrorCode } from '../model/errors.ts';
-import { ctx, DerReader, oidToString, TAG } from './der.ts';
+import { ctx, DerReader, oidToString, TAG, type Tlv } from './der.ts';
 
 const BASIC_CONSTRAINTS = '2.5.29.19';
 const KEY_USAGE = '2.5.29.15';
@@ -26,11 +26,25 @@ export interface CaExtensions {
   readonly subjectKeyId: string | undefined;
 }
 
-function extensionValues(der: DerReader): Map<string, Uint8Array> {
+/** The fields of a certificate's TBSCertificate. */
+function tbsFields(der: DerReader): Tlv[] {
   const [tbs] = der.children(der.expect(0, TAG.SEQUENCE, 'Certificate'));
   if (!tbs) throw der.fail('no TBSCertificate');
+  return der.children(tbs);
+}
+
+/** The subject Name (DER) of a certificate: the TBSCertificate field after version?, serial, signature, issuer, validity. */
+export function subjectNameDer(certDer: Uint8Array, what: string): Uint8Array {
+  const der = new DerReader(certDer, ErrorCodes.CaKeyMaterial, `${what}: malformed certificate`);
+  const fields = tbsFields(der);
+  const subject = fields[fields[0]?.tag === ctx(0) ? 5 : 4];
+  if (subject?.tag !== TAG.SEQUENCE) throw der.fail('no subject Name');
+  return der.raw(subject).slice();
+}
+
+function extensionValues(der: DerReader): Map<string, Uint8Array> {
   const out = new Map<string, Uint8Array>();
-  const wrapper = der.children(tbs).find((f) => f.tag === ctx(3));
+  const wrapper = tbsFields(der).find((f) => f.tag === ctx(3));
   if (wrapper === undefined) return out;
   const [list] = der.children(wrapper);
   if (list?.tag !== TAG.SEQUENCE) throw der.fail('extensions are not a SEQUENCE');
