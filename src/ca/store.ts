@@ -13,6 +13,7 @@
  */
 import { KubeApiError, type KubeClient } from '../kube/client.ts';
 import { Informer } from '../kube/informer.ts';
+import { isUnreachable } from '../kube/transport.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import type { Logger } from '../observability/log.ts';
@@ -87,7 +88,7 @@ export class CaStore {
     try {
       await this.#load(true);
     } catch (err) {
-      if (err instanceof IsthmusError || err instanceof KubeApiError) throw err;
+      if (!isUnreachable(err)) throw err;
       // A transport failure (refused, reset, timed out): say which server, and what for.
       throw new IsthmusError(ErrorCodes.KubeUnreachable, `reading the CA's Secrets in ${this.#opts.client.server}: cannot reach the API server: ${errorMessage(err)}`, { cause: err });
     }

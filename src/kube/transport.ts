@@ -95,3 +95,14 @@ export function send(url: URL, opts: SendOptions): Promise<KubeResponse> {
     req.end(opts.body);
   });
 }
+
+/** Socket error codes that mean the API server could not be reached (not that it refused the request). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/** Whether `send` failed because the server could not be reached: a socket error, or no answer in time. */
+export function isUnreachable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'TimeoutError') return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code !== undefined && UNREACHABLE_CODES.has(code);
+}
