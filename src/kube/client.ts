@@ -50,7 +50,7 @@ export interface RequestOptions {
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** Reads a response body up to `max` bytes; a longer body is cancelled and refused. */
-export async function readBounded(res: KubeResponse, max: number, what: string): Promise<string> {
+export async function readBoundedBytes(res: KubeResponse, max: number, what: string): Promise<Buffer> {
   const declared = Number(res.header('content-length') ?? '0');
   if (declared > max) {
     res.close();
@@ -66,7 +66,12 @@ export async function readBounded(res: KubeResponse, max: number, what: string):
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
+}
+
+/** `readBoundedBytes` as UTF-8 text. */
+export async function readBounded(res: KubeResponse, max: number, what: string): Promise<string> {
+  return (await readBoundedBytes(res, max, what)).toString('utf8');
 }
 
 export class KubeClient {
@@ -183,10 +188,24 @@ export class KubeClient {
 
   /** A request answering the status and the (bounded) body text, whatever the status. */
   async requestText(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body?: unknown, contentType = 'application/json', opts: RequestOptions = {}): Promise<{ status: number; text: string }> {
+    const res = await this.#sendBounded(method, path, opts, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
+    return { status: res.status, text: await readBounded(res, this.#maxBytes, `${method} ${this.server}${path}`) };
+  }
+
+  /**
+   * A GET asking for the media types in `accept` (e.g. Kubernetes' protobuf, then JSON), answering
+   * the status, the content type the server chose and the (bounded) body bytes, whatever the status.
+   */
+  async getBytes(path: string, accept: string, opts: RequestOptions = {}): Promise<{ status: number; contentType: string; bytes: Buffer }> {
+    const res = await this.#sendBounded('GET', path, opts, undefined, accept);
+    const bytes = await readBoundedBytes(res, this.#maxBytes, `GET ${this.server}${path}`);
+    return { status: res.status, contentType: res.header('content-type') ?? '', bytes };
+  }
+
+  #sendBounded(method: string, path: string, opts: RequestOptions, body?: { body: string; contentType: string }, accept?: string): Promise<KubeResponse> {
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    const res = await this.#send(method, path, signal, body === undefined ? undefined : { body: JSON.stringify(body), contentType });
-    return { status: res.status, text: await readBounded(res, this.#maxBytes, `${method} ${this.server}${path}`) };
+    return this.#send(method, path, signal, body, accept);
   }
 
   /**
@@ -205,9 +224,9 @@ export class KubeClient {
     }
   }
 
-  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }): Promise<KubeResponse> {
+  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }, accept = 'application/json'): Promise<KubeResponse> {
     const { headers: auth, agent } = await this.#auth.prepare();
-    const headers: Record<string, string> = { ...auth, accept: 'application/json' };
+    const headers: Record<string, string> = { ...auth, accept };
     if (body !== undefined) headers['content-type'] = body.contentType;
     const res = await send(new URL(`${this.server}${path}`), { method, headers, signal, ...(agent ? { agent } : {}), ...(body === undefined ? {} : { body: body.body }) });
     this.noteAnswer();

@@ -4,8 +4,8 @@
  * difference as events; on any other error it backs off and resumes. It never gives up while running.
  *
  * What one API server can make it hold is bounded: list pages and watch events by size (the
- * client's response limit, `maxEventBytes`), the cache by `maxObjects` and `maxBytes` (JSON size
- * as received), and single objects by
+ * client's response limit, `maxEventBytes`), the cache by `maxObjects` and `maxBytes` (size as
+ * received, JSON or protobuf), and single objects by
  * `refuse` (e.g. an EndpointSlice above Kubernetes' 1,000 endpoints). Whatever is refused is left
  * out, counted and reported in `status()`; the rest keeps working. `stop()` aborts requests in
  * flight, so it never waits on a server that does not answer.
@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ErrorCodes, errorMessage, isIsthmusError } from '../model/errors.ts';
 import { KubeApiError, type KubeClient } from './client.ts';
 import { objectKey, type KubeList, type KubeObject } from './types.ts';
+import { PROTOBUF_CONTENT_TYPE, statusAsJson, type ProtobufList } from './protobuf.ts';
 import { watchOnce } from './watch.ts';
 
 export interface InformerHandlers<T> {
@@ -32,7 +33,7 @@ export interface InformerOptions {
   readonly maxBackoffMs?: number;
   /** Most objects cached (default 100,000); more are left out and reported. */
   readonly maxObjects?: number;
-  /** Most JSON bytes (as received) of cached objects (default 256 MiB); more are left out and reported. */
+  /** Most bytes (as received, JSON or protobuf) of cached objects (default 256 MiB); more are left out and reported. */
   readonly maxBytes?: number;
   /** Largest single watch event (default 4 MiB; etcd refuses objects above 1.5 MiB by default). */
   readonly maxEventBytes?: number;
@@ -47,6 +48,21 @@ export interface InformerOptions {
   readonly reduce?: (obj: KubeObject) => KubeObject;
   /** Told (once per distinct message) when something exceeded a bound: objects left out, responses too large. */
   readonly onOverflow?: (message: string) => void;
+  /**
+   * Reads a list answer in Kubernetes' protobuf encoding (kube/protobuf.ts). When set, lists ask for
+   * protobuf first and JSON second, and the content type the server chose decides which reader runs
+   * (custom resources are only served as JSON); `reduce` still applies. Watches stay JSON.
+   */
+  readonly readProtobufList?: (body: Buffer, what: string) => ProtobufList<KubeObject>;
+}
+
+const PROTOBUF_THEN_JSON = `${PROTOBUF_CONTENT_TYPE}, application/json`;
+
+/** A list page as either encoding gives it; `items` is checked before use. */
+interface ListPage {
+  readonly items: unknown;
+  readonly continue: string;
+  readonly resourceVersion: string;
 }
 
 export interface InformerStatus {
@@ -98,7 +114,7 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
   /** Keys of objects left out (too many, or refused). */
   readonly #refused = new Set<string>();
   #lastOverflow = '';
-  /** JSON size of each cached object, and their sum. */
+  /** Size as received of each cached object, and their sum. */
   #sizes = new Map<string, number>();
   #bytes = 0;
   #resolveSynced: () => void = () => undefined;
@@ -195,13 +211,12 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
       const q: Record<string, string> = { limit: String(pageSize) };
       if (cont) q['continue'] = cont;
       const path = `${this.#opts.path}?${this.#query(q)}`;
-      let page: KubeList<T>;
+      let page: ListPage;
       let pageBytes: number;
       try {
-        const res = await this.#client.requestText('GET', path, undefined, undefined, { signal: this.#abort.signal });
-        if (res.status < 200 || res.status > 299) throw new KubeApiError('GET', path, res.status, res.text);
-        pageBytes = res.text.length;
-        page = JSON.parse(res.text) as KubeList<T>;
+        const res = await this.#client.getBytes(path, this.#opts.readProtobufList ? PROTOBUF_THEN_JSON : 'application/json', { signal: this.#abort.signal });
+        pageBytes = res.bytes.length;
+        page = this.#readPage(path, res);
       } catch (err) {
         if (isIsthmusError(err, ErrorCodes.KubeResponseTooLarge) && pageSize > 1) {
           pageSize = Math.max(1, Math.floor(pageSize / 10));
@@ -225,8 +240,8 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
           next.set(key, this.#reduce(item));
         }
       }
-      cont = page.metadata?.continue ?? '';
-      rv = page.metadata?.resourceVersion ?? '';
+      cont = page.continue;
+      rv = page.resourceVersion;
       if (!cont) break;
     }
     if (this.#stopped) return;
@@ -250,6 +265,19 @@ export class Informer<T extends KubeObject> implements InformerLike<T> {
       this.#status = { ...this.#status, synced: true };
       this.#resolveSynced();
     }
+  }
+
+  /** One list answer, JSON or (when the server chose it) protobuf; a non-2xx answer throws KubeApiError. */
+  #readPage(path: string, res: { status: number; contentType: string; bytes: Buffer }): ListPage {
+    const protobuf = res.contentType.startsWith(PROTOBUF_CONTENT_TYPE);
+    const what = `list ${this.#client.server}${path}`;
+    if (res.status < 200 || res.status > 299) {
+      throw new KubeApiError('GET', path, res.status, protobuf ? statusAsJson(res.bytes, what) ?? '' : res.bytes.toString('utf8'));
+    }
+    const read = this.#opts.readProtobufList;
+    if (protobuf && read) return read(res.bytes, what);
+    const page = JSON.parse(res.bytes.toString('utf8')) as KubeList<T>;
+    return { items: page.items, continue: page.metadata?.continue ?? '', resourceVersion: page.metadata?.resourceVersion ?? '' };
   }
 
   /** Why an object of `size` JSON bytes must be left out, given how many objects and bytes are cached besides it. */

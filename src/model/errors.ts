@@ -57,6 +57,8 @@ export const ErrorCodes = {
   RemoteKubeconfigRefused: 'ISTHMUS_REMOTE_KUBECONFIG_REFUSED',
   /** A Kubernetes API response, watch event or object count exceeded the bound one cluster may cost. */
   KubeResponseTooLarge: 'ISTHMUS_KUBE_RESPONSE_TOO_LARGE',
+  /** A Kubernetes API answer in protobuf (a Pod list) does not decode; the message names the request and the byte. */
+  KubeProtobufMalformed: 'ISTHMUS_KUBE_PROTOBUF_MALFORMED',
   /** A remote cluster's API server stopped answering its liveness probe; its last state is kept. */
   RemoteClusterUnhealthy: 'ISTHMUS_REMOTE_CLUSTER_UNHEALTHY',
   /** `isthmus check` found at least one error-severity problem (the report lists them). */

@@ -34,6 +34,7 @@ import {
   type SliceContext,
 } from './convert.ts';
 import type { KubeEndpointSlice, KubeNamespace, KubeNode, KubePod, KubeService } from './types.ts';
+import { readPodList } from './pod-protobuf.ts';
 import { silentLogger, type Logger } from '../../observability/log.ts';
 
 export const INFORMER_PATHS = {
@@ -153,7 +154,7 @@ export class KubeRegistry {
     this.#namespaces = make<KubeNamespace>({ path: INFORMER_PATHS.namespaces, fieldSelector: `metadata.name=${this.#systemNamespace}`, onOverflow });
     this.#services = make<KubeService>({ path: INFORMER_PATHS.services, reduce: withoutManagedFields, onOverflow });
     this.#slices = make<KubeEndpointSlice>({ path: INFORMER_PATHS.endpointslices, refuse: sliceRefusal, reduce: withoutManagedFields, onOverflow });
-    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, reduce: podEssentials, onOverflow });
+    this.#pods = make<KubePod>({ path: INFORMER_PATHS.pods, reduce: podEssentials, readProtobufList: readPodList, onOverflow });
     this.#nodes = make<KubeNode>({ path: INFORMER_PATHS.nodes, reduce: nodeLocalityOnly, onOverflow });
     this.synced = new Promise((resolve) => { this.#resolveSynced = resolve; });
 
