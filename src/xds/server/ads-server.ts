@@ -31,7 +31,8 @@ import { applyRequest, isWildcardType, recordSent, type RequestView, type WatchS
 import type { ReceivedRequest } from '../protocol/request-wire.ts';
 import { nodeIdProblem, quoteInput } from '../protocol/node-id.ts';
 import { StreamCaps } from './stream-caps.ts';
-import { sendInParts } from './call-transport.ts';
+import { receiveWith, sendInParts } from './call-transport.ts';
+import { RequestFrameDecoder } from './request-frames.ts';
 import { responseParts } from '../protocol/response-parts.ts';
 import type { BoundedSenderOptions } from './bounded-send.ts';
 import { Connection, type AdsCall } from './connection.ts';
@@ -161,10 +162,16 @@ export class AdsServer {
   implementation(authenticate?: Authenticate): UntypedServiceImplementation {
     return {
       StreamAggregatedResources: (call: AdsCall) => {
+        // ACKs that repeat the names of the one before are not copied (request-frames.ts). The decoder
+        // is swapped between two requests; a few tries, as Envoy may send its first ones together.
+        let framing = 0;
+        const frame = (): void => {
+          if (framing >= 0 && framing < 8) framing = receiveWith(call, (max) => new RequestFrameDecoder(max)) ? -1 : framing + 1;
+        };
         void serveStream<ReceivedRequest, PreparedResponse, Connection>(this.#session, call, authenticate, {
           label: 'ADS',
           connect: (req, identity) => this.#connect(call, req, identity),
-          onRequest: (conn, req) => this.#onRequest(conn, req),
+          onRequest: (conn, req) => { frame(); return this.#onRequest(conn, req); },
           closed: (conn) => { this.#forget(conn); },
         });
       },

@@ -6,7 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Server, ServerCredentials, credentials, makeGenericClientConstructor, status, type ServerDuplexStream, type ServiceDefinition } from '@grpc/grpc-js';
-import { http2StreamOf, sendInParts, transportBytesOf, type MessageParts } from './call-transport.ts';
+import { discoveryRequestCodec } from '../../proto/codec.ts';
+import type { DiscoveryRequest } from '../../proto/types.ts';
+import { CLUSTER_LOAD_ASSIGNMENT_TYPE_URL as EDS } from '../../model/type-urls.ts';
+import { decodeDiscoveryRequest } from '../protocol/request-wire.ts';
+import { http2StreamOf, receiveWith, sendInParts, transportBytesOf, type MessageParts } from './call-transport.ts';
+import { RequestFrameDecoder } from './request-frames.ts';
 
 const same = (b: Buffer): Buffer => b;
 const service = {
@@ -147,4 +152,85 @@ test('sendInParts: a message over the send limit ends the call with RESOURCE_EXH
 test('sendInParts changes nothing on a call without the expected layout', () => {
   assert.equal(sendInParts({ call: { nextCall: { stream: { closed: false, destroyed: false, rstCode: undefined, close: () => undefined } } } }, () => undefined), false);
   assert.equal(sendInParts(null, () => undefined), false);
+});
+
+test('requests framed by receiveWith\'s decoder reach a real grpc-js handler as sent; repeated names are not copied', async () => {
+  const names = (n: number, tag: string): string[] => Array.from({ length: n }, (_, i) => `outbound|8080||svc-${i}-${tag}.bench.svc.cluster.local`);
+  const sent: DiscoveryRequest[] = [{ node: { id: 'sidecar~10.0.0.1~a.ns~ns.svc.cluster.local' }, typeUrl: EDS, resourceNames: names(1000, 'a') }];
+  for (let i = 0; i < 30; i++) sent.push({ versionInfo: String(i), typeUrl: EDS, responseNonce: `n${i}`, resourceNames: names(1000, i < 20 ? 'a' : 'b') });
+  const received: DiscoveryRequest[] = [];
+  let installed = false;
+  let decoder: RequestFrameDecoder | undefined;
+  const ads = {
+    Stream: {
+      path: '/isthmus.test.Transport/Ads', requestStream: true, responseStream: true, originalName: 'stream',
+      requestSerialize: (m: DiscoveryRequest): Buffer => Buffer.from(discoveryRequestCodec.encode(m)), requestDeserialize: decodeDiscoveryRequest,
+      responseSerialize: same, responseDeserialize: same,
+    },
+  } satisfies ServiceDefinition;
+  const server = new Server({ 'grpc.max_receive_message_length': 1024 * 1024 });
+  const all = new Promise<void>((resolve) => {
+    server.addService(ads, {
+      stream: (call: ServerDuplexStream<DiscoveryRequest, Buffer>) => {
+        call.on('data', (r: DiscoveryRequest) => {
+          // As an xDS server does: the first request is answered before the proxy sends more.
+          if (received.length === 0) { installed = receiveWith(call, (max) => (decoder = new RequestFrameDecoder(max))); call.write(Buffer.from('first response')); }
+          received.push({ ...r });
+          if (received.length === sent.length) { call.end(); resolve(); }
+        });
+      },
+    });
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => { if (err) reject(err); else resolve(p); });
+  });
+  const client = new (makeGenericClientConstructor(ads, 'Transport'))(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    const stream = (client as unknown as { stream(): NodeJS.ReadWriteStream & { write(m: DiscoveryRequest): boolean } }).stream();
+    stream.on('error', () => undefined);
+    const answered = new Promise((resolve) => { stream.once('data', resolve); });
+    stream.write(sent[0] ?? {});
+    await answered;
+    for (const r of sent.slice(1)) stream.write(r);
+    await all;
+    stream.end();
+    assert.ok(installed, 'receiveWith finds grpc-js\'s decoder (grpc-js layout unchanged)');
+    assert.equal(received.length, sent.length);
+    for (const [i, r] of received.entries()) {
+      const { namesWire: _w, nameCount: _c, ...plain } = r as DiscoveryRequest & { namesWire?: unknown; nameCount?: unknown };
+      assert.deepEqual({ ...plain, node: plain.node?.id }, { ...discoveryRequestCodec.decode(Buffer.from(discoveryRequestCodec.encode(sent[i] ?? {}))), node: sent[i]?.node?.id }, `request ${i}`);
+    }
+    // After the first, 19 ACKs repeat list a and 9 repeat list b: 28 of 30 pass without their names.
+    assert.equal(decoder?.withoutNames, 28);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
+});
+
+test('receiveWith\'s decoder keeps grpc-js\'s receive limit: a larger request ends the call RESOURCE_EXHAUSTED', async () => {
+  const server = new Server({ 'grpc.max_receive_message_length': 64 * 1024 });
+  server.addService(service, {
+    chat: (call: ServerDuplexStream<Buffer, Buffer>) => {
+      let first = true;
+      call.on('data', () => { if (first) { first = false; assert.ok(receiveWith(call, (max) => new RequestFrameDecoder(max))); } });
+      call.on('error', () => undefined);
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => { if (err) reject(err); else resolve(p); });
+  });
+  const client = new (makeGenericClientConstructor(service, 'Transport'))(`127.0.0.1:${port}`, credentials.createInsecure());
+  try {
+    const chat = (client as unknown as { chat(): NodeJS.ReadWriteStream & { write(b: Buffer): boolean } }).chat();
+    const ended = new Promise<{ code?: number; details?: string }>((resolve) => { chat.on('error', resolve); });
+    chat.write(Buffer.from('hello'));
+    chat.write(Buffer.alloc(100 * 1024, 1));
+    const err = await ended;
+    assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+    assert.match(err.details ?? '', /Received message larger than max \(102400 vs 65536\)/);
+  } finally {
+    client.close();
+    server.forceShutdown();
+  }
 });

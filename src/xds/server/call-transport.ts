@@ -144,3 +144,33 @@ export function sendInParts(call: unknown, parts: (message: unknown) => MessageP
   };
   return true;
 }
+
+/**
+ * The part of grpc-js's StreamDecoder (grpc-js 1.10 to 1.14) that says it holds nothing yet:
+ * `readState` NO_DATA (0) is between messages (its `readPartialMessage` keeps the last one's parts
+ * until the next starts).
+ */
+interface GrpcStreamDecoder {
+  readonly maxReadMessageLength: number;
+  readonly readState: number;
+  write(data: Buffer): Buffer[];
+}
+
+function isIdleDecoder(d: unknown): d is GrpcStreamDecoder {
+  if (typeof d !== 'object' || d === null) return false;
+  const r = d as Partial<Record<keyof GrpcStreamDecoder, unknown>>;
+  return typeof r.write === 'function' && typeof r.maxReadMessageLength === 'number' && r.readState === 0;
+}
+
+/**
+ * Makes the call frame the messages it receives with `make(maxLength)`'s decoder (same contract as
+ * grpc-js's StreamDecoder: `write(chunk)` answers the complete messages, prefix included, and throws
+ * over the limit, which grpc-js answers RESOURCE_EXHAUSTED). Answers false, changing nothing, when
+ * the call is not laid out as expected or its decoder holds part of a message.
+ */
+export function receiveWith(call: unknown, make: (maxLength: number) => { write(data: Buffer): Buffer[] }): boolean {
+  const holder = streamHolderOf(call) as { decoder?: unknown } | undefined;
+  if (holder === undefined || !isIdleDecoder(holder.decoder)) return false;
+  holder.decoder = make(holder.decoder.maxReadMessageLength);
+  return true;
+}
