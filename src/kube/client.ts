@@ -3,7 +3,8 @@
  * context's credentials (`ClusterAccess`: a kubeconfig file, in-cluster credentials or a remote
  * secret). Everything else in the project talks to Kubernetes through this class.
  */
-import { ErrorCodes, IsthmusError } from '../model/errors.ts';
+import { gunzipSync, inflateSync } from 'node:zlib';
+import { ErrorCodes, IsthmusError, errorMessage } from '../model/errors.ts';
 import { requestAuth, type ClusterAccess, type RequestAuth } from './access.ts';
 import { accessFromDefault, accessFromFile, accessFromKubeconfig, inClusterAccess } from './kubeconfig-file.ts';
 import { send, type KubeResponse } from './transport.ts';
@@ -66,7 +67,21 @@ export async function readBoundedBytes(res: KubeResponse, max: number, what: str
     }
     chunks.push(chunk);
   }
-  return chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
+  const body = chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size);
+  return res.encoding === undefined ? body : inflated(body, res.encoding, max, what);
+}
+
+/** A whole compressed body, decompressed in one call, at most `max` bytes of it. */
+function inflated(body: Buffer, encoding: string, max: number, what: string): Buffer {
+  if (encoding !== 'gzip' && encoding !== 'deflate') throw new Error(`${what}: the response has content encoding ${JSON.stringify(encoding)}, which was not asked for`);
+  try {
+    return encoding === 'gzip' ? gunzipSync(body, { maxOutputLength: max }) : inflateSync(body, { maxOutputLength: max });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new IsthmusError(ErrorCodes.KubeResponseTooLarge, `${what}: response is larger than the ${max}-byte limit once decompressed`);
+    }
+    throw new Error(`${what}: the ${encoding} body does not decompress: ${errorMessage(err)}`);
+  }
 }
 
 /** `readBoundedBytes` as UTF-8 text. */
@@ -202,10 +217,11 @@ export class KubeClient {
     return { status: res.status, contentType: res.header('content-type') ?? '', bytes };
   }
 
+  /** A request whose whole body is read (readBoundedBytes), so it is taken compressed and inflated in one call. */
   #sendBounded(method: string, path: string, opts: RequestOptions, body?: { body: string; contentType: string }, accept?: string): Promise<KubeResponse> {
     const timeout = AbortSignal.timeout(opts.timeoutMs ?? this.#timeoutMs);
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-    return this.#send(method, path, signal, body, accept);
+    return this.#send(method, path, signal, body, accept, true);
   }
 
   /**
@@ -224,11 +240,11 @@ export class KubeClient {
     }
   }
 
-  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }, accept = 'application/json'): Promise<KubeResponse> {
+  async #send(method: string, path: string, signal: AbortSignal, body?: { body: string; contentType: string }, accept = 'application/json', compressedBody = false): Promise<KubeResponse> {
     const { headers: auth, agent } = await this.#auth.prepare();
     const headers: Record<string, string> = { ...auth, accept };
     if (body !== undefined) headers['content-type'] = body.contentType;
-    const res = await send(new URL(`${this.server}${path}`), { method, headers, signal, ...(agent ? { agent } : {}), ...(body === undefined ? {} : { body: body.body }) });
+    const res = await send(new URL(`${this.server}${path}`), { method, headers, signal, compressedBody, ...(agent ? { agent } : {}), ...(body === undefined ? {} : { body: body.body }) });
     this.noteAnswer();
     return res;
   }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { deflateSync, gzipSync } from 'node:zlib';
 import { generateClusterCerts } from '../testing/testbed/certs.ts';
 import { tokenKubeconfig } from '../testing/testbed/kubeconfig.ts';
 import { ErrorCodes, isIsthmusError } from '../model/errors.ts';
@@ -187,4 +188,28 @@ test('the informer caps the JSON bytes it caches, for lists and watch events ali
   assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['listed', 'w1']);
   assert.equal(inf.status().refused, 2);
   assert.match(inf.status().overflow ?? '', /more than 3000 bytes of objects/);
+});
+
+test('a gzipped answer is read whole and inflated; beyond the bound once inflated, or corrupt, it fails clearly', async () => {
+  let body = Buffer.alloc(0);
+  let enc = 'gzip';
+  handler = (req, res) => {
+    assert.equal(req.headers['accept-encoding'], 'gzip');
+    res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': enc }).end(body);
+  };
+  const list = listOf([obj('a'), obj('b')]);
+  body = gzipSync(list);
+  assert.equal((await client.getBytes('/api/v1/pods', 'application/json')).bytes.toString(), list);
+  enc = 'deflate';
+  body = deflateSync(list);
+  assert.deepEqual(await client.request('GET', '/api/v1/pods'), JSON.parse(list));
+  // 1 KB on the wire, 100 KB inflated: over the client's 64 KiB bound.
+  enc = 'gzip';
+  body = gzipSync(listOf([obj('big', { data: 'x'.repeat(100 * 1024) })]));
+  assert.ok(body.length < 2048);
+  await assert.rejects(client.getBytes('/api/v1/pods', 'application/json'), (e: unknown) => isIsthmusError(e, ErrorCodes.KubeResponseTooLarge) && /larger than the 65536-byte limit once decompressed/.test((e as Error).message));
+  body = Buffer.from('not gzip at all');
+  await assert.rejects(client.getBytes('/api/v1/pods', 'application/json'), /GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/pods: the gzip body does not decompress/);
+  enc = 'br';
+  await assert.rejects(client.getBytes('/api/v1/pods', 'application/json'), /content encoding "br", which was not asked for/);
 });
