@@ -172,6 +172,7 @@ export function matchKnownNames(body: Buffer, known: readonly KnownNames[]): { s
   let found: { start: number; end: number; names: KnownNames } | undefined;
   let typeUrl: [number, number] | undefined;
   while (pos < n) {
+    const recordAt = pos;
     const tag = body[pos++] ?? 0;
     // Tags of the fields a request carries fit in one byte; anything else is left to the deserializer.
     if (tag >= 0x80) return undefined;
@@ -190,10 +191,9 @@ export function matchKnownNames(body: Buffer, known: readonly KnownNames[]): { s
     if (field === RESOURCE_NAMES) {
       if (found !== undefined) return undefined;
       // The run starts at this record's tag; it must end where a record of another field starts.
-      const start = pos - 1 - varintSize(len);
       for (const k of known) {
-        const end = start + k.wire.length;
-        if (end <= n && body[end] !== tag && body.compare(k.wire, 0, k.wire.length, start, end) === 0) { found = { start, end, names: k }; break; }
+        const end = recordAt + k.wire.length;
+        if (end <= n && body[end] !== tag && body.compare(k.wire, 0, k.wire.length, recordAt, end) === 0) { found = { start: recordAt, end, names: k }; break; }
       }
       if (found === undefined) return undefined;
       pos = found.end;
@@ -205,12 +205,6 @@ export function matchKnownNames(body: Buffer, known: readonly KnownNames[]): { s
   }
   if (found === undefined || typeUrl === undefined) return undefined;
   return body.compare(found.names.typeUrl, 0, found.names.typeUrl.length, typeUrl[0], typeUrl[1]) === 0 ? found : undefined;
-}
-
-function varintSize(v: number): number {
-  let size = 1;
-  for (; v >= 0x80; v = Math.floor(v / 128)) size++;
-  return size;
 }
 
 /** The grpc-js request deserializer of state-of-the-world ADS. */
