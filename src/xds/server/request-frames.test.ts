@@ -84,3 +84,17 @@ test('a request passed on without its names, then parted from them, is refused r
   // A copy is memory the names were not attached to (what a changed grpc-js could hand over).
   assert.throws(() => decodeDiscoveryRequest(Buffer.from(compact.subarray(5))), /starts with field number 0/);
 });
+
+test('streams that send the same names share one copy of them, not the buffers they arrived in', () => {
+  const wires: unknown[] = [];
+  for (const node of ['a', 'b']) {
+    const d = new RequestFrameDecoder(-1);
+    const [first] = d.write(framed({ typeUrl: EDS, resourceNames: names(50, '-shared') }));
+    const [ack] = d.write(framed({ versionInfo: '1', typeUrl: EDS, responseNonce: node, resourceNames: names(50, '-shared') }));
+    assert.ok(first && ack);
+    const wire = decodeDiscoveryRequest(ack.subarray(5)).namesWire;
+    assert.ok(wire && wire.buffer !== first.buffer, 'the names do not keep the first request alive');
+    wires.push(wire);
+  }
+  assert.equal(wires[0], wires[1]);
+});

@@ -24,6 +24,62 @@ function scratchOf(n: number): Buffer {
   return scratch.subarray(0, n);
 }
 
+/**
+ * Name lists held by some stream's decoder, by length and last bytes (then compared whole). A list
+ * lives as long as a decoder holds it; the table forgets lists nobody holds when it grows.
+ */
+const shared = new Map<string, WeakRef<Buffer>[]>();
+const SHARED_SWEEP_AT = 1024;
+
+/** An equal list some stream already holds, else a copy of `wire` (not the request's buffer) that others will share. */
+function sharedNames(wire: Buffer): Buffer {
+  const key = `${wire.length}:${wire.toString('latin1', Math.max(0, wire.length - 48))}`;
+  const refs = shared.get(key) ?? [];
+  for (const ref of refs) {
+    const b = ref.deref();
+    if (b !== undefined && b.equals(wire)) return b;
+  }
+  if (shared.size >= SHARED_SWEEP_AT) sweepShared();
+  const copy = ownCopy(wire);
+  const live = refs.filter((r) => r.deref() !== undefined);
+  if (live.length < 16) live.push(new WeakRef(copy));
+  shared.set(key, live);
+  return copy;
+}
+
+/**
+ * A copy in memory of its own. Buffer.from puts small copies in Node's 8 KB allocation pool, where one
+ * long-lived slice keeps the whole pool alive: a few per stream held megabytes at 1,000 streams.
+ */
+function ownCopy(b: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  b.copy(copy);
+  return copy;
+}
+
+/** Type URLs held by decoders: a handful, one copy each. */
+const typeUrls = new Map<string, Buffer>();
+
+function sharedTypeUrl(bytes: Buffer): Buffer {
+  const key = bytes.toString('latin1');
+  let b = typeUrls.get(key);
+  if (b === undefined) {
+    b = ownCopy(bytes);
+    if (typeUrls.size < 64) typeUrls.set(key, b);
+  }
+  return b;
+}
+
+function sweepShared(): void {
+  for (const [key, refs] of shared) {
+    const live = refs.filter((r) => r.deref() !== undefined);
+    if (live.length === 0) shared.delete(key);
+    else shared.set(key, live);
+  }
+  // Everything still held: start over rather than grow without bound (streams keep their lists).
+  if (shared.size >= SHARED_SWEEP_AT) shared.clear();
+}
+
 export class RequestFrameDecoder {
   readonly #maxLength: number;
   readonly #header = Buffer.alloc(PREFIX);
@@ -105,8 +161,10 @@ export class RequestFrameDecoder {
   }
 
   #learn(body: Buffer): void {
-    const names = learnNames(body);
-    if (names === undefined) return;
+    const learned = learnNames(body);
+    if (learned === undefined) return;
+    // Proxies of one kind send the same list: one copy of it for all their streams.
+    const names = { typeUrl: sharedTypeUrl(learned.typeUrl), wire: sharedNames(learned.wire), count: learned.count };
     const i = this.#known.findIndex((k) => k.typeUrl.equals(names.typeUrl));
     if (i >= 0) this.#known[i] = names;
     else if (this.#known.length < 8) this.#known.push(names);
